@@ -1,0 +1,132 @@
+//! Detector throughput: short values through `Engine::find` and `ColumnClassifier::observe`
+//! (values/s), free-text lines through `Engine::find` (bytes/s).
+//!
+//! cargo bench --bench detect -- --warm-up-time 1 --measurement-time 3
+
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use datawarden::classify::ColumnClassifier;
+use datawarden::detect::Engine;
+
+/// A realistic mix: mostly values that hold no identifier, plus about 15% identifiers.
+fn short_values() -> Vec<Vec<u8>> {
+    let negatives = [
+        "张伟",
+        "Wang Fang",
+        "Acme Corporation Ltd.",
+        "19.99",
+        "¥1,234.56",
+        "2024-03-15",
+        "2024-03-15 12:30:45",
+        "1710498123",
+        "202403151230450001",
+        "550e8400-e29b-41d4-a716-446655440000",
+        "d41d8cd98f00b204e9800998ecf8427e",
+        "shipped",
+        "北京市朝阳区建国路88号",
+        "true",
+        "42",
+        "ORD-2024-000123",
+        "Shanghai",
+        "pending_review",
+        "https://example.com/item/123",
+        "0.75",
+        "1001",
+        "large",
+        "192.168.1.20",
+        "v1.2.3",
+        "红色",
+        "null",
+        "2023",
+        "sku-88213-b",
+        "Lorem ipsum dolor",
+        "100",
+        "Beijing Road 12",
+        "3",
+        "12:30",
+        "CNY",
+    ];
+    let positives = [
+        "13812345678",
+        "zhang.wei@example.com",
+        "110105199003071239",
+        "LSVAB2188E2100001",
+        "京A12345",
+        "010-62345678",
+    ];
+    let mut out = Vec::new();
+    for i in 0..4000 {
+        let v = if i % 7 == 0 {
+            positives[(i / 7) % positives.len()]
+        } else {
+            negatives[i % negatives.len()]
+        };
+        out.push(v.as_bytes().to_vec());
+    }
+    out
+}
+
+fn free_text() -> Vec<u8> {
+    let lines = [
+        "客户王女士反映快递延误，已于2024-03-15致电安抚，并承诺补偿优惠券一张，订单号202403151230450001。",
+        "Customer called about the late delivery of order ORD-2024-000123; refund of 19.99 USD approved by supervisor.",
+        "请联系13912345678确认地址，或发邮件到li.si@example.com，车牌苏A12345的车辆在门口等候。",
+        "The technician replaced the battery and updated the firmware to v1.2.3; see ticket 88213 for details.",
+        "会员积分已到账，下次购物可抵扣现金，详情请咨询门店工作人员或访问官方网站了解活动规则。",
+    ];
+    let mut text = Vec::new();
+    while text.len() < 1 << 20 {
+        for l in lines {
+            text.extend_from_slice(l.as_bytes());
+            text.push(b' ');
+        }
+    }
+    text
+}
+
+fn bench(c: &mut Criterion) {
+    let engine = Engine::load(None).unwrap();
+    let values = short_values();
+    let mut out = Vec::with_capacity(16);
+
+    let mut g = c.benchmark_group("short_values");
+    g.throughput(Throughput::Elements(values.len() as u64));
+    g.bench_function("engine_find", |b| {
+        b.iter(|| {
+            let mut n = 0;
+            for v in &values {
+                engine.find(v, &mut out);
+                n += out.len();
+            }
+            n
+        })
+    });
+    g.bench_function("classifier_observe", |b| {
+        b.iter(|| {
+            let mut cls = ColumnClassifier::new(&engine, "value", "text");
+            for v in &values {
+                cls.observe(Some(v));
+            }
+            cls.finish().findings.len()
+        })
+    });
+    g.finish();
+
+    let text = free_text();
+    let lines: Vec<&[u8]> = text.chunks(200).collect();
+    let mut g = c.benchmark_group("free_text");
+    g.throughput(Throughput::Bytes(text.len() as u64));
+    g.bench_function("engine_find_200b_lines", |b| {
+        b.iter(|| {
+            let mut n = 0;
+            for l in &lines {
+                engine.find(l, &mut out);
+                n += out.len();
+            }
+            n
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

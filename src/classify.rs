@@ -1,0 +1,363 @@
+//! Column decisions from sampled values: per category, how many sampled values hold it, whether the
+//! column is whole-value or free text, name-hint evidence, a confidence and masked examples.
+//! Names support, values decide; an empty sample is "unknown", never "clean".
+//!
+//! Rules:
+//! - A value is *whole-value* for a category when its matches cover it except for whitespace and
+//!   ASCII punctuation; otherwise the identifier is embedded in free text.
+//! - A category is personal when the whole-value share reaches the detector's `min_share`, or
+//!   when at least `min_matched` values embed it (free-text columns such as remarks).
+//! - A column-name hint never makes a column personal by itself; it raises confidence and lets
+//!   weak matches (legacy 15-digit ids, VINs without a check digit, bare NANP digits) count. A
+//!   negative name hint (`email_opt_in`, `phone_model`) lowers confidence and disables that.
+//! - Blank values (empty or whitespace) carry nothing and are treated like NULL.
+//! - Values of numeric SQL types arrive as text; a trailing `.000` fraction is ignored.
+
+use serde::{Deserialize, Serialize};
+
+use crate::detect::{hints, mask, Engine, Match, Sensitivity};
+
+/// The outcome for one column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ColumnStatus {
+    /// No non-null values were sampled: nothing is known.
+    Unknown,
+    /// Values were sampled and no category reached its threshold.
+    Clean,
+    /// At least one category reached its threshold.
+    Personal,
+}
+
+/// Whether identifiers make up the values, or sit inside free text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Layout {
+    /// Most matching values are the identifier itself.
+    WholeValue,
+    /// Identifiers are embedded in longer text.
+    FreeText,
+}
+
+/// A detector id and version, recorded as evidence.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DetectorVersion {
+    /// Detector id.
+    pub id: String,
+    /// Detector version.
+    pub version: u32,
+}
+
+/// Evidence for one category in one column.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Finding {
+    /// Category id (`phone`, `email`, ...).
+    pub category: String,
+    /// Detectors that matched.
+    pub detectors: Vec<DetectorVersion>,
+    /// Sampled non-null values holding the category.
+    pub matched: u64,
+    /// `matched / non_null`.
+    pub share: f64,
+    /// Whole-value or free-text column.
+    pub layout: Layout,
+    /// The column-name hint that matched, if any (supporting evidence).
+    pub name_hint: Option<String>,
+    /// 0..1.
+    pub confidence: f64,
+    /// Sensitivity of the category.
+    pub sensitivity: Sensitivity,
+    /// Masked examples (`138****5678`), never raw values.
+    pub examples: Vec<String>,
+    /// True when the evidence reaches the detector's threshold (the column holds the category).
+    pub personal: bool,
+}
+
+/// The classification of one column.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ColumnReport {
+    /// Values observed, NULLs included.
+    pub sampled: u64,
+    /// Non-null, non-blank values observed.
+    pub non_null: u64,
+    /// Overall status.
+    pub status: ColumnStatus,
+    /// Categories with any evidence, strongest first.
+    pub findings: Vec<Finding>,
+}
+
+/// Maximum masked examples per finding.
+const MAX_EXAMPLES: usize = 3;
+
+/// Per-category counters.
+#[derive(Debug, Default)]
+struct CategoryState {
+    name_hint: Option<String>,
+    negative_hint: bool,
+    matched: u64,
+    whole: u64,
+    free: u64,
+    weak_only: u64,
+    /// Detector indices that matched.
+    detectors: Vec<usize>,
+    examples: Vec<String>,
+}
+
+/// Streams one column's sampled values through the engine.
+pub struct ColumnClassifier<'e> {
+    engine: &'e Engine,
+    numeric: bool,
+    supported: Vec<bool>,
+    cats: Vec<CategoryState>,
+    sampled: u64,
+    non_null: u64,
+    buf: Vec<Match>,
+}
+
+fn is_numeric_type(sql_type: &str) -> bool {
+    let t = sql_type.to_ascii_lowercase();
+    ["int", "numeric", "decimal", "number", "serial", "money"]
+        .iter()
+        .any(|k| t.contains(k))
+}
+
+/// Strips ASCII whitespace and the ideographic space from both ends.
+fn trim(mut v: &[u8]) -> &[u8] {
+    const IDEO_SPACE: &[u8] = "\u{3000}".as_bytes();
+    loop {
+        let before = v.len();
+        v = v.trim_ascii();
+        if let Some(r) = v.strip_prefix(IDEO_SPACE) {
+            v = r;
+        }
+        if let Some(r) = v.strip_suffix(IDEO_SPACE) {
+            v = r;
+        }
+        if v.len() == before {
+            return v;
+        }
+    }
+}
+
+/// Drops a `.000` fraction from a numeric value rendered as text.
+fn strip_zero_fraction(v: &[u8]) -> &[u8] {
+    match v.iter().rposition(|&b| b == b'.') {
+        Some(dot)
+            if v[dot + 1..].iter().all(|&b| b == b'0')
+                && v[..dot].iter().all(u8::is_ascii_digit) =>
+        {
+            &v[..dot]
+        }
+        _ => v,
+    }
+}
+
+impl<'e> ColumnClassifier<'e> {
+    /// A classifier for column `name` of SQL type `sql_type`.
+    pub fn new(engine: &'e Engine, name: &str, sql_type: &str) -> Self {
+        let ncat = engine.categories().len();
+        let mut cats: Vec<CategoryState> = (0..ncat).map(|_| CategoryState::default()).collect();
+        for (i, d) in engine.detectors().iter().enumerate() {
+            let c = &mut cats[engine.category_index(i)];
+            if hints::find_hint(name, &d.spec.negative_name_hints).is_some() {
+                c.negative_hint = true;
+            }
+            if c.name_hint.is_none() {
+                c.name_hint = hints::find_hint(name, &d.spec.name_hints).map(str::to_string);
+            }
+        }
+        for c in &mut cats {
+            if c.negative_hint {
+                c.name_hint = None;
+            }
+        }
+        let supported = (0..engine.detectors().len())
+            .map(|i| cats[engine.category_index(i)].name_hint.is_some())
+            .collect();
+        ColumnClassifier {
+            engine,
+            numeric: is_numeric_type(sql_type),
+            supported,
+            cats,
+            sampled: 0,
+            non_null: 0,
+            buf: Vec::with_capacity(8),
+        }
+    }
+
+    /// Observes one sampled value (`None` for NULL). Values arrive as bytes (cast to text in SQL).
+    pub fn observe(&mut self, value: Option<&[u8]>) {
+        self.sampled += 1;
+        let Some(value) = value else {
+            return;
+        };
+        let mut v = trim(value);
+        if v.is_empty() {
+            return;
+        }
+        if self.numeric {
+            v = strip_zero_fraction(v);
+        }
+        self.non_null += 1;
+        self.engine
+            .find_supported(v, &self.supported, &mut self.buf);
+        if self.buf.is_empty() {
+            return;
+        }
+        for ci in 0..self.cats.len() {
+            let mut first: Option<Match> = None;
+            let mut strong = false;
+            let mut covered_to = 0usize;
+            let mut residue = 0usize;
+            for m in self
+                .buf
+                .iter()
+                .filter(|m| self.engine.category_index(m.detector) == ci)
+            {
+                first.get_or_insert(*m);
+                strong |= !m.weak;
+                residue += count_residue(&v[covered_to.min(m.start)..m.start]);
+                covered_to = covered_to.max(m.end);
+                let c = &mut self.cats[ci];
+                if !c.detectors.contains(&m.detector) {
+                    c.detectors.push(m.detector);
+                }
+            }
+            let Some(first) = first else {
+                continue;
+            };
+            residue += count_residue(&v[covered_to.min(v.len())..]);
+            let category = &self.engine.categories()[ci];
+            let c = &mut self.cats[ci];
+            c.matched += 1;
+            if residue == 0 {
+                c.whole += 1;
+            } else {
+                c.free += 1;
+            }
+            if !strong {
+                c.weak_only += 1;
+            }
+            if c.examples.len() < MAX_EXAMPLES {
+                let raw = String::from_utf8_lossy(&v[first.start..first.end]);
+                let masked = mask(category, &raw);
+                if !c.examples.contains(&masked) {
+                    c.examples.push(masked);
+                }
+            }
+        }
+    }
+
+    /// The decision for the column.
+    pub fn finish(self) -> ColumnReport {
+        let engine = self.engine;
+        let non_null = self.non_null;
+        let mut findings = Vec::new();
+        for (ci, c) in self.cats.into_iter().enumerate() {
+            if c.matched == 0 && c.name_hint.is_none() {
+                continue;
+            }
+            let members: Vec<usize> = (0..engine.detectors().len())
+                .filter(|&i| engine.category_index(i) == ci)
+                .collect();
+            let relevant = if c.detectors.is_empty() {
+                &members
+            } else {
+                &c.detectors
+            };
+            let specs = relevant.iter().map(|&i| &engine.detectors()[i].spec);
+            let min_share = specs
+                .clone()
+                .map(|s| s.thresholds.min_share)
+                .fold(1.0, f64::min);
+            let min_matched = specs.map(|s| s.thresholds.min_matched).min().unwrap_or(1);
+            let sensitivity = members
+                .iter()
+                .map(|&i| engine.detectors()[i].sensitivity)
+                .max()
+                .unwrap_or(Sensitivity::Moderate);
+            let denom = non_null.max(1) as f64;
+            let share = c.matched as f64 / denom;
+            let whole_share = c.whole as f64 / denom;
+            let whole_ok = c.whole > 0 && whole_share >= min_share;
+            let free_ok = c.free >= min_matched;
+            let personal = whole_ok || free_ok;
+            let layout = if whole_ok || (!free_ok && c.whole >= c.free) {
+                Layout::WholeValue
+            } else {
+                Layout::FreeText
+            };
+            let mut confidence = if c.matched == 0 {
+                0.1
+            } else {
+                let base = match layout {
+                    Layout::WholeValue => 0.4 + 0.5 * whole_share.min(1.0),
+                    Layout::FreeText => 0.5 + 0.03 * (c.free.min(10) as f64),
+                };
+                let base = if personal { base } else { base * 0.5 };
+                base * (1.0 - 0.4 * (c.weak_only as f64 / c.matched as f64))
+            };
+            if c.name_hint.is_some() {
+                confidence += (1.0 - confidence) * 0.3;
+            }
+            if c.negative_hint {
+                confidence *= 0.7;
+            }
+            let confidence = (confidence.clamp(0.0, 0.99) * 1000.0).round() / 1000.0;
+            let mut detectors: Vec<_> = c
+                .detectors
+                .iter()
+                .map(|&i| {
+                    let d = &engine.detectors()[i];
+                    crate::classify::DetectorVersion {
+                        id: d.id.clone(),
+                        version: d.version,
+                    }
+                })
+                .collect();
+            detectors.sort_by(|a, b| a.id.cmp(&b.id));
+            findings.push(Finding {
+                category: engine.categories()[ci].clone(),
+                detectors,
+                matched: c.matched,
+                share: (share * 10_000.0).round() / 10_000.0,
+                layout,
+                name_hint: c.name_hint,
+                confidence,
+                sensitivity,
+                examples: c.examples,
+                personal,
+            });
+        }
+        findings.sort_by(|a, b| {
+            b.personal
+                .cmp(&a.personal)
+                .then(b.confidence.total_cmp(&a.confidence))
+                .then(b.matched.cmp(&a.matched))
+                .then(a.category.cmp(&b.category))
+        });
+        let status = if non_null == 0 {
+            ColumnStatus::Unknown
+        } else if findings.iter().any(|f| f.personal) {
+            ColumnStatus::Personal
+        } else {
+            ColumnStatus::Clean
+        };
+        ColumnReport {
+            sampled: self.sampled,
+            non_null,
+            status,
+            findings,
+        }
+    }
+}
+
+/// Bytes that are neither whitespace nor ASCII punctuation (what is left besides identifiers).
+fn count_residue(s: &[u8]) -> usize {
+    s.iter()
+        .filter(|b| !(b.is_ascii_whitespace() || b.is_ascii_punctuation()))
+        .count()
+}
+
+#[cfg(test)]
+mod tests;

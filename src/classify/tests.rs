@@ -1,0 +1,182 @@
+//! Classifier tests: values decide, names support, empty samples are unknown.
+
+use std::sync::OnceLock;
+
+use proptest::prelude::*;
+
+use super::*;
+use crate::detect::validators::cn_resident_id;
+
+fn engine() -> &'static Engine {
+    static E: OnceLock<Engine> = OnceLock::new();
+    E.get_or_init(|| Engine::load(None).expect("built-in detectors load"))
+}
+
+fn classify(name: &str, sql_type: &str, values: &[Option<&str>]) -> ColumnReport {
+    let mut c = ColumnClassifier::new(engine(), name, sql_type);
+    for v in values {
+        c.observe(v.map(str::as_bytes));
+    }
+    c.finish()
+}
+
+fn finding<'r>(r: &'r ColumnReport, cat: &str) -> Option<&'r Finding> {
+    r.findings.iter().find(|f| f.category == cat)
+}
+
+#[test]
+fn empty_and_all_null_samples_are_unknown() {
+    let r = classify("mobile", "varchar", &[]);
+    assert_eq!(r.status, ColumnStatus::Unknown);
+    let r = classify("notes", "text", &[None, None, Some("  ")]);
+    assert_eq!(
+        (r.status, r.sampled, r.non_null),
+        (ColumnStatus::Unknown, 3, 0)
+    );
+}
+
+#[test]
+fn bigint_phones_are_personal() {
+    let r = classify(
+        "contact",
+        "BIGINT",
+        &[
+            Some("13812345678"),
+            Some("13987654321"),
+            None,
+            Some("18600001111"),
+            Some("15012345678"),
+        ],
+    );
+    assert_eq!(r.status, ColumnStatus::Personal);
+    let f = finding(&r, "phone").unwrap();
+    assert_eq!(
+        (f.matched, f.layout, f.personal),
+        (4, Layout::WholeValue, true)
+    );
+    assert_eq!(f.share, 1.0);
+    assert!(
+        f.examples.contains(&"138****5678".to_string()),
+        "{:?}",
+        f.examples
+    );
+    assert_eq!(f.detectors[0].id, "phone_cn_mobile");
+    // NUMERIC renders a fraction.
+    let r = classify("x", "numeric(20,2)", &[Some("13812345678.00")]);
+    assert_eq!(r.status, ColumnStatus::Personal);
+}
+
+#[test]
+fn email_opt_in_boolean_is_not_personal() {
+    let r = classify(
+        "email_opt_in",
+        "boolean",
+        &[Some("true"), Some("false"), Some("t"), Some("1")],
+    );
+    assert_eq!(r.status, ColumnStatus::Clean);
+    assert!(r.findings.is_empty(), "{:?}", r.findings);
+}
+
+#[test]
+fn name_hint_alone_is_not_personal() {
+    let r = classify(
+        "mobile",
+        "varchar",
+        &[Some("n/a"), Some("unknown"), Some("-")],
+    );
+    assert_eq!(r.status, ColumnStatus::Clean);
+    let f = finding(&r, "phone").unwrap();
+    assert!(!f.personal);
+    assert_eq!(f.name_hint.as_deref(), Some("mobile"));
+    assert_eq!(f.matched, 0);
+}
+
+#[test]
+fn negative_name_hint_lowers_confidence() {
+    let values = [Some("a@example.com"), Some("b@example.com")];
+    let plain = classify("contact", "text", &values);
+    let neg = classify("email_verified", "text", &values);
+    let hinted = classify("email", "text", &values);
+    let c = |r: &ColumnReport| finding(r, "email").unwrap().confidence;
+    assert!(c(&neg) < c(&plain), "{} {}", c(&neg), c(&plain));
+    assert!(c(&hinted) > c(&plain));
+    assert!(finding(&neg, "email").unwrap().personal, "values decide");
+}
+
+#[test]
+fn remarks_free_text_is_personal() {
+    let r = classify(
+        "remark",
+        "text",
+        &[
+            Some("客户要求周末送货"),
+            Some("请联系13912345678确认地址"),
+            Some("已退款"),
+            Some("改约到下周，邮箱 li.si@example.com"),
+            Some("联系电话 13812345678，放门口"),
+            Some("无"),
+        ],
+    );
+    assert_eq!(r.status, ColumnStatus::Personal);
+    let f = finding(&r, "phone").unwrap();
+    assert_eq!(
+        (f.matched, f.layout, f.personal),
+        (2, Layout::FreeText, true)
+    );
+    // One email in free text is below min_matched: evidence, not a decision.
+    let e = finding(&r, "email").unwrap();
+    assert!(!e.personal);
+    assert_eq!(e.examples, ["li***@example.com"]);
+}
+
+#[test]
+fn weak_evidence_needs_a_name_hint() {
+    let values = [
+        Some("110101900307123"),
+        Some("320102880808001"),
+        Some("440305751231002"),
+    ];
+    let r = classify("imei", "varchar", &values);
+    assert_eq!(r.status, ColumnStatus::Clean);
+    let r = classify("sfzh", "varchar", &values);
+    assert_eq!(r.status, ColumnStatus::Personal);
+    let f = finding(&r, "cn_resident_id").unwrap();
+    assert_eq!(f.detectors[0].id, "cn_resident_id_legacy15");
+    let strong = classify(
+        "sfzh",
+        "varchar",
+        &[Some(&format!(
+            "11010119900307123{}",
+            cn_resident_id::check_char(b"11010119900307123") as char
+        ))],
+    );
+    assert!(finding(&strong, "cn_resident_id").unwrap().confidence > f.confidence);
+}
+
+#[test]
+fn a_few_accidental_matches_do_not_flag_a_column() {
+    let mut values: Vec<String> = (0..50).map(|i| format!("PRD-{i:05}")).collect();
+    values.push("13812345678".into());
+    let refs: Vec<Option<&str>> = values.iter().map(|s| Some(s.as_str())).collect();
+    let r = classify("sku", "varchar", &refs);
+    assert_eq!(r.status, ColumnStatus::Clean);
+    let f = finding(&r, "phone").unwrap();
+    assert_eq!(f.matched, 1);
+    assert!(!f.personal);
+}
+
+proptest! {
+    #[test]
+    fn classifier_never_panics(values in proptest::collection::vec(proptest::option::of(proptest::collection::vec(any::<u8>(), 0..60)), 0..20), name in "\\PC{0,20}", ty in "\\PC{0,10}") {
+        let mut c = ColumnClassifier::new(engine(), &name, &ty);
+        for v in &values {
+            c.observe(v.as_deref());
+        }
+        let r = c.finish();
+        prop_assert_eq!(r.sampled, values.len() as u64);
+        for f in &r.findings {
+            prop_assert!((0.0..=1.0).contains(&f.confidence));
+            prop_assert!(f.examples.len() <= 3);
+        }
+    }
+}

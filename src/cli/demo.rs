@@ -1,0 +1,42 @@
+//! `datawarden demo`: builds a car-platform SQLite database, scans it and writes the exports.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use super::progress::{stop_on_ctrl_c, Progress};
+use super::scan::summary_line;
+
+/// Arguments of `demo`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Where the demo database, config, inventory and exports go.
+    #[arg(long, default_value = "datawarden-demo")]
+    pub dir: PathBuf,
+}
+
+/// Runs the command.
+pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let progress = Progress::for_stderr();
+    let stop = stop_on_ctrl_c();
+    let (files, summary) = datawarden::demo::run(&args.dir, &progress, &stop).await?;
+    progress.finish();
+    println!("{}", summary_line(&summary));
+    println!();
+    println!("demo database:  {}", files.database.display());
+    println!("demo config:    {}", files.config.display());
+    println!("inventory:      {}", files.inventory.display());
+    println!("report (HTML):  {}", files.html.display());
+    println!("export (CSV):   {}", files.csv.display());
+    println!("export (JSON):  {}", files.json.display());
+    println!();
+    println!("next:");
+    println!(
+        "  datawarden inventory list --config {}",
+        files.config.display()
+    );
+    println!(
+        "  datawarden inventory review --config {} --confirm cars.members.real_name name --note \"legal name\"",
+        files.config.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}

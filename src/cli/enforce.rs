@@ -1,0 +1,115 @@
+//! `datawarden enforce`: runs retention policies once (or previews them with `--dry-run`).
+
+use std::process::ExitCode;
+
+use datawarden::retention::{run_policy, Outcome, RunOptions};
+use datawarden::stop::Stop;
+
+use super::ConfigArg;
+
+/// Arguments of `enforce`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    pub config: ConfigArg,
+    /// Run only this policy (default: every policy, in config order).
+    #[arg(long)]
+    pub policy: Option<String>,
+    /// Change nothing; print what would happen (counts, held rows, sample keys, statements).
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Run even when a policy's safety brake (max_rows / max_share) would stop it.
+    #[arg(long)]
+    pub override_brake: bool,
+}
+
+/// Runs the command. Exit 1 when a policy failed or was braked.
+pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let config = args.config.load()?;
+    let policies: Vec<_> = match &args.policy {
+        Some(name) => vec![config.policy(name)?.clone()],
+        None => config.policies.clone(),
+    };
+    if policies.is_empty() {
+        anyhow::bail!("{} defines no [[policies]]", config.path.display());
+    }
+    let stop = Stop::new();
+    let s2 = stop.clone();
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            eprintln!(
+                "stopping after the batch in flight (the checkpoint lets the next run resume)"
+            );
+            s2.request();
+        }
+    });
+    let opts = RunOptions {
+        dry_run: args.dry_run,
+        override_brake: args.override_brake,
+        now: None,
+    };
+    let mut failed = false;
+    for p in &policies {
+        match run_policy(&config, p, &opts, &stop).await {
+            Ok(r) => {
+                if let Some(pv) = &r.preview {
+                    println!("policy {} (dry run: nothing changed)", r.policy);
+                    println!(
+                        "  action: {} on {}.{}",
+                        p.action.as_str(),
+                        p.source,
+                        p.table
+                    );
+                    println!("  cutoff: {}", r.cutoff);
+                    println!("  rows that qualify: {}", pv.qualifying);
+                    println!("  rows held: {}", pv.held);
+                    println!("  rows that would be affected: {}", r.eligible);
+                    println!(
+                        "  sample keys: {}",
+                        pv.sample_keys
+                            .iter()
+                            .map(|k| k.join("/"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    );
+                    println!("  statements per batch:");
+                    for s in &pv.statements {
+                        println!("    {s};");
+                    }
+                    if !pv.fk_effects.is_empty() {
+                        println!("  foreign keys:");
+                        for f in &pv.fk_effects {
+                            println!("    {f}");
+                        }
+                    }
+                } else {
+                    println!(
+                        "policy {}: {:?}, {} rows in {} batches (cutoff {}{}), longest batch {} ms",
+                        r.policy,
+                        r.outcome,
+                        r.rows_affected,
+                        r.batches,
+                        r.cutoff,
+                        if r.resumed { ", resumed" } else { "" },
+                        r.longest_batch_ms
+                    );
+                    if matches!(r.outcome, Outcome::Braked) {
+                        failed = true;
+                    }
+                }
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                failed = true;
+            }
+        }
+        if stop.is_requested() {
+            break;
+        }
+    }
+    Ok(if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}

@@ -1,0 +1,86 @@
+//! Scan progress on stderr: an indicatif bar on a terminal, log lines otherwise.
+
+use std::io::IsTerminal;
+use std::sync::Mutex;
+
+use datawarden::scan::{LogProgress, ScanProgress, TableOutcome};
+use datawarden::sources::TableRef;
+use indicatif::{ProgressBar, ProgressStyle};
+
+/// A progress bar per source when stderr is a terminal; log lines otherwise.
+pub enum Progress {
+    Bar(Mutex<Option<ProgressBar>>),
+    Log(LogProgress),
+}
+
+impl Progress {
+    /// Picks the bar when stderr is a terminal.
+    pub fn for_stderr() -> Progress {
+        if std::io::stderr().is_terminal() {
+            Progress::Bar(Mutex::new(None))
+        } else {
+            Progress::Log(LogProgress)
+        }
+    }
+
+    /// Clears the bar (call before printing the summary).
+    pub fn finish(&self) {
+        if let Progress::Bar(bar) = self {
+            if let Some(b) = bar.lock().unwrap_or_else(|e| e.into_inner()).take() {
+                b.finish_and_clear();
+            }
+        }
+    }
+}
+
+impl ScanProgress for Progress {
+    fn started(&self, source: &str, tables: usize) {
+        match self {
+            Progress::Bar(bar) => {
+                let b = ProgressBar::new(tables as u64);
+                let style = ProgressStyle::with_template(
+                    "{prefix} [{bar:30}] {pos}/{len} tables {elapsed} {wide_msg}",
+                )
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> ");
+                b.set_style(style);
+                b.set_prefix(source.to_string());
+                if let Some(old) = bar.lock().unwrap_or_else(|e| e.into_inner()).replace(b) {
+                    old.finish_and_clear();
+                }
+            }
+            Progress::Log(l) => l.started(source, tables),
+        }
+    }
+
+    fn table_done(&self, source: &str, table: &TableRef, outcome: &TableOutcome) {
+        match self {
+            Progress::Bar(bar) => {
+                if let Some(b) = bar.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
+                    if let TableOutcome::Failed(e) = outcome {
+                        b.println(format!("warning: {source}: table {table} failed: {e}"));
+                    }
+                    b.set_message(table.to_string());
+                    b.inc(1);
+                }
+            }
+            Progress::Log(l) => l.table_done(source, table, outcome),
+        }
+    }
+}
+
+/// Raises `stop` on Ctrl-C so a scan ends after the tables in flight.
+pub fn stop_on_ctrl_c() -> datawarden::stop::Stop {
+    let stop = datawarden::stop::Stop::new();
+    let s = stop.clone();
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            eprintln!("stopping after the tables in flight (Ctrl-C again to abort)");
+            s.request();
+            if tokio::signal::ctrl_c().await.is_ok() {
+                std::process::exit(130);
+            }
+        }
+    });
+    stop
+}

@@ -1,0 +1,834 @@
+//! Configuration: one TOML file, deserialized with serde and validated before anything connects.
+//!
+//! Unknown keys are errors. Every error names the file, the line and the key. `${VAR}` in URLs,
+//! paths and secrets expands from the environment; secrets may also be `file:`, `env:` or
+//! `credential:` references (see [`secret`]). Relative paths (detector directory, SQLite files) are
+//! resolved against the directory of the config file.
+
+mod locate;
+pub mod retain;
+pub mod secret;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+use toml_edit::ImDocument;
+
+pub use retain::{parse_duration, Retain, RetainUnit};
+pub use secret::{Secret, SecretValue};
+
+use crate::error::{Error, Result};
+
+/// The whole configuration file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Extra detector files; a file whose `id` matches a built-in detector replaces it.
+    pub detectors_dir: Option<PathBuf>,
+    /// IANA time zone for cron schedules (default UTC).
+    #[serde(default = "default_timezone")]
+    pub timezone: String,
+    /// Where the inventory, scan history and audit trail are stored.
+    #[serde(default)]
+    pub inventory: InventoryConfig,
+    /// Defaults for every source's scan.
+    #[serde(default)]
+    pub scan: ScanConfig,
+    /// The databases to scan and enforce on.
+    #[serde(default)]
+    pub sources: Vec<SourceConfig>,
+    /// Encryption and pseudonymization keys.
+    #[serde(default)]
+    pub keys: KeysConfig,
+    /// Retention policies.
+    #[serde(default)]
+    pub policies: Vec<PolicyConfig>,
+    /// Settings of `datawarden run`.
+    #[serde(default)]
+    pub daemon: DaemonConfig,
+    /// The file this configuration was read from (set by [`Config::load`]).
+    #[serde(skip)]
+    pub path: PathBuf,
+}
+
+fn default_timezone() -> String {
+    "UTC".into()
+}
+
+/// `[inventory]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InventoryConfig {
+    /// `sqlite://path` (created on first use).
+    #[serde(default = "default_inventory_url")]
+    pub url: String,
+}
+
+fn default_inventory_url() -> String {
+    "sqlite://datawarden-inventory.db".into()
+}
+
+impl Default for InventoryConfig {
+    fn default() -> Self {
+        InventoryConfig {
+            url: default_inventory_url(),
+        }
+    }
+}
+
+/// How values are drawn from a table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum ScanMode {
+    /// A bounded random sample per column (TABLESAMPLE, random key ranges, first rows).
+    #[default]
+    Sample,
+    /// Every row, streamed with keyset pagination.
+    Full,
+}
+
+/// `[scan]`: defaults that each `[[sources]]` entry may override.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScanConfig {
+    /// Non-null values sampled per column.
+    #[serde(default = "default_sample_size")]
+    pub sample_size: u32,
+    /// `sample` or `full`.
+    #[serde(default)]
+    pub mode: ScanMode,
+    /// Connections per source.
+    #[serde(default = "default_max_connections")]
+    pub max_connections: u32,
+    /// Per-statement timeout, e.g. "30s".
+    #[serde(default = "default_statement_timeout")]
+    pub statement_timeout: String,
+}
+
+fn default_sample_size() -> u32 {
+    2000
+}
+fn default_max_connections() -> u32 {
+    2
+}
+fn default_statement_timeout() -> String {
+    "30s".into()
+}
+
+impl Default for ScanConfig {
+    fn default() -> Self {
+        ScanConfig {
+            sample_size: default_sample_size(),
+            mode: ScanMode::Sample,
+            max_connections: default_max_connections(),
+            statement_timeout: default_statement_timeout(),
+        }
+    }
+}
+
+/// `[[sources]]`: one database. `Debug` redacts the URL's password.
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SourceConfig {
+    /// Name used in the inventory, policies and logs.
+    pub name: String,
+    /// `postgres://`, `mysql://` (also MariaDB) or `sqlite://path`. Use [`SourceConfig::redacted_url`]
+    /// to show it.
+    pub url: String,
+    /// Password, injected into the URL at connect time (`file:`, `env:`, `credential:`).
+    pub password: Option<Secret>,
+    /// Cron schedule of scans under `datawarden run`.
+    pub schedule: Option<String>,
+    /// Schema globs to scan (default: all but system schemas).
+    #[serde(default)]
+    pub include_schemas: Vec<String>,
+    /// Schema globs to skip.
+    #[serde(default)]
+    pub exclude_schemas: Vec<String>,
+    /// Table globs (`table` or `schema.table`) to scan (default: all).
+    #[serde(default)]
+    pub include_tables: Vec<String>,
+    /// Table globs to skip.
+    #[serde(default)]
+    pub exclude_tables: Vec<String>,
+    /// Table globs scanned in `full` mode whatever the default mode.
+    #[serde(default)]
+    pub full_tables: Vec<String>,
+    /// Overrides `[scan] sample_size`.
+    pub sample_size: Option<u32>,
+    /// Overrides `[scan] mode`.
+    pub mode: Option<ScanMode>,
+    /// Overrides `[scan] max_connections`.
+    pub max_connections: Option<u32>,
+    /// Overrides `[scan] statement_timeout`.
+    pub statement_timeout: Option<String>,
+}
+
+impl std::fmt::Debug for SourceConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SourceConfig")
+            .field("name", &self.name)
+            .field("url", &self.redacted_url())
+            .field("password", &self.password)
+            .field("schedule", &self.schedule)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The database kind of a source, from its URL scheme.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Backend {
+    Postgres,
+    MySql,
+    Sqlite,
+}
+
+impl Backend {
+    /// The backend of a URL, from its scheme.
+    pub fn of_url(url: &str) -> Option<Backend> {
+        let scheme = url
+            .split_once("://")
+            .map(|(s, _)| s)
+            .or_else(|| url.split_once(':').map(|(s, _)| s))?;
+        match scheme {
+            "postgres" | "postgresql" => Some(Backend::Postgres),
+            "mysql" | "mariadb" => Some(Backend::MySql),
+            "sqlite" => Some(Backend::Sqlite),
+            _ => None,
+        }
+    }
+}
+
+impl SourceConfig {
+    /// The backend named by the URL scheme (validated at load time).
+    pub fn backend(&self) -> Backend {
+        Backend::of_url(&self.url).expect("validated at load")
+    }
+    /// The URL with any password replaced by `***`, safe for logs and errors.
+    pub fn redacted_url(&self) -> String {
+        redact_url(&self.url)
+    }
+    /// The full connection URL with the `password` secret injected. Never log the result.
+    pub fn connect_url(&self) -> Result<String> {
+        let Some(secret) = &self.password else {
+            return Ok(self.url.clone());
+        };
+        let value = secret.resolve()?;
+        let pw = value.expose_str(secret)?;
+        let mut url = url::Url::parse(&self.url).map_err(|e| Error::Source {
+            source_name: self.name.clone(),
+            message: format!("URL {} is not valid: {e}", self.redacted_url()),
+        })?;
+        url.set_password(Some(pw)).map_err(|_| Error::Source {
+            source_name: self.name.clone(),
+            message: "cannot set a password on this URL (sqlite URLs take none)".into(),
+        })?;
+        Ok(url.to_string())
+    }
+    /// Effective sample size.
+    pub fn sample_size(&self, scan: &ScanConfig) -> u32 {
+        self.sample_size.unwrap_or(scan.sample_size)
+    }
+    /// Effective scan mode.
+    pub fn mode(&self, scan: &ScanConfig) -> ScanMode {
+        self.mode.unwrap_or(scan.mode)
+    }
+    /// Effective connection limit.
+    pub fn max_connections(&self, scan: &ScanConfig) -> u32 {
+        self.max_connections.unwrap_or(scan.max_connections)
+    }
+    /// Effective statement timeout.
+    pub fn statement_timeout(&self, scan: &ScanConfig) -> Duration {
+        let s = self
+            .statement_timeout
+            .as_deref()
+            .unwrap_or(&scan.statement_timeout);
+        parse_duration(s).unwrap_or(Duration::from_secs(30))
+    }
+}
+
+/// Replaces the password of a URL with `***`; URLs that do not parse are shown as scheme only.
+pub fn redact_url(raw: &str) -> String {
+    match url::Url::parse(raw) {
+        Ok(mut u) => {
+            if u.password().is_some() {
+                let _ = u.set_password(Some("***"));
+            }
+            // Query parameters can carry passwords too (`?password=`).
+            if u.query()
+                .is_some_and(|q| q.to_ascii_lowercase().contains("password"))
+            {
+                u.set_query(Some("***"));
+            }
+            u.to_string()
+        }
+        Err(_) => match raw.split_once("://") {
+            Some((scheme, _)) => format!("{scheme}://***"),
+            None => "***".into(),
+        },
+    }
+}
+
+/// `[keys]`
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeysConfig {
+    /// The active AES-256-GCM key (32 bytes), used to encrypt.
+    pub encryption: Option<Secret>,
+    /// Older keys still accepted for decryption, so keys rotate without downtime.
+    #[serde(default)]
+    pub decryption: Vec<Secret>,
+    /// The HMAC-SHA-256 key for pseudonyms.
+    pub pseudonym: Option<Secret>,
+}
+
+/// What a policy does to expired records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    Delete,
+    Encrypt,
+    Pseudonymize,
+    Mask,
+    Nullify,
+}
+
+impl Action {
+    /// The lower-case name used in config, audit and metrics.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Action::Delete => "delete",
+            Action::Encrypt => "encrypt",
+            Action::Pseudonymize => "pseudonymize",
+            Action::Mask => "mask",
+            Action::Nullify => "nullify",
+        }
+    }
+}
+
+/// One held record set: rows whose `column` equals one of `values` are never touched.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HoldConfig {
+    /// The column compared (usually the key).
+    pub column: String,
+    /// Values held (bound as text).
+    pub values: Vec<String>,
+    /// Why (case number, request id), recorded in the audit trail.
+    pub reason: String,
+}
+
+/// `[[policies]]`: one retention promise.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyConfig {
+    /// Unique name.
+    pub name: String,
+    /// The promise as the privacy policy words it, recorded as evidence.
+    pub description: String,
+    /// The `[[sources]]` name.
+    pub source: String,
+    /// `table` or `schema.table`.
+    pub table: String,
+    /// The column that starts the retention clock.
+    pub timestamp_column: String,
+    /// How long records are kept after the timestamp: `90d`, `6w`, `3m`, `5y`.
+    pub retain: String,
+    /// Optional SQL predicate written by the DBA, e.g. `status = 'closed'`.
+    pub filter: Option<String>,
+    /// delete | encrypt | pseudonymize | mask | nullify
+    pub action: Action,
+    /// Columns transformed by encrypt, pseudonymize, mask and nullify.
+    #[serde(default)]
+    pub columns: Vec<String>,
+    /// Cron schedule of enforcement under `datawarden run`.
+    pub schedule: Option<String>,
+    /// Rows per batch transaction.
+    #[serde(default = "default_batch_size")]
+    pub batch_size: u32,
+    /// SQL predicate for rows under legal hold; held rows are excluded from every action.
+    pub legal_hold: Option<String>,
+    /// Explicit holds by value.
+    #[serde(default)]
+    pub holds: Vec<HoldConfig>,
+    /// Safety brake: stop when a run would affect more rows than this.
+    pub max_rows: Option<u64>,
+    /// Safety brake: stop when a run would affect more than this share (0-1) of the table.
+    pub max_share: Option<f64>,
+    /// Pause between batches, e.g. "100ms".
+    pub pause: Option<String>,
+    /// Lock wait timeout per batch statement, e.g. "5s".
+    #[serde(default = "default_lock_timeout")]
+    pub lock_timeout: String,
+    /// Statement timeout per batch statement, e.g. "30s".
+    #[serde(default = "default_policy_statement_timeout")]
+    pub statement_timeout: String,
+    /// Child tables (`table` or `schema.table`) whose rows referencing a deleted row are deleted
+    /// first, for foreign keys that would otherwise block the delete.
+    #[serde(default)]
+    pub delete_children: Vec<String>,
+}
+
+fn default_batch_size() -> u32 {
+    1000
+}
+fn default_lock_timeout() -> String {
+    "5s".into()
+}
+fn default_policy_statement_timeout() -> String {
+    "30s".into()
+}
+
+impl PolicyConfig {
+    /// The parsed retention period (validated at load time).
+    pub fn retain(&self) -> Retain {
+        Retain::parse(&self.retain).expect("validated at load")
+    }
+    /// `(schema, table)`; schema is `None` when the policy names a bare table.
+    pub fn table_parts(&self) -> (Option<&str>, &str) {
+        match self.table.split_once('.') {
+            Some((s, t)) => (Some(s), t),
+            None => (None, &self.table),
+        }
+    }
+    /// Pause between batches.
+    pub fn pause(&self) -> Duration {
+        self.pause
+            .as_deref()
+            .and_then(|p| parse_duration(p).ok())
+            .unwrap_or_default()
+    }
+    /// Lock timeout.
+    pub fn lock_timeout(&self) -> Duration {
+        parse_duration(&self.lock_timeout).unwrap_or(Duration::from_secs(5))
+    }
+    /// Statement timeout.
+    pub fn statement_timeout(&self) -> Duration {
+        parse_duration(&self.statement_timeout).unwrap_or(Duration::from_secs(30))
+    }
+}
+
+/// `[daemon]`: settings of `datawarden run`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DaemonConfig {
+    /// Address of the HTTP listener for /healthz and /metrics (off when unset), e.g. "127.0.0.1:9750".
+    pub listen: Option<String>,
+    /// How long SIGTERM waits for the batch in flight, e.g. "30s".
+    #[serde(default = "default_shutdown_timeout")]
+    pub shutdown_timeout: String,
+    /// Run a job once at start-up when its last scheduled time passed while the daemon was down.
+    #[serde(default = "default_true")]
+    pub catch_up: bool,
+    /// Retries after a failed job, with exponential backoff.
+    #[serde(default = "default_retries")]
+    pub retries: u32,
+    /// First retry delay, doubled each retry, e.g. "30s".
+    #[serde(default = "default_retry_backoff")]
+    pub retry_backoff: String,
+}
+
+fn default_shutdown_timeout() -> String {
+    "30s".into()
+}
+fn default_true() -> bool {
+    true
+}
+fn default_retries() -> u32 {
+    3
+}
+fn default_retry_backoff() -> String {
+    "30s".into()
+}
+
+impl Default for DaemonConfig {
+    fn default() -> Self {
+        DaemonConfig {
+            listen: None,
+            shutdown_timeout: default_shutdown_timeout(),
+            catch_up: true,
+            retries: default_retries(),
+            retry_backoff: default_retry_backoff(),
+        }
+    }
+}
+
+impl DaemonConfig {
+    /// Shutdown timeout.
+    pub fn shutdown_timeout(&self) -> Duration {
+        parse_duration(&self.shutdown_timeout).unwrap_or(Duration::from_secs(30))
+    }
+    /// First retry delay.
+    pub fn retry_backoff(&self) -> Duration {
+        parse_duration(&self.retry_backoff).unwrap_or(Duration::from_secs(30))
+    }
+}
+
+/// Collects errors found while validating, each with its key path.
+struct Problems<'a> {
+    file: &'a Path,
+    doc: &'a ImDocument<String>,
+    first: Option<Error>,
+}
+
+impl Problems<'_> {
+    fn add(&mut self, key: impl Into<String>, message: impl Into<String>) {
+        if self.first.is_none() {
+            let key = key.into();
+            self.first = Some(Error::Config {
+                file: self.file.to_path_buf(),
+                line: locate::line_of(self.doc, &key),
+                key,
+                message: message.into(),
+            });
+        }
+    }
+}
+
+impl Config {
+    /// Reads, expands and validates a config file. Nothing connects.
+    pub fn load(path: &Path) -> Result<Config> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        Config::parse(&text, path)
+    }
+
+    /// Parses config text that came from `path` (used for error messages and relative paths).
+    pub fn parse(text: &str, path: &Path) -> Result<Config> {
+        let doc: ImDocument<String> =
+            text.to_string()
+                .parse()
+                .map_err(|e: toml_edit::TomlError| {
+                    let line = e
+                        .span()
+                        .map(|s| locate::line_at(text, s.start))
+                        .unwrap_or(1);
+                    Error::Config {
+                        file: path.to_path_buf(),
+                        line,
+                        key: "(syntax)".into(),
+                        message: first_line(e.message()),
+                    }
+                })?;
+        let mut config: Config = toml::from_str(text).map_err(|e| {
+            let line = e
+                .span()
+                .map(|s| locate::line_at(text, s.start))
+                .unwrap_or(1);
+            let key = key_at(text, e.span().map(|s| s.start));
+            Error::Config {
+                file: path.to_path_buf(),
+                line,
+                key,
+                message: first_line(e.message()),
+            }
+        })?;
+        config.path = path.to_path_buf();
+        let mut problems = Problems {
+            file: path,
+            doc: &doc,
+            first: None,
+        };
+        config.expand(&mut problems);
+        config.validate(&mut problems);
+        match problems.first {
+            Some(e) => Err(e),
+            None => Ok(config),
+        }
+    }
+
+    /// The directory relative paths are resolved against.
+    fn base_dir(&self) -> PathBuf {
+        self.path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| PathBuf::from("."))
+    }
+
+    fn expand(&mut self, p: &mut Problems<'_>) {
+        let base = self.base_dir();
+        let expand = |key: String, s: &mut String, p: &mut Problems<'_>| match expand_vars(s) {
+            Ok(v) => *s = v,
+            Err(e) => p.add(key, e),
+        };
+        expand("inventory.url".into(), &mut self.inventory.url, p);
+        self.inventory.url = resolve_sqlite_url(&self.inventory.url, &base);
+        if let Some(dir) = &mut self.detectors_dir {
+            let mut s = dir.to_string_lossy().into_owned();
+            expand("detectors_dir".into(), &mut s, p);
+            *dir = base.join(s);
+        }
+        for (i, src) in self.sources.iter_mut().enumerate() {
+            expand(format!("sources[{i}].url"), &mut src.url, p);
+            src.url = resolve_sqlite_url(&src.url, &base);
+        }
+    }
+
+    fn validate(&self, p: &mut Problems<'_>) {
+        if let Err(e) = self.timezone.parse::<chrono_tz::Tz>() {
+            p.add(
+                "timezone",
+                format!("{e}: use an IANA name such as \"UTC\" or \"Asia/Shanghai\""),
+            );
+        }
+        if Backend::of_url(&self.inventory.url) != Some(Backend::Sqlite) {
+            p.add(
+                "inventory.url",
+                "the inventory store is SQLite for now: write sqlite://path",
+            );
+        }
+        check_duration(p, "scan.statement_timeout", &self.scan.statement_timeout);
+        if self.scan.sample_size == 0 {
+            p.add("scan.sample_size", "must be at least 1");
+        }
+        if self.scan.max_connections == 0 {
+            p.add("scan.max_connections", "must be at least 1");
+        }
+        let mut names = std::collections::HashSet::new();
+        for (i, s) in self.sources.iter().enumerate() {
+            let k = |f: &str| format!("sources[{i}].{f}");
+            if s.name.trim().is_empty() {
+                p.add(k("name"), "must not be empty");
+            }
+            if !names.insert(s.name.as_str()) {
+                p.add(
+                    k("name"),
+                    format!("source `{}` is defined twice; names must be unique", s.name),
+                );
+            }
+            if Backend::of_url(&s.url).is_none() {
+                p.add(
+                    k("url"),
+                    format!(
+                        "{} has no known scheme: use postgres://, mysql:// or sqlite://",
+                        redact_url(&s.url)
+                    ),
+                );
+            }
+            if let Some(t) = &s.statement_timeout {
+                check_duration(p, &k("statement_timeout"), t);
+            }
+            if s.sample_size == Some(0) {
+                p.add(k("sample_size"), "must be at least 1");
+            }
+            if s.max_connections == Some(0) {
+                p.add(k("max_connections"), "must be at least 1");
+            }
+            if let Some(expr) = &s.schedule {
+                check_schedule(p, &k("schedule"), &format!("source `{}`", s.name), expr);
+            }
+        }
+        let mut policy_names = std::collections::HashSet::new();
+        for (i, pol) in self.policies.iter().enumerate() {
+            let k = |f: &str| format!("policies[{i}].{f}");
+            if !policy_names.insert(pol.name.as_str()) {
+                p.add(
+                    k("name"),
+                    format!(
+                        "policy `{}` is defined twice; names must be unique",
+                        pol.name
+                    ),
+                );
+            }
+            if pol.description.trim().is_empty() {
+                p.add(
+                    k("description"),
+                    "write the promise this policy keeps; it is recorded as evidence",
+                );
+            }
+            if !self.sources.iter().any(|s| s.name == pol.source) {
+                p.add(
+                    k("source"),
+                    format!("no [[sources]] entry is named `{}`", pol.source),
+                );
+            }
+            if let Err(e) = Retain::parse(&pol.retain) {
+                p.add(k("retain"), e);
+            }
+            match pol.action {
+                Action::Delete if !pol.columns.is_empty() => {
+                    p.add(k("columns"), "action \"delete\" removes whole rows; remove `columns`")
+                }
+                Action::Delete => {}
+                a if pol.columns.is_empty() => p.add(
+                    k("columns"),
+                    format!("action \"{}\" needs the columns it transforms, e.g. columns = [\"mobile\"]", a.as_str()),
+                ),
+                Action::Encrypt if self.keys.encryption.is_none() => {
+                    p.add(k("action"), "action \"encrypt\" needs [keys] encryption")
+                }
+                Action::Pseudonymize if self.keys.pseudonym.is_none() => {
+                    p.add(k("action"), "action \"pseudonymize\" needs [keys] pseudonym")
+                }
+                _ => {}
+            }
+            if pol.batch_size == 0 || pol.batch_size > 50_000 {
+                p.add(
+                    k("batch_size"),
+                    "must be between 1 and 50000 (1000-5000 keeps transactions short)",
+                );
+            }
+            if let Some(share) = pol.max_share {
+                if !(share > 0.0 && share <= 1.0) {
+                    p.add(
+                        k("max_share"),
+                        "must be a share of the table between 0 (exclusive) and 1",
+                    );
+                }
+            }
+            if let Some(d) = &pol.pause {
+                check_duration(p, &k("pause"), d);
+            }
+            check_duration(p, &k("lock_timeout"), &pol.lock_timeout);
+            check_duration(p, &k("statement_timeout"), &pol.statement_timeout);
+            for (j, h) in pol.holds.iter().enumerate() {
+                if h.reason.trim().is_empty() {
+                    p.add(
+                        format!("policies[{i}].holds[{j}].reason"),
+                        "say why the records are held",
+                    );
+                }
+            }
+            if let Some(expr) = &pol.schedule {
+                check_schedule(p, &k("schedule"), &format!("policy `{}`", pol.name), expr);
+            }
+        }
+        check_duration(p, "daemon.shutdown_timeout", &self.daemon.shutdown_timeout);
+        check_duration(p, "daemon.retry_backoff", &self.daemon.retry_backoff);
+        if let Some(listen) = &self.daemon.listen {
+            if listen.parse::<std::net::SocketAddr>().is_err() {
+                p.add(
+                    "daemon.listen",
+                    format!("`{listen}` is not an address: write e.g. \"127.0.0.1:9750\""),
+                );
+            }
+        }
+    }
+
+    /// The parsed time zone (validated at load time).
+    pub fn tz(&self) -> chrono_tz::Tz {
+        self.timezone.parse().unwrap_or(chrono_tz::UTC)
+    }
+
+    /// The source named `name`.
+    pub fn source(&self, name: &str) -> Result<&SourceConfig> {
+        self.sources.iter().find(|s| s.name == name).ok_or_else(|| {
+            let known: Vec<_> = self.sources.iter().map(|s| s.name.as_str()).collect();
+            Error::Other(format!(
+                "no source named `{name}` in {}; known: {}",
+                self.path.display(),
+                known.join(", ")
+            ))
+        })
+    }
+
+    /// The policy named `name`.
+    pub fn policy(&self, name: &str) -> Result<&PolicyConfig> {
+        self.policies
+            .iter()
+            .find(|s| s.name == name)
+            .ok_or_else(|| {
+                let known: Vec<_> = self.policies.iter().map(|s| s.name.as_str()).collect();
+                Error::Other(format!(
+                    "no policy named `{name}` in {}; known: {}",
+                    self.path.display(),
+                    known.join(", ")
+                ))
+            })
+    }
+
+    /// Resolves every secret once, to prove they are readable. Errors name the reference only.
+    pub fn check_secrets(&self) -> Result<()> {
+        let keys = &self.keys;
+        let all = self
+            .sources
+            .iter()
+            .filter_map(|s| s.password.as_ref())
+            .chain(keys.encryption.iter())
+            .chain(keys.decryption.iter())
+            .chain(keys.pseudonym.iter());
+        for s in all {
+            s.resolve()?;
+        }
+        Ok(())
+    }
+}
+
+fn check_duration(p: &mut Problems<'_>, key: &str, value: &str) {
+    if let Err(e) = parse_duration(value) {
+        p.add(key, e);
+    }
+}
+
+fn check_schedule(p: &mut Problems<'_>, key: &str, owner: &str, expr: &str) {
+    if let Err(e) = crate::schedule::Cron::parse(expr) {
+        p.add(key, format!("{owner}: cron expression `{expr}`: {e}"));
+    }
+}
+
+fn first_line(s: &str) -> String {
+    s.lines().next().unwrap_or("").trim().to_string()
+}
+
+/// The key written on the line of `offset`, for serde errors that report only a span.
+fn key_at(text: &str, offset: Option<usize>) -> String {
+    let Some(off) = offset else {
+        return "(unknown)".into();
+    };
+    let start = text[..off.min(text.len())]
+        .rfind('\n')
+        .map(|i| i + 1)
+        .unwrap_or(0);
+    let line = text[start..].lines().next().unwrap_or("").trim();
+    match line.split_once('=') {
+        Some((k, _)) => k.trim().to_string(),
+        None => line.trim_matches(|c| c == '[' || c == ']').to_string(),
+    }
+}
+
+/// Expands `${VAR}` from the environment; a missing variable is an error naming it.
+pub fn expand_vars(s: &str) -> std::result::Result<String, String> {
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(i) = rest.find("${") {
+        out.push_str(&rest[..i]);
+        let after = &rest[i + 2..];
+        let end = after
+            .find('}')
+            .ok_or_else(|| "unterminated ${ (write ${NAME})".to_string())?;
+        let name = &after[..end];
+        let value =
+            std::env::var(name).map_err(|_| format!("environment variable `{name}` is not set"))?;
+        out.push_str(&value);
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+/// Makes a relative `sqlite://path` absolute against `base`; other URLs are returned unchanged.
+fn resolve_sqlite_url(url: &str, base: &Path) -> String {
+    let Some(rest) = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+    else {
+        return url.to_string();
+    };
+    let (path, query) = match rest.split_once('?') {
+        Some((p, q)) => (p, Some(q)),
+        None => (rest, None),
+    };
+    if path.starts_with('/') || path == ":memory:" || path.is_empty() {
+        return url.to_string();
+    }
+    let abs = base.join(path);
+    match query {
+        Some(q) => format!("sqlite://{}?{q}", abs.display()),
+        None => format!("sqlite://{}", abs.display()),
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,515 @@
+//! The scheduler loop: sleeps until the next fire time (or the next heartbeat / watchdog ping),
+//! starts due jobs as separate tasks, never runs two attempts of one job at once, retries failures
+//! with exponential backoff, catches up a run missed during downtime, reloads and shuts down on
+//! request.
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use chrono_tz::Tz;
+use tokio::sync::{mpsc, watch};
+use tokio::time::Instant;
+
+use super::history::{History, Outcome};
+use super::http::{Heartbeat, HEARTBEAT_EVERY};
+use super::job::{Job, JobKind, JobOutcome};
+use super::metrics::Metrics;
+use super::notify::Notifier;
+use crate::config::Config;
+use crate::stop::Stop;
+use crate::Result;
+
+/// The `[daemon]` and `timezone` settings the scheduler uses.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Zone of the cron schedules.
+    pub tz: Tz,
+    /// Run a missed job once at start-up.
+    pub catch_up: bool,
+    /// Retries after a failed attempt.
+    pub retries: u32,
+    /// First retry delay, doubled each retry.
+    pub retry_backoff: Duration,
+    /// How long shutdown waits for running jobs.
+    pub shutdown_timeout: Duration,
+}
+
+impl Settings {
+    /// The settings of a config.
+    pub fn from_config(config: &Config) -> Settings {
+        Settings {
+            tz: config.tz(),
+            catch_up: config.daemon.catch_up,
+            retries: config.daemon.retries,
+            retry_backoff: config.daemon.retry_backoff(),
+            shutdown_timeout: config.daemon.shutdown_timeout(),
+        }
+    }
+}
+
+/// Requests to the scheduler loop (from signal handlers or tests).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Control {
+    /// Re-read the configuration (SIGHUP).
+    Reload,
+    /// Stop scheduling, let running jobs reach a safe point, return (SIGTERM, SIGINT).
+    Shutdown,
+}
+
+/// Re-reads the configuration and builds its jobs; an error keeps the running configuration.
+pub type Reloader = Box<dyn Fn() -> Result<(Settings, Vec<Job>)> + Send>;
+
+struct Slot {
+    job: Job,
+    /// The next fire time.
+    next: Option<DateTime<Utc>>,
+    /// Wall-clock time (in the zone) of the last fire, so no wall time fires twice.
+    last_wall: Option<NaiveDateTime>,
+}
+
+/// A finished run (after its retries), reported by the run task.
+#[derive(Debug)]
+struct Done {
+    job: String,
+    outcome: Outcome,
+    summary: String,
+}
+
+/// Shared services of the run tasks.
+#[derive(Clone)]
+struct Services {
+    history: Option<History>,
+    metrics: Arc<Metrics>,
+    stop: Stop,
+    shutdown: watch::Receiver<bool>,
+    done: mpsc::UnboundedSender<Done>,
+}
+
+/// The scheduler. Build with [`Scheduler::new`], then [`Scheduler::run`].
+pub struct Scheduler {
+    settings: Settings,
+    slots: BTreeMap<String, Slot>,
+    running: HashSet<String>,
+    services: Services,
+    shutdown_tx: watch::Sender<bool>,
+    done_rx: mpsc::UnboundedReceiver<Done>,
+    heartbeat: Arc<Heartbeat>,
+    notifier: Notifier,
+    last_event: String,
+    last_watchdog: Option<Instant>,
+}
+
+impl Scheduler {
+    /// A scheduler for `jobs`. `history` (the inventory store) enables catch-up and `status`.
+    pub fn new(
+        settings: Settings,
+        jobs: Vec<Job>,
+        history: Option<History>,
+        metrics: Arc<Metrics>,
+        heartbeat: Arc<Heartbeat>,
+        notifier: Notifier,
+        stop: Stop,
+    ) -> Scheduler {
+        let (done_tx, done_rx) = mpsc::unbounded_channel();
+        let (shutdown_tx, shutdown_rx) = watch::channel(false);
+        let mut s = Scheduler {
+            settings,
+            slots: BTreeMap::new(),
+            running: HashSet::new(),
+            services: Services {
+                history,
+                metrics,
+                stop,
+                shutdown: shutdown_rx,
+                done: done_tx,
+            },
+            shutdown_tx,
+            done_rx,
+            heartbeat,
+            notifier,
+            last_event: "no run yet".into(),
+            last_watchdog: None,
+        };
+        s.install(jobs);
+        s
+    }
+
+    /// Replaces the job table, keeping the timing state of jobs that keep their name and schedule.
+    fn install(&mut self, jobs: Vec<Job>) {
+        let mut old = std::mem::take(&mut self.slots);
+        let now = Utc::now();
+        for job in jobs {
+            let (mut next, last_wall) = match old.remove(&job.name) {
+                Some(s) if s.job.cron.as_str() == job.cron.as_str() && s.next.is_some() => {
+                    (s.next, s.last_wall)
+                }
+                Some(s) => (None, s.last_wall),
+                None => (None, None),
+            };
+            if next.is_none() {
+                next = self.next_fire(&job, now, last_wall);
+            }
+            self.slots.insert(
+                job.name.clone(),
+                Slot {
+                    job,
+                    next,
+                    last_wall,
+                },
+            );
+        }
+        self.services.metrics.set_jobs(self.slots.len());
+    }
+
+    fn next_fire(
+        &self,
+        job: &Job,
+        after: DateTime<Utc>,
+        last_wall: Option<NaiveDateTime>,
+    ) -> Option<DateTime<Utc>> {
+        let tz = self.settings.tz;
+        job.cron
+            .next_fire(&after.with_timezone(&tz), last_wall)
+            .map(|t| t.with_timezone(&Utc))
+    }
+
+    /// Uses the run history: jobs whose fire time passed while the daemon was down run once now
+    /// (when `catch_up`), and no wall-clock time that already ran runs again.
+    pub async fn catch_up(&mut self) -> Result<()> {
+        let Some(history) = self.services.history.clone() else {
+            return Ok(());
+        };
+        let latest = history.latest().await?;
+        let now = Utc::now();
+        let tz = self.settings.tz;
+        let mut due = vec![];
+        for slot in self.slots.values_mut() {
+            let Some(last) = latest.get(&slot.job.name).and_then(|h| h.last.as_ref()) else {
+                continue;
+            };
+            let last_wall = last.scheduled.with_timezone(&tz).naive_local();
+            slot.last_wall = Some(last_wall);
+            let missed = slot
+                .job
+                .cron
+                .next_fire(&last.scheduled.with_timezone(&tz), Some(last_wall))
+                .map(|t| t.with_timezone(&Utc))
+                .filter(|t| *t <= now);
+            slot.next = slot
+                .job
+                .cron
+                .next_fire(&now.with_timezone(&tz), Some(last_wall))
+                .map(|t| t.with_timezone(&Utc));
+            if let (Some(missed), true) = (missed, self.settings.catch_up) {
+                tracing::info!(job = %slot.job.name, missed = %missed.with_timezone(&tz), last = %last.scheduled.with_timezone(&tz), "catching up a run missed while the daemon was down");
+                due.push((slot.job.name.clone(), missed));
+            }
+        }
+        for (name, scheduled) in due {
+            self.fire(&name, scheduled);
+        }
+        Ok(())
+    }
+
+    /// A one-line summary of the last event and the next run, for `STATUS=` and logs.
+    pub fn status_line(&self) -> String {
+        let next = self
+            .slots
+            .values()
+            .filter_map(|s| Some((s.next?, &s.job.name)))
+            .min()
+            .map(|(t, n)| {
+                format!(
+                    "next: {n} at {}",
+                    t.with_timezone(&self.settings.tz)
+                        .format("%Y-%m-%d %H:%M:%S %Z")
+                )
+            })
+            .unwrap_or_else(|| "no scheduled jobs".into());
+        format!(
+            "{} jobs, {} running; last: {}; {next}",
+            self.slots.len(),
+            self.running.len(),
+            self.last_event
+        )
+    }
+
+    /// Runs until [`Control::Shutdown`] (or the control channel closes), then waits up to the
+    /// shutdown timeout for running jobs. Returns how many were still running at the timeout.
+    pub async fn run(mut self, mut control: mpsc::Receiver<Control>, reload: Reloader) -> usize {
+        loop {
+            self.beat();
+            let now = Utc::now();
+            let due: Vec<(String, DateTime<Utc>)> = self
+                .slots
+                .values()
+                .filter_map(|s| Some((s.job.name.clone(), s.next.filter(|t| *t <= now)?)))
+                .collect();
+            for (name, scheduled) in due {
+                self.fire(&name, scheduled);
+            }
+            let sleep = self.sleep_for(Utc::now());
+            tokio::select! {
+                _ = tokio::time::sleep(sleep) => {}
+                Some(done) = self.done_rx.recv() => self.finished(done),
+                c = control.recv() => match c {
+                    Some(Control::Reload) => self.reload(&reload),
+                    Some(Control::Shutdown) | None => break,
+                },
+            }
+        }
+        self.shutdown().await
+    }
+
+    fn sleep_for(&self, now: DateTime<Utc>) -> Duration {
+        let mut sleep = HEARTBEAT_EVERY;
+        if let Some(w) = self.notifier.watchdog() {
+            sleep = sleep.min(w / 2);
+        }
+        if let Some(next) = self.slots.values().filter_map(|s| s.next).min() {
+            // Wake a millisecond late rather than early, so the fire time has passed.
+            let until = (next - now).to_std().unwrap_or_default() + Duration::from_millis(1);
+            sleep = sleep.min(until);
+        }
+        sleep
+    }
+
+    fn beat(&mut self) {
+        self.heartbeat.beat();
+        self.services.metrics.heartbeat();
+        if let Some(interval) = self.notifier.watchdog() {
+            if self
+                .last_watchdog
+                .is_none_or(|t| t.elapsed() >= interval / 4)
+            {
+                self.notifier.watchdog_ping();
+                self.last_watchdog = Some(Instant::now());
+            }
+        }
+    }
+
+    /// Starts the run of `name` scheduled at `scheduled`, or skips it when one is still going.
+    fn fire(&mut self, name: &str, scheduled: DateTime<Utc>) {
+        let tz = self.settings.tz;
+        let Some(slot) = self.slots.get(name) else {
+            return;
+        };
+        let job = slot.job.clone();
+        let last_wall = Some(scheduled.with_timezone(&tz).naive_local());
+        let next = self.next_fire(&job, Utc::now().max(scheduled), last_wall);
+        if let Some(slot) = self.slots.get_mut(name) {
+            slot.last_wall = last_wall;
+            slot.next = next;
+        }
+        if self.running.contains(name) {
+            tracing::warn!(job = %name, scheduled = %scheduled.with_timezone(&tz), "skipped: the previous run of this job is still going");
+            self.services.metrics.record_skip(name, job.kind);
+            return;
+        }
+        self.running.insert(name.to_string());
+        let services = self.services.clone();
+        let settings = self.settings.clone();
+        tokio::spawn(run_with_retries(job, scheduled, settings, services));
+    }
+
+    fn finished(&mut self, done: Done) {
+        self.running.remove(&done.job);
+        self.last_event = format!("{} {} ({})", done.job, done.outcome.as_str(), done.summary);
+        let status = self.status_line();
+        self.notifier.status(&status);
+    }
+
+    fn reload(&mut self, reload: &Reloader) {
+        self.notifier.reloading();
+        match reload() {
+            Ok((settings, jobs)) => {
+                if settings.tz != self.settings.tz {
+                    // Fire times were computed in the old zone: recompute them all.
+                    for slot in self.slots.values_mut() {
+                        slot.next = None;
+                        slot.last_wall = None;
+                    }
+                }
+                self.settings = settings;
+                self.install(jobs);
+                self.services.metrics.record_reload(true);
+                let status = self.status_line();
+                tracing::info!(jobs = self.slots.len(), "configuration reloaded");
+                self.notifier.ready(&status);
+            }
+            Err(e) => {
+                self.services.metrics.record_reload(false);
+                tracing::error!(error = %e, "configuration reload failed; still running the previous configuration");
+                let status = format!("reload failed, running the previous configuration: {e}");
+                self.notifier.ready(&status);
+            }
+        }
+    }
+
+    async fn shutdown(mut self) -> usize {
+        let timeout = self.settings.shutdown_timeout;
+        let running: Vec<String> = self.running.iter().cloned().collect();
+        tracing::info!(running = ?running, timeout = ?timeout, "shutting down: no new runs; waiting for running jobs to reach a safe point");
+        self.notifier.stopping(&format!(
+            "stopping: waiting for {} running jobs",
+            running.len()
+        ));
+        self.services.stop.request();
+        let _ = self.shutdown_tx.send(true);
+        let deadline = Instant::now() + timeout;
+        while !self.running.is_empty() {
+            let mut sleep = deadline.saturating_duration_since(Instant::now());
+            if let Some(w) = self.notifier.watchdog() {
+                sleep = sleep.min(w / 2);
+            }
+            tokio::select! {
+                Some(done) = self.done_rx.recv() => self.finished(done),
+                _ = tokio::time::sleep(sleep) => {
+                    if Instant::now() >= deadline {
+                        let left: Vec<&String> = self.running.iter().collect();
+                        tracing::warn!(jobs = ?left, "shutdown timeout reached; leaving jobs mid-run (their current batch rolls back; the next run continues)");
+                        break;
+                    }
+                    self.beat();
+                }
+            }
+        }
+        tracing::info!("stopped");
+        self.running.len()
+    }
+}
+
+/// One scheduled run: attempts, retries with backoff, history, metrics, logs.
+async fn run_with_retries(
+    job: Job,
+    scheduled: DateTime<Utc>,
+    settings: Settings,
+    mut services: Services,
+) {
+    let mut attempt = 1u32;
+    let (outcome, summary) = loop {
+        let (outcome, summary) = attempt_once(&job, scheduled, attempt, &services).await;
+        let retry = outcome == Outcome::Failure
+            && attempt <= settings.retries
+            && !services.stop.is_requested();
+        if !retry {
+            break (outcome, summary);
+        }
+        let delay = settings
+            .retry_backoff
+            .saturating_mul(1u32 << (attempt - 1).min(16));
+        tracing::warn!(job = %job.name, attempt, retry_in = %humantime::format_duration(delay), "job failed; retrying");
+        tokio::select! {
+            _ = tokio::time::sleep(delay) => {}
+            _ = services.shutdown.wait_for(|s| *s) => break (outcome, summary),
+        }
+        attempt += 1;
+    };
+    let _ = services.done.send(Done {
+        job: job.name.clone(),
+        outcome,
+        summary,
+    });
+}
+
+async fn attempt_once(
+    job: &Job,
+    scheduled: DateTime<Utc>,
+    attempt: u32,
+    services: &Services,
+) -> (Outcome, String) {
+    let kind = job.kind.as_str();
+    tracing::info!(job = %job.name, kind, attempt, "job started");
+    let id = match &services.history {
+        Some(h) => match h.start(&job.name, kind, scheduled, attempt).await {
+            Ok(id) => Some(id),
+            Err(e) => {
+                tracing::warn!(job = %job.name, error = %e, "cannot record the job start");
+                None
+            }
+        },
+        None => None,
+    };
+    let started = std::time::Instant::now();
+    let run = job.run.clone();
+    let stop = services.stop.clone();
+    // A separate task, so that a panic is caught as a JoinError instead of ending the daemon.
+    let result = tokio::spawn(async move { run(stop).await }).await;
+    let elapsed = started.elapsed();
+    let duration_ms = elapsed.as_millis() as u64;
+    let (outcome, error, counts) = match result {
+        Ok(Ok(out)) => {
+            let outcome = if out.interrupted {
+                Outcome::Interrupted
+            } else {
+                Outcome::Success
+            };
+            record_outcome(job, &out, &services.metrics);
+            (outcome, None, Some(out.counts_text()))
+        }
+        Ok(Err(e)) => (Outcome::Failure, Some(e.to_string()), None),
+        Err(e) if e.is_panic() => (
+            Outcome::Panic,
+            Some(format!("panicked: {}", panic_message(e.into_panic()))),
+            None,
+        ),
+        Err(e) => (Outcome::Failure, Some(format!("task ended: {e}")), None),
+    };
+    match (&error, &counts) {
+        (None, counts) => tracing::info!(
+            job = %job.name, kind, attempt, outcome = outcome.as_str(), duration_ms,
+            counts = counts.as_deref().unwrap_or(""), "job finished"
+        ),
+        (Some(err), _) => tracing::error!(
+            job = %job.name, kind, attempt, outcome = outcome.as_str(), duration_ms, error = %err, "job failed"
+        ),
+    }
+    services
+        .metrics
+        .record_run(&job.name, job.kind, outcome, elapsed);
+    if let (Some(h), Some(id)) = (&services.history, id) {
+        if let Err(e) = h
+            .finish(id, outcome, error.as_deref(), counts.as_deref())
+            .await
+        {
+            tracing::warn!(job = %job.name, error = %e, "cannot record the job end");
+        }
+    }
+    let summary = match (error, counts) {
+        (Some(e), _) => e,
+        (None, Some(c)) => format!(
+            "{c} in {}",
+            humantime::format_duration(Duration::from_millis(duration_ms))
+        ),
+        (None, None) => String::new(),
+    };
+    (outcome, summary)
+}
+
+fn record_outcome(job: &Job, out: &JobOutcome, metrics: &Metrics) {
+    if job.kind == JobKind::Enforce {
+        for (action, rows) in &out.rows_affected {
+            metrics.add_rows(&job.target, action, *rows);
+        }
+    }
+    if let Some(by_category) = &out.personal_columns {
+        metrics.set_personal_columns(&job.target, by_category);
+    }
+}
+
+fn panic_message(p: Box<dyn std::any::Any + Send>) -> String {
+    let msg = if let Some(s) = p.downcast_ref::<&str>() {
+        s.to_string()
+    } else if let Some(s) = p.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "(no message)".into()
+    };
+    msg.chars().take(200).collect()
+}
+
+#[cfg(test)]
+#[path = "scheduler_tests.rs"]
+mod tests;

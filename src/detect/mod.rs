@@ -1,0 +1,153 @@
+//! Detectors: rules (patterns) + keywords (column-name hints, context words) + validators
+//! (checksums and structure), loaded from TOML files and compiled once into an [`Engine`].
+//!
+//! Built-in detector files live in `detectors/` and are embedded in the binary; files in a
+//! user's `detectors_dir` are added, and a file with a built-in id replaces it.
+
+mod engine;
+pub mod hints;
+pub mod mask;
+pub mod spec;
+pub mod validators;
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::Result;
+
+pub use mask::mask;
+pub use spec::{DetectorSpec, Thresholds};
+
+/// How sensitive a category is. `high` is PIPL "sensitive personal information" (ID numbers...).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Sensitivity {
+    Low,
+    Moderate,
+    High,
+}
+
+impl Sensitivity {
+    /// The lower-case name.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Sensitivity::Low => "low",
+            Sensitivity::Moderate => "moderate",
+            Sensitivity::High => "high",
+        }
+    }
+}
+
+/// One compiled detector's identity and metadata.
+#[derive(Debug, Clone)]
+pub struct Detector {
+    /// Unique id, e.g. `phone_cn_mobile`.
+    pub id: String,
+    /// Category id, e.g. `phone`.
+    pub category: String,
+    /// Version, bumped when the rules change (recorded in the inventory).
+    pub version: u32,
+    /// Sensitivity of the category.
+    pub sensitivity: Sensitivity,
+    /// The detector file as written (hints, thresholds, description, validator).
+    pub spec: DetectorSpec,
+    /// Where the detector came from (`<built-in>/vin.toml` or a user file).
+    pub file: std::path::PathBuf,
+}
+
+/// One match in a value: byte offsets `[start, end)`, and the index of the detector in
+/// [`Engine::detectors`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Match {
+    /// Index into [`Engine::detectors`].
+    pub detector: usize,
+    /// Byte offset of the first byte.
+    pub start: usize,
+    /// Byte offset just past the last byte.
+    pub end: usize,
+    /// Weak evidence (legacy 15-digit ids, VINs failing an optional check digit, bare 10-digit
+    /// NANP numbers): reported only with a context word in the value or column-name support.
+    pub weak: bool,
+}
+
+/// All detectors compiled once.
+#[derive(Debug)]
+pub struct Engine {
+    detectors: Vec<Detector>,
+    compiled: Vec<engine::Compiled>,
+    categories: Vec<String>,
+    ctx: validators::Ctx,
+}
+
+impl Engine {
+    /// The built-in detectors plus the files in `extra_dir` (a file with a built-in id replaces it).
+    pub fn load(extra_dir: Option<&Path>) -> Result<Engine> {
+        let specs = spec::load_all(extra_dir)?;
+        let mut categories: Vec<String> = Vec::new();
+        let mut detectors = Vec::with_capacity(specs.len());
+        let mut compiled = Vec::with_capacity(specs.len());
+        for (file, spec) in specs {
+            let cat = match categories.iter().position(|c| *c == spec.category) {
+                Some(i) => i,
+                None => {
+                    categories.push(spec.category.clone());
+                    categories.len() - 1
+                }
+            };
+            compiled.push(engine::Compiled::new(&spec, cat, &file)?);
+            detectors.push(Detector {
+                id: spec.id.clone(),
+                category: spec.category.clone(),
+                version: spec.version,
+                sensitivity: spec.sensitivity,
+                spec,
+                file,
+            });
+        }
+        tracing::debug!(detectors = detectors.len(), "detectors compiled");
+        Ok(Engine {
+            detectors,
+            compiled,
+            categories,
+            ctx: validators::Ctx::now(),
+        })
+    }
+
+    /// The compiled detectors; [`Match::detector`] indexes this slice.
+    pub fn detectors(&self) -> &[Detector] {
+        &self.detectors
+    }
+
+    /// The distinct category ids, in detector order.
+    pub fn categories(&self) -> &[String] {
+        &self.categories
+    }
+
+    /// The index in [`Engine::categories`] of detector `detector`'s category.
+    pub fn category_index(&self, detector: usize) -> usize {
+        self.compiled[detector].category()
+    }
+
+    /// Appends every match in `value` to `out` (cleared first), ordered by start offset.
+    /// Weak matches are kept only when one of the detector's context words occurs in the value.
+    /// Never panics, whatever the bytes; does not allocate when `out` has capacity.
+    pub fn find(&self, value: &[u8], out: &mut Vec<Match>) {
+        engine::find(&self.compiled, &self.ctx, value, &|_| false, out);
+    }
+
+    /// Like [`Engine::find`], but weak matches of detector `i` are also kept when `supported[i]`
+    /// is true (column-name evidence). `supported` may be shorter than the detector list.
+    pub fn find_supported(&self, value: &[u8], supported: &[bool], out: &mut Vec<Match>) {
+        engine::find(
+            &self.compiled,
+            &self.ctx,
+            value,
+            &|i| supported.get(i).copied().unwrap_or(false),
+            out,
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests;

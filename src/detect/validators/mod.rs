@@ -1,0 +1,269 @@
+//! Built-in validators, named from detector files (`validator = "vin"`). Each works on the whole
+//! haystack and the span a detector's pattern found, checks boundaries, structure and checksums, and
+//! returns the (possibly adjusted) span. None allocates.
+
+pub mod cn_landline;
+pub mod cn_mobile;
+pub mod cn_plate;
+pub mod cn_resident_id;
+pub mod e164;
+pub mod email;
+pub mod luhn;
+pub mod nanp;
+pub mod vin;
+
+/// What a validator knows about the world (computed once per engine).
+#[derive(Debug, Clone, Copy)]
+pub struct Ctx {
+    /// Today's date as `YYYYMMDD` (UTC), the latest valid birth date.
+    pub today: u32,
+}
+
+impl Ctx {
+    /// The context for today (UTC).
+    pub fn now() -> Ctx {
+        use chrono::Datelike;
+        let d = chrono::Utc::now().date_naive();
+        Ctx {
+            today: d.year() as u32 * 10_000 + d.month() * 100 + d.day(),
+        }
+    }
+}
+
+/// A validator's decision on one candidate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// A match at `[start, end)`; `weak` matches count only with supporting evidence.
+    Accept {
+        start: usize,
+        end: usize,
+        weak: bool,
+    },
+    /// Not a match; the search resumes just after the candidate's first character.
+    Reject,
+    /// Not a match, and no match of this detector can start before this offset (e.g. the end of
+    /// the digit run the candidate sits in).
+    RejectUntil(usize),
+}
+
+/// Cheap facts about a value that decide whether a detector can match at all.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Needs {
+    /// Minimum number of ASCII digits in the value.
+    pub min_digits: u32,
+    /// Minimum length of the longest run of ASCII digits.
+    pub min_digit_run: u32,
+    /// Minimum length of the longest run of ASCII letters and digits.
+    pub min_alnum_run: u32,
+    /// Needs `@` or a non-ASCII byte (full-width `＠`, internationalised addresses).
+    pub at_sign: bool,
+    /// Needs a non-ASCII byte (CJK characters).
+    pub non_ascii: bool,
+    /// Needs a `+`.
+    pub plus: bool,
+}
+
+/// A validator function: haystack, candidate span, context.
+pub type CheckFn = fn(&[u8], usize, usize, &Ctx) -> Verdict;
+
+/// A named validator and the prefilter facts it implies.
+#[derive(Debug, Clone, Copy)]
+pub struct Validator {
+    /// The name used in detector files.
+    pub name: &'static str,
+    /// The check.
+    pub check: CheckFn,
+    /// What any value it accepts must contain.
+    pub needs: Needs,
+}
+
+const fn needs() -> Needs {
+    Needs {
+        min_digits: 0,
+        min_digit_run: 0,
+        min_alnum_run: 0,
+        at_sign: false,
+        non_ascii: false,
+        plus: false,
+    }
+}
+
+/// Every built-in validator.
+pub const VALIDATORS: &[Validator] = &[
+    Validator {
+        name: "cn_resident_id",
+        check: cn_resident_id::check,
+        needs: Needs {
+            min_digits: 17,
+            min_digit_run: 17,
+            ..needs()
+        },
+    },
+    Validator {
+        name: "cn_resident_id_legacy15",
+        check: cn_resident_id::check_legacy15,
+        needs: Needs {
+            min_digits: 15,
+            min_digit_run: 15,
+            ..needs()
+        },
+    },
+    Validator {
+        name: "vin",
+        check: vin::check,
+        needs: Needs {
+            min_digits: 1,
+            min_alnum_run: 17,
+            ..needs()
+        },
+    },
+    Validator {
+        name: "luhn",
+        check: luhn::check,
+        needs: Needs {
+            min_digits: 12,
+            ..needs()
+        },
+    },
+    Validator {
+        name: "cn_mobile",
+        check: cn_mobile::check,
+        needs: Needs {
+            min_digits: 11,
+            ..needs()
+        },
+    },
+    Validator {
+        name: "cn_landline",
+        check: cn_landline::check,
+        needs: Needs {
+            min_digits: 10,
+            ..needs()
+        },
+    },
+    Validator {
+        name: "nanp",
+        check: nanp::check,
+        needs: Needs {
+            min_digits: 10,
+            ..needs()
+        },
+    },
+    Validator {
+        name: "e164",
+        check: e164::check,
+        needs: Needs {
+            min_digits: 8,
+            plus: true,
+            ..needs()
+        },
+    },
+    Validator {
+        name: "email",
+        check: email::check,
+        needs: Needs {
+            at_sign: true,
+            ..needs()
+        },
+    },
+    Validator {
+        name: "cn_plate",
+        check: cn_plate::check,
+        needs: Needs {
+            min_digits: 2,
+            non_ascii: true,
+            ..needs()
+        },
+    },
+];
+
+/// The validator named `name`.
+pub fn lookup(name: &str) -> Option<&'static Validator> {
+    VALIDATORS.iter().find(|v| v.name == name)
+}
+
+/// The names of all validators (for error messages).
+pub fn names() -> impl Iterator<Item = &'static str> {
+    VALIDATORS.iter().map(|v| v.name)
+}
+
+// ---- small byte helpers shared by the validators ----
+
+#[inline]
+pub(crate) fn is_digit(b: u8) -> bool {
+    b.is_ascii_digit()
+}
+
+#[inline]
+pub(crate) fn is_alnum(b: u8) -> bool {
+    b.is_ascii_alphanumeric()
+}
+
+/// True when `hay[i]` exists and satisfies `f`.
+#[inline]
+pub(crate) fn at(hay: &[u8], i: usize, f: fn(u8) -> bool) -> bool {
+    hay.get(i).is_some_and(|&b| f(b))
+}
+
+/// True when the byte before `i` exists and satisfies `f`.
+#[inline]
+pub(crate) fn before(hay: &[u8], i: usize, f: fn(u8) -> bool) -> bool {
+    i > 0 && f(hay[i - 1])
+}
+
+/// The end of the run of bytes satisfying `f` that contains (or starts at) `i`.
+#[inline]
+pub(crate) fn run_end(hay: &[u8], mut i: usize, f: fn(u8) -> bool) -> usize {
+    while i < hay.len() && f(hay[i]) {
+        i += 1;
+    }
+    i
+}
+
+/// Checks that the span is not glued to more bytes of class `f` on either side; when it is,
+/// returns the verdict that skips the whole run.
+#[inline]
+pub(crate) fn boundary(hay: &[u8], start: usize, end: usize, f: fn(u8) -> bool) -> Option<Verdict> {
+    if before(hay, start, f) || at(hay, end, f) {
+        Some(Verdict::RejectUntil(run_end(hay, end, f).max(start + 1)))
+    } else {
+        None
+    }
+}
+
+/// Collects the ASCII digits of `s` into `buf`; returns how many (None when more than fit).
+#[inline]
+pub(crate) fn digits_into(s: &[u8], buf: &mut [u8]) -> Option<usize> {
+    let mut n = 0;
+    for &b in s {
+        if b.is_ascii_digit() {
+            if n == buf.len() {
+                return None;
+            }
+            buf[n] = b - b'0';
+            n += 1;
+        }
+    }
+    Some(n)
+}
+
+/// True when `(y, m, d)` is a real calendar date.
+pub(crate) fn valid_date(y: u32, m: u32, d: u32) -> bool {
+    if !(1..=12).contains(&m) || d == 0 {
+        return false;
+    }
+    let leap = (y.is_multiple_of(4) && !y.is_multiple_of(100)) || y.is_multiple_of(400);
+    let dim = match m {
+        2 if leap => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    };
+    d <= dim
+}
+
+/// The number formed by ASCII digits `s` (caller guarantees digits).
+#[inline]
+pub(crate) fn num(s: &[u8]) -> u32 {
+    s.iter().fold(0u32, |a, &b| a * 10 + (b - b'0') as u32)
+}

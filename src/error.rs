@@ -1,0 +1,61 @@
+//! The library's error type. Every message says what went wrong and what to do about it.
+//! Messages never contain secrets or raw personal data.
+
+use std::path::PathBuf;
+
+/// Result alias used across the library.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Errors raised by the datawarden library.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A configuration file is wrong; `line` and `key` point at the place to fix.
+    #[error("{file}:{line}: {key}: {message}")]
+    Config {
+        file: PathBuf,
+        line: usize,
+        key: String,
+        message: String,
+    },
+    /// A detector file is wrong.
+    #[error("detector file {file}: {message}")]
+    Detector { file: PathBuf, message: String },
+    /// A secret (`file:`, `env:`, `credential:`) could not be read.
+    #[error("secret {reference}: {message}")]
+    Secret { reference: String, message: String },
+    /// A database source failed. `source_name` names the config entry, never its password.
+    #[error("source {source_name}: {message}")]
+    Source {
+        source_name: String,
+        message: String,
+    },
+    /// The inventory store failed.
+    #[error("inventory store: {0}")]
+    Inventory(String),
+    /// A retention policy refused to run or failed.
+    #[error("policy {policy}: {message}")]
+    Policy { policy: String, message: String },
+    /// Cryptographic failure (wrong key, tampered ciphertext, malformed envelope).
+    #[error("crypto: {0}")]
+    Crypto(String),
+    /// Input/output failure on a named path.
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// Anything else, with a message that says what to do.
+    #[error("{0}")]
+    Other(String),
+}
+
+impl Error {
+    /// Wraps an I/O error with the path it concerns.
+    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Io {
+            path: path.into(),
+            source,
+        }
+    }
+}

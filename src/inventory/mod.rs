@@ -1,0 +1,21 @@
+//! The inventory: what personal data lives where, with evidence, review decisions, scan history and
+//! drift, stored in one database ([`Store`]) and exported as CSV, JSON or HTML ([`export`]).
+
+pub mod coverage;
+pub mod drift;
+pub mod export;
+pub mod migrations;
+pub mod model;
+pub mod store;
+
+pub use coverage::covered_by;
+pub use drift::{drift, drift_all, Drift};
+pub use migrations::Migrations;
+pub use model::{
+    CategoryRecord, CategoryStatus, ColumnKey, ColumnPath, ColumnRecord, Decision, ScanRecord,
+    ScanStatus,
+};
+pub use store::{ColumnFilter, Store};
+
+#[cfg(test)]
+mod tests;

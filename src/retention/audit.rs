@@ -1,0 +1,379 @@
+//! The append-only, hash-chained audit trail of retention runs.
+//!
+//! Every run writes a `run` record when it starts and when it ends, and a `batch` record after each
+//! committed batch. Each record stores the hash of the record before it (`prev_hash`, unique, so a
+//! fork cannot be appended) and its own `hash` = SHA-256 over the canonical JSON of all its other
+//! fields (keys sorted, `prev_hash` included). [`verify`] recomputes the chain and names the first
+//! record that was modified, or that follows a deleted record.
+
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use sqlx::{Row, SqliteConnection, SqlitePool};
+
+use super::checkpoint::{self, Checkpoint};
+use super::store::inv;
+use crate::error::{Error, Result};
+
+/// The `prev_hash` of the first record.
+pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// One audit record. `seq`, `prev_hash` and `hash` are filled in by [`append`].
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct AuditRecord {
+    /// Position in the trail (1, 2, ...).
+    pub seq: i64,
+    /// The run this record belongs to.
+    pub run_id: String,
+    /// `run_started`, `run_finished` or `batch`.
+    pub kind: String,
+    /// Policy name.
+    pub policy: String,
+    /// The promise as the privacy policy words it.
+    pub description: String,
+    /// Source name.
+    pub source: String,
+    /// Table as written in the policy.
+    pub table_name: String,
+    /// delete | encrypt | pseudonymize | mask | nullify
+    pub action: String,
+    /// Columns touched (empty for delete).
+    pub columns: Vec<String>,
+    /// Id of the encryption key (encrypt only).
+    pub key_id: Option<String>,
+    /// The run's cutoff (RFC 3339).
+    pub cutoff: String,
+    /// Batch number (batch records).
+    pub batch: Option<i64>,
+    /// Rows affected (batch: that batch; run_finished: the whole run).
+    pub rows_affected: i64,
+    /// Start (RFC 3339).
+    pub started_at: String,
+    /// End (RFC 3339).
+    pub finished_at: Option<String>,
+    /// `started`, `committed`, `completed`, `stopped`, `refused` or `failed`.
+    pub outcome: String,
+    /// The error, when the outcome is `failed` or `refused`.
+    pub error: Option<String>,
+    /// Hash of the previous record.
+    pub prev_hash: String,
+    /// SHA-256 of this record.
+    pub hash: String,
+}
+
+impl AuditRecord {
+    /// The hash of this record's fields (all but `seq` and `hash`), chained to `prev_hash`.
+    pub fn compute_hash(&self) -> String {
+        let v = serde_json::json!({
+            "run_id": self.run_id, "kind": self.kind, "policy": self.policy,
+            "description": self.description, "source": self.source, "table_name": self.table_name,
+            "action": self.action, "columns": self.columns, "key_id": self.key_id,
+            "cutoff": self.cutoff, "batch": self.batch, "rows_affected": self.rows_affected,
+            "started_at": self.started_at, "finished_at": self.finished_at, "outcome": self.outcome,
+            "error": self.error, "prev_hash": self.prev_hash,
+        });
+        // serde_json maps keep keys sorted: this is the canonical form.
+        let canonical = serde_json::to_string(&v).expect("serializable");
+        let digest = Sha256::digest(canonical.as_bytes());
+        digest.iter().map(|b| format!("{b:02x}")).collect()
+    }
+}
+
+async fn append_on(conn: &mut SqliteConnection, rec: &mut AuditRecord) -> Result<()> {
+    let prev: Option<String> =
+        sqlx::query_scalar("SELECT hash FROM retention_audit ORDER BY seq DESC LIMIT 1")
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(inv)?;
+    rec.prev_hash = prev.unwrap_or_else(|| GENESIS.to_string());
+    rec.hash = rec.compute_hash();
+    let columns = serde_json::to_string(&rec.columns).expect("serializable");
+    let seq = sqlx::query(
+        "INSERT INTO retention_audit (run_id, kind, policy, description, source, table_name, action,
+           columns, key_id, cutoff, batch, rows_affected, started_at, finished_at, outcome, error,
+           prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(&rec.run_id)
+    .bind(&rec.kind)
+    .bind(&rec.policy)
+    .bind(&rec.description)
+    .bind(&rec.source)
+    .bind(&rec.table_name)
+    .bind(&rec.action)
+    .bind(columns)
+    .bind(&rec.key_id)
+    .bind(&rec.cutoff)
+    .bind(rec.batch)
+    .bind(rec.rows_affected)
+    .bind(&rec.started_at)
+    .bind(&rec.finished_at)
+    .bind(&rec.outcome)
+    .bind(&rec.error)
+    .bind(&rec.prev_hash)
+    .bind(&rec.hash)
+    .execute(&mut *conn)
+    .await
+    .map_err(inv)?
+    .last_insert_rowid();
+    rec.seq = seq;
+    Ok(())
+}
+
+/// Appends `rec` to the chain and, in the same store transaction, writes or clears the policy's
+/// checkpoint (`Some` saves, `None` leaves it). Retries when another writer appended concurrently.
+pub async fn append(
+    pool: &SqlitePool,
+    rec: &mut AuditRecord,
+    cp: CheckpointChange<'_>,
+) -> Result<()> {
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let mut conn = pool.acquire().await.map_err(inv)?;
+        sqlx::raw_sql("BEGIN IMMEDIATE")
+            .execute(&mut *conn)
+            .await
+            .map_err(inv)?;
+        let res = async {
+            append_on(&mut conn, rec).await?;
+            match cp {
+                CheckpointChange::Keep => {}
+                CheckpointChange::Save(c) => checkpoint::save(&mut conn, c).await?,
+                CheckpointChange::Clear(p) => checkpoint::clear(&mut conn, p).await?,
+            }
+            Ok::<_, Error>(())
+        }
+        .await;
+        match res {
+            Ok(()) => {
+                sqlx::raw_sql("COMMIT")
+                    .execute(&mut *conn)
+                    .await
+                    .map_err(inv)?;
+                return Ok(());
+            }
+            Err(e) => {
+                let _ = sqlx::raw_sql("ROLLBACK").execute(&mut *conn).await;
+                if attempt >= 5 {
+                    return Err(e);
+                }
+            }
+        }
+    }
+}
+
+/// What [`append`] does to the checkpoint.
+#[derive(Debug, Clone, Copy)]
+pub enum CheckpointChange<'a> {
+    /// Nothing.
+    Keep,
+    /// Save this checkpoint.
+    Save(&'a Checkpoint),
+    /// Clear the checkpoint of this policy.
+    Clear(&'a str),
+}
+
+/// Every record, in order.
+pub async fn records(pool: &SqlitePool) -> Result<Vec<AuditRecord>> {
+    let rows = sqlx::query(
+        "SELECT seq, run_id, kind, policy, description, source, table_name, action, columns, key_id,
+           cutoff, batch, rows_affected, started_at, finished_at, outcome, error, prev_hash, hash
+         FROM retention_audit ORDER BY seq",
+    )
+    .fetch_all(pool)
+    .await
+    .map_err(inv)?;
+    rows.into_iter()
+        .map(|r| {
+            let columns: String = r.get(8);
+            Ok(AuditRecord {
+                seq: r.get(0),
+                run_id: r.get(1),
+                kind: r.get(2),
+                policy: r.get(3),
+                description: r.get(4),
+                source: r.get(5),
+                table_name: r.get(6),
+                action: r.get(7),
+                columns: serde_json::from_str(&columns)
+                    .unwrap_or_else(|_| vec![format!("<unreadable: {columns}>")]),
+                key_id: r.get(9),
+                cutoff: r.get(10),
+                batch: r.get(11),
+                rows_affected: r.get(12),
+                started_at: r.get(13),
+                finished_at: r.get(14),
+                outcome: r.get(15),
+                error: r.get(16),
+                prev_hash: r.get(17),
+                hash: r.get(18),
+            })
+        })
+        .collect()
+}
+
+/// The result of [`verify`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum Verification {
+    /// The chain is intact: record count and the hash of the last record (the head; write it down
+    /// elsewhere to detect truncation of the tail).
+    Intact { records: usize, head: String },
+    /// The first bad record and why.
+    Broken { seq: i64, reason: String },
+}
+
+/// Recomputes the chain.
+pub async fn verify(pool: &SqlitePool) -> Result<Verification> {
+    let recs = records(pool).await?;
+    Ok(verify_records(&recs))
+}
+
+/// Checks a list of records in order.
+pub fn verify_records(recs: &[AuditRecord]) -> Verification {
+    let mut prev = GENESIS.to_string();
+    for r in recs {
+        if r.prev_hash != prev {
+            return Verification::Broken {
+                seq: r.seq,
+                reason: "its prev_hash does not match the record before it: a record before it was deleted or altered"
+                    .into(),
+            };
+        }
+        if r.compute_hash() != r.hash {
+            return Verification::Broken {
+                seq: r.seq,
+                reason: "its contents do not match its hash: the record was modified".into(),
+            };
+        }
+        prev = r.hash.clone();
+    }
+    Verification::Intact {
+        records: recs.len(),
+        head: prev,
+    }
+}
+
+/// Writes the records as CSV (one row per record, columns as a `;`-joined list).
+pub fn write_csv<W: std::io::Write>(recs: &[AuditRecord], out: W) -> Result<()> {
+    let mut w = csv::Writer::from_writer(out);
+    let e = |e: csv::Error| Error::Other(format!("cannot write CSV: {e}"));
+    w.write_record([
+        "seq",
+        "run_id",
+        "kind",
+        "policy",
+        "description",
+        "source",
+        "table",
+        "action",
+        "columns",
+        "key_id",
+        "cutoff",
+        "batch",
+        "rows_affected",
+        "started_at",
+        "finished_at",
+        "outcome",
+        "error",
+        "prev_hash",
+        "hash",
+    ])
+    .map_err(e)?;
+    for r in recs {
+        w.write_record([
+            r.seq.to_string(),
+            r.run_id.clone(),
+            r.kind.clone(),
+            r.policy.clone(),
+            r.description.clone(),
+            r.source.clone(),
+            r.table_name.clone(),
+            r.action.clone(),
+            r.columns.join(";"),
+            r.key_id.clone().unwrap_or_default(),
+            r.cutoff.clone(),
+            r.batch.map(|b| b.to_string()).unwrap_or_default(),
+            r.rows_affected.to_string(),
+            r.started_at.clone(),
+            r.finished_at.clone().unwrap_or_default(),
+            r.outcome.clone(),
+            r.error.clone().unwrap_or_default(),
+            r.prev_hash.clone(),
+            r.hash.clone(),
+        ])
+        .map_err(e)?;
+    }
+    w.flush()
+        .map_err(|e| Error::Other(format!("cannot write CSV: {e}")))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn pool() -> (tempfile::TempDir, SqlitePool) {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("inv.db").display());
+        let pool = super::super::store::open(&url).await.unwrap();
+        (dir, pool)
+    }
+
+    fn rec(n: i64) -> AuditRecord {
+        AuditRecord {
+            run_id: "r1".into(),
+            kind: "batch".into(),
+            policy: "p".into(),
+            description: "delete after 90 days".into(),
+            source: "s".into(),
+            table_name: "t".into(),
+            action: "delete".into(),
+            cutoff: "2026-01-01T00:00:00Z".into(),
+            batch: Some(n),
+            rows_affected: n * 10,
+            started_at: "2026-01-02T00:00:00Z".into(),
+            outcome: "committed".into(),
+            ..Default::default()
+        }
+    }
+
+    #[tokio::test]
+    async fn chain_verifies_and_detects_changes_and_deletions() {
+        let (_d, pool) = pool().await;
+        for i in 1..=4 {
+            append(&pool, &mut rec(i), CheckpointChange::Keep)
+                .await
+                .unwrap();
+        }
+        let Verification::Intact { records: n, .. } = verify(&pool).await.unwrap() else {
+            panic!()
+        };
+        assert_eq!(n, 4);
+        sqlx::query("UPDATE retention_audit SET rows_affected = 999 WHERE seq = 2")
+            .execute(&pool)
+            .await
+            .unwrap();
+        assert!(matches!(
+            verify(&pool).await.unwrap(),
+            Verification::Broken { seq: 2, .. }
+        ));
+        sqlx::query("UPDATE retention_audit SET rows_affected = 20 WHERE seq = 2")
+            .execute(&pool)
+            .await
+            .unwrap();
+        assert!(matches!(
+            verify(&pool).await.unwrap(),
+            Verification::Intact { .. }
+        ));
+        sqlx::query("DELETE FROM retention_audit WHERE seq = 3")
+            .execute(&pool)
+            .await
+            .unwrap();
+        assert!(matches!(
+            verify(&pool).await.unwrap(),
+            Verification::Broken { seq: 4, .. }
+        ));
+        let mut buf = Vec::new();
+        write_csv(&records(&pool).await.unwrap(), &mut buf).unwrap();
+        assert_eq!(String::from_utf8(buf).unwrap().lines().count(), 4);
+    }
+}

@@ -1,0 +1,75 @@
+//! Checkpoints: after each committed batch, the policy's run id, cutoff and last key are stored so
+//! that a killed run resumes with the same cutoff where it stopped. A finished run clears it.
+
+use sqlx::{Row, SqliteConnection, SqlitePool};
+
+use super::store::inv;
+use crate::error::Result;
+
+/// The progress of an unfinished run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Checkpoint {
+    /// The policy name.
+    pub policy: String,
+    /// The run that wrote it.
+    pub run_id: String,
+    /// The cutoff of that run (RFC 3339), reused on resume.
+    pub cutoff: String,
+    /// The last key done (JSON array of the key column values), `None` before the first batch.
+    pub last_key: Option<String>,
+    /// Rows affected so far.
+    pub rows_affected: i64,
+    /// Batches committed so far.
+    pub batches: i64,
+}
+
+/// The checkpoint of `policy`, if a run did not finish.
+pub async fn load(pool: &SqlitePool, policy: &str) -> Result<Option<Checkpoint>> {
+    let row = sqlx::query(
+        "SELECT policy, run_id, cutoff, last_key, rows_affected, batches FROM retention_checkpoint WHERE policy = ?",
+    )
+    .bind(policy)
+    .fetch_optional(pool)
+    .await
+    .map_err(inv)?;
+    Ok(row.map(|r| Checkpoint {
+        policy: r.get(0),
+        run_id: r.get(1),
+        cutoff: r.get(2),
+        last_key: r.get(3),
+        rows_affected: r.get(4),
+        batches: r.get(5),
+    }))
+}
+
+/// Writes (inserts or replaces) a checkpoint on `conn` (usually inside the audit transaction).
+pub async fn save(conn: &mut SqliteConnection, cp: &Checkpoint) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO retention_checkpoint (policy, run_id, cutoff, last_key, rows_affected, batches, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT(policy) DO UPDATE SET run_id = excluded.run_id, cutoff = excluded.cutoff,
+           last_key = excluded.last_key, rows_affected = excluded.rows_affected,
+           batches = excluded.batches, updated_at = excluded.updated_at",
+    )
+    .bind(&cp.policy)
+    .bind(&cp.run_id)
+    .bind(&cp.cutoff)
+    .bind(&cp.last_key)
+    .bind(cp.rows_affected)
+    .bind(cp.batches)
+    .bind(chrono::Utc::now().to_rfc3339())
+    .execute(conn)
+    .await
+    .map_err(inv)?;
+    Ok(())
+}
+
+/// Removes the checkpoint of `policy` (the run finished).
+pub async fn clear(conn: &mut SqliteConnection, policy: &str) -> Result<()> {
+    sqlx::query("DELETE FROM retention_checkpoint WHERE policy = ?")
+        .bind(policy)
+        .execute(conn)
+        .await
+        .map_err(inv)?;
+    Ok(())
+}

@@ -1,0 +1,593 @@
+//! Running a policy: one runner per policy (advisory lock), the safety brake, key-ordered batches
+//! each in its own transaction with lock and statement timeouts, a checkpoint and an audit record
+//! after each batch, resume after a kill, and the dry-run preview.
+
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::Serialize;
+use sqlx::SqlitePool;
+
+use super::audit::{self, AuditRecord, CheckpointChange};
+use super::checkpoint::{self, Checkpoint};
+use super::crypto::{envelope_len, is_envelope, Sealer};
+use super::keys::{pseudonym_key, Keyring};
+use super::mask::{is_masked, mask_into};
+use super::plan::Plan;
+use super::pseudonym::{is_pseudonym, Pseudonymizer};
+use super::sql::Stmt;
+use crate::config::{Action, Config, PolicyConfig};
+use crate::error::{Error, Result};
+use crate::sources::{Access, Source};
+use crate::stop::Stop;
+
+/// Options of one run.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    /// Change nothing anywhere (no audit, no checkpoint); fill [`RunReport::preview`].
+    pub dry_run: bool,
+    /// Run even when the safety brake (max_rows / max_share) would stop the policy.
+    pub override_brake: bool,
+    /// The instant the cutoff is computed from (default: now). A resumed run keeps its cutoff.
+    pub now: Option<DateTime<Utc>>,
+}
+
+/// How a run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Outcome {
+    /// Every qualifying row was handled.
+    Completed,
+    /// A stop was requested; the checkpoint lets the next run resume.
+    Stopped,
+    /// The safety brake stopped the run before any change.
+    Braked,
+    /// Another process runs this policy.
+    Locked,
+    /// Dry run: nothing changed.
+    DryRun,
+}
+
+/// What a dry run would do.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Preview {
+    /// Rows past the cutoff that match the filter (and still need the action).
+    pub qualifying: u64,
+    /// Of those, rows excluded by a legal hold.
+    pub held: u64,
+    /// Up to 10 keys of rows that would be acted on (keys only, never personal values).
+    pub sample_keys: Vec<Vec<String>>,
+    /// The statements each batch runs (placeholders unbound).
+    pub statements: Vec<String>,
+    /// Foreign-key effects of deletes.
+    pub fk_effects: Vec<String>,
+}
+
+/// The result of [`run_policy`].
+#[derive(Debug, Clone, Serialize)]
+pub struct RunReport {
+    /// Policy name.
+    pub policy: String,
+    /// Run id (reused when a killed run resumes).
+    pub run_id: String,
+    /// The cutoff (RFC 3339).
+    pub cutoff: String,
+    /// Rows deleted or updated in this run (including batches before a resume).
+    pub rows_affected: u64,
+    /// Batches committed (including batches before a resume).
+    pub batches: u64,
+    /// Rows eligible when the run started (after holds).
+    pub eligible: u64,
+    /// True when the run continued a checkpoint.
+    pub resumed: bool,
+    /// How it ended.
+    pub outcome: Outcome,
+    /// The longest batch transaction.
+    pub longest_batch_ms: u64,
+    /// Dry-run details.
+    pub preview: Option<Preview>,
+}
+
+fn rfc3339(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Micros, true)
+}
+
+async fn count(source: &Source, q: &Stmt) -> Result<u64> {
+    let rows = source.fetch_rows(&q.sql, &q.binds).await?;
+    Ok(rows
+        .first()
+        .and_then(|r| r.first().cloned().flatten())
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0))
+}
+
+/// Per-column value transformer of a run.
+enum Transform {
+    Encrypt(Vec<Sealer>),
+    Pseudonymize(Pseudonymizer),
+    Mask,
+    None,
+}
+
+impl Transform {
+    fn new(config: &Config, plan: &Plan) -> Result<(Transform, Option<String>)> {
+        let p = &plan.policy;
+        Ok(match p.action {
+            Action::Encrypt => {
+                let ring = Keyring::load(&config.keys)?;
+                let key = ring.active.ok_or_else(|| Error::Policy {
+                    policy: p.name.clone(),
+                    message: "action \"encrypt\" needs [keys] encryption".into(),
+                })?;
+                let sealers = plan
+                    .columns
+                    .iter()
+                    .map(|c| Sealer::new(&key, &plan.table.table.name, &c.name))
+                    .collect();
+                (Transform::Encrypt(sealers), Some(key.id().to_string()))
+            }
+            Action::Pseudonymize => {
+                let key = pseudonym_key(&config.keys)?.ok_or_else(|| Error::Policy {
+                    policy: p.name.clone(),
+                    message: "action \"pseudonymize\" needs [keys] pseudonym".into(),
+                })?;
+                (
+                    Transform::Pseudonymize(Pseudonymizer::new(&key)),
+                    Some(key.id().to_string()),
+                )
+            }
+            Action::Mask => (Transform::Mask, None),
+            Action::Nullify | Action::Delete => (Transform::None, None),
+        })
+    }
+
+    /// The new value of column `ci`, or `None` when the value is NULL or already transformed.
+    fn apply(&mut self, plan: &Plan, ci: usize, value: Option<&str>) -> Result<Option<String>> {
+        let Some(v) = value else { return Ok(None) };
+        let mut out = String::new();
+        match self {
+            Transform::Encrypt(s) => {
+                if is_envelope(v) {
+                    return Ok(None);
+                }
+                let col = &plan.columns[ci];
+                if let Some(max) = col.max_length {
+                    if envelope_len(v.len()) as i64 > max {
+                        return Err(Error::Policy {
+                            policy: plan.policy.name.clone(),
+                            message: format!(
+                                "a value of column `{}` encrypts to {} characters but the column holds {max}: \
+                                 widen the column; this batch was rolled back",
+                                col.name,
+                                envelope_len(v.len())
+                            ),
+                        });
+                    }
+                }
+                s[ci].seal_into(v.as_bytes(), &mut out)?;
+            }
+            Transform::Pseudonymize(p) => {
+                if is_pseudonym(v) {
+                    return Ok(None);
+                }
+                p.pseudonym_into(v, &mut out);
+            }
+            Transform::Mask => {
+                if is_masked(v) {
+                    return Ok(None);
+                }
+                mask_into(v, &mut out);
+            }
+            Transform::None => return Ok(None),
+        }
+        Ok(Some(out))
+    }
+}
+
+/// Checks the longest pending value of each encrypted column against the column length, so a run
+/// is refused before its first batch rather than failing midway.
+async fn preflight_lengths(source: &Source, plan: &Plan) -> Result<()> {
+    if plan.policy.action != Action::Encrypt {
+        return Ok(());
+    }
+    for c in plan.columns.iter() {
+        let Some(max) = c.max_length else { continue };
+        let mut q = Stmt::new(plan.dialect);
+        let col = plan.dialect.quote_ident(&c.name);
+        q.push("SELECT MAX(OCTET_LENGTH(")
+            .push(&col)
+            .push(")) FROM ")
+            .push(&plan.qualified())
+            .push(" WHERE ");
+        plan.push_eligible(&mut q);
+        q.push(" AND ").push(&col).push(" NOT LIKE 'dw1:%'");
+        let longest = count(source, &q).await? as usize;
+        let need = envelope_len(longest);
+        if longest > 0 && need as i64 > max {
+            return Err(Error::Policy {
+                policy: plan.policy.name.clone(),
+                message: format!(
+                    "column `{}` holds {max} characters but its longest value to encrypt ({longest} bytes) \
+                     needs {need}: widen the column (e.g. to varchar({need})) before enforcing",
+                    c.name
+                ),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Runs one policy: preflight, brake, batches (or a preview when `opts.dry_run`). `stop` is checked
+/// between batches; the batch in flight commits and the checkpoint lets the next run resume.
+pub async fn run_policy(
+    config: &Config,
+    policy: &PolicyConfig,
+    opts: &RunOptions,
+    stop: &Stop,
+) -> Result<RunReport> {
+    let src_cfg = config.source(&policy.source)?;
+    let access = if opts.dry_run {
+        Access::ReadOnly
+    } else {
+        Access::ReadWrite
+    };
+    let source = Source::connect(src_cfg, &config.scan, access).await?;
+    let result = run_on(config, &source, policy, opts, stop).await;
+    source.close().await;
+    result
+}
+
+async fn run_on(
+    config: &Config,
+    source: &Source,
+    policy: &PolicyConfig,
+    opts: &RunOptions,
+    stop: &Stop,
+) -> Result<RunReport> {
+    let store = if opts.dry_run {
+        super::store::open_read_only(&config.inventory.url).await
+    } else {
+        Some(super::store::open(&config.inventory.url).await?)
+    };
+    let cp = match &store {
+        Some(s) => checkpoint::load(s, &policy.name).await.or_else(|e| {
+            if opts.dry_run {
+                Ok(None)
+            } else {
+                Err(e)
+            }
+        })?,
+        None => None,
+    };
+    let now = opts.now.unwrap_or_else(Utc::now);
+    let (cutoff, run_id) = match &cp {
+        Some(c) => (
+            DateTime::parse_from_rfc3339(&c.cutoff)
+                .map_err(|e| Error::Inventory(format!("checkpoint cutoff: {e}")))?
+                .with_timezone(&Utc),
+            c.run_id.clone(),
+        ),
+        None => (
+            policy.retain().cutoff(now),
+            format!("{}-{}", policy.name, now.format("%Y%m%dT%H%M%S%.6fZ")),
+        ),
+    };
+    let plan = Plan::prepare(source, policy, cutoff).await?;
+    let mut report = RunReport {
+        policy: policy.name.clone(),
+        run_id,
+        cutoff: rfc3339(cutoff),
+        rows_affected: cp.as_ref().map(|c| c.rows_affected as u64).unwrap_or(0),
+        batches: cp.as_ref().map(|c| c.batches as u64).unwrap_or(0),
+        eligible: 0,
+        resumed: cp.is_some(),
+        outcome: Outcome::Completed,
+        longest_batch_ms: 0,
+        preview: None,
+    };
+    if opts.dry_run {
+        report.preview = Some(preview(source, &plan).await?);
+        report.eligible = report
+            .preview
+            .as_ref()
+            .map(|p| p.qualifying - p.held)
+            .unwrap_or(0);
+        report.outcome = Outcome::DryRun;
+        if let Some(s) = store {
+            s.close().await;
+        }
+        return Ok(report);
+    }
+    let store = store.expect("opened for writing");
+    let Some(lock) = source.try_lock(&format!("policy:{}", policy.name)).await? else {
+        report.outcome = Outcome::Locked;
+        tracing::warn!(policy = %policy.name, "another process is enforcing this policy; skipped");
+        return Ok(report);
+    };
+    let result = execute(
+        config,
+        source,
+        &store,
+        &plan,
+        opts,
+        stop,
+        cp.as_ref(),
+        &mut report,
+    )
+    .await;
+    let _ = lock.release().await;
+    store.close().await;
+    result.map(|()| report)
+}
+
+fn base_record(plan: &Plan, report: &RunReport, key_id: &Option<String>) -> AuditRecord {
+    let p = &plan.policy;
+    AuditRecord {
+        run_id: report.run_id.clone(),
+        policy: p.name.clone(),
+        description: p.description.clone(),
+        source: p.source.clone(),
+        table_name: p.table.clone(),
+        action: p.action.as_str().into(),
+        columns: p.columns.clone(),
+        key_id: key_id.clone(),
+        cutoff: report.cutoff.clone(),
+        ..Default::default()
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn execute(
+    config: &Config,
+    source: &Source,
+    store: &SqlitePool,
+    plan: &Plan,
+    opts: &RunOptions,
+    stop: &Stop,
+    cp: Option<&Checkpoint>,
+    report: &mut RunReport,
+) -> Result<()> {
+    let p = &plan.policy;
+    let (mut transform, key_id) = Transform::new(config, plan)?;
+    let run_started = rfc3339(Utc::now());
+    let finish = |report: &RunReport, outcome: &str, error: Option<String>| {
+        let mut r = base_record(plan, report, &key_id);
+        r.kind = "run_finished".into();
+        r.rows_affected = report.rows_affected as i64;
+        r.started_at = run_started.clone();
+        r.finished_at = Some(rfc3339(Utc::now()));
+        r.outcome = outcome.into();
+        r.error = error;
+        r
+    };
+    // Preflight on data and the brake, before anything changes.
+    let pre = async {
+        preflight_lengths(source, plan).await?;
+        let eligible = count(source, &plan.count_stmt(|p, q| p.push_eligible(q))).await?;
+        report.eligible = eligible;
+        let total = count(source, &plan.count_stmt(|_, q| {
+            q.push("1 = 1");
+        }))
+        .await?;
+        if !opts.override_brake {
+            let share = if total == 0 { 0.0 } else { eligible as f64 / total as f64 };
+            let over_rows = p.max_rows.is_some_and(|m| eligible > m);
+            let over_share = p.max_share.is_some_and(|m| share > m);
+            if over_rows || over_share {
+                return Ok::<_, Error>(Some(format!(
+                    "safety brake: {eligible} of {total} rows ({:.1}%) would be affected, over max_rows = {} / \
+                     max_share = {}; check the policy, then rerun with --override-brake",
+                    share * 100.0,
+                    p.max_rows.map(|m| m.to_string()).unwrap_or_else(|| "-".into()),
+                    p.max_share.map(|m| m.to_string()).unwrap_or_else(|| "-".into()),
+                )));
+            }
+        }
+        Ok(None)
+    }
+    .await;
+    let brake = match pre {
+        Ok(b) => b,
+        Err(e) => {
+            let mut r = finish(report, "refused", Some(e.to_string()));
+            audit::append(store, &mut r, CheckpointChange::Keep).await?;
+            return Err(e);
+        }
+    };
+    if let Some(msg) = brake {
+        let mut r = finish(report, "braked", Some(msg.clone()));
+        audit::append(store, &mut r, CheckpointChange::Keep).await?;
+        report.outcome = Outcome::Braked;
+        tracing::error!(policy = %p.name, "{msg}");
+        return Ok(());
+    }
+    let mut start = base_record(plan, report, &key_id);
+    start.kind = "run_started".into();
+    start.started_at = run_started.clone();
+    start.outcome = if report.resumed {
+        "resumed".into()
+    } else {
+        "started".into()
+    };
+    start.rows_affected = report.eligible as i64;
+    let mut checkpoint = Checkpoint {
+        policy: p.name.clone(),
+        run_id: report.run_id.clone(),
+        cutoff: report.cutoff.clone(),
+        last_key: cp.and_then(|c| c.last_key.clone()),
+        rows_affected: report.rows_affected as i64,
+        batches: report.batches as i64,
+    };
+    audit::append(store, &mut start, CheckpointChange::Save(&checkpoint)).await?;
+    let mut last: Option<Vec<String>> = match &checkpoint.last_key {
+        Some(s) => Some(
+            serde_json::from_str(s)
+                .map_err(|e| Error::Inventory(format!("checkpoint key: {e}")))?,
+        ),
+        None => None,
+    };
+    let nkey = plan.key.len();
+    let locking = p.action != Action::Delete && p.action != Action::Nullify;
+    loop {
+        if stop.is_requested() {
+            let mut r = finish(report, "stopped", None);
+            audit::append(store, &mut r, CheckpointChange::Keep).await?;
+            report.outcome = Outcome::Stopped;
+            return Ok(());
+        }
+        let batch_started = Utc::now();
+        let t0 = Instant::now();
+        let res = run_batch(source, plan, &mut transform, last.as_deref(), locking, nkey).await;
+        let (upto, affected) = match res {
+            Ok(Some(x)) => x,
+            Ok(None) => break,
+            Err(e) => {
+                let mut r = finish(report, "failed", Some(e.to_string()));
+                audit::append(store, &mut r, CheckpointChange::Keep).await?;
+                return Err(e);
+            }
+        };
+        report.longest_batch_ms = report.longest_batch_ms.max(t0.elapsed().as_millis() as u64);
+        report.rows_affected += affected;
+        report.batches += 1;
+        checkpoint.last_key = Some(serde_json::to_string(&upto).expect("serializable"));
+        checkpoint.rows_affected = report.rows_affected as i64;
+        checkpoint.batches = report.batches as i64;
+        let mut r = base_record(plan, report, &key_id);
+        r.kind = "batch".into();
+        r.batch = Some(report.batches as i64);
+        r.rows_affected = affected as i64;
+        r.started_at = rfc3339(batch_started);
+        r.finished_at = Some(rfc3339(Utc::now()));
+        r.outcome = "committed".into();
+        audit::append(store, &mut r, CheckpointChange::Save(&checkpoint)).await?;
+        last = Some(upto);
+        let pause = p.pause();
+        if pause > Duration::ZERO && !stop.is_requested() {
+            tokio::time::sleep(pause).await;
+        }
+    }
+    let mut r = finish(report, "completed", None);
+    audit::append(store, &mut r, CheckpointChange::Clear(&p.name)).await?;
+    Ok(())
+}
+
+/// One batch in its own transaction: select the next keys (and values), act on them with every
+/// condition repeated, commit. `None` when no row is left.
+async fn run_batch(
+    source: &Source,
+    plan: &Plan,
+    transform: &mut Transform,
+    last: Option<&[String]>,
+    locking: bool,
+    nkey: usize,
+) -> Result<Option<(Vec<String>, u64)>> {
+    let p = &plan.policy;
+    let mut tx = source.begin().await?;
+    tx.set_timeouts(p.lock_timeout(), p.statement_timeout())
+        .await?;
+    let values_needed = !matches!(p.action, Action::Delete | Action::Nullify);
+    let sel = if values_needed {
+        plan.select_batch(last, locking, true)
+    } else {
+        plan.batch_end(last)
+    };
+    let rows = tx.fetch_rows(&sel.sql, &sel.binds).await?;
+    let Some(last_row) = rows.last() else {
+        tx.rollback().await?;
+        return Ok(None);
+    };
+    let key_of = |r: &Vec<Option<String>>| -> Vec<String> {
+        r[..nkey]
+            .iter()
+            .map(|v| v.clone().unwrap_or_default())
+            .collect()
+    };
+    let upto = key_of(last_row);
+    let mut affected = 0;
+    match p.action {
+        Action::Delete => {
+            for q in plan.delete_stmts(last, &upto) {
+                affected = tx.execute(&q.sql, &q.binds).await?;
+            }
+        }
+        Action::Nullify => {
+            let q = plan.update_stmt(last, &upto, &[], &[]);
+            affected = tx.execute(&q.sql, &q.binds).await?;
+        }
+        _ => {
+            let mut keys = Vec::with_capacity(rows.len());
+            let mut values = Vec::with_capacity(rows.len());
+            for r in &rows {
+                let mut new = Vec::with_capacity(plan.columns.len());
+                for ci in 0..plan.columns.len() {
+                    let v = r.get(nkey + ci).and_then(|v| v.as_deref());
+                    new.push(transform.apply(plan, ci, v)?);
+                }
+                keys.push(key_of(r));
+                values.push(new);
+            }
+            let q = plan.update_stmt(last, &upto, &keys, &values);
+            affected = tx.execute(&q.sql, &q.binds).await?;
+        }
+    }
+    tx.commit().await?;
+    Ok(Some((upto, affected)))
+}
+
+/// Counts, sample keys, statements and foreign-key effects; reads only.
+async fn preview(source: &Source, plan: &Plan) -> Result<Preview> {
+    let qualifying = count(
+        source,
+        &plan.count_stmt(|p, q| {
+            p.push_expired(q);
+            q.push(" AND ");
+            p.push_pending(q);
+        }),
+    )
+    .await?;
+    let eligible = count(source, &plan.count_stmt(|p, q| p.push_eligible(q))).await?;
+    // Keys only: the sample query reads no personal values.
+    let sel = plan.select_batch(None, false, false);
+    let rows = source.fetch_rows(&sel.sql, &sel.binds).await?;
+    let sample_keys = rows
+        .iter()
+        .take(10)
+        .map(|r| {
+            r[..plan.key.len()]
+                .iter()
+                .map(|v| v.clone().unwrap_or_default())
+                .collect()
+        })
+        .collect();
+    let last_ph = vec!["<last key>".to_string(); plan.key.len()];
+    let first = match plan.policy.action {
+        Action::Delete | Action::Nullify => plan.batch_end(Some(&last_ph)),
+        _ => plan.select_batch(Some(&last_ph), true, true),
+    };
+    let mut statements = vec![first.sql];
+    let upto = vec!["<batch max key>".to_string(); plan.key.len()];
+    let last = vec!["<last key>".to_string(); plan.key.len()];
+    match plan.policy.action {
+        Action::Delete => statements.extend(
+            plan.delete_stmts(Some(&last), &upto)
+                .into_iter()
+                .map(|s| s.sql),
+        ),
+        _ => {
+            let vals = vec![vec![Some("<new value>".to_string()); plan.columns.len()]];
+            statements.push(
+                plan.update_stmt(Some(&last), &upto, std::slice::from_ref(&upto), &vals)
+                    .sql,
+            );
+        }
+    }
+    let fk = plan.fk_effects.iter().map(|e| e.describe()).collect();
+    Ok(Preview {
+        qualifying,
+        held: qualifying.saturating_sub(eligible),
+        sample_keys,
+        statements,
+        fk_effects: fk,
+    })
+}

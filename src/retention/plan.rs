@@ -1,0 +1,615 @@
+//! Planning a policy run: the table and its key, preflight checks (refusals with clear messages),
+//! foreign-key effects, and the SQL conditions every batch statement repeats.
+
+use chrono::{DateTime, Utc};
+
+use super::crypto::envelope_len;
+use super::pseudonym::PSEUDONYM_LEN;
+use super::sql::Stmt;
+use crate::config::{Action, PolicyConfig};
+use crate::error::{Error, Result};
+use crate::sources::{
+    Bind, Cmp, ColumnInfo, Dialect, ForeignKey, Source, TableInfo, TableKind, TableRef,
+};
+
+/// How deleting a row of the policy's table affects a referencing table.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FkEffect {
+    /// The foreign key.
+    pub fk: ForeignKey,
+    /// True when the policy deletes the referencing rows first (`delete_children`).
+    pub deleted_first: bool,
+}
+
+impl FkEffect {
+    /// A one-line description for previews.
+    pub fn describe(&self) -> String {
+        let rule = self.fk.on_delete.to_ascii_uppercase();
+        let what = if self.deleted_first {
+            "referencing rows are deleted first in the same batch (delete_children)".to_string()
+        } else {
+            match rule.as_str() {
+                "CASCADE" => {
+                    "referencing rows are deleted by the database (ON DELETE CASCADE)".into()
+                }
+                "SET NULL" => "referencing columns are set to NULL (ON DELETE SET NULL)".into(),
+                "SET DEFAULT" => {
+                    "referencing columns are set to their default (ON DELETE SET DEFAULT)".into()
+                }
+                _ => format!("BLOCKS the delete (ON DELETE {rule})"),
+            }
+        };
+        format!(
+            "{}({}) -> {}: {what}",
+            self.fk.table,
+            self.fk.columns.join(", "),
+            self.fk.name
+        )
+    }
+    fn blocks(&self) -> bool {
+        !self.deleted_first
+            && matches!(
+                self.fk.on_delete.to_ascii_uppercase().as_str(),
+                "RESTRICT" | "NO ACTION"
+            )
+    }
+}
+
+/// A checked policy on its table, ready to render batch statements.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// The policy.
+    pub policy: PolicyConfig,
+    /// The introspected table.
+    pub table: TableInfo,
+    /// The key columns batches are ordered by (primary key, or a unique key of NOT NULL columns).
+    pub key: Vec<ColumnInfo>,
+    /// The timestamp column.
+    pub ts: ColumnInfo,
+    /// The transformed columns (empty for delete).
+    pub columns: Vec<ColumnInfo>,
+    /// The retention cutoff of this run.
+    pub cutoff: DateTime<Utc>,
+    /// Effects of deletes on referencing tables.
+    pub fk_effects: Vec<FkEffect>,
+    /// The source's dialect.
+    pub dialect: Dialect,
+}
+
+/// True for column types that hold text (encrypt, pseudonymize and mask write text).
+pub fn is_text_type(sql_type: &str) -> bool {
+    let t = sql_type.to_ascii_lowercase();
+    t.is_empty()
+        || t.contains("char")
+        || t.contains("text")
+        || t.contains("clob")
+        || t.contains("string")
+}
+
+fn refuse(policy: &PolicyConfig, message: impl Into<String>) -> Error {
+    Error::Policy {
+        policy: policy.name.clone(),
+        message: message.into(),
+    }
+}
+
+fn column<'a>(
+    policy: &PolicyConfig,
+    t: &'a TableInfo,
+    name: &str,
+    role: &str,
+) -> Result<&'a ColumnInfo> {
+    t.columns.iter().find(|c| c.name == name).ok_or_else(|| {
+        let known: Vec<&str> = t.columns.iter().map(|c| c.name.as_str()).collect();
+        refuse(
+            policy,
+            format!(
+                "{role} `{name}` is not a column of {} (columns: {})",
+                t.table,
+                known.join(", ")
+            ),
+        )
+    })
+}
+
+/// The child tables named in `delete_children` match a table by `name` or `schema.name`.
+fn names_table(entry: &str, t: &TableRef) -> bool {
+    entry == t.name || entry == format!("{}.{}", t.schema, t.name)
+}
+
+impl Plan {
+    /// Introspects the policy's table and checks everything that can be checked without data:
+    /// a key exists, the columns exist and accept what the action writes, foreign keys do not block
+    /// deletes. Refusals name the policy and say what to change.
+    pub async fn prepare(
+        source: &Source,
+        policy: &PolicyConfig,
+        cutoff: DateTime<Utc>,
+    ) -> Result<Plan> {
+        let (schema, name) = policy.table_parts();
+        let table = source
+            .table(schema, name)
+            .await
+            .map_err(|e| refuse(policy, e.to_string()))?;
+        let referencing = if policy.action == Action::Delete {
+            source.referencing(&table.table).await?
+        } else {
+            Vec::new()
+        };
+        Plan::check(source.dialect(), policy, table, referencing, cutoff)
+    }
+
+    /// The data-free part of [`Plan::prepare`].
+    pub fn check(
+        dialect: Dialect,
+        policy: &PolicyConfig,
+        table: TableInfo,
+        referencing: Vec<ForeignKey>,
+        cutoff: DateTime<Utc>,
+    ) -> Result<Plan> {
+        if table.kind == TableKind::View {
+            return Err(refuse(
+                policy,
+                format!(
+                    "{} is a view; enforce the policy on its base table",
+                    table.table
+                ),
+            ));
+        }
+        let key_names: Vec<String> = if !table.primary_key.is_empty() {
+            table.primary_key.clone()
+        } else if let Some(u) = table.unique_keys.iter().find(|u| {
+            u.iter().all(|c| {
+                table
+                    .columns
+                    .iter()
+                    .any(|col| &col.name == c && !col.nullable)
+            })
+        }) {
+            u.clone()
+        } else {
+            return Err(refuse(
+                policy,
+                format!(
+                    "{} has no primary key and no unique key on NOT NULL columns; batches need one to \
+                     address rows exactly: add a primary key",
+                    table.table
+                ),
+            ));
+        };
+        let key: Vec<ColumnInfo> = key_names
+            .iter()
+            .map(|k| column(policy, &table, k, "key column").cloned())
+            .collect::<Result<_>>()?;
+        let ts = column(policy, &table, &policy.timestamp_column, "timestamp_column")?.clone();
+        let mut columns = Vec::new();
+        for c in &policy.columns {
+            let col = column(policy, &table, c, "column")?.clone();
+            if key_names.contains(c) || *c == ts.name {
+                return Err(refuse(policy, format!("column `{c}` is part of the key or the timestamp; it cannot be transformed")));
+            }
+            let in_unique =
+                table.primary_key.contains(c) || table.unique_keys.iter().any(|u| u.contains(c));
+            let text_needed = matches!(
+                policy.action,
+                Action::Encrypt | Action::Pseudonymize | Action::Mask
+            );
+            if text_needed && !is_text_type(&col.sql_type) {
+                return Err(refuse(
+                    policy,
+                    format!(
+                        "column `{c}` has type {}; {} writes text: use a text column or action \"nullify\"",
+                        col.sql_type,
+                        policy.action.as_str()
+                    ),
+                ));
+            }
+            match policy.action {
+                Action::Pseudonymize => {
+                    if let Some(max) = col.max_length {
+                        if max < PSEUDONYM_LEN as i64 {
+                            return Err(refuse(
+                                policy,
+                                format!("column `{c}` holds {max} characters; pseudonyms need {PSEUDONYM_LEN}: widen it"),
+                            ));
+                        }
+                    }
+                }
+                Action::Mask if in_unique => {
+                    return Err(refuse(
+                        policy,
+                        format!("column `{c}` is UNIQUE; masked values collide (138****5678): use pseudonymize or encrypt"),
+                    ))
+                }
+                Action::Nullify if !col.nullable => {
+                    return Err(refuse(policy, format!("column `{c}` is NOT NULL; nullify cannot write NULL into it")))
+                }
+                Action::Encrypt => {
+                    if let Some(max) = col.max_length {
+                        let min_needed = envelope_len(1) as i64;
+                        if max < min_needed {
+                            return Err(refuse(
+                                policy,
+                                format!(
+                                    "column `{c}` holds {max} characters; even a 1-byte value encrypts to \
+                                     {min_needed}: widen it (envelope length = 58 + 4/3 x value bytes)"
+                                ),
+                            ));
+                        }
+                    }
+                }
+                _ => {}
+            }
+            columns.push(col);
+        }
+        let mut fk_effects = Vec::new();
+        for fk in referencing {
+            let deleted_first = policy
+                .delete_children
+                .iter()
+                .any(|e| names_table(e, &fk.table));
+            fk_effects.push(FkEffect { fk, deleted_first });
+        }
+        for entry in &policy.delete_children {
+            if !fk_effects.iter().any(|f| names_table(entry, &f.fk.table)) {
+                return Err(refuse(
+                    policy,
+                    format!(
+                        "delete_children names `{entry}`, which has no foreign key to {}",
+                        table.table
+                    ),
+                ));
+            }
+        }
+        if let Some(b) = fk_effects.iter().find(|f| f.blocks()) {
+            return Err(refuse(
+                policy,
+                format!(
+                    "deleting rows of {} would be blocked by foreign key {} from {} (ON DELETE {}); \
+                     list \"{}\" in delete_children to delete the referencing rows first, or change the key",
+                    table.table,
+                    b.fk.name,
+                    b.fk.table,
+                    b.fk.on_delete,
+                    b.fk.table.name
+                ),
+            ));
+        }
+        Ok(Plan {
+            policy: policy.clone(),
+            table,
+            key,
+            ts,
+            columns,
+            cutoff,
+            fk_effects,
+            dialect,
+        })
+    }
+
+    /// The quoted, qualified table name.
+    pub fn qualified(&self) -> String {
+        self.dialect.qualified(&self.table.table)
+    }
+
+    /// The key columns, quoted, comma-separated (wrapped in parentheses when composite).
+    pub fn key_expr(&self) -> String {
+        let cols: Vec<String> = self
+            .key
+            .iter()
+            .map(|k| self.dialect.quote_ident(&k.name))
+            .collect();
+        if cols.len() == 1 {
+            cols[0].clone()
+        } else {
+            format!("({})", cols.join(", "))
+        }
+    }
+
+    /// Appends `ts < cutoff AND (filter)`: the rows the retention clause selects.
+    pub fn push_expired(&self, q: &mut Stmt) {
+        let col = self.dialect.quote_ident(&self.ts.name);
+        let cmp = self
+            .dialect
+            .timestamp_compare(&col, &self.ts.sql_type, Cmp::Lt, q.next_index());
+        q.binds.push(Bind::Timestamp(self.cutoff));
+        q.push(&cmp);
+        if let Some(f) = &self.policy.filter {
+            q.push(" AND (").push(f).push(")");
+        }
+    }
+
+    /// Appends the legal-hold exclusion (rows where `legal_hold` is true, rows whose hold column
+    /// equals a `holds` value); `1 = 1` when there is none.
+    pub fn push_not_held(&self, q: &mut Stmt) {
+        q.push("1 = 1");
+        if let Some(h) = &self.policy.legal_hold {
+            // Held when the predicate is true (as in WHERE); NULL does not hold.
+            q.push(" AND (CASE WHEN (")
+                .push(h)
+                .push(") THEN 1 ELSE 0 END) = 0");
+        }
+        for hold in &self.policy.holds {
+            if hold.values.is_empty() {
+                continue;
+            }
+            let col = self.dialect.quote_ident(&hold.column);
+            q.push(" AND (").push(&col).push(" IS NULL OR ");
+            let cast = self.dialect.cast_text(&col);
+            q.push(&cast).push(" NOT IN (");
+            for (i, v) in hold.values.iter().enumerate() {
+                if i > 0 {
+                    q.push(", ");
+                }
+                q.bind(Bind::Text(v.clone()));
+            }
+            q.push("))");
+        }
+    }
+
+    /// Appends the "still to do" condition: for transforms, at least one column not yet transformed
+    /// (envelope, pseudonym or mask marker, or NULL for nullify); nothing for delete.
+    pub fn push_pending(&self, q: &mut Stmt) {
+        if self.columns.is_empty() {
+            q.push("1 = 1");
+            return;
+        }
+        q.push("(");
+        for (i, c) in self.columns.iter().enumerate() {
+            if i > 0 {
+                q.push(" OR ");
+            }
+            let col = self.dialect.quote_ident(&c.name);
+            let pattern = match self.policy.action {
+                Action::Encrypt => Some("'dw1:%'"),
+                Action::Pseudonymize => Some("'dwp1:%'"),
+                Action::Mask => Some("'%*%'"),
+                Action::Nullify | Action::Delete => None,
+            };
+            match pattern {
+                Some(p) => q
+                    .push("(")
+                    .push(&col)
+                    .push(" IS NOT NULL AND ")
+                    .push(&col)
+                    .push(" NOT LIKE ")
+                    .push(p)
+                    .push(")"),
+                None => q.push(&col).push(" IS NOT NULL"),
+            };
+        }
+        q.push(")");
+    }
+
+    /// Appends every condition a row must meet to be acted on: expired, filter, not held, pending.
+    pub fn push_eligible(&self, q: &mut Stmt) {
+        self.push_expired(q);
+        q.push(" AND ");
+        self.push_not_held(q);
+        q.push(" AND ");
+        self.push_pending(q);
+    }
+
+    /// Appends `key > last` (nothing when `last` is `None`) followed by ` AND `.
+    pub fn push_after(&self, q: &mut Stmt, last: Option<&[String]>, op: &str) {
+        let Some(last) = last else { return };
+        q.push(&self.key_expr()).push(" ").push(op).push(" ");
+        if self.key.len() > 1 {
+            q.push("(");
+        }
+        for (i, (k, v)) in self.key.iter().zip(last).enumerate() {
+            if i > 0 {
+                q.push(", ");
+            }
+            q.bind_key(&k.sql_type, v);
+        }
+        if self.key.len() > 1 {
+            q.push(")");
+        }
+        q.push(" AND ");
+    }
+
+    /// `SELECT COUNT(*)` of rows meeting `push` conditions.
+    pub fn count_stmt(&self, f: impl FnOnce(&Self, &mut Stmt)) -> Stmt {
+        let mut q = Stmt::new(self.dialect);
+        q.push("SELECT COUNT(*) FROM ")
+            .push(&self.qualified())
+            .push(" WHERE ");
+        f(self, &mut q);
+        q
+    }
+
+    /// The statement selecting the next batch: keys (and, `with_values`, the transformed columns),
+    /// ordered by key; `lock` adds the dialect's row lock (`FOR UPDATE`).
+    pub fn select_batch(&self, last: Option<&[String]>, lock: bool, with_values: bool) -> Stmt {
+        let mut q = Stmt::new(self.dialect);
+        q.push("SELECT ");
+        let mut cols: Vec<&ColumnInfo> = self.key.iter().collect();
+        if with_values
+            && matches!(
+                self.policy.action,
+                Action::Encrypt | Action::Pseudonymize | Action::Mask
+            )
+        {
+            cols.extend(self.columns.iter());
+        }
+        for (i, c) in cols.iter().enumerate() {
+            if i > 0 {
+                q.push(", ");
+            }
+            // Aliased, so that ORDER BY below names the column, not the text output.
+            let id = self.dialect.quote_ident(&c.name);
+            if i < self.key.len() {
+                q.push(&self.dialect.cast_text(&id));
+            } else {
+                q.push(&id);
+            }
+            q.push(" AS ").ident(&format!("dw_c{i}"));
+        }
+        q.push(" FROM ").push(&self.qualified()).push(" WHERE ");
+        self.push_after(&mut q, last, ">");
+        self.push_eligible(&mut q);
+        q.push(" ORDER BY ");
+        for (i, k) in self.key.iter().enumerate() {
+            if i > 0 {
+                q.push(", ");
+            }
+            q.ident(&k.name);
+        }
+        q.push(" LIMIT ").push(&self.policy.batch_size.to_string());
+        if lock {
+            q.push(self.dialect.for_update());
+        }
+        q
+    }
+
+    /// Appends `key > last AND key <= upto AND <eligible>`: the batch range, conditions repeated.
+    pub fn push_batch_range(&self, q: &mut Stmt, last: Option<&[String]>, upto: &[String]) {
+        self.push_after(q, last, ">");
+        self.push_after(q, Some(upto), "<=");
+        self.push_eligible(q);
+    }
+
+    /// The delete statements of one batch: referencing rows listed in `delete_children` first, then
+    /// the batch's rows.
+    pub fn delete_stmts(&self, last: Option<&[String]>, upto: &[String]) -> Vec<Stmt> {
+        let mut out = Vec::new();
+        for e in self.fk_effects.iter().filter(|e| e.deleted_first) {
+            let mut q = Stmt::new(self.dialect);
+            let child_cols: Vec<String> =
+                e.fk.columns
+                    .iter()
+                    .map(|c| self.dialect.quote_ident(c))
+                    .collect();
+            let parent_cols: Vec<String> =
+                e.fk.referenced_columns
+                    .iter()
+                    .map(|c| self.dialect.quote_ident(c))
+                    .collect();
+            let wrap = |v: &[String]| {
+                if v.len() == 1 {
+                    v[0].clone()
+                } else {
+                    format!("({})", v.join(", "))
+                }
+            };
+            q.push("DELETE FROM ")
+                .push(&self.dialect.qualified(&e.fk.table))
+                .push(" WHERE ")
+                .push(&wrap(&child_cols))
+                .push(" IN (SELECT ")
+                .push(&parent_cols.join(", "))
+                .push(" FROM ")
+                .push(&self.qualified())
+                .push(" WHERE ");
+            self.push_batch_range(&mut q, last, upto);
+            q.push(")");
+            out.push(q);
+        }
+        let mut q = Stmt::new(self.dialect);
+        q.push("DELETE FROM ")
+            .push(&self.qualified())
+            .push(" WHERE ");
+        self.push_batch_range(&mut q, last, upto);
+        out.push(q);
+        out
+    }
+
+    /// The update of one batch. `values[i]` holds, per transformed column, the new text for row
+    /// `keys[i]`, or `None` to leave that column (already transformed). The new values travel in a
+    /// derived table joined on the key ([`Dialect::update_from`]), so the batch is one set-based
+    /// statement. Nullify sets NULL set-based and ignores `keys`/`values`.
+    pub fn update_stmt(
+        &self,
+        last: Option<&[String]>,
+        upto: &[String],
+        keys: &[Vec<String>],
+        values: &[Vec<Option<String>>],
+    ) -> Stmt {
+        let mut q = Stmt::new(self.dialect);
+        if self.policy.action == Action::Nullify {
+            q.push("UPDATE ").push(&self.qualified()).push(" SET ");
+            for (ci, c) in self.columns.iter().enumerate() {
+                if ci > 0 {
+                    q.push(", ");
+                }
+                q.ident(&c.name).push(" = NULL");
+            }
+            q.push(" WHERE ");
+            self.push_batch_range(&mut q, last, upto);
+            return q;
+        }
+        let d = self.dialect;
+        let kname = |i: usize| d.quote_ident(&format!("dw_k{i}"));
+        let vname = |i: usize| d.quote_ident(&format!("dw_v{i}"));
+        let mut names: Vec<String> = (0..self.key.len()).map(|i| format!("dw_k{i}")).collect();
+        names.extend((0..self.columns.len()).map(|i| format!("dw_v{i}")));
+        let mut rows = Vec::with_capacity(keys.len());
+        for (k, v) in keys.iter().zip(values) {
+            let mut cells = Vec::with_capacity(names.len());
+            for (kc, kv) in self.key.iter().zip(k) {
+                let start = q.sql.len();
+                q.bind_key(&kc.sql_type, kv);
+                cells.push(q.sql.split_off(start));
+            }
+            for nv in v {
+                let start = q.sql.len();
+                q.bind(nv.clone().map(Bind::Text).unwrap_or(Bind::Null));
+                cells.push(q.sql.split_off(start));
+            }
+            rows.push(cells);
+        }
+        q.sql = d.rows_table(&names, &rows);
+        let derived = std::mem::take(&mut q.sql);
+        self.push_batch_range(&mut q, last, upto);
+        let cond = std::mem::take(&mut q.sql);
+        let set: Vec<String> = self
+            .columns
+            .iter()
+            .enumerate()
+            .map(|(ci, c)| {
+                let col = d.quote_ident(&c.name);
+                format!("{col} = COALESCE(dw_v.{}, {col})", vname(ci))
+            })
+            .collect();
+        let join: Vec<String> = self
+            .key
+            .iter()
+            .enumerate()
+            .map(|(i, k)| format!("dw_t.{} = dw_v.{}", d.quote_ident(&k.name), kname(i)))
+            .collect();
+        q.sql = d.update_from(
+            &self.qualified(),
+            &set.join(", "),
+            &derived,
+            &join.join(" AND "),
+            &cond,
+        );
+        q
+    }
+
+    /// The statement returning the last key of the next batch (delete and nullify need no values).
+    pub fn batch_end(&self, last: Option<&[String]>) -> Stmt {
+        let d = self.dialect;
+        let mut q = Stmt::new(d);
+        q.push("SELECT ");
+        let inner: Vec<String> = self.key.iter().map(|k| d.quote_ident(&k.name)).collect();
+        let outer: Vec<String> = inner
+            .iter()
+            .map(|k| d.cast_text(&format!("dw_s.{k}")))
+            .collect();
+        q.push(&outer.join(", "))
+            .push(" FROM (SELECT ")
+            .push(&inner.join(", "));
+        q.push(" FROM ").push(&self.qualified()).push(" WHERE ");
+        self.push_after(&mut q, last, ">");
+        self.push_eligible(&mut q);
+        q.push(" ORDER BY ").push(&inner.join(", "));
+        q.push(" LIMIT ")
+            .push(&self.policy.batch_size.to_string())
+            .push(") dw_s ORDER BY ");
+        let desc: Vec<String> = inner.iter().map(|k| format!("dw_s.{k} DESC")).collect();
+        q.push(&desc.join(", ")).push(" LIMIT 1");
+        q
+    }
+}

@@ -1,0 +1,414 @@
+//! Scan orchestration: connect to a source read-only, introspect the tables in its scope, sample each
+//! table, classify every column and record the findings in the inventory.
+//!
+//! One failing table is recorded and the scan goes on; an unreachable source fails the scan with a
+//! recorded failed scan. A couple of tables are scanned at once; memory stays bounded because values
+//! stream through the column classifiers and are never collected.
+
+use std::time::{Duration, Instant};
+
+use futures_util::stream::{self, StreamExt};
+use serde::Serialize;
+
+use crate::classify::{ColumnClassifier, ColumnReport, ColumnStatus, DetectorVersion};
+use crate::config::{Config, ScanMode, SourceConfig};
+use crate::detect::Engine;
+use crate::error::{Error, Result};
+use crate::inventory::model::{ScanCounts, ScanStatus, TableFailure};
+use crate::inventory::Store;
+use crate::sources::{Access, SampleOptions, Scope, Source, TableGlob, TableInfo, TableRef};
+use crate::stop::Stop;
+
+/// Tables sampled at the same time within one source.
+pub const TABLE_CONCURRENCY: usize = 2;
+
+/// What happened to one table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TableOutcome {
+    /// Sampled and classified.
+    Scanned {
+        /// Columns classified.
+        columns: usize,
+        /// Columns found personal.
+        personal: usize,
+        /// Rows read.
+        rows: u64,
+    },
+    /// Failed; the message holds no secret.
+    Failed(String),
+}
+
+/// Receives progress while a source is scanned (a progress bar, log lines, metrics).
+pub trait ScanProgress: Send + Sync {
+    /// The tables in scope are known.
+    fn started(&self, source: &str, tables: usize) {
+        let _ = (source, tables);
+    }
+    /// One table is done.
+    fn table_done(&self, source: &str, table: &TableRef, outcome: &TableOutcome) {
+        let _ = (source, table, outcome);
+    }
+}
+
+/// Progress that goes nowhere.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoProgress;
+
+impl ScanProgress for NoProgress {}
+
+/// Progress as `tracing` log lines (for non-terminal stderr and the daemon).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LogProgress;
+
+impl ScanProgress for LogProgress {
+    fn started(&self, source: &str, tables: usize) {
+        tracing::info!(source, tables, "scanning");
+    }
+    fn table_done(&self, source: &str, table: &TableRef, outcome: &TableOutcome) {
+        match outcome {
+            TableOutcome::Scanned {
+                columns,
+                personal,
+                rows,
+            } => {
+                tracing::info!(source, table = %table, columns, personal, rows, "table scanned")
+            }
+            TableOutcome::Failed(error) => {
+                tracing::warn!(source, table = %table, error = %error, "table failed")
+            }
+        }
+    }
+}
+
+/// The result of one scan of one source.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ScanSummary {
+    /// The scan's id in the inventory.
+    pub scan_id: i64,
+    pub source: String,
+    /// `ok`, `partial` (some tables failed) or `stopped`.
+    pub status: ScanStatus,
+    /// Tables in scope.
+    pub tables: u64,
+    /// Tables sampled and classified.
+    pub tables_scanned: u64,
+    /// Tables that failed.
+    pub tables_failed: u64,
+    /// Columns classified.
+    pub columns: u64,
+    /// Columns the scanner found personal.
+    pub personal_columns: u64,
+    /// Columns whose sample held no value (unknown, not clean).
+    pub unknown_columns: u64,
+    /// Rows read.
+    pub rows: u64,
+    /// Wall time.
+    pub duration: Duration,
+    /// The tables that failed, with their errors.
+    pub failures: Vec<TableFailure>,
+}
+
+/// Removes the source's password from an error message, whatever produced it.
+fn scrub(message: String, secrets: &[String]) -> String {
+    secrets
+        .iter()
+        .filter(|s| s.len() >= 3)
+        .fold(message, |m, s| m.replace(s.as_str(), "***"))
+}
+
+/// The password of a source (URL or `password` secret), to scrub it from messages.
+fn secrets_of(source: &SourceConfig) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Ok(u) = url::Url::parse(&source.url) {
+        if let Some(p) = u.password() {
+            out.push(p.to_string());
+            out.push(percent_decode(p));
+        }
+    }
+    if let Some(value) = source.password.as_ref().and_then(|s| s.resolve().ok()) {
+        if let Ok(s) = std::str::from_utf8(value.expose()) {
+            out.push(s.to_string());
+        }
+    }
+    out
+}
+
+/// Decodes `%XX` escapes (URL passwords are stored encoded).
+fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = |c: u8| (c as char).to_digit(16);
+        match (
+            b[i],
+            b.get(i + 1).copied().and_then(hex),
+            b.get(i + 2).copied().and_then(hex),
+        ) {
+            (b'%', Some(h), Some(l)) => {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+            }
+            (c, _, _) => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Scans one source into the inventory and returns the summary. Connects read-only. An unreachable
+/// source records a failed scan and returns the error; a failing table is recorded and skipped.
+/// Stops between tables when `stop` is raised (status `stopped`).
+pub async fn scan_source(
+    config: &Config,
+    engine: &Engine,
+    store: &Store,
+    source: &SourceConfig,
+    progress: &dyn ScanProgress,
+    stop: &Stop,
+) -> Result<ScanSummary> {
+    let started = Instant::now();
+    let detectors: Vec<DetectorVersion> = engine
+        .detectors()
+        .iter()
+        .map(|d| DetectorVersion {
+            id: d.id.clone(),
+            version: d.version,
+        })
+        .collect();
+    let scan_id = store.begin_scan(&source.name, &detectors).await?;
+    let secrets = secrets_of(source);
+    let fail = |e: Error| async {
+        let message = scrub(e.to_string(), &secrets);
+        store
+            .finish_scan(
+                scan_id,
+                ScanStatus::Failed,
+                &ScanCounts::default(),
+                Some(&message),
+            )
+            .await?;
+        Err::<ScanSummary, Error>(Error::Source {
+            source_name: source.name.clone(),
+            message: format!(
+                "scan #{scan_id} failed: {}",
+                scrub(source_message(e), &secrets)
+            ),
+        })
+    };
+    let db = match Source::connect(source, &config.scan, Access::ReadOnly).await {
+        Ok(db) => db,
+        Err(e) => return fail(e).await,
+    };
+    let tables = match db.tables(&Scope::from_config(source)).await {
+        Ok(t) => t,
+        Err(e) => {
+            db.close().await;
+            return fail(e).await;
+        }
+    };
+    progress.started(&source.name, tables.len());
+    let full: Vec<TableGlob> = source
+        .full_tables
+        .iter()
+        .map(|g| TableGlob::parse(g))
+        .collect();
+    let size = source.sample_size(&config.scan);
+    let mode = source.mode(&config.scan);
+    let mut counts = ScanCounts {
+        tables_total: tables.len() as u64,
+        ..ScanCounts::default()
+    };
+    let (mut unknown, mut rows) = (0u64, 0u64);
+    let mut failures = Vec::new();
+    let mut stopped = false;
+    // Every store write happens inside the per-table futures: the loop below must never await while
+    // a sibling future holds an inventory transaction it cannot finish without being polled.
+    let secrets = &secrets;
+    let mut results = stream::iter(tables.iter())
+        .map(|table| {
+            let full = mode == ScanMode::Full || full.iter().any(|g| g.matches(&table.table));
+            let db = &db;
+            async move {
+                if stop.is_requested() {
+                    return Ok((table, None));
+                }
+                let mode = if full {
+                    ScanMode::Full
+                } else {
+                    ScanMode::Sample
+                };
+                let mut options = SampleOptions::new(size, mode);
+                options.stop = Some(stop.clone());
+                match scan_table(engine, store, db, scan_id, &source.name, table, &options).await {
+                    Ok(t) => Ok((table, Some(Ok(t)))),
+                    // The inventory itself failing ends the scan.
+                    Err(e @ Error::Inventory(_)) => Err(e),
+                    Err(e) => {
+                        let message = scrub(source_message(e), secrets);
+                        store
+                            .record_failure(scan_id, &table.table, &message)
+                            .await?;
+                        Ok((table, Some(Err(message))))
+                    }
+                }
+            }
+        })
+        .buffer_unordered(TABLE_CONCURRENCY);
+    let mut fatal = None;
+    while let Some(next) = results.next().await {
+        let (table, result) = match next {
+            Ok(v) => v,
+            Err(e) => {
+                fatal = Some(e);
+                break;
+            }
+        };
+        let outcome = match result {
+            None => {
+                stopped = true;
+                continue;
+            }
+            Some(Ok(t)) => {
+                counts.tables_scanned += 1;
+                counts.columns_scanned += t.reports as u64;
+                counts.personal_columns += t.personal as u64;
+                unknown += t.unknown as u64;
+                rows += t.rows;
+                TableOutcome::Scanned {
+                    columns: t.reports,
+                    personal: t.personal,
+                    rows: t.rows,
+                }
+            }
+            Some(Err(message)) => {
+                counts.tables_failed += 1;
+                failures.push(TableFailure {
+                    schema: table.table.schema.clone(),
+                    table: table.table.name.clone(),
+                    error: message.clone(),
+                });
+                TableOutcome::Failed(message)
+            }
+        };
+        progress.table_done(&source.name, &table.table, &outcome);
+    }
+    drop(results);
+    db.close().await;
+    if let Some(e) = fatal {
+        let message = e.to_string();
+        // Best effort: the store just failed, recording may fail too.
+        let _ = store
+            .finish_scan(scan_id, ScanStatus::Failed, &counts, Some(&message))
+            .await;
+        return Err(e);
+    }
+    let status = if stopped {
+        ScanStatus::Stopped
+    } else if counts.tables_failed > 0 {
+        ScanStatus::Partial
+    } else {
+        ScanStatus::Ok
+    };
+    store.finish_scan(scan_id, status, &counts, None).await?;
+    Ok(ScanSummary {
+        scan_id,
+        source: source.name.clone(),
+        status,
+        tables: counts.tables_total,
+        tables_scanned: counts.tables_scanned,
+        tables_failed: counts.tables_failed,
+        columns: counts.columns_scanned,
+        personal_columns: counts.personal_columns,
+        unknown_columns: unknown,
+        rows,
+        duration: started.elapsed(),
+        failures,
+    })
+}
+
+/// The message of a source error without the `source NAME:` prefix (the caller adds context).
+fn source_message(e: Error) -> String {
+    match e {
+        Error::Source { message, .. } => message,
+        other => other.to_string(),
+    }
+}
+
+/// Counts of one scanned table.
+struct TableResult {
+    reports: usize,
+    personal: usize,
+    unknown: usize,
+    rows: u64,
+}
+
+async fn scan_table(
+    engine: &Engine,
+    store: &Store,
+    db: &Source,
+    scan_id: i64,
+    source: &str,
+    table: &TableInfo,
+    options: &SampleOptions,
+) -> Result<TableResult> {
+    let mut classifiers: Vec<ColumnClassifier<'_>> = table
+        .columns
+        .iter()
+        .map(|c| ColumnClassifier::new(engine, &c.name, &c.sql_type))
+        .collect();
+    let sample = db
+        .sample(table, options, &mut |row: &[Option<&[u8]>]| {
+            for (classifier, value) in classifiers.iter_mut().zip(row) {
+                classifier.observe(*value);
+            }
+        })
+        .await?;
+    let reports: Vec<(crate::sources::ColumnInfo, ColumnReport)> = table
+        .columns
+        .iter()
+        .cloned()
+        .zip(classifiers.into_iter().map(ColumnClassifier::finish))
+        .collect();
+    let personal = reports
+        .iter()
+        .filter(|(_, r)| r.status == ColumnStatus::Personal)
+        .count();
+    let unknown = reports
+        .iter()
+        .filter(|(_, r)| r.status == ColumnStatus::Unknown)
+        .count();
+    store
+        .record_table(
+            scan_id,
+            source,
+            &table.table,
+            table.row_estimate,
+            &sample.method.to_string(),
+            &reports,
+        )
+        .await?;
+    Ok(TableResult {
+        reports: reports.len(),
+        personal,
+        unknown,
+        rows: sample.rows,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scrub_removes_passwords() {
+        let s = scrub(
+            "password authentication failed for s3cret!".into(),
+            &["s3cret!".into(), "".into()],
+        );
+        assert_eq!(s, "password authentication failed for ***");
+        assert_eq!(percent_decode("p%40ss%2Fw"), "p@ss/w");
+    }
+}

@@ -1,0 +1,472 @@
+//! The dialect layer: every SQL difference between PostgreSQL, MySQL/MariaDB and SQLite lives here
+//! (identifier quoting, placeholders, casts to text, timestamp comparisons, session settings,
+//! transaction and lock statements). Callers build SQL with these helpers and never match on the
+//! backend themselves.
+
+use std::time::Duration;
+
+use super::{Backend, Bind, ColumnInfo, TableRef};
+
+/// SQL rendering for one backend. Obtain it from [`super::Source::dialect`]; `Dialect::new` exists
+/// for tests and tools that only render SQL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Dialect {
+    backend: Backend,
+    /// MariaDB rather than Oracle MySQL (statement-timeout variable differs).
+    mariadb: bool,
+}
+
+/// A comparison operator for [`Dialect::timestamp_compare`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cmp {
+    /// `<`
+    Lt,
+    /// `<=`
+    Le,
+    /// `>`
+    Gt,
+    /// `>=`
+    Ge,
+}
+
+impl Cmp {
+    fn sql(self) -> &'static str {
+        match self {
+            Cmp::Lt => "<",
+            Cmp::Le => "<=",
+            Cmp::Gt => ">",
+            Cmp::Ge => ">=",
+        }
+    }
+}
+
+impl Dialect {
+    /// The dialect of `backend` (for MySQL: Oracle MySQL; see [`Dialect::mariadb`]).
+    pub fn new(backend: Backend) -> Dialect {
+        Dialect {
+            backend,
+            mariadb: false,
+        }
+    }
+
+    /// The MariaDB flavour of the MySQL dialect.
+    pub fn mariadb() -> Dialect {
+        Dialect {
+            backend: Backend::MySql,
+            mariadb: true,
+        }
+    }
+
+    /// The backend this dialect renders for (for display and metrics; do not branch on it).
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Quotes an identifier: `"x"` (PostgreSQL, SQLite) or `` `x` `` (MySQL), doubling embedded quotes.
+    pub fn quote_ident(&self, ident: &str) -> String {
+        let q = match self.backend {
+            Backend::MySql => '`',
+            Backend::Postgres | Backend::Sqlite => '"',
+        };
+        let mut out = String::with_capacity(ident.len() + 2);
+        out.push(q);
+        for c in ident.chars() {
+            if c == q {
+                out.push(q);
+            }
+            out.push(c);
+        }
+        out.push(q);
+        out
+    }
+
+    /// `schema.table`, both quoted.
+    pub fn qualified(&self, table: &TableRef) -> String {
+        format!(
+            "{}.{}",
+            self.quote_ident(&table.schema),
+            self.quote_ident(&table.name)
+        )
+    }
+
+    /// The `n`-th bind placeholder (1-based): `$n` on PostgreSQL, `?` elsewhere.
+    pub fn placeholder(&self, n: usize) -> String {
+        match self.backend {
+            Backend::Postgres => format!("${n}"),
+            Backend::MySql | Backend::Sqlite => "?".into(),
+        }
+    }
+
+    /// A placeholder whose (text) value is converted to a column's type: `CAST($n AS <sql_type>)` on
+    /// PostgreSQL (which does not convert text parameters implicitly), `?` elsewhere. Use it with
+    /// values read as text (keys from [`super::Source::fetch_rows`]) or [`Bind::Null`] assigned to a
+    /// non-text column. `sql_type` must come from introspection ([`ColumnInfo::sql_type`]).
+    pub fn typed_placeholder(&self, n: usize, sql_type: &str) -> String {
+        match self.backend {
+            Backend::Postgres => format!("CAST(${n} AS {sql_type})"),
+            Backend::MySql | Backend::Sqlite => "?".into(),
+        }
+    }
+
+    /// The bind value for a key read back as text, to be used with [`Dialect::typed_placeholder`]:
+    /// integers stay integers where the backend would otherwise compare them as strings or floats.
+    pub fn key_bind(&self, sql_type: &str, text: &str) -> Bind {
+        let integer = match self.backend {
+            Backend::Postgres => false,
+            Backend::MySql | Backend::Sqlite => is_integer_type(sql_type),
+        };
+        match text.parse::<i64>() {
+            Ok(i) if integer => Bind::Int(i),
+            _ => Bind::Text(text.to_string()),
+        }
+    }
+
+    /// `expr` cast to text: `CAST(expr AS text)` / `CAST(expr AS CHAR)` / `CAST(expr AS TEXT)`.
+    pub fn cast_text(&self, expr: &str) -> String {
+        match self.backend {
+            Backend::Postgres => format!("CAST({expr} AS text)"),
+            Backend::MySql => format!("CAST({expr} AS CHAR)"),
+            Backend::Sqlite => format!("CAST({expr} AS TEXT)"),
+        }
+    }
+
+    /// The select expression reading a column's value as text bytes for sampling. PostgreSQL
+    /// `bytea` keeps printable ASCII (`encode(.., 'escape')`) so identifiers inside binary data stay
+    /// visible; MySQL binary strings are read as they are; SQLite reads every value as a BLOB so
+    /// invalid UTF-8 never fails.
+    pub(crate) fn sample_expr(&self, column: &ColumnInfo) -> String {
+        let q = self.quote_ident(&column.name);
+        let t = column.sql_type.to_ascii_lowercase();
+        match self.backend {
+            Backend::Postgres if t == "bytea" => format!("encode({q}, 'escape')"),
+            Backend::Postgres => self.cast_text(&q),
+            Backend::MySql if t.contains("blob") || t.contains("binary") => q,
+            Backend::MySql => self.cast_text(&q),
+            Backend::Sqlite => format!("CAST({q} AS BLOB)"),
+        }
+    }
+
+    /// Renders `column <cmp> cutoff` for a [`Bind::Timestamp`] bound at placeholder `n`, correct for
+    /// the column's type: PostgreSQL `timestamptz` compares directly, `timestamp`/`date` compare with
+    /// the cutoff in UTC, integer columns hold Unix seconds; MySQL `DATETIME`/`TIMESTAMP`/`DATE`
+    /// compare in the session time zone UTC; SQLite text timestamps (`YYYY-MM-DD HH:MM:SS`, ISO 8601
+    /// with `T` or an offset) are normalised with `datetime()`, numbers are Unix seconds.
+    /// `column_expr` is an already quoted column reference; `sql_type` is its introspected type.
+    pub fn timestamp_compare(
+        &self,
+        column_expr: &str,
+        sql_type: &str,
+        cmp: Cmp,
+        n: usize,
+    ) -> String {
+        let op = cmp.sql();
+        let t = sql_type.to_ascii_lowercase();
+        match self.backend {
+            Backend::Postgres => {
+                if is_integer_type(&t) {
+                    format!("{column_expr} {op} EXTRACT(EPOCH FROM ${n})")
+                } else if t.starts_with("timestamp") && !t.contains("with time zone") || t == "date" {
+                    format!("{column_expr} {op} (${n} AT TIME ZONE 'UTC')")
+                } else {
+                    format!("{column_expr} {op} ${n}")
+                }
+            }
+            Backend::MySql => {
+                if is_integer_type(&t) {
+                    format!("{column_expr} {op} UNIX_TIMESTAMP(?)")
+                } else {
+                    format!("{column_expr} {op} ?")
+                }
+            }
+            Backend::Sqlite => format!(
+                "(CASE WHEN typeof({column_expr}) IN ('integer', 'real') THEN datetime({column_expr}, 'unixepoch') \
+                 ELSE datetime({column_expr}) END) {op} ?"
+            ),
+        }
+    }
+
+    /// The row-lock clause appended to a `SELECT` inside a write transaction: ` FOR UPDATE` on
+    /// PostgreSQL and MySQL; empty on SQLite, whose `BEGIN IMMEDIATE` already holds the write lock.
+    pub fn for_update(&self) -> &'static str {
+        match self.backend {
+            Backend::Postgres | Backend::MySql => " FOR UPDATE",
+            Backend::Sqlite => "",
+        }
+    }
+
+    /// An update that takes new values from a derived table joined on the key: PostgreSQL and
+    /// SQLite `UPDATE target AS dw_t SET <set> FROM (<derived>) AS dw_v WHERE <join> AND <cond>`,
+    /// MySQL `UPDATE target AS dw_t JOIN (<derived>) AS dw_v ON <join> SET <set> WHERE <cond>`.
+    /// `derived`'s placeholders come before `cond`'s in both forms; `set` must bind nothing.
+    pub fn update_from(
+        &self,
+        target: &str,
+        set: &str,
+        derived: &str,
+        join: &str,
+        cond: &str,
+    ) -> String {
+        match self.backend {
+            Backend::Postgres | Backend::Sqlite => {
+                format!("UPDATE {target} AS dw_t SET {set} FROM ({derived}) AS dw_v WHERE {join} AND {cond}")
+            }
+            Backend::MySql => {
+                format!("UPDATE {target} AS dw_t JOIN ({derived}) AS dw_v ON {join} SET {set} WHERE {cond}")
+            }
+        }
+    }
+
+    /// A derived table of literal rows with named columns, for [`Dialect::update_from`]:
+    /// `SELECT column1 AS a, ... FROM (VALUES (..), (..)) AS dw_x` on PostgreSQL and SQLite (the
+    /// planner knows the row count), `SELECT .. AS a, .. UNION ALL SELECT ..` on MySQL/MariaDB
+    /// (whose `VALUES` forms differ). `rows` hold SQL expressions, usually placeholders.
+    pub fn rows_table(&self, columns: &[String], rows: &[Vec<String>]) -> String {
+        let mut out = String::with_capacity(rows.len() * columns.len() * 8 + 64);
+        match self.backend {
+            Backend::Postgres | Backend::Sqlite => {
+                out.push_str("SELECT ");
+                for (i, c) in columns.iter().enumerate() {
+                    if i > 0 {
+                        out.push_str(", ");
+                    }
+                    out.push_str(&format!("column{} AS {}", i + 1, self.quote_ident(c)));
+                }
+                out.push_str(" FROM (VALUES ");
+                for (ri, r) in rows.iter().enumerate() {
+                    if ri > 0 {
+                        out.push_str(", ");
+                    }
+                    out.push('(');
+                    out.push_str(&r.join(", "));
+                    out.push(')');
+                }
+                out.push_str(") AS dw_x");
+            }
+            Backend::MySql => {
+                for (ri, r) in rows.iter().enumerate() {
+                    out.push_str(if ri == 0 {
+                        "SELECT "
+                    } else {
+                        " UNION ALL SELECT "
+                    });
+                    for (i, cell) in r.iter().enumerate() {
+                        if i > 0 {
+                            out.push_str(", ");
+                        }
+                        out.push_str(cell);
+                        if ri == 0 {
+                            out.push_str(" AS ");
+                            out.push_str(&self.quote_ident(&columns[i]));
+                        }
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// The query returning the session's default schema (the one bare table names resolve to):
+    /// `current_schema()`, `DATABASE()`, or `'main'` on SQLite.
+    pub fn current_schema_sql(&self) -> &'static str {
+        match self.backend {
+            Backend::Postgres => "SELECT current_schema()",
+            Backend::MySql => "SELECT DATABASE()",
+            Backend::Sqlite => "SELECT 'main'",
+        }
+    }
+
+    /// The statement that opens a write transaction (SQLite takes the write lock up front so the
+    /// busy timeout applies instead of failing on lock upgrade).
+    pub(crate) fn begin_sql(&self) -> Option<&'static str> {
+        match self.backend {
+            Backend::Sqlite => Some("BEGIN IMMEDIATE"),
+            Backend::Postgres | Backend::MySql => None,
+        }
+    }
+
+    /// Statements that set the lock and statement timeouts for the current transaction.
+    pub(crate) fn tx_timeouts(&self, lock: Duration, statement: Duration) -> Vec<String> {
+        let lock_ms = lock.as_millis().max(1);
+        let stmt_ms = statement.as_millis();
+        match self.backend {
+            Backend::Postgres => vec![
+                format!("SET LOCAL lock_timeout = '{lock_ms}ms'"),
+                format!("SET LOCAL statement_timeout = '{stmt_ms}ms'"),
+            ],
+            Backend::MySql => {
+                let lock_s = lock.as_secs().max(1);
+                vec![
+                    format!("SET SESSION innodb_lock_wait_timeout = {lock_s}"),
+                    format!("SET SESSION lock_wait_timeout = {lock_s}"),
+                    self.statement_timeout_sql(statement),
+                ]
+            }
+            Backend::Sqlite => vec![format!("PRAGMA busy_timeout = {lock_ms}")],
+        }
+    }
+
+    /// Statements that restore a pooled connection's session after [`Dialect::tx_timeouts`]
+    /// (PostgreSQL's `SET LOCAL` ends with the transaction by itself).
+    pub(crate) fn tx_timeouts_reset(&self, source_statement_timeout: Duration) -> Vec<String> {
+        match self.backend {
+            Backend::Postgres => vec![],
+            Backend::MySql => vec![
+                "SET SESSION innodb_lock_wait_timeout = DEFAULT".into(),
+                "SET SESSION lock_wait_timeout = DEFAULT".into(),
+                self.statement_timeout_sql(source_statement_timeout),
+            ],
+            Backend::Sqlite => vec![format!(
+                "PRAGMA busy_timeout = {}",
+                source_statement_timeout.as_millis()
+            )],
+        }
+    }
+
+    /// MySQL/MariaDB session statement timeout (`max_statement_time` in seconds on MariaDB,
+    /// `max_execution_time` in milliseconds on MySQL, which limits SELECTs only).
+    pub(crate) fn statement_timeout_sql(&self, timeout: Duration) -> String {
+        if self.mariadb {
+            format!("SET SESSION max_statement_time = {}", timeout.as_secs_f64())
+        } else {
+            format!("SET SESSION max_execution_time = {}", timeout.as_millis())
+        }
+    }
+
+    /// `(acquire, release)` statements of a named advisory lock, each taking the name as bind 1.
+    pub(crate) fn lock_sql(&self) -> (&'static str, &'static str) {
+        match self.backend {
+            Backend::Postgres => (
+                "SELECT CAST(pg_try_advisory_lock(hashtext($1)) AS text)",
+                "SELECT CAST(pg_advisory_unlock(hashtext($1)) AS text)",
+            ),
+            Backend::MySql => (
+                "SELECT CAST(GET_LOCK(?, 0) AS CHAR)",
+                "SELECT CAST(RELEASE_LOCK(?) AS CHAR)",
+            ),
+            Backend::Sqlite => ("", ""),
+        }
+    }
+
+    /// Renders a `LIKE`/`GLOB` match of `expr` against the pattern bound at placeholder `n`
+    /// (patterns come from [`super::scope`] with `!` as the LIKE escape character).
+    pub(crate) fn pattern_match(&self, expr: &str, n: usize) -> String {
+        match self.backend {
+            Backend::Sqlite => format!("{expr} GLOB ?"),
+            Backend::Postgres | Backend::MySql => {
+                format!("{expr} LIKE {} ESCAPE '!'", self.placeholder(n))
+            }
+        }
+    }
+}
+
+impl Dialect {
+    /// The bound pattern for a scope glob (see [`Dialect::pattern_match`]).
+    pub(crate) fn glob_pattern(&self, glob: &str) -> String {
+        match self.backend {
+            Backend::Sqlite => super::scope::glob_to_sqlite(glob),
+            Backend::Postgres | Backend::MySql => super::scope::glob_to_like(glob),
+        }
+    }
+
+    /// A condition excluding system schemas (`pg_catalog`, `pg_toast`, `pg_temp_*`,
+    /// `information_schema`; `mysql`, `performance_schema`, `sys`, `information_schema`).
+    pub(crate) fn not_system_schema(&self, schema_expr: &str) -> String {
+        match self.backend {
+            Backend::Postgres => {
+                format!("{schema_expr} NOT LIKE 'pg!_%' ESCAPE '!' AND {schema_expr} <> 'information_schema'")
+            }
+            Backend::MySql => format!(
+                "{schema_expr} NOT IN ('mysql', 'performance_schema', 'sys', 'information_schema')"
+            ),
+            Backend::Sqlite => "1=1".into(),
+        }
+    }
+}
+
+/// True for integer SQL types (`int`, `bigint(20) unsigned`, `INTEGER`, `smallint`, ...).
+pub(crate) fn is_integer_type(sql_type: &str) -> bool {
+    let t = sql_type.trim().to_ascii_lowercase();
+    let base = t.split(['(', ' ']).next().unwrap_or("");
+    matches!(
+        base,
+        "int"
+            | "integer"
+            | "bigint"
+            | "smallint"
+            | "tinyint"
+            | "mediumint"
+            | "int2"
+            | "int4"
+            | "int8"
+            | "serial"
+            | "bigserial"
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quoting_doubles_the_quote_character() {
+        let pg = Dialect::new(Backend::Postgres);
+        let my = Dialect::new(Backend::MySql);
+        assert_eq!(
+            pg.quote_ident("User \"Accounts\""),
+            "\"User \"\"Accounts\"\"\""
+        );
+        assert_eq!(my.quote_ident("a`b"), "`a``b`");
+        assert_eq!(my.quote_ident("用户表"), "`用户表`");
+        let t = TableRef {
+            schema: "public".into(),
+            name: "Mobile No".into(),
+        };
+        assert_eq!(pg.qualified(&t), "\"public\".\"Mobile No\"");
+    }
+
+    #[test]
+    fn placeholders_per_backend() {
+        assert_eq!(Dialect::new(Backend::Postgres).placeholder(3), "$3");
+        assert_eq!(Dialect::new(Backend::MySql).placeholder(3), "?");
+        assert_eq!(Dialect::new(Backend::Sqlite).placeholder(3), "?");
+        assert_eq!(
+            Dialect::new(Backend::Postgres).typed_placeholder(2, "bigint"),
+            "CAST($2 AS bigint)"
+        );
+    }
+
+    #[test]
+    fn integer_types_are_recognised() {
+        for t in [
+            "bigint",
+            "BIGINT(20) UNSIGNED",
+            "int(11)",
+            "INTEGER",
+            "smallint",
+        ] {
+            assert!(is_integer_type(t), "{t}");
+        }
+        for t in ["varchar(20)", "numeric(10,2)", "point", "interval"] {
+            assert!(!is_integer_type(t), "{t}");
+        }
+        let my = Dialect::new(Backend::MySql);
+        assert_eq!(my.key_bind("bigint(20)", "42"), Bind::Int(42));
+        assert_eq!(my.key_bind("varchar(8)", "42"), Bind::Text("42".into()));
+    }
+
+    #[test]
+    fn timestamp_comparisons_follow_the_column_type() {
+        let pg = Dialect::new(Backend::Postgres);
+        assert_eq!(
+            pg.timestamp_compare("c", "timestamp with time zone", Cmp::Lt, 1),
+            "c < $1"
+        );
+        assert_eq!(
+            pg.timestamp_compare("c", "timestamp without time zone", Cmp::Lt, 2),
+            "c < ($2 AT TIME ZONE 'UTC')"
+        );
+        assert!(Dialect::new(Backend::Sqlite)
+            .timestamp_compare("c", "TEXT", Cmp::Le, 1)
+            .ends_with("<= ?"));
+    }
+}

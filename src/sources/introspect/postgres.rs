@@ -1,0 +1,93 @@
+//! PostgreSQL catalogue queries (`pg_class`, `pg_attribute`, `pg_index`, `pg_constraint`).
+//! Partitioned tables are listed once (partitions are skipped; the parent's estimate sums its
+//! partitions); materialized views count as views; foreign tables are not listed.
+
+use super::{CatalogSql, FkFilter};
+use crate::sources::{Bind, Dialect, Scope};
+
+/// `WITH t AS (...)`: the relations in scope, with the filter's binds starting at `$1`.
+fn scoped(d: &Dialect, scope: &Scope) -> (String, Vec<Bind>) {
+    let mut binds = vec![];
+    let mut next = 1;
+    let filter = scope.sql_filter(d, "n.nspname", "c.relname", &mut next, &mut binds);
+    (
+        format!(
+            "WITH t AS (SELECT c.oid, n.nspname, c.relname, c.relkind, c.reltuples \
+             FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
+             WHERE c.relkind IN ('r', 'p', 'v', 'm') AND NOT c.relispartition AND {filter}) "
+        ),
+        binds,
+    )
+}
+
+pub(super) fn catalog(d: &Dialect, scope: &Scope) -> CatalogSql {
+    let (with, binds) = scoped(d, scope);
+    let tables = format!(
+        "{with}SELECT t.nspname::text, t.relname::text, \
+         CASE WHEN t.relkind IN ('v', 'm') THEN 'view' ELSE 'table' END, \
+         (CASE WHEN t.relkind = 'p' THEN (SELECT sum(greatest(ch.reltuples, 0)) FROM pg_catalog.pg_inherits i \
+           JOIN pg_catalog.pg_class ch ON ch.oid = i.inhrelid WHERE i.inhparent = t.oid) \
+          ELSE t.reltuples END)::float8::text \
+         FROM t ORDER BY 1, 2"
+    );
+    let columns = format!(
+        "{with}SELECT t.nspname::text, t.relname::text, a.attname::text, \
+         pg_catalog.format_type(a.atttypid, a.atttypmod), \
+         CASE WHEN a.attnotnull THEN 'false' ELSE 'true' END, \
+         CASE WHEN a.atttypid IN (1042, 1043) AND a.atttypmod > 4 THEN (a.atttypmod - 4)::text END \
+         FROM t JOIN pg_catalog.pg_attribute a ON a.attrelid = t.oid \
+         WHERE a.attnum > 0 AND NOT a.attisdropped ORDER BY 1, 2, a.attnum"
+    );
+    let keys = format!(
+        "{with}SELECT t.nspname::text, t.relname::text, ic.relname::text, \
+         CASE WHEN x.indisprimary THEN 'p' ELSE 'u' END, a.attname::text \
+         FROM t JOIN pg_catalog.pg_index x ON x.indrelid = t.oid \
+         JOIN pg_catalog.pg_class ic ON ic.oid = x.indexrelid \
+         CROSS JOIN LATERAL unnest(x.indkey::int2[]) WITH ORDINALITY AS k(attnum, ord) \
+         JOIN pg_catalog.pg_attribute a ON a.attrelid = t.oid AND a.attnum = k.attnum \
+         WHERE (x.indisprimary OR x.indisunique) AND x.indpred IS NULL AND x.indexprs IS NULL \
+         AND k.ord <= x.indnkeyatts \
+         ORDER BY 1, 2, (NOT x.indisprimary), 3, k.ord"
+    );
+    CatalogSql {
+        tables: (tables, binds.clone()),
+        columns: (columns, binds.clone()),
+        keys: (keys, binds),
+    }
+}
+
+pub(super) fn foreign_keys(d: &Dialect, filter: &FkFilter<'_>) -> (String, Vec<Bind>) {
+    let (with, condition, binds) = match filter {
+        FkFilter::Outgoing(scope) => {
+            let (with, binds) = scoped(d, scope);
+            (
+                with,
+                "con.conrelid IN (SELECT oid FROM t)".to_string(),
+                binds,
+            )
+        }
+        FkFilter::Referencing(table) => (
+            String::new(),
+            "rn.nspname = $1 AND rc.relname = $2".to_string(),
+            vec![
+                Bind::Text(table.schema.clone()),
+                Bind::Text(table.name.clone()),
+            ],
+        ),
+    };
+    let sql = format!(
+        "{with}SELECT con.conname::text, sn.nspname::text, sc.relname::text, sa.attname::text, \
+         rn.nspname::text, rc.relname::text, ra.attname::text, con.confdeltype::text \
+         FROM pg_catalog.pg_constraint con \
+         JOIN pg_catalog.pg_class sc ON sc.oid = con.conrelid \
+         JOIN pg_catalog.pg_namespace sn ON sn.oid = sc.relnamespace \
+         JOIN pg_catalog.pg_class rc ON rc.oid = con.confrelid \
+         JOIN pg_catalog.pg_namespace rn ON rn.oid = rc.relnamespace \
+         CROSS JOIN LATERAL unnest(con.conkey, con.confkey) WITH ORDINALITY AS k(src, ref, ord) \
+         JOIN pg_catalog.pg_attribute sa ON sa.attrelid = con.conrelid AND sa.attnum = k.src \
+         JOIN pg_catalog.pg_attribute ra ON ra.attrelid = con.confrelid AND ra.attnum = k.ref \
+         WHERE con.contype = 'f' AND con.conparentid = 0 AND NOT sc.relispartition AND {condition} \
+         ORDER BY 2, 3, 1, k.ord"
+    );
+    (sql, binds)
+}

@@ -1,0 +1,498 @@
+//! Sampling: per table ONE streamed query reading every column cast to text, so the cost grows with
+//! the number of columns, not rows, and memory stays bounded whatever the table size.
+//!
+//! Sample mode reads up to `size` rows (the sample size targets non-null values per column; a
+//! column that is NULL in many rows gets fewer non-null values, which the classifier reports):
+//! - PostgreSQL: `TABLESAMPLE SYSTEM (p)` (pages) for big tables, `TABLESAMPLE BERNOULLI (p)` (rows)
+//!   up to 20 x `size` rows, with `p` from the row estimate and `ORDER BY random() LIMIT size`, so a
+//!   10-million-row table reads a few dozen pages;
+//! - MySQL/MariaDB: random ranges of a single-column integer primary key (`pk >= start AND pk < next
+//!   ORDER BY pk LIMIT k`, all ranges in one `UNION ALL` query);
+//! - SQLite: the same over `rowid`;
+//! - otherwise, small tables (estimate <= 2 x `size`), views, keyless tables or an empty random draw:
+//!   the first `size` rows.
+//!
+//! Full mode streams every row with keyset pagination over the primary key (SQLite: rowid) in pages
+//! of [`FULL_PAGE_ROWS`], one short statement per page; tables without a key are streamed in one
+//! query.
+
+use std::fmt;
+
+use futures_util::TryStreamExt;
+use rand::Rng;
+use serde::{Deserialize, Serialize};
+use sqlx::Row;
+
+use super::bind::{bind_mysql, bind_pg, bind_sqlite};
+use super::connect::Pool;
+use super::dialect::is_integer_type;
+use super::{Bind, Source, TableInfo, TableKind};
+use crate::config::ScanMode;
+use crate::error::Result;
+use crate::stop::Stop;
+
+/// Rows per page in full mode.
+pub const FULL_PAGE_ROWS: u32 = 1000;
+
+/// How rows are drawn from a table.
+#[derive(Debug, Clone)]
+pub struct SampleOptions {
+    /// Rows to read in sample mode (the per-column non-null target).
+    pub size: u32,
+    /// `sample` or `full`.
+    pub mode: ScanMode,
+    /// Checked between rows: a raised flag ends the read early (the report counts what was read).
+    pub stop: Option<Stop>,
+}
+
+impl SampleOptions {
+    /// Options with no stop flag.
+    pub fn new(size: u32, mode: ScanMode) -> SampleOptions {
+        SampleOptions {
+            size,
+            mode,
+            stop: None,
+        }
+    }
+}
+
+/// The method a table was read with, recorded in the inventory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SampleMethod {
+    /// PostgreSQL `TABLESAMPLE SYSTEM` (random pages).
+    Tablesample,
+    /// PostgreSQL `TABLESAMPLE BERNOULLI` (random rows).
+    TablesampleBernoulli,
+    /// Random ranges of an integer primary key.
+    RandomKeyRanges,
+    /// Random ranges of SQLite rowids.
+    RandomRowidRanges,
+    /// The first rows the database returns.
+    FirstRows,
+    /// Every row.
+    Full,
+}
+
+impl SampleMethod {
+    /// The snake_case name (`tablesample`, `random_key_ranges`, ...).
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            SampleMethod::Tablesample => "tablesample",
+            SampleMethod::TablesampleBernoulli => "tablesample_bernoulli",
+            SampleMethod::RandomKeyRanges => "random_key_ranges",
+            SampleMethod::RandomRowidRanges => "random_rowid_ranges",
+            SampleMethod::FirstRows => "first_rows",
+            SampleMethod::Full => "full",
+        }
+    }
+}
+
+impl fmt::Display for SampleMethod {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What [`Source::sample`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SampleReport {
+    /// The method used.
+    pub method: SampleMethod,
+    /// Rows passed to the callback.
+    pub rows: u64,
+}
+
+/// The row callback: one slice per row, one entry per column of [`TableInfo::columns`] (in order),
+/// `None` for NULL, otherwise the value as text bytes (not necessarily valid UTF-8).
+pub type OnRow<'a> = dyn FnMut(&[Option<&[u8]>]) + Send + 'a;
+
+/// A planned read.
+struct Plan {
+    sql: String,
+    binds: Vec<Bind>,
+    method: SampleMethod,
+}
+
+/// Reuses a row buffer's allocation across rows whose borrows have different lifetimes.
+fn recycle<'a>(mut v: Vec<Option<&[u8]>>) -> Vec<Option<&'a [u8]>> {
+    v.clear();
+    v.into_iter().map(|_| None).collect()
+}
+
+/// Streams one query's rows to `on_row`: the first `data` columns go to the callback, the rest are
+/// keyset columns copied into `last_key` (reused buffers). Returns the number of rows read.
+macro_rules! stream_rows {
+    ($pool:expr, $query:expr, $data:expr, $on_row:expr, $last_key:expr, $stop:expr) => {
+        async {
+            let mut stream = $query.fetch($pool);
+            let mut spare: Vec<Option<&[u8]>> = Vec::with_capacity($data);
+            let mut n: u64 = 0;
+            while let Some(row) = stream.try_next().await? {
+                let mut buf = recycle(std::mem::take(&mut spare));
+                for i in 0..$data {
+                    buf.push(row.try_get_unchecked::<Option<&[u8]>, _>(i)?);
+                }
+                ($on_row)(&buf);
+                for (j, k) in $last_key.iter_mut().enumerate() {
+                    k.clear();
+                    if let Some(b) = row.try_get_unchecked::<Option<&[u8]>, _>($data + j)? {
+                        k.extend_from_slice(b);
+                    }
+                }
+                spare = recycle(buf);
+                n += 1;
+                if $stop.is_some_and(|s: &Stop| s.is_requested()) {
+                    break;
+                }
+            }
+            Ok::<u64, sqlx::Error>(n)
+        }
+        .await
+    };
+}
+
+impl Source {
+    /// Reads `table` as `opts` says and calls `on_row` for every row read (see the module docs for
+    /// the methods). Values are cast to text in SQL; rows are streamed, never collected.
+    pub async fn sample(
+        &self,
+        table: &TableInfo,
+        opts: &SampleOptions,
+        on_row: &mut OnRow<'_>,
+    ) -> Result<SampleReport> {
+        if table.columns.is_empty() {
+            return Ok(SampleReport {
+                method: SampleMethod::FirstRows,
+                rows: 0,
+            });
+        }
+        if opts.mode == ScanMode::Full {
+            return self.read_full(table, opts, on_row).await;
+        }
+        let size = opts.size.max(1);
+        let plan = match self.random_plan(table, size).await? {
+            Some(p) => p,
+            None => self.first_rows_plan(table, size),
+        };
+        let rows = self
+            .run(&plan, table.columns.len(), &mut [], opts, on_row)
+            .await?;
+        if rows == 0
+            && plan.method != SampleMethod::FirstRows
+            && table.row_estimate.unwrap_or(0) > 0
+        {
+            // The random draw missed (stale statistics, sparse keys): take the first rows instead.
+            let plan = self.first_rows_plan(table, size);
+            let rows = self
+                .run(&plan, table.columns.len(), &mut [], opts, on_row)
+                .await?;
+            return Ok(SampleReport {
+                method: plan.method,
+                rows,
+            });
+        }
+        Ok(SampleReport {
+            method: plan.method,
+            rows,
+        })
+    }
+
+    /// `<every column as text>`, aliased `c0, c1, ...` (the select list, without FROM).
+    fn select_list(&self, table: &TableInfo) -> String {
+        // Aliased, so that ORDER BY <column> never resolves to a text-cast output column.
+        let cols: Vec<String> = table
+            .columns
+            .iter()
+            .enumerate()
+            .map(|(i, c)| format!("{} AS c{i}", self.dialect.sample_expr(c)))
+            .collect();
+        cols.join(", ")
+    }
+
+    fn first_rows_plan(&self, table: &TableInfo, size: u32) -> Plan {
+        Plan {
+            sql: format!(
+                "SELECT {} FROM {} LIMIT {size}",
+                self.select_list(table),
+                self.dialect.qualified(&table.table)
+            ),
+            binds: vec![],
+            method: SampleMethod::FirstRows,
+        }
+    }
+
+    /// A random plan for a big enough table, or `None` for the first rows.
+    async fn random_plan(&self, table: &TableInfo, size: u32) -> Result<Option<Plan>> {
+        let Some(estimate) = table.row_estimate.filter(|&e| e > 2 * i64::from(size)) else {
+            return Ok(None);
+        };
+        if table.kind == TableKind::View {
+            return Ok(None);
+        }
+        let from = self.dialect.qualified(&table.table);
+        let select = self.select_list(table);
+        match &self.pool {
+            Pool::Postgres(_) => {
+                let size_f = f64::from(size);
+                let (method, clause, p) = if estimate <= 20 * i64::from(size) {
+                    (
+                        SampleMethod::TablesampleBernoulli,
+                        "BERNOULLI",
+                        150.0 * size_f / estimate as f64,
+                    )
+                } else {
+                    (
+                        SampleMethod::Tablesample,
+                        "SYSTEM",
+                        300.0 * size_f / estimate as f64,
+                    )
+                };
+                let p = p.clamp(0.0001, 100.0);
+                Ok(Some(Plan {
+                    sql: format!(
+                        "SELECT {select} FROM {from} TABLESAMPLE {clause} ({p:.6}) ORDER BY random() LIMIT {size}"
+                    ),
+                    binds: vec![],
+                    method,
+                }))
+            }
+            Pool::MySql(_) => {
+                let [pk] = table.primary_key.as_slice() else {
+                    return Ok(None);
+                };
+                let integer = table
+                    .column(pk)
+                    .is_some_and(|c| is_integer_type(&c.sql_type));
+                if !integer {
+                    return Ok(None);
+                }
+                let key = self.dialect.quote_ident(pk);
+                self.range_plan(&select, &from, &key, size, SampleMethod::RandomKeyRanges)
+                    .await
+            }
+            Pool::Sqlite(..) => {
+                let rows = self
+                    .fetch_rows(
+                        "SELECT CAST(wr AS TEXT) FROM pragma_table_list WHERE schema = 'main' AND name = ?",
+                        &[Bind::Text(table.table.name.clone())],
+                    )
+                    .await?;
+                let rowid_table = rows
+                    .first()
+                    .and_then(|r| r.first().cloned().flatten())
+                    .as_deref()
+                    == Some("0");
+                if !rowid_table {
+                    return Ok(None);
+                }
+                self.range_plan(
+                    &select,
+                    &from,
+                    "rowid",
+                    size,
+                    SampleMethod::RandomRowidRanges,
+                )
+                .await
+            }
+        }
+    }
+
+    /// Random ranges of an integer key between its MIN and MAX, in one `UNION ALL` query.
+    async fn range_plan(
+        &self,
+        select: &str,
+        from: &str,
+        key: &str,
+        size: u32,
+        method: SampleMethod,
+    ) -> Result<Option<Plan>> {
+        let d = &self.dialect;
+        let bounds = self
+            .fetch_rows(
+                &format!(
+                    "SELECT {}, {} FROM {from}",
+                    d.cast_text(&format!("MIN({key})")),
+                    d.cast_text(&format!("MAX({key})"))
+                ),
+                &[],
+            )
+            .await?;
+        let parse = |i: usize| {
+            bounds
+                .first()
+                .and_then(|r| r.get(i).cloned().flatten())
+                .and_then(|s| s.parse::<i64>().ok())
+        };
+        let (Some(min), Some(max)) = (parse(0), parse(1)) else {
+            return Ok(None);
+        };
+        let chunks = (size / 50).clamp(1, 40);
+        let per_chunk = size.div_ceil(chunks);
+        let mut rng = rand::thread_rng();
+        let mut starts: Vec<i64> = (0..chunks).map(|_| rng.gen_range(min..=max)).collect();
+        starts.sort_unstable();
+        starts.dedup();
+        let mut parts = Vec::with_capacity(starts.len());
+        let mut binds = Vec::with_capacity(starts.len() * 2);
+        for (i, &start) in starts.iter().enumerate() {
+            let mut cond = format!("{key} >= ?");
+            binds.push(Bind::Int(start));
+            if let Some(&next) = starts.get(i + 1) {
+                cond.push_str(&format!(" AND {key} < ?"));
+                binds.push(Bind::Int(next));
+            }
+            parts.push(format!(
+                "SELECT * FROM (SELECT {select} FROM {from} WHERE {cond} ORDER BY {key} LIMIT {per_chunk}) AS r{i}"
+            ));
+        }
+        Ok(Some(Plan {
+            sql: parts.join(" UNION ALL "),
+            binds,
+            method,
+        }))
+    }
+
+    /// Runs a plan, streaming rows (the first `data` columns) to `on_row`; trailing columns are keys
+    /// copied into `last_key`.
+    async fn run(
+        &self,
+        plan: &Plan,
+        data: usize,
+        last_key: &mut [Vec<u8>],
+        opts: &SampleOptions,
+        on_row: &mut OnRow<'_>,
+    ) -> Result<u64> {
+        let stop = opts.stop.as_ref();
+        let r = match &self.pool {
+            Pool::Postgres(p) => {
+                stream_rows!(
+                    p,
+                    bind_pg(sqlx::query(&plan.sql), &plan.binds),
+                    data,
+                    on_row,
+                    last_key,
+                    stop
+                )
+            }
+            Pool::MySql(p) => {
+                stream_rows!(
+                    p,
+                    bind_mysql(sqlx::query(&plan.sql), &plan.binds),
+                    data,
+                    on_row,
+                    last_key,
+                    stop
+                )
+            }
+            Pool::Sqlite(p, _) => {
+                stream_rows!(
+                    p,
+                    bind_sqlite(sqlx::query(&plan.sql), &plan.binds),
+                    data,
+                    on_row,
+                    last_key,
+                    stop
+                )
+            }
+        };
+        r.map_err(|e| self.err(format!("reading {}", plan.method), e))
+    }
+
+    /// Full mode: keyset pagination over the primary key (SQLite: rowid), or one streamed query.
+    async fn read_full(
+        &self,
+        table: &TableInfo,
+        opts: &SampleOptions,
+        on_row: &mut OnRow<'_>,
+    ) -> Result<SampleReport> {
+        let d = self.dialect;
+        let from = d.qualified(&table.table);
+        let select = self.select_list(table);
+        let data = table.columns.len();
+        // (key expression, sql type) pairs.
+        let mut keys: Vec<(String, String)> = vec![];
+        if table.kind == TableKind::Table {
+            if let Pool::Sqlite(..) = &self.pool {
+                let rows = self
+                    .fetch_rows(
+                        "SELECT CAST(wr AS TEXT) FROM pragma_table_list WHERE schema = 'main' AND name = ?",
+                        &[Bind::Text(table.table.name.clone())],
+                    )
+                    .await?;
+                if rows
+                    .first()
+                    .and_then(|r| r.first().cloned().flatten())
+                    .as_deref()
+                    == Some("0")
+                {
+                    keys.push(("rowid".into(), "INTEGER".into()));
+                }
+            }
+            if keys.is_empty() {
+                for k in &table.primary_key {
+                    let ty = table
+                        .column(k)
+                        .map(|c| c.sql_type.clone())
+                        .unwrap_or_default();
+                    keys.push((d.quote_ident(k), ty));
+                }
+            }
+        }
+        if keys.is_empty() {
+            let plan = Plan {
+                sql: format!("SELECT {select} FROM {from}"),
+                binds: vec![],
+                method: SampleMethod::Full,
+            };
+            let rows = self.run(&plan, data, &mut [], opts, on_row).await?;
+            return Ok(SampleReport {
+                method: SampleMethod::Full,
+                rows,
+            });
+        }
+        let key_list: Vec<&str> = keys.iter().map(|(k, _)| k.as_str()).collect();
+        let key_list = key_list.join(", ");
+        let key_select: Vec<String> = keys
+            .iter()
+            .enumerate()
+            .map(|(i, (k, _))| format!("{} AS k{i}", d.cast_text(k)))
+            .collect();
+        let key_select = key_select.join(", ");
+        let mut last_key: Vec<Vec<u8>> = vec![Vec::new(); keys.len()];
+        let mut total = 0u64;
+        let mut first = true;
+        loop {
+            let (cond, binds) = if first {
+                (String::new(), vec![])
+            } else {
+                let mut binds = Vec::with_capacity(keys.len());
+                let mut ps = Vec::with_capacity(keys.len());
+                for (i, ((_, ty), value)) in keys.iter().zip(&last_key).enumerate() {
+                    ps.push(d.typed_placeholder(i + 1, ty));
+                    binds.push(d.key_bind(ty, &String::from_utf8_lossy(value)));
+                }
+                (format!("WHERE ({key_list}) > ({}) ", ps.join(", ")), binds)
+            };
+            let plan = Plan {
+                sql: format!(
+                    "SELECT {select}, {key_select} FROM {from} {cond}ORDER BY {key_list} LIMIT {FULL_PAGE_ROWS}"
+                ),
+                binds,
+                method: SampleMethod::Full,
+            };
+            let rows = self.run(&plan, data, &mut last_key, opts, on_row).await?;
+            total += rows;
+            first = false;
+            if rows < u64::from(FULL_PAGE_ROWS)
+                || opts.stop.as_ref().is_some_and(Stop::is_requested)
+            {
+                break;
+            }
+        }
+        Ok(SampleReport {
+            method: SampleMethod::Full,
+            rows: total,
+        })
+    }
+}

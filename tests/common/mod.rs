@@ -1,0 +1,312 @@
+//! Shared helpers for integration tests against the REAL database servers on this machine.
+//!
+//! Servers (override with env):
+//! - PostgreSQL: `DATAWARDEN_TEST_PG_URL`, default `postgres://postgres@127.0.0.1:5432/postgres`
+//! - MariaDB/MySQL: `DATAWARDEN_TEST_MYSQL_URL`, default `mysql://root@127.0.0.1:3306/mysql`
+//! - SQLite: a file in a fresh temp directory.
+//!
+//! Usage:
+//! ```ignore
+//! mod common;
+//! use common::{Kind, TestDb};
+//!
+//! #[tokio::test]
+//! async fn my_test() {
+//!     let Some(db) = TestDb::create(Kind::Postgres, "purpose").await else { return };
+//!     db.load_fixture().await;              // tests/fixtures/postgres.sql
+//!     let cfg = db.source_config("crm");    // a SourceConfig named "crm" for this database
+//!     // ... Source::connect(&cfg, &ScanConfig::default(), Access::ReadOnly) ...
+//!     db.drop_db().await;                   // also done (synchronously) on Drop
+//! }
+//! ```
+//!
+//! Each [`TestDb`] is a uniquely named database (`dw_<purpose>_<random>`), so tests run in parallel.
+//! When a server is down: with `DATAWARDEN_TEST_REQUIRE_DB=1` (CI) the test FAILS; otherwise
+//! [`TestDb::create`] prints a loud `SKIPPED` message to stderr and returns `None`.
+//!
+//! Fixtures (`tests/fixtures/{postgres,mysql,sqlite}.sql`): the same car-platform schema on all three
+//! backends, with synthetic valid-looking data:
+//! - `members` (id bigint PK, phone BIGINT, mobile varchar(20) NOT NULL, email varchar(120) UNIQUE,
+//!   id_number char(18), closed_at timestamp/datetime (ids 2, 3, 5 set), status enum
+//!   active|closed|suspended, legacy_fax: NULL in every row), 5 rows;
+//! - `vehicles` (vin UNIQUE, plate; member_id -> members ON DELETE CASCADE), 4 rows;
+//! - `orders` (remarks free text, price numeric(10,2), details json, order_uuid uuid/char(36),
+//!   created_at timestamptz/timestamp NOT NULL, attachment bytea/blob; member_id -> members ON DELETE
+//!   SET NULL, vehicle_id -> vehicles ON DELETE RESTRICT), 3 rows (SQLite: a 4th row whose remarks hold
+//!   invalid UTF-8 bytes);
+//! - awkward identifiers: `"User Accounts"` ("Mobile No", "Login Name" UNIQUE), `driver's "log"` (note),
+//!   `用户表` (手机号, 姓名);
+//! - `empty_table` (no rows), `event_log` (no key at all, 2 rows), `trips` (5000 generated rows,
+//!   driver_phone `139########`), view `active_members`.
+//! - PostgreSQL runs ANALYZE on members and trips only (other tables keep reltuples = -1).
+
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use datawarden::config::SourceConfig;
+use rand::Rng;
+use sqlx::{Connection, Executor};
+
+/// The database kinds the tests run against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Postgres,
+    MySql,
+    Sqlite,
+}
+
+impl Kind {
+    /// The fixture file name stem.
+    pub fn fixture(self) -> &'static str {
+        match self {
+            Kind::Postgres => "postgres",
+            Kind::MySql => "mysql",
+            Kind::Sqlite => "sqlite",
+        }
+    }
+}
+
+/// The admin URL of the PostgreSQL test server.
+pub fn pg_admin_url() -> String {
+    std::env::var("DATAWARDEN_TEST_PG_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+/// The admin URL of the MariaDB/MySQL test server.
+pub fn mysql_admin_url() -> String {
+    std::env::var("DATAWARDEN_TEST_MYSQL_URL")
+        .unwrap_or_else(|_| "mysql://root@127.0.0.1:3306/mysql".into())
+}
+
+/// Reports an unavailable server: panics when `DATAWARDEN_TEST_REQUIRE_DB=1`, else prints a loud
+/// skip message. Returns `None` so callers can `return`.
+pub fn require_db<T>(what: &str, err: impl std::fmt::Display) -> Option<T> {
+    if std::env::var("DATAWARDEN_TEST_REQUIRE_DB").as_deref() == Ok("1") {
+        panic!("{what} is required (DATAWARDEN_TEST_REQUIRE_DB=1) but unavailable: {err}");
+    }
+    eprintln!("\n*** SKIPPED: {what} unavailable ({err}); set DATAWARDEN_TEST_REQUIRE_DB=1 to fail instead ***\n");
+    None
+}
+
+/// A unique database name `dw_<purpose>_<random>`.
+pub fn unique_name(purpose: &str) -> String {
+    let clean: String = purpose
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '_'
+            }
+        })
+        .take(30)
+        .collect();
+    let r: u64 = rand::thread_rng().gen();
+    format!("dw_{clean}_{:012x}", r & 0xffff_ffff_ffff)
+}
+
+/// Replaces the path (database name) of a server URL.
+fn with_database(url: &str, db: &str) -> String {
+    let mut u = url::Url::parse(url).expect("test server URL parses");
+    u.set_path(&format!("/{db}"));
+    u.to_string()
+}
+
+/// A throwaway database, dropped by [`TestDb::drop_db`] or on drop.
+pub struct TestDb {
+    /// Backend.
+    pub kind: Kind,
+    /// Database name (SQLite: the file name).
+    pub name: String,
+    /// URL of the database (`sqlite://<path>` for SQLite).
+    pub url: String,
+    /// SQLite: the database file.
+    pub path: Option<PathBuf>,
+    dir: Option<tempfile::TempDir>,
+    dropped: bool,
+}
+
+impl TestDb {
+    /// Creates an empty database, or `None` (after [`require_db`]) when the server is down.
+    pub async fn create(kind: Kind, purpose: &str) -> Option<TestDb> {
+        let name = unique_name(purpose);
+        match kind {
+            Kind::Postgres => {
+                let admin = pg_admin_url();
+                let mut conn = match connect_pg(&admin).await {
+                    Ok(c) => c,
+                    Err(e) => return require_db("PostgreSQL at 127.0.0.1:5432", e),
+                };
+                conn.execute(
+                    format!("CREATE DATABASE \"{name}\" ENCODING 'UTF8' TEMPLATE template0")
+                        .as_str(),
+                )
+                .await
+                .expect("CREATE DATABASE");
+                let _ = conn.close().await;
+                Some(TestDb {
+                    kind,
+                    url: with_database(&admin, &name),
+                    name,
+                    path: None,
+                    dir: None,
+                    dropped: false,
+                })
+            }
+            Kind::MySql => {
+                let admin = mysql_admin_url();
+                let mut conn = match connect_mysql(&admin).await {
+                    Ok(c) => c,
+                    Err(e) => return require_db("MariaDB/MySQL at 127.0.0.1:3306", e),
+                };
+                conn.execute(format!("CREATE DATABASE `{name}` CHARACTER SET utf8mb4").as_str())
+                    .await
+                    .expect("CREATE DATABASE");
+                let _ = conn.close().await;
+                Some(TestDb {
+                    kind,
+                    url: with_database(&admin, &name),
+                    name,
+                    path: None,
+                    dir: None,
+                    dropped: false,
+                })
+            }
+            Kind::Sqlite => {
+                let dir = tempfile::tempdir().expect("temp dir");
+                let path = dir.path().join(format!("{name}.db"));
+                let url = format!("sqlite://{}?mode=rwc", path.display());
+                let conn = sqlx::SqliteConnection::connect(&url)
+                    .await
+                    .expect("create SQLite file");
+                let _ = conn.close().await;
+                Some(TestDb {
+                    kind,
+                    url: format!("sqlite://{}", path.display()),
+                    name,
+                    path: Some(path),
+                    dir: Some(dir),
+                    dropped: false,
+                })
+            }
+        }
+    }
+
+    /// Creates a database and loads `tests/fixtures/<backend>.sql` into it.
+    pub async fn with_fixture(kind: Kind, purpose: &str) -> Option<TestDb> {
+        let db = TestDb::create(kind, purpose).await?;
+        db.load_fixture().await;
+        Some(db)
+    }
+
+    /// Loads the shared fixture for this backend.
+    pub async fn load_fixture(&self) {
+        let file = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join(format!("tests/fixtures/{}.sql", self.kind.fixture()));
+        let sql = std::fs::read_to_string(&file).expect("fixture file");
+        self.exec(&sql).await;
+    }
+
+    /// Runs an SQL script (several statements) as the admin user, panicking on error.
+    pub async fn exec(&self, sql: &str) {
+        match self.kind {
+            Kind::Postgres => {
+                let mut c = connect_pg(&self.url).await.expect("connect");
+                sqlx::raw_sql(sql)
+                    .execute(&mut c)
+                    .await
+                    .expect("SQL script");
+                let _ = c.close().await;
+            }
+            Kind::MySql => {
+                let mut c = connect_mysql(&self.url).await.expect("connect");
+                sqlx::raw_sql(sql)
+                    .execute(&mut c)
+                    .await
+                    .expect("SQL script");
+                let _ = c.close().await;
+            }
+            Kind::Sqlite => {
+                let mut c = sqlx::SqliteConnection::connect(&self.url)
+                    .await
+                    .expect("connect");
+                sqlx::raw_sql(sql)
+                    .execute(&mut c)
+                    .await
+                    .expect("SQL script");
+                let _ = c.close().await;
+            }
+        }
+    }
+
+    /// A `[[sources]]` entry named `name` for this database (parsed like a config file would be).
+    pub fn source_config(&self, name: &str) -> SourceConfig {
+        self.source_config_toml(name, "")
+    }
+
+    /// Like [`TestDb::source_config`], with extra TOML lines (`include_tables = ["m*"]`, ...).
+    pub fn source_config_toml(&self, name: &str, extra: &str) -> SourceConfig {
+        let text = format!("name = \"{name}\"\nurl = \"{}\"\n{extra}\n", self.url);
+        toml::from_str(&text).expect("test source config")
+    }
+
+    /// Drops the database (SQLite: removes the temp directory).
+    pub async fn drop_db(mut self) {
+        self.dropped = true;
+        drop_database(self.kind, self.name.clone()).await;
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if self.dropped || self.kind == Kind::Sqlite {
+            return;
+        }
+        // A panicking test still cleans up: drop on a separate thread with its own runtime.
+        let (kind, name) = (self.kind, self.name.clone());
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            rt.block_on(drop_database(kind, name));
+        })
+        .join();
+    }
+}
+
+async fn drop_database(kind: Kind, name: String) {
+    match kind {
+        Kind::Postgres => {
+            if let Ok(mut c) = connect_pg(&pg_admin_url()).await {
+                let _ = c
+                    .execute(format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)").as_str())
+                    .await;
+                let _ = c.close().await;
+            }
+        }
+        Kind::MySql => {
+            if let Ok(mut c) = connect_mysql(&mysql_admin_url()).await {
+                let _ = c
+                    .execute(format!("DROP DATABASE IF EXISTS `{name}`").as_str())
+                    .await;
+                let _ = c.close().await;
+            }
+        }
+        Kind::Sqlite => {}
+    }
+}
+
+async fn connect_pg(url: &str) -> Result<sqlx::PgConnection, sqlx::Error> {
+    tokio::time::timeout(Duration::from_secs(10), sqlx::PgConnection::connect(url))
+        .await
+        .unwrap_or_else(|_| Err(sqlx::Error::PoolTimedOut))
+}
+
+async fn connect_mysql(url: &str) -> Result<sqlx::MySqlConnection, sqlx::Error> {
+    tokio::time::timeout(Duration::from_secs(10), sqlx::MySqlConnection::connect(url))
+        .await
+        .unwrap_or_else(|_| Err(sqlx::Error::PoolTimedOut))
+}
