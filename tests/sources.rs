@@ -324,9 +324,12 @@ async fn scope_globs(kind: Kind) {
         // ...and is ambiguous when only other schemas hold it.
         src.execute("CREATE SCHEMA archive2", &[]).await.unwrap();
         for s in ["archive", "archive2"] {
-            src.execute(&format!("CREATE TABLE {s}.ledger (id int PRIMARY KEY)"), &[])
-                .await
-                .unwrap();
+            src.execute(
+                &format!("CREATE TABLE {s}.ledger (id int PRIMARY KEY)"),
+                &[],
+            )
+            .await
+            .unwrap();
         }
         let err = src.table(None, "ledger").await.unwrap_err().to_string();
         assert!(err.contains("several schemas"), "{err}");
