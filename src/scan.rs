@@ -227,8 +227,11 @@ pub async fn scan_source(
     // Every store write happens inside the per-table futures: the loop below must never await while
     // a sibling future holds an inventory transaction it cannot finish without being polled.
     let secrets = &secrets;
-    let mut results = stream::iter(tables.iter())
-        .map(|table| {
+    // Indices, not `tables.iter()`: a closure over `&TableInfo` makes the future's type
+    // higher-ranked, which the compiler cannot prove `Send` (rust-lang/rust#102211).
+    let mut results = stream::iter(0..tables.len())
+        .map(|i| {
+            let table = &tables[i];
             let full = mode == ScanMode::Full || full.iter().any(|g| g.matches(&table.table));
             let db = &db;
             async move {

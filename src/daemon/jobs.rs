@@ -45,18 +45,6 @@ pub fn from_config(config: &Arc<Config>, store: &Store) -> Result<Vec<Job>> {
     Ok(jobs)
 }
 
-/// Drives a future that the compiler cannot prove `Send` (rust-lang/rust#102211 trips on
-/// `run_policy` and `scan_source`) on a blocking-pool thread of the runtime, and re-raises its panic here so the
-/// scheduler sees it as the job's panic.
-async fn drive<T, F, Fut>(make: F) -> Result<T>
-where
-    T: Send + 'static,
-    F: FnOnce() -> Fut + Send + 'static,
-    Fut: std::future::Future<Output = Result<T>> + Send,
-{
-    make().await
-}
-
 fn parse(expr: &str, owner: &str) -> Result<Cron> {
     Cron::parse(expr).map_err(|e| Error::Other(format!("{owner}: cron expression `{expr}`: {e}")))
 }
@@ -84,14 +72,8 @@ fn scan_fn(config: Arc<Config>, engine: Arc<Engine>, store: Store, name: &str) -
         let (config, engine, store, name) =
             (config.clone(), engine.clone(), store.clone(), name.clone());
         Box::pin(async move {
-            let s = {
-                let (config, store, name) = (config.clone(), store.clone(), name.clone());
-                drive(move || async move {
-                    let source = config.source(&name)?;
-                    scan_source(&config, &engine, &store, source, &NoProgress, &stop).await
-                })
-                .await?
-            };
+            let source = config.source(&name)?;
+            let s = scan_source(&config, &engine, &store, source, &NoProgress, &stop).await?;
             for f in &s.failures {
                 tracing::warn!(source = %name, table = %format!("{}.{}", f.schema, f.table), error = %f.error, "table not scanned");
             }
@@ -126,13 +108,7 @@ fn enforce_fn(config: Arc<Config>, name: &str) -> JobFn {
         let counted = counted.clone();
         Box::pin(async move {
             let policy = config.policy(&name)?.clone();
-            let report = {
-                let (config, policy) = (config.clone(), policy.clone());
-                drive(move || async move {
-                    run_policy(&config, &policy, &RunOptions::default(), &stop).await
-                })
-                .await?
-            };
+            let report = run_policy(&config, &policy, &RunOptions::default(), &stop).await?;
             let new_rows = {
                 let mut c = counted.lock().unwrap_or_else(|e| e.into_inner());
                 let before = match c.as_ref() {

@@ -134,12 +134,16 @@ impl Store {
             if done.is_some() {
                 continue;
             }
-            sqlx::raw_sql(script).execute(&mut *tx).await.map_err(|e| {
-                Error::Inventory(format!(
-                    "migration {} v{version} failed: {e}",
-                    migrations.module
-                ))
-            })?;
+            // `Executor::execute` with a `&str` runs every statement of the script; `raw_sql` would
+            // make this future `!Send` for the compiler (rust-lang/rust#102211).
+            sqlx::Executor::execute(&mut *tx, *script)
+                .await
+                .map_err(|e| {
+                    Error::Inventory(format!(
+                        "migration {} v{version} failed: {e}",
+                        migrations.module
+                    ))
+                })?;
             sqlx::query(
                 "INSERT INTO schema_version (module, version, applied_at) VALUES (?, ?, ?)",
             )

@@ -128,31 +128,24 @@ pub async fn append(
     let mut attempt = 0;
     loop {
         attempt += 1;
-        let mut conn = pool.acquire().await.map_err(inv)?;
-        sqlx::raw_sql("BEGIN IMMEDIATE")
-            .execute(&mut *conn)
-            .await
-            .map_err(inv)?;
+        let mut tx = pool.begin_with("BEGIN IMMEDIATE").await.map_err(inv)?;
         let res = async {
-            append_on(&mut conn, rec).await?;
+            append_on(&mut tx, rec).await?;
             match cp {
                 CheckpointChange::Keep => {}
-                CheckpointChange::Save(c) => checkpoint::save(&mut conn, c).await?,
-                CheckpointChange::Clear(p) => checkpoint::clear(&mut conn, p).await?,
+                CheckpointChange::Save(c) => checkpoint::save(&mut tx, c).await?,
+                CheckpointChange::Clear(p) => checkpoint::clear(&mut tx, p).await?,
             }
             Ok::<_, Error>(())
         }
         .await;
         match res {
             Ok(()) => {
-                sqlx::raw_sql("COMMIT")
-                    .execute(&mut *conn)
-                    .await
-                    .map_err(inv)?;
+                tx.commit().await.map_err(inv)?;
                 return Ok(());
             }
             Err(e) => {
-                let _ = sqlx::raw_sql("ROLLBACK").execute(&mut *conn).await;
+                let _ = tx.rollback().await;
                 if attempt >= 5 {
                     return Err(e);
                 }
