@@ -224,6 +224,68 @@ fn demo_builds_scans_and_exports_then_the_inventory_commands_work() {
         .unwrap()
         .contains("real_name"));
 
+    // The README's enforcement commands on the demo config: the dry run changes nothing, the
+    // real run erases the personal columns of accounts closed more than 90 days ago, and only those.
+    let db = dir.join("car-platform.db");
+    let before = std::fs::read(&db).unwrap();
+    let dry = stdout(
+        datawarden()
+            .args(["enforce", "--dry-run", "--config"])
+            .arg(&config),
+    );
+    assert!(dry.contains("policy closed-accounts (dry run"), "{dry}");
+    assert!(dry.contains("policy inquiries (dry run"), "{dry}");
+    assert_eq!(
+        before,
+        std::fs::read(&db).unwrap(),
+        "dry run changed the database"
+    );
+    let count = |sql: &str| -> i64 {
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        rt.block_on(async {
+            let url = format!("sqlite://{}", db.display());
+            let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+            let n: i64 = sqlx::query_scalar(sql).fetch_one(&pool).await.unwrap();
+            pool.close().await;
+            n
+        })
+    };
+    let expired = "status = 'closed' AND closed_at < datetime('now', '-90 days')";
+    let expired_with_mobile = count(&format!(
+        "SELECT COUNT(*) FROM members WHERE {expired} AND mobile IS NOT NULL"
+    ));
+    assert!(
+        expired_with_mobile > 0,
+        "the demo has expired closed accounts"
+    );
+    let others_with_mobile = count(&format!(
+        "SELECT COUNT(*) FROM members WHERE NOT ({expired}) AND mobile IS NOT NULL"
+    ));
+    stdout(
+        datawarden()
+            .args(["enforce", "--policy", "closed-accounts", "--config"])
+            .arg(&config),
+    );
+    assert_eq!(
+        count(&format!(
+            "SELECT COUNT(*) FROM members WHERE {expired} AND mobile IS NOT NULL"
+        )),
+        0
+    );
+    assert_eq!(
+        count(&format!(
+            "SELECT COUNT(*) FROM members WHERE NOT ({expired}) AND mobile IS NOT NULL"
+        )),
+        others_with_mobile,
+        "rows outside the policy were touched"
+    );
+    let verify = stdout(
+        datawarden()
+            .args(["audit", "verify", "--config"])
+            .arg(&config),
+    );
+    assert!(verify.contains("audit trail intact"), "{verify}");
+
     // Bad input: a clear error, no panic.
     let bad = datawarden()
         .args(["inventory", "review", "--config"])

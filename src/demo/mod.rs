@@ -126,13 +126,15 @@ pseudonym = "file:{key}"
 
 [[policies]]
 name = "closed-accounts"
-description = "注销账户后，我们将在90天内删除您的个人信息。We delete the personal information of closed accounts within 90 days."
+description = "注销账户后，我们将在90天内删除或匿名化您的个人信息。Within 90 days after an account is closed we erase its personal information; the account row stays because orders refer to its listings."
 source = "{SOURCE}"
 table = "members"
 timestamp_column = "closed_at"
 filter = "status = 'closed'"
 retain = "90d"
-action = "delete"
+# `delete` would be refused here: vehicles (and their orders and inquiries) reference members.
+action = "nullify"
+columns = ["real_name", "mobile", "backup_phone", "email", "id_card_no", "wechat_openid"]
 batch_size = 500
 
 [[policies]]
