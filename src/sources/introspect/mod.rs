@@ -2,11 +2,14 @@
 //! estimates, read from the catalogue with the scope applied inside the SQL. Each backend module
 //! renders catalogue queries returning the same normalised text columns; this module assembles them.
 //!
-//! Row estimates never run `COUNT(*)` over a big table: PostgreSQL `pg_class.reltuples`, MySQL
-//! `information_schema.TABLES.TABLE_ROWS`; when the catalogue has no estimate (SQLite always,
+//! Row estimates never run `COUNT(*)` over a big table: PostgreSQL `pg_class.reltuples` scaled to
+//! the current page count like the planner does (`reltuples / relpages * current pages`, so
+//! statistics from when the table was smaller do not stick), MySQL
+//! `information_schema.TABLES.TABLE_ROWS`. When the catalogue has no estimate (SQLite always,
 //! never-analyzed PostgreSQL tables with `reltuples` -1 or 0, MySQL 0) a bounded count
 //! `SELECT count(*) FROM (SELECT 1 FROM t LIMIT 100001)` is used, so estimates from it top out at
-//! [`BOUNDED_COUNT_LIMIT`]` + 1`. Views have no estimate.
+//! [`BOUNDED_COUNT_LIMIT`]` + 1`. Views have no estimate. [`TableInfo::pages`] is the current
+//! PostgreSQL page count.
 
 mod mysql;
 mod postgres;
@@ -23,7 +26,8 @@ pub const BOUNDED_COUNT_LIMIT: i64 = 100_000;
 
 /// Catalogue SQL for one backend, each query with its binds.
 struct CatalogSql {
-    /// `schema, name, kind ('table'|'view'), estimate (text number or NULL)`
+    /// `schema, name, kind ('table'|'partitioned'|'view'), estimate (text number or NULL)`, and
+    /// PostgreSQL only `pages` (current size in pages, text number or NULL)
     tables: (String, Vec<Bind>),
     /// `schema, table, column, sql_type, nullable ('true'|'false'), max_length` in column order
     columns: (String, Vec<Bind>),
@@ -82,6 +86,7 @@ impl Source {
                     .map(|f| f.round() as i64)
                     .filter(|&n| n > 0),
             };
+            let pages = r.get(4).cloned().flatten().and_then(|s| s.parse().ok());
             tables.insert(
                 t.clone(),
                 TableInfo {
@@ -92,6 +97,7 @@ impl Source {
                     unique_keys: vec![],
                     foreign_keys: vec![],
                     row_estimate,
+                    pages,
                 },
             );
         }
