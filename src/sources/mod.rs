@@ -93,6 +93,9 @@ pub struct TableInfo {
     pub foreign_keys: Vec<ForeignKey>,
     /// Row estimate without COUNT(*) on big tables.
     pub row_estimate: Option<i64>,
+    /// Current size in pages (PostgreSQL tables, partitioned ones summed over their partitions;
+    /// `None` elsewhere and for views).
+    pub pages: Option<i64>,
 }
 
 impl TableInfo {

@@ -4,8 +4,10 @@
 //! Sample mode reads up to `size` rows (the sample size targets non-null values per column; a
 //! column that is NULL in many rows gets fewer non-null values, which the classifier reports):
 //! - PostgreSQL: `TABLESAMPLE SYSTEM (p)` (pages) for big tables, `TABLESAMPLE BERNOULLI (p)` (rows)
-//!   up to 20 x `size` rows, with `p` from the row estimate and `ORDER BY random() LIMIT size`, so a
-//!   10-million-row table reads a few dozen pages;
+//!   up to 20 x `size` rows, with `p` from the row estimate (see `introspect`: scaled to the current
+//!   page count) and `ORDER BY random() LIMIT size`, so a 10-million-row table reads a few dozen
+//!   pages; `SYSTEM` reads at least [`MIN_SYSTEM_PAGES`] pages (of [`TableInfo::pages`]) so that a
+//!   tiny `p` still draws rows from more than a handful of pages;
 //! - MySQL/MariaDB: random ranges of a single-column integer primary key (`pk >= start AND pk < next
 //!   ORDER BY pk LIMIT k`, all ranges in one `UNION ALL` query);
 //! - SQLite: the same over `rowid`;
@@ -33,6 +35,9 @@ use crate::stop::Stop;
 
 /// Rows per page in full mode.
 pub const FULL_PAGE_ROWS: u32 = 1000;
+
+/// Fewest pages PostgreSQL `TABLESAMPLE SYSTEM` is asked to read (when the page count is known).
+pub const MIN_SYSTEM_PAGES: i64 = 32;
 
 /// How rows are drawn from a table.
 #[derive(Debug, Clone)]
@@ -242,11 +247,12 @@ impl Source {
                         150.0 * size_f / estimate as f64,
                     )
                 } else {
-                    (
-                        SampleMethod::Tablesample,
-                        "SYSTEM",
-                        300.0 * size_f / estimate as f64,
-                    )
+                    let p = 300.0 * size_f / estimate as f64;
+                    let min_p = match table.pages {
+                        Some(pages) if pages > 0 => 100.0 * MIN_SYSTEM_PAGES as f64 / pages as f64,
+                        _ => 0.0,
+                    };
+                    (SampleMethod::Tablesample, "SYSTEM", p.max(min_p))
                 };
                 let p = p.clamp(0.0001, 100.0);
                 Ok(Some(Plan {

@@ -2,17 +2,23 @@
 //! estimates, read from the catalogue with the scope applied inside the SQL. Each backend module
 //! renders catalogue queries returning the same normalised text columns; this module assembles them.
 //!
-//! Row estimates never run `COUNT(*)` over a big table: PostgreSQL `pg_class.reltuples`, MySQL
-//! `information_schema.TABLES.TABLE_ROWS`; when the catalogue has no estimate (SQLite always,
+//! Row estimates never run `COUNT(*)` over a big table: PostgreSQL `pg_class.reltuples` scaled to
+//! the current page count like the planner does (`reltuples / relpages * current pages`, so
+//! statistics from when the table was smaller do not stick), MySQL
+//! `information_schema.TABLES.TABLE_ROWS`. When the catalogue has no estimate (SQLite always,
 //! never-analyzed PostgreSQL tables with `reltuples` -1 or 0, MySQL 0) a bounded count
-//! `SELECT count(*) FROM (SELECT 1 FROM t LIMIT 100001)` is used, so estimates from it top out at
-//! [`BOUNDED_COUNT_LIMIT`]` + 1`. Views have no estimate.
+//! `SELECT count(*) FROM (SELECT 1 FROM t LIMIT 100001)` is used, exact up to
+//! [`BOUNDED_COUNT_LIMIT`] rows. Above it, a PostgreSQL table (not a partitioned parent) is
+//! estimated from its current page count at the density of the counted rows (100,001 rows over the
+//! pages from the first of them to the last); elsewhere the estimate tops out at
+//! [`BOUNDED_COUNT_LIMIT`]` + 1`. Views have no estimate. [`TableInfo::pages`] is the current
+//! PostgreSQL page count, which sampling uses too.
 
 mod mysql;
 mod postgres;
 mod sqlite;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::connect::Pool;
 use super::{Bind, ColumnInfo, ForeignKey, Scope, Source, TableInfo, TableKind, TableRef};
@@ -23,7 +29,8 @@ pub const BOUNDED_COUNT_LIMIT: i64 = 100_000;
 
 /// Catalogue SQL for one backend, each query with its binds.
 struct CatalogSql {
-    /// `schema, name, kind ('table'|'view'), estimate (text number or NULL)`
+    /// `schema, name, kind ('table'|'partitioned'|'view'), estimate (text number or NULL)`, and
+    /// PostgreSQL only `pages` (current size in pages, text number or NULL)
     tables: (String, Vec<Bind>),
     /// `schema, table, column, sql_type, nullable ('true'|'false'), max_length` in column order
     columns: (String, Vec<Bind>),
@@ -62,6 +69,7 @@ impl Source {
             .await
             .map_err(|e| ctx(e, what))?;
         let mut tables: BTreeMap<TableRef, TableInfo> = BTreeMap::new();
+        let mut partitioned: BTreeSet<TableRef> = BTreeSet::new();
         for r in &table_rows {
             let t = TableRef {
                 schema: field(r, 0),
@@ -72,6 +80,9 @@ impl Source {
             } else {
                 TableKind::Table
             };
+            if field(r, 2) == "partitioned" {
+                partitioned.insert(t.clone());
+            }
             let row_estimate = match kind {
                 TableKind::View => None,
                 TableKind::Table => r
@@ -82,6 +93,7 @@ impl Source {
                     .map(|f| f.round() as i64)
                     .filter(|&n| n > 0),
             };
+            let pages = r.get(4).cloned().flatten().and_then(|s| s.parse().ok());
             tables.insert(
                 t.clone(),
                 TableInfo {
@@ -92,6 +104,7 @@ impl Source {
                     unique_keys: vec![],
                     foreign_keys: vec![],
                     row_estimate,
+                    pages,
                 },
             );
         }
@@ -153,7 +166,8 @@ impl Source {
         }
         for info in tables.values_mut() {
             if info.kind == TableKind::Table && info.row_estimate.is_none() {
-                info.row_estimate = Some(self.bounded_count(&info.table).await?);
+                let pages = info.pages.filter(|_| !partitioned.contains(&info.table));
+                info.row_estimate = Some(self.measured_estimate(&info.table, pages).await?);
             }
         }
         Ok(tables.into_values().collect())
@@ -265,6 +279,43 @@ impl Source {
         let (sql, binds) = sqlite::primary_key(table);
         let rows = self.fetch_rows(&sql, &binds).await?;
         Ok(rows.into_iter().map(|r| field(&r, 0)).collect())
+    }
+
+    /// The estimate of a table without catalogue statistics: the bounded count; above
+    /// [`BOUNDED_COUNT_LIMIT`], with the current `pages` of a PostgreSQL table, the counted rows'
+    /// density (rows per page from the first of them to the last) times `pages`.
+    async fn measured_estimate(&self, table: &TableRef, pages: Option<i64>) -> Result<i64> {
+        let count = self.bounded_count(table).await?;
+        let (Pool::Postgres(_), Some(pages)) = (&self.pool, pages) else {
+            return Ok(count);
+        };
+        if count <= BOUNDED_COUNT_LIMIT {
+            return Ok(count);
+        }
+        // The pages of the first and the last of the counted rows, in one scan: a sequential scan
+        // may start anywhere (synchronized scans) and wrap around. `'(12,3)'::tid::text::point` is
+        // (12, 3), on every version.
+        let n = BOUNDED_COUNT_LIMIT + 1;
+        let sql = format!(
+            "SELECT ((ctid::text::point)[0])::int8 FROM (SELECT ctid, row_number() OVER () AS n \
+             FROM {} LIMIT {n}) AS b WHERE n IN (1, {n}) ORDER BY n",
+            self.dialect.qualified(table)
+        );
+        let rows = self.fetch_rows(&sql, &[]).await?;
+        let page = |i: usize| rows.get(i).and_then(|r| field(r, 0).parse::<i64>().ok());
+        let (Some(first), Some(last)) = (page(0), page(1)) else {
+            return Ok(count);
+        };
+        let span = if last >= first {
+            last - first + 1
+        } else {
+            pages - first + last + 1
+        };
+        if span <= 0 {
+            return Ok(count);
+        }
+        let density = n as f64 / span as f64;
+        Ok(((density * pages as f64).round() as i64).max(count))
     }
 
     /// `count(*)` of at most [`BOUNDED_COUNT_LIMIT`]` + 1` rows.

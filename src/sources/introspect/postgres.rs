@@ -1,6 +1,13 @@
 //! PostgreSQL catalogue queries (`pg_class`, `pg_attribute`, `pg_index`, `pg_constraint`).
-//! Partitioned tables are listed once (partitions are skipped; the parent's estimate sums its
-//! partitions); materialized views count as views; foreign tables are not listed.
+//! Partitioned tables are listed once (partitions are skipped; the parent's estimate and pages sum
+//! its leaf partitions, at any depth); materialized views count as views; foreign tables are not
+//! listed.
+//!
+//! Row estimates scale like the planner's: `reltuples / relpages` (the density at the last ANALYZE
+//! or VACUUM) times the current page count `pg_relation_size / block_size`, so a table that grew
+//! or shrank since is estimated at its current size. Without a density (`reltuples` or `relpages`
+//! not above 0: never analyzed is `reltuples` -1 on PostgreSQL 14+, 0 with `relpages` 0 before) the
+//! estimate is NULL and the caller measures one; a relation with no pages counts 0 rows.
 
 use super::{CatalogSql, FkFilter};
 use crate::sources::{Bind, Dialect, Scope};
@@ -12,7 +19,7 @@ fn scoped(d: &Dialect, scope: &Scope) -> (String, Vec<Bind>) {
     let filter = scope.sql_filter(d, "n.nspname", "c.relname", &mut next, &mut binds);
     (
         format!(
-            "WITH t AS (SELECT c.oid, n.nspname, c.relname, c.relkind, c.reltuples \
+            "WITH t AS (SELECT c.oid, n.nspname, c.relname, c.relkind \
              FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
              WHERE c.relkind IN ('r', 'p', 'v', 'm') AND NOT c.relispartition AND {filter}) "
         ),
@@ -24,11 +31,20 @@ pub(super) fn catalog(d: &Dialect, scope: &Scope) -> CatalogSql {
     let (with, binds) = scoped(d, scope);
     let tables = format!(
         "{with}SELECT t.nspname::text, t.relname::text, \
-         CASE WHEN t.relkind IN ('v', 'm') THEN 'view' ELSE 'table' END, \
-         (CASE WHEN t.relkind = 'p' THEN (SELECT sum(greatest(ch.reltuples, 0)) FROM pg_catalog.pg_inherits i \
-           JOIN pg_catalog.pg_class ch ON ch.oid = i.inhrelid WHERE i.inhparent = t.oid) \
-          ELSE t.reltuples END)::float8::text \
-         FROM t ORDER BY 1, 2"
+         CASE WHEN t.relkind IN ('v', 'm') THEN 'view' WHEN t.relkind = 'p' THEN 'partitioned' \
+         ELSE 'table' END, e.estimate::float8::text, e.pages::text \
+         FROM t LEFT JOIN LATERAL (\
+           SELECT CASE WHEN bool_and(r.relpages > 0 AND r.reltuples > 0 OR s.pages = 0) \
+             THEN sum(CASE WHEN r.relpages > 0 AND r.reltuples > 0 \
+               THEN r.reltuples::float8 / r.relpages * s.pages ELSE 0 END) END AS estimate, \
+             sum(s.pages) AS pages \
+           FROM (SELECT t.oid AS relid WHERE t.relkind = 'r' \
+             UNION ALL SELECT l.relid FROM pg_catalog.pg_partition_tree(t.oid) l \
+             WHERE l.isleaf AND t.relkind = 'p') leaf \
+           JOIN pg_catalog.pg_class r ON r.oid = leaf.relid \
+           CROSS JOIN LATERAL (SELECT pg_catalog.pg_relation_size(r.oid) \
+             / pg_catalog.current_setting('block_size')::int AS pages) s\
+         ) e ON true ORDER BY 1, 2"
     );
     let columns = format!(
         "{with}SELECT t.nspname::text, t.relname::text, a.attname::text, \
