@@ -748,3 +748,132 @@ impl Plan {
         q
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sources::Backend;
+
+    fn plan(backend: Dialect, action: &str, extra: &str) -> Plan {
+        let policy: PolicyConfig = toml::from_str(&format!(
+            "name = \"p\"\ndescription = \"d\"\nsource = \"s\"\ntable = \"t\"\n\
+             timestamp_column = \"ts\"\nretain = \"1y\"\naction = \"{action}\"\n\
+             filter = \"status = 'closed'\"\nlegal_hold = \"hold_flag = 1\"\n{extra}"
+        ))
+        .unwrap();
+        let col = |n: &str, t: &str| ColumnInfo {
+            name: n.into(),
+            sql_type: t.into(),
+            nullable: true,
+            max_length: None,
+        };
+        let table = TableInfo {
+            table: TableRef {
+                schema: "public".into(),
+                name: "t".into(),
+            },
+            kind: TableKind::Table,
+            columns: vec![
+                col("a", "bigint"),
+                col("b", "bigint"),
+                col("ts", "timestamp with time zone"),
+                col("secret", "text"),
+                col("status", "text"),
+                col("hold_flag", "integer"),
+            ],
+            primary_key: vec!["a".into(), "b".into()],
+            unique_keys: vec![],
+            foreign_keys: vec![],
+            row_estimate: None,
+        };
+        Plan::check(backend, &policy, table, vec![], Utc::now()).unwrap()
+    }
+
+    /// Every `$n` placeholder in `sql` has a bind and every bind a placeholder.
+    fn placeholders_match(q: &Stmt) {
+        let max = q
+            .sql
+            .split('$')
+            .skip(1)
+            .filter_map(|s| {
+                s.chars()
+                    .take_while(|c| c.is_ascii_digit())
+                    .collect::<String>()
+                    .parse::<usize>()
+                    .ok()
+            })
+            .max()
+            .unwrap_or(0);
+        assert_eq!(max, q.binds.len(), "{}", q.sql);
+    }
+
+    #[test]
+    fn one_statement_batches_repeat_every_condition_where_they_act() {
+        let pg = Dialect::new(Backend::Postgres);
+        for (action, extra) in [("delete", ""), ("nullify", "columns = [\"secret\"]")] {
+            let p = plan(
+                pg,
+                action,
+                &format!(
+                    "{extra}\nholds = [{{ column = \"a\", values = [\"9\"], reason = \"r\" }}]"
+                ),
+            );
+            assert!(p.single_statement(), "{action}");
+            let q = p.batch_in_one(Some(&["1".into(), "2".into()]), 500);
+            placeholders_match(&q);
+            assert!(q.sql.contains("LIMIT 500"), "{}", q.sql);
+            let act = &q.sql[q.sql.find("dw_a AS (").unwrap()..];
+            for needle in [
+                "\"ts\" < $",
+                "status = 'closed'",
+                "hold_flag = 1",
+                "NOT IN ($",
+                "(\"a\", \"b\") > (",
+                "(\"a\", \"b\") <= (SELECT \"a\", \"b\" FROM dw_m)",
+            ] {
+                assert!(
+                    act.contains(needle),
+                    "{action}: `{needle}` missing in {act}"
+                );
+            }
+        }
+        // Transforms and other backends select first, then act.
+        assert!(!plan(pg, "mask", "columns = [\"secret\"]").single_statement());
+        assert!(!plan(Dialect::new(Backend::MySql), "delete", "").single_statement());
+        assert!(!plan(Dialect::new(Backend::Sqlite), "delete", "").single_statement());
+    }
+
+    #[test]
+    fn postgres_transform_updates_bind_one_array_per_column() {
+        let p = plan(
+            Dialect::new(Backend::Postgres),
+            "pseudonymize",
+            "columns = [\"secret\"]",
+        );
+        let keys: Vec<Vec<String>> = (1..=300).map(|i| vec![i.to_string(), "1".into()]).collect();
+        let values: Vec<Vec<Option<String>>> =
+            (1..=300).map(|i| vec![Some(format!("v{i}"))]).collect();
+        let q = p.update_stmt(None, &keys[299], &keys, &values);
+        placeholders_match(&q);
+        assert!(
+            q.sql
+                .contains("unnest(CAST($1 AS text[]), CAST($2 AS text[]), CAST($3 AS text[]))"),
+            "{}",
+            q.sql
+        );
+        assert!(matches!(&q.binds[0], Bind::TextArray(v) if v.len() == 300));
+        let short = p.update_stmt(None, &keys[9], &keys[..10], &values[..10]);
+        assert_eq!(
+            short.sql, q.sql,
+            "the text does not depend on the row count"
+        );
+        // MySQL keeps one placeholder per cell.
+        let my = plan(
+            Dialect::new(Backend::MySql),
+            "pseudonymize",
+            "columns = [\"secret\"]",
+        );
+        let q = my.update_stmt(None, &keys[9], &keys[..10], &values[..10]);
+        assert!(q.binds.len() > 30 && !q.sql.contains("unnest"));
+    }
+}
