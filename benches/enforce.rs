@@ -2,7 +2,8 @@
 //! and encrypt (2 columns) with one plain `DELETE ... WHERE ts < cutoff` and one plain `UPDATE` of
 //! the same rows; reports the longest batch transaction and peak memory (VmHWM).
 //!
-//! Run: `cargo bench --bench enforce` (env DW_BENCH_ROWS, DW_BENCH_BATCH to change the size).
+//! Run: `cargo bench --bench enforce` (env DW_BENCH_ROWS to change the size, DW_BENCH_BATCH to set
+//! `batch_size`; unset, the policies use the default adaptive batches).
 
 use std::time::Instant;
 
@@ -39,10 +40,16 @@ async fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(1_000_000);
-    let batch: u32 = std::env::var("DW_BENCH_BATCH")
+    // Unset: the policies leave batch_size out (adaptive batches, see PolicyConfig::batch_size).
+    let batch: Option<u32> = std::env::var("DW_BENCH_BATCH")
         .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(5000);
+        .and_then(|v| v.parse().ok());
+    let batch_line = batch
+        .map(|b| format!("batch_size = {b}\n"))
+        .unwrap_or_default();
+    let batch_desc = batch
+        .map(|b| b.to_string())
+        .unwrap_or_else(|| "unset (adaptive)".into());
     let mut admin = match PgConnection::connect(ADMIN).await {
         Ok(c) => c,
         Err(e) => {
@@ -71,8 +78,8 @@ async fn main() {
     let key = datawarden::retention::keys::Key::generate();
     let cfg_text = format!(
         "[inventory]\nurl = \"sqlite://{}\"\n[[sources]]\nname = \"pg\"\nurl = \"{url}\"\nstatement_timeout = \"300s\"\n[keys]\nencryption = \"{}\"\n\
-         [[policies]]\nname = \"del\"\ndescription = \"bench delete\"\nsource = \"pg\"\ntable = \"t_del\"\ntimestamp_column = \"created_at\"\nretain = \"1y\"\naction = \"delete\"\nbatch_size = {batch}\n\
-         [[policies]]\nname = \"enc\"\ndescription = \"bench encrypt\"\nsource = \"pg\"\ntable = \"t_enc\"\ntimestamp_column = \"created_at\"\nretain = \"1y\"\naction = \"encrypt\"\ncolumns = [\"mobile\", \"email\"]\nbatch_size = {batch}\n",
+         [[policies]]\nname = \"del\"\ndescription = \"bench delete\"\nsource = \"pg\"\ntable = \"t_del\"\ntimestamp_column = \"created_at\"\nretain = \"1y\"\naction = \"delete\"\n{batch_line}\
+         [[policies]]\nname = \"enc\"\ndescription = \"bench encrypt\"\nsource = \"pg\"\ntable = \"t_enc\"\ntimestamp_column = \"created_at\"\nretain = \"1y\"\naction = \"encrypt\"\ncolumns = [\"mobile\", \"email\"]\n{batch_line}",
         dir.path().join("inv.db").display(),
         key.to_base64().as_str()
     );
@@ -81,7 +88,7 @@ async fn main() {
     let config = Config::load(&cfg_path).unwrap();
     let cutoff = chrono::Utc::now() - chrono::Duration::days(365);
     let expired = rows / 2;
-    println!("PostgreSQL, {rows} rows, {expired} expired, batch_size {batch}");
+    println!("PostgreSQL, {rows} rows, {expired} expired, batch_size {batch_desc}");
 
     copy(&mut c, "t_plain").await;
     let t = Instant::now();

@@ -661,3 +661,172 @@ async fn sigkill_mid_run_resumes_to_the_same_result_as_a_clean_run() {
         db.drop_db().await;
     }
 }
+
+/// Audit `batch` records of a policy: rows affected per batch.
+fn batch_rows(cfg: &Path, policy: &str) -> Vec<i64> {
+    let o = dw(&[
+        "audit",
+        "export",
+        "--config",
+        cfg.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let recs: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    recs.as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["kind"] == "batch" && r["policy"] == policy)
+        .map(|r| r["rows_affected"].as_i64().unwrap())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn delete_and_nullify_batches_repeat_every_condition_and_respect_batch_size() {
+    for kind in ALL {
+        let Some(db) = make_db(kind, "ret_batches").await else {
+            continue;
+        };
+        let src = db.source().await;
+        // Single key: filter, legal hold (id 7) and a hold by value (id 12) are all honoured.
+        users(&src, &db, "people", 30, 5, 100).await;
+        let cfg = db.config(&policy(
+            "batch_del",
+            "people",
+            "delete",
+            "batch_size = 4\nfilter = \"status = 'closed'\"\nlegal_hold = \"note = 'hold'\"\n\
+             holds = [{ column = \"id\", values = [\"12\"], reason = \"case 1\" }]",
+        ));
+        let o = enforce(&cfg, &[]);
+        // Policy names are advisory-lock names, server-wide on MySQL: unique across tests.
+        assert!(o.status.success(), "{kind:?}: {}", text(&o));
+        let left: Vec<i64> = dump(&src, "people", &["id"])
+            .await
+            .into_iter()
+            .map(|r| r[0].clone().unwrap().parse().unwrap())
+            .collect();
+        let expected: Vec<i64> = (1..=35)
+            .filter(|i| *i > 30 || i % 5 == 0 || *i == 7 || *i == 12)
+            .collect();
+        assert_eq!(left, expected, "{kind:?}: {}", text(&o));
+        let batches = batch_rows(&cfg, "batch_del");
+        assert!(
+            batches.iter().all(|n| *n <= 4),
+            "{kind:?}: batch_size is a hard bound: {batches:?}"
+        );
+        assert_eq!(batches.iter().sum::<i64>(), 35 - expected.len() as i64);
+
+        // Composite key: nullify, then delete, in batches of 2; (2, 2) is held.
+        let d = src.dialect();
+        let t = d.quote_ident("pairs");
+        src.execute(
+            &format!(
+                "CREATE TABLE {t} (a INTEGER NOT NULL, b INTEGER NOT NULL, created_at {} NULL, \
+                 secret VARCHAR(20) NULL, note VARCHAR(20) NULL, PRIMARY KEY (a, b))",
+                db.ts_type()
+            ),
+            &[],
+        )
+        .await
+        .unwrap();
+        let now = Utc::now();
+        for a in 1..=3i64 {
+            for b in 1..=4i64 {
+                let ts = if b <= 3 {
+                    now - Duration::days(400)
+                } else {
+                    now - Duration::days(10)
+                };
+                let note = if (a, b) == (2, 2) { "hold" } else { "-" };
+                src.execute(
+                    &format!(
+                        "INSERT INTO {t} (a, b, created_at, secret, note) VALUES ({}, {}, {}, {}, {})",
+                        d.placeholder(1),
+                        d.placeholder(2),
+                        d.placeholder(3),
+                        d.placeholder(4),
+                        d.placeholder(5)
+                    ),
+                    &[
+                        Bind::Int(a),
+                        Bind::Int(b),
+                        Bind::Timestamp(ts),
+                        Bind::Text(format!("s{a}{b}")),
+                        Bind::Text(note.into()),
+                    ],
+                )
+                .await
+                .unwrap();
+            }
+        }
+        let pairs = || async {
+            src.fetch_rows(
+                &format!(
+                    "SELECT {}, {}, {} FROM {t} ORDER BY a, b",
+                    d.cast_text("a"),
+                    d.cast_text("b"),
+                    d.cast_text("secret")
+                ),
+                &[],
+            )
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|r| {
+                format!(
+                    "{}{}:{}",
+                    r[0].clone().unwrap(),
+                    r[1].clone().unwrap(),
+                    r[2].clone().unwrap_or_else(|| "NULL".into())
+                )
+            })
+            .collect::<Vec<_>>()
+        };
+        let extra = "batch_size = 2\nlegal_hold = \"note = 'hold'\"";
+        let cfg = db.config(&format!(
+            "{}{}",
+            policy(
+                "batch_nul",
+                "pairs",
+                "nullify",
+                &format!("columns = [\"secret\"]\n{extra}")
+            ),
+            policy("batch_delp", "pairs", "delete", extra)
+        ));
+        let o = enforce(&cfg, &["--policy", "batch_nul"]);
+        assert!(o.status.success(), "{kind:?}: {}", text(&o));
+        assert_eq!(
+            pairs().await,
+            [
+                "11:NULL", "12:NULL", "13:NULL", "14:s14", "21:NULL", "22:s22", "23:NULL",
+                "24:s24", "31:NULL", "32:NULL", "33:NULL", "34:s34"
+            ],
+            "{kind:?}"
+        );
+        let batches = batch_rows(&cfg, "batch_nul");
+        assert!(batches.iter().all(|n| *n <= 2), "{kind:?}: {batches:?}");
+        assert_eq!(batches.iter().sum::<i64>(), 8, "{kind:?}");
+        // A second run finds nothing left to nullify.
+        let o = enforce(&cfg, &["--policy", "batch_nul"]);
+        assert!(o.status.success(), "{kind:?}: {}", text(&o));
+        assert_eq!(
+            batch_rows(&cfg, "batch_nul").iter().sum::<i64>(),
+            8,
+            "{kind:?}"
+        );
+        let o = enforce(&cfg, &["--policy", "batch_delp"]);
+        assert!(o.status.success(), "{kind:?}: {}", text(&o));
+        assert_eq!(
+            pairs().await,
+            ["14:s14", "22:s22", "24:s24", "34:s34"],
+            "{kind:?}"
+        );
+        assert!(batch_rows(&cfg, "batch_delp").iter().all(|n| *n <= 2));
+        assert!(dw(&["audit", "verify", "--config", cfg.to_str().unwrap()])
+            .status
+            .success());
+        src.close().await;
+        db.drop_db().await;
+    }
+}

@@ -345,9 +345,12 @@ pub struct PolicyConfig {
     pub columns: Vec<String>,
     /// Cron schedule of enforcement under `datawarden run`.
     pub schedule: Option<String>,
-    /// Rows per batch transaction.
-    #[serde(default = "default_batch_size")]
-    pub batch_size: u32,
+    /// The most rows one batch transaction may touch (a hard upper bound). Unset: batches start at
+    /// [`DEFAULT_FIRST_BATCH`] rows and adapt up to [`MAX_BATCH_SIZE`]. Either way a batch whose
+    /// transaction takes longer than [`BATCH_TIME_BUDGET`] makes the next one half as large, and
+    /// batches grow again (doubling, never above the limit) while they stay well under it.
+    #[serde(default)]
+    pub batch_size: Option<u32>,
     /// SQL predicate for rows under legal hold; held rows are excluded from every action.
     pub legal_hold: Option<String>,
     /// Explicit holds by value.
@@ -371,9 +374,13 @@ pub struct PolicyConfig {
     pub delete_children: Vec<String>,
 }
 
-fn default_batch_size() -> u32 {
-    1000
-}
+/// The first batch of a policy without `batch_size`.
+pub const DEFAULT_FIRST_BATCH: u32 = 1000;
+/// The largest allowed `batch_size`, and the limit of adaptive batches when it is unset.
+pub const MAX_BATCH_SIZE: u32 = 50_000;
+/// The time a batch transaction should stay under: longer batches halve the next batch size,
+/// batches under half of it may double (up to the batch limit).
+pub const BATCH_TIME_BUDGET: Duration = Duration::from_millis(250);
 fn default_lock_timeout() -> String {
     "5s".into()
 }
@@ -392,6 +399,14 @@ impl PolicyConfig {
             Some((s, t)) => (Some(s), t),
             None => (None, &self.table),
         }
+    }
+    /// The hard upper bound on rows per batch: `batch_size`, or [`MAX_BATCH_SIZE`] when unset.
+    pub fn batch_limit(&self) -> u32 {
+        self.batch_size.unwrap_or(MAX_BATCH_SIZE)
+    }
+    /// The size of the first batch: `batch_size`, or [`DEFAULT_FIRST_BATCH`] when unset.
+    pub fn first_batch(&self) -> u32 {
+        self.batch_size.unwrap_or(DEFAULT_FIRST_BATCH)
     }
     /// Pause between batches.
     pub fn pause(&self) -> Duration {
@@ -664,7 +679,7 @@ impl Config {
                 }
                 _ => {}
             }
-            if pol.batch_size == 0 || pol.batch_size > 50_000 {
+            if pol.batch_size.is_some_and(|b| b == 0 || b > MAX_BATCH_SIZE) {
                 p.add(
                     k("batch_size"),
                     "must be between 1 and 50000 (1000-5000 keeps transactions short)",

@@ -16,7 +16,7 @@ use super::mask::{is_masked, mask_into};
 use super::plan::Plan;
 use super::pseudonym::{is_pseudonym, Pseudonymizer};
 use super::sql::Stmt;
-use crate::config::{Action, Config, PolicyConfig};
+use crate::config::{Action, Config, PolicyConfig, BATCH_TIME_BUDGET};
 use crate::error::{Error, Result};
 use crate::sources::{Access, Source};
 use crate::stop::Stop;
@@ -184,24 +184,22 @@ impl Transform {
     }
 }
 
-/// Checks the longest pending value of each encrypted column against the column length, so a run
-/// is refused before its first batch rather than failing midway.
-async fn preflight_lengths(source: &Source, plan: &Plan) -> Result<()> {
-    if plan.policy.action != Action::Encrypt {
-        return Ok(());
-    }
-    for c in plan.columns.iter() {
-        let Some(max) = c.max_length else { continue };
-        let mut q = Stmt::new(plan.dialect);
-        let col = plan.dialect.quote_ident(&c.name);
-        q.push("SELECT MAX(OCTET_LENGTH(")
-            .push(&col)
-            .push(")) FROM ")
-            .push(&plan.qualified())
-            .push(" WHERE ");
-        plan.push_eligible(&mut q);
-        q.push(" AND ").push(&col).push(" NOT LIKE 'dw1:%'");
-        let longest = count(source, &q).await? as usize;
+/// The preflight in one scan ([`Plan::preflight_stmt`]): `(total, eligible)` rows. Refuses an
+/// encrypt run whose longest pending value would not fit its column once encrypted, before the
+/// first batch rather than midway.
+async fn preflight(source: &Source, plan: &Plan) -> Result<(u64, u64)> {
+    let q = plan.preflight_stmt();
+    let rows = source.fetch_rows(&q.sql, &q.binds).await?;
+    let num = |i: usize| -> Option<u64> {
+        rows.first()
+            .and_then(|r| r.get(i).cloned().flatten())
+            .and_then(|s| s.parse().ok())
+    };
+    for (ci, c) in plan.columns.iter().enumerate() {
+        let (Some(max), Some(longest)) = (c.max_length, num(2 + ci)) else {
+            continue;
+        };
+        let longest = longest as usize;
         let need = envelope_len(longest);
         if longest > 0 && need as i64 > max {
             return Err(Error::Policy {
@@ -214,7 +212,7 @@ async fn preflight_lengths(source: &Source, plan: &Plan) -> Result<()> {
             });
         }
     }
-    Ok(())
+    Ok((num(0).unwrap_or(0), num(1).unwrap_or(0)))
 }
 
 /// Runs one policy: preflight, brake, batches (or a preview when `opts.dry_run`). `stop` is checked
@@ -362,13 +360,8 @@ async fn execute(
     };
     // Preflight on data and the brake, before anything changes.
     let pre = async {
-        preflight_lengths(source, plan).await?;
-        let eligible = count(source, &plan.count_stmt(|p, q| p.push_eligible(q))).await?;
+        let (total, eligible) = preflight(source, plan).await?;
         report.eligible = eligible;
-        let total = count(source, &plan.count_stmt(|_, q| {
-            q.push("1 = 1");
-        }))
-        .await?;
         if !opts.override_brake {
             let share = if total == 0 { 0.0 } else { eligible as f64 / total as f64 };
             let over_rows = p.max_rows.is_some_and(|m| eligible > m);
@@ -428,6 +421,7 @@ async fn execute(
     };
     let nkey = plan.key.len();
     let locking = p.action != Action::Delete && p.action != Action::Nullify;
+    let mut sizer = BatchSizer::new(p);
     loop {
         if stop.is_requested() {
             let mut r = finish(report, "stopped", None);
@@ -437,8 +431,22 @@ async fn execute(
         }
         let batch_started = Utc::now();
         let t0 = Instant::now();
-        let res = run_batch(source, plan, &mut transform, last.as_deref(), locking, nkey).await;
-        let (upto, affected) = match res {
+        let size = sizer.size;
+        let res = run_batch(
+            source,
+            plan,
+            &mut transform,
+            last.as_deref(),
+            locking,
+            nkey,
+            size,
+        )
+        .await;
+        let Batch {
+            upto,
+            affected,
+            selected,
+        } = match res {
             Ok(Some(x)) => x,
             Ok(None) => break,
             Err(e) => {
@@ -447,7 +455,19 @@ async fn execute(
                 return Err(e);
             }
         };
-        report.longest_batch_ms = report.longest_batch_ms.max(t0.elapsed().as_millis() as u64);
+        let took = t0.elapsed();
+        report.longest_batch_ms = report.longest_batch_ms.max(took.as_millis() as u64);
+        sizer.observe(took, selected);
+        tracing::debug!(
+            policy = %p.name,
+            batch = report.batches + 1,
+            size,
+            selected,
+            affected,
+            ms = took.as_millis() as u64,
+            next_size = sizer.size,
+            "batch committed"
+        );
         report.rows_affected += affected;
         report.batches += 1;
         checkpoint.last_key = Some(serde_json::to_string(&upto).expect("serializable"));
@@ -472,8 +492,49 @@ async fn execute(
     Ok(())
 }
 
-/// One batch in its own transaction: select the next keys (and values), act on them with every
-/// condition repeated, commit. `None` when no row is left.
+/// Batch sizes: a batch starts at [`PolicyConfig::first_batch`] rows and never exceeds
+/// [`PolicyConfig::batch_limit`] (`batch_size` when set: a hard upper bound). A batch whose
+/// transaction took longer than [`BATCH_TIME_BUDGET`] halves the next one; a full batch that took
+/// less than half of it doubles the next one, up to the limit.
+#[derive(Debug, Clone)]
+struct BatchSizer {
+    size: u32,
+    limit: u32,
+}
+
+impl BatchSizer {
+    fn new(p: &PolicyConfig) -> BatchSizer {
+        let limit = p.batch_limit().max(1);
+        BatchSizer {
+            size: p.first_batch().clamp(1, limit),
+            limit,
+        }
+    }
+
+    fn observe(&mut self, took: Duration, selected: u64) {
+        if took > BATCH_TIME_BUDGET {
+            self.size = (self.size / 2).max(1);
+        } else if took < BATCH_TIME_BUDGET / 2 && selected >= u64::from(self.size) {
+            self.size = self.size.saturating_mul(2).min(self.limit);
+        }
+    }
+}
+
+/// A committed batch.
+struct Batch {
+    /// The last key of the batch (the checkpoint).
+    upto: Vec<String>,
+    /// Rows deleted or updated.
+    affected: u64,
+    /// Rows the batch selected (at most its size).
+    selected: u64,
+}
+
+/// One batch in its own transaction, with every condition repeated in the statement that acts,
+/// then commit. Delete and nullify on PostgreSQL select the keys and act in one statement
+/// ([`Plan::batch_in_one`]); otherwise the batch end (delete, nullify) or the keys and values
+/// (transforms, locked `FOR UPDATE`) are selected first. `None` when no row is left.
+#[allow(clippy::too_many_arguments)]
 async fn run_batch(
     source: &Source,
     plan: &Plan,
@@ -481,29 +542,56 @@ async fn run_batch(
     last: Option<&[String]>,
     locking: bool,
     nkey: usize,
-) -> Result<Option<(Vec<String>, u64)>> {
+    limit: u32,
+) -> Result<Option<Batch>> {
     let p = &plan.policy;
-    let mut tx = source.begin().await?;
-    tx.set_timeouts(p.lock_timeout(), p.statement_timeout())
+    let mut tx = source
+        .begin_with_timeouts(p.lock_timeout(), p.statement_timeout())
         .await?;
-    let values_needed = !matches!(p.action, Action::Delete | Action::Nullify);
-    let sel = if values_needed {
-        plan.select_batch(last, locking, true)
-    } else {
-        plan.batch_end(last)
-    };
-    let rows = tx.fetch_rows(&sel.sql, &sel.binds).await?;
-    let Some(last_row) = rows.last() else {
-        tx.rollback().await?;
-        return Ok(None);
-    };
     let key_of = |r: &Vec<Option<String>>| -> Vec<String> {
         r[..nkey]
             .iter()
             .map(|v| v.clone().unwrap_or_default())
             .collect()
     };
+    let num = |v: Option<&Option<String>>| -> u64 {
+        v.and_then(|v| v.as_deref())
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0)
+    };
+    if plan.single_statement() {
+        let q = plan.batch_in_one(last, limit);
+        let rows = tx.fetch_rows(&q.sql, &q.binds).await?;
+        let Some(r) = rows.first() else {
+            tx.rollback().await?;
+            return Ok(None);
+        };
+        let done = Batch {
+            upto: key_of(r),
+            affected: num(r.get(nkey)),
+            selected: num(r.get(nkey + 1)),
+        };
+        tx.commit().await?;
+        return Ok(Some(done));
+    }
+    let values_needed = !matches!(p.action, Action::Delete | Action::Nullify);
+    let sel = if values_needed {
+        plan.select_batch(last, locking, true, limit)
+    } else {
+        plan.batch_end(last, limit)
+    };
+    let rows = tx.fetch_rows(&sel.sql, &sel.binds).await?;
+    let Some(last_row) = rows.last() else {
+        tx.rollback().await?;
+        return Ok(None);
+    };
     let upto = key_of(last_row);
+    // `batch_end` returns only the last key; its batch is full unless fewer rows were left.
+    let selected = if values_needed {
+        rows.len() as u64
+    } else {
+        u64::from(limit)
+    };
     let mut affected = 0;
     match p.action {
         Action::Delete => {
@@ -532,7 +620,11 @@ async fn run_batch(
         }
     }
     tx.commit().await?;
-    Ok(Some((upto, affected)))
+    Ok(Some(Batch {
+        upto,
+        affected,
+        selected,
+    }))
 }
 
 /// Counts, sample keys, statements and foreign-key effects; reads only.
@@ -548,7 +640,7 @@ async fn preview(source: &Source, plan: &Plan) -> Result<Preview> {
     .await?;
     let eligible = count(source, &plan.count_stmt(|p, q| p.push_eligible(q))).await?;
     // Keys only: the sample query reads no personal values.
-    let sel = plan.select_batch(None, false, false);
+    let sel = plan.select_batch(None, false, false, 10);
     let rows = source.fetch_rows(&sel.sql, &sel.binds).await?;
     let sample_keys = rows
         .iter()
@@ -561,9 +653,19 @@ async fn preview(source: &Source, plan: &Plan) -> Result<Preview> {
         })
         .collect();
     let last_ph = vec!["<last key>".to_string(); plan.key.len()];
+    let limit = plan.policy.first_batch();
+    if plan.single_statement() {
+        return Ok(Preview {
+            qualifying,
+            held: qualifying.saturating_sub(eligible),
+            sample_keys,
+            statements: vec![plan.batch_in_one(Some(&last_ph), limit).sql],
+            fk_effects: plan.fk_effects.iter().map(|e| e.describe()).collect(),
+        });
+    }
     let first = match plan.policy.action {
-        Action::Delete | Action::Nullify => plan.batch_end(Some(&last_ph)),
-        _ => plan.select_batch(Some(&last_ph), true, true),
+        Action::Delete | Action::Nullify => plan.batch_end(Some(&last_ph), limit),
+        _ => plan.select_batch(Some(&last_ph), true, true, limit),
     };
     let mut statements = vec![first.sql];
     let upto = vec!["<batch max key>".to_string(); plan.key.len()];
@@ -590,4 +692,35 @@ async fn preview(source: &Source, plan: &Plan) -> Result<Preview> {
         statements,
         fk_effects: fk,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn batch_sizes_adapt_within_the_limit() {
+        let mut s = BatchSizer {
+            size: 1000,
+            limit: 5000,
+        };
+        let fast = BATCH_TIME_BUDGET / 10;
+        s.observe(fast, 1000);
+        assert_eq!(s.size, 2000);
+        s.observe(fast, 2000);
+        s.observe(fast, 4000);
+        assert_eq!(s.size, 5000, "never above batch_size");
+        s.observe(fast, 5000);
+        assert_eq!(s.size, 5000);
+        s.observe(BATCH_TIME_BUDGET * 2, 5000);
+        assert_eq!(s.size, 2500, "a slow batch halves the next");
+        s.observe(fast, 100);
+        assert_eq!(s.size, 2500, "a short (last) batch does not grow the next");
+        s.observe(BATCH_TIME_BUDGET * 3 / 4, 2500);
+        assert_eq!(s.size, 2500, "within budget: unchanged");
+        for _ in 0..20 {
+            s.observe(BATCH_TIME_BUDGET * 2, 1);
+        }
+        assert_eq!(s.size, 1);
+    }
 }

@@ -421,7 +421,13 @@ impl Plan {
 
     /// The statement selecting the next batch: keys (and, `with_values`, the transformed columns),
     /// ordered by key; `lock` adds the dialect's row lock (`FOR UPDATE`).
-    pub fn select_batch(&self, last: Option<&[String]>, lock: bool, with_values: bool) -> Stmt {
+    pub fn select_batch(
+        &self,
+        last: Option<&[String]>,
+        lock: bool,
+        with_values: bool,
+        limit: u32,
+    ) -> Stmt {
         let mut q = Stmt::new(self.dialect);
         q.push("SELECT ");
         let mut cols: Vec<&ColumnInfo> = self.key.iter().collect();
@@ -456,7 +462,7 @@ impl Plan {
             }
             q.ident(&k.name);
         }
-        q.push(" LIMIT ").push(&self.policy.batch_size.to_string());
+        q.push(" LIMIT ").push(&limit.to_string());
         if lock {
             q.push(self.dialect.for_update());
         }
@@ -544,23 +550,31 @@ impl Plan {
         let vname = |i: usize| d.quote_ident(&format!("dw_v{i}"));
         let mut names: Vec<String> = (0..self.key.len()).map(|i| format!("dw_k{i}")).collect();
         names.extend((0..self.columns.len()).map(|i| format!("dw_v{i}")));
-        let mut rows = Vec::with_capacity(keys.len());
-        for (k, v) in keys.iter().zip(values) {
-            let mut cells = Vec::with_capacity(names.len());
-            for (kc, kv) in self.key.iter().zip(k) {
-                let start = q.sql.len();
-                q.bind_key(&kc.sql_type, kv);
-                cells.push(q.sql.split_off(start));
+        let casts: Vec<Option<&str>> = self
+            .key
+            .iter()
+            .map(|k| Some(k.sql_type.as_str()))
+            .chain(self.columns.iter().map(|_| None))
+            .collect();
+        let derived = if let Some(t) = d.array_rows_table(&names, &casts, q.next_index()) {
+            // One text array per column: constant SQL text, a handful of parameters.
+            for ki in 0..self.key.len() {
+                q.binds.push(Bind::TextArray(
+                    keys.iter().map(|k| k.get(ki).cloned()).collect(),
+                ));
             }
-            for nv in v {
-                let start = q.sql.len();
-                q.bind(nv.clone().map(Bind::Text).unwrap_or(Bind::Null));
-                cells.push(q.sql.split_off(start));
+            for ci in 0..self.columns.len() {
+                q.binds.push(Bind::TextArray(
+                    values
+                        .iter()
+                        .map(|v| v.get(ci).cloned().flatten())
+                        .collect(),
+                ));
             }
-            rows.push(cells);
-        }
-        q.sql = d.rows_table(&names, &rows);
-        let derived = std::mem::take(&mut q.sql);
+            t
+        } else {
+            self.rows_derived(&mut q, &names, keys, values)
+        };
         self.push_batch_range(&mut q, last, upto);
         let cond = std::mem::take(&mut q.sql);
         let set: Vec<String> = self
@@ -588,8 +602,37 @@ impl Plan {
         q
     }
 
-    /// The statement returning the last key of the next batch (delete and nullify need no values).
-    pub fn batch_end(&self, last: Option<&[String]>) -> Stmt {
+    /// The derived table of [`Plan::update_stmt`] as literal rows, one placeholder per cell.
+    fn rows_derived(
+        &self,
+        q: &mut Stmt,
+        names: &[String],
+        keys: &[Vec<String>],
+        values: &[Vec<Option<String>>],
+    ) -> String {
+        let d = self.dialect;
+        let mut rows = Vec::with_capacity(keys.len());
+        for (k, v) in keys.iter().zip(values) {
+            let mut cells = Vec::with_capacity(names.len());
+            for (kc, kv) in self.key.iter().zip(k) {
+                let start = q.sql.len();
+                q.bind_key(&kc.sql_type, kv);
+                cells.push(q.sql.split_off(start));
+            }
+            for nv in v {
+                let start = q.sql.len();
+                q.bind(nv.clone().map(Bind::Text).unwrap_or(Bind::Null));
+                cells.push(q.sql.split_off(start));
+            }
+            rows.push(cells);
+        }
+        q.sql.clear();
+        d.rows_table(names, &rows)
+    }
+
+    /// The statement returning the last key of the next batch of at most `limit` rows (delete and
+    /// nullify need no values).
+    pub fn batch_end(&self, last: Option<&[String]>, limit: u32) -> Stmt {
         let d = self.dialect;
         let mut q = Stmt::new(d);
         q.push("SELECT ");
@@ -606,10 +649,231 @@ impl Plan {
         self.push_eligible(&mut q);
         q.push(" ORDER BY ").push(&inner.join(", "));
         q.push(" LIMIT ")
-            .push(&self.policy.batch_size.to_string())
+            .push(&limit.to_string())
             .push(") dw_s ORDER BY ");
         let desc: Vec<String> = inner.iter().map(|k| format!("dw_s.{k} DESC")).collect();
         q.push(&desc.join(", ")).push(" LIMIT 1");
         q
+    }
+
+    /// True when a batch runs as one statement ([`Plan::batch_in_one`]): delete without
+    /// `delete_children`, or nullify, on a backend with writable CTEs.
+    pub fn single_statement(&self) -> bool {
+        self.dialect.writable_cte()
+            && match self.policy.action {
+                Action::Delete => !self.fk_effects.iter().any(|e| e.deleted_first),
+                Action::Nullify => true,
+                _ => false,
+            }
+    }
+
+    /// Delete or nullify the next batch in one statement (see [`Plan::single_statement`]):
+    /// `dw_b` selects up to `limit` eligible keys after `last` in key order, `dw_m` its last key,
+    /// and the action covers the key range `(last, dw_m]` with every condition repeated, exactly
+    /// as [`Plan::delete_stmts`] / [`Plan::update_stmt`] do with a separately selected batch end.
+    /// The statement returns one row (key columns as text, rows acted on, rows selected), or no
+    /// row when nothing is left.
+    pub fn batch_in_one(&self, last: Option<&[String]>, limit: u32) -> Stmt {
+        let d = self.dialect;
+        let mut q = Stmt::new(d);
+        let keys: Vec<String> = self.key.iter().map(|k| d.quote_ident(&k.name)).collect();
+        let klist = keys.join(", ");
+        q.push("WITH dw_b AS (SELECT ")
+            .push(&klist)
+            .push(" FROM ")
+            .push(&self.qualified())
+            .push(" WHERE ");
+        self.push_after(&mut q, last, ">");
+        self.push_eligible(&mut q);
+        q.push(" ORDER BY ")
+            .push(&klist)
+            .push(" LIMIT ")
+            .push(&limit.to_string());
+        let desc: Vec<String> = keys.iter().map(|k| format!("{k} DESC")).collect();
+        q.push("), dw_m AS (SELECT ")
+            .push(&klist)
+            .push(" FROM dw_b ORDER BY ")
+            .push(&desc.join(", "))
+            .push(" LIMIT 1), dw_a AS (");
+        if self.policy.action == Action::Nullify {
+            q.push("UPDATE ").push(&self.qualified()).push(" SET ");
+            for (ci, c) in self.columns.iter().enumerate() {
+                if ci > 0 {
+                    q.push(", ");
+                }
+                q.ident(&c.name).push(" = NULL");
+            }
+        } else {
+            q.push("DELETE FROM ").push(&self.qualified());
+        }
+        q.push(" WHERE ");
+        self.push_after(&mut q, last, ">");
+        q.push(&self.key_expr())
+            .push(" <= (SELECT ")
+            .push(&klist)
+            .push(" FROM dw_m) AND ");
+        self.push_eligible(&mut q);
+        q.push(" RETURNING 1) SELECT ");
+        for k in &keys {
+            q.push(&d.cast_text(&format!("dw_m.{k}"))).push(", ");
+        }
+        q.push("(SELECT COUNT(*) FROM dw_a), (SELECT COUNT(*) FROM dw_b) FROM dw_m");
+        q
+    }
+
+    /// The preflight in one scan of the table: total rows, eligible rows and, for encrypt, per
+    /// transformed column the longest value (bytes) still to encrypt among eligible rows
+    /// (`NULL` when there is none; columns without a length limit report `NULL` too).
+    pub fn preflight_stmt(&self) -> Stmt {
+        let d = self.dialect;
+        let mut q = Stmt::new(d);
+        q.push("SELECT COUNT(*), COUNT(CASE WHEN ");
+        self.push_eligible(&mut q);
+        q.push(" THEN 1 END)");
+        for c in &self.columns {
+            if self.policy.action != Action::Encrypt || c.max_length.is_none() {
+                q.push(", NULL");
+                continue;
+            }
+            let col = d.quote_ident(&c.name);
+            q.push(", MAX(CASE WHEN ");
+            self.push_eligible(&mut q);
+            q.push(" AND ")
+                .push(&col)
+                .push(" NOT LIKE 'dw1:%' THEN OCTET_LENGTH(")
+                .push(&col)
+                .push(") END)");
+        }
+        q.push(" FROM ").push(&self.qualified());
+        q
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sources::Backend;
+
+    fn plan(backend: Dialect, action: &str, extra: &str) -> Plan {
+        let policy: PolicyConfig = toml::from_str(&format!(
+            "name = \"p\"\ndescription = \"d\"\nsource = \"s\"\ntable = \"t\"\n\
+             timestamp_column = \"ts\"\nretain = \"1y\"\naction = \"{action}\"\n\
+             filter = \"status = 'closed'\"\nlegal_hold = \"hold_flag = 1\"\n{extra}"
+        ))
+        .unwrap();
+        let col = |n: &str, t: &str| ColumnInfo {
+            name: n.into(),
+            sql_type: t.into(),
+            nullable: true,
+            max_length: None,
+        };
+        let table = TableInfo {
+            table: TableRef {
+                schema: "public".into(),
+                name: "t".into(),
+            },
+            kind: TableKind::Table,
+            columns: vec![
+                col("a", "bigint"),
+                col("b", "bigint"),
+                col("ts", "timestamp with time zone"),
+                col("secret", "text"),
+                col("status", "text"),
+                col("hold_flag", "integer"),
+            ],
+            primary_key: vec!["a".into(), "b".into()],
+            unique_keys: vec![],
+            foreign_keys: vec![],
+            row_estimate: None,
+        };
+        Plan::check(backend, &policy, table, vec![], Utc::now()).unwrap()
+    }
+
+    /// Every `$n` placeholder in `sql` has a bind and every bind a placeholder.
+    fn placeholders_match(q: &Stmt) {
+        let max = q
+            .sql
+            .split('$')
+            .skip(1)
+            .filter_map(|s| {
+                s.chars()
+                    .take_while(|c| c.is_ascii_digit())
+                    .collect::<String>()
+                    .parse::<usize>()
+                    .ok()
+            })
+            .max()
+            .unwrap_or(0);
+        assert_eq!(max, q.binds.len(), "{}", q.sql);
+    }
+
+    #[test]
+    fn one_statement_batches_repeat_every_condition_where_they_act() {
+        let pg = Dialect::new(Backend::Postgres);
+        for (action, extra) in [("delete", ""), ("nullify", "columns = [\"secret\"]")] {
+            let p = plan(
+                pg,
+                action,
+                &format!(
+                    "{extra}\nholds = [{{ column = \"a\", values = [\"9\"], reason = \"r\" }}]"
+                ),
+            );
+            assert!(p.single_statement(), "{action}");
+            let q = p.batch_in_one(Some(&["1".into(), "2".into()]), 500);
+            placeholders_match(&q);
+            assert!(q.sql.contains("LIMIT 500"), "{}", q.sql);
+            let act = &q.sql[q.sql.find("dw_a AS (").unwrap()..];
+            for needle in [
+                "\"ts\" < $",
+                "status = 'closed'",
+                "hold_flag = 1",
+                "NOT IN ($",
+                "(\"a\", \"b\") > (",
+                "(\"a\", \"b\") <= (SELECT \"a\", \"b\" FROM dw_m)",
+            ] {
+                assert!(
+                    act.contains(needle),
+                    "{action}: `{needle}` missing in {act}"
+                );
+            }
+        }
+        // Transforms and other backends select first, then act.
+        assert!(!plan(pg, "mask", "columns = [\"secret\"]").single_statement());
+        assert!(!plan(Dialect::new(Backend::MySql), "delete", "").single_statement());
+        assert!(!plan(Dialect::new(Backend::Sqlite), "delete", "").single_statement());
+    }
+
+    #[test]
+    fn postgres_transform_updates_bind_one_array_per_column() {
+        let p = plan(
+            Dialect::new(Backend::Postgres),
+            "pseudonymize",
+            "columns = [\"secret\"]",
+        );
+        let keys: Vec<Vec<String>> = (1..=300).map(|i| vec![i.to_string(), "1".into()]).collect();
+        let values: Vec<Vec<Option<String>>> =
+            (1..=300).map(|i| vec![Some(format!("v{i}"))]).collect();
+        let q = p.update_stmt(None, &keys[299], &keys, &values);
+        placeholders_match(&q);
+        assert!(
+            q.sql
+                .contains("unnest(CAST($1 AS text[]), CAST($2 AS text[]), CAST($3 AS text[]))"),
+            "{}",
+            q.sql
+        );
+        assert!(matches!(&q.binds[0], Bind::TextArray(v) if v.len() == 300));
+        let short = p.update_stmt(None, &keys[9], &keys[..10], &values[..10]);
+        assert_eq!(
+            short.sql, q.sql,
+            "the text does not depend on the row count"
+        );
+        // MySQL keeps one placeholder per cell.
+        let my = plan(
+            Dialect::new(Backend::MySql),
+            "pseudonymize",
+            "columns = [\"secret\"]",
+        );
+        let q = my.update_stmt(None, &keys[9], &keys[..10], &values[..10]);
+        assert!(q.binds.len() > 30 && !q.sql.contains("unnest"));
     }
 }

@@ -22,6 +22,15 @@ pub enum Bind {
     Timestamp(DateTime<Utc>),
     /// SQL NULL (typed as text on PostgreSQL; see [`super::Dialect::typed_placeholder`]).
     Null,
+    /// A text array (`text[]`, elements may be NULL): PostgreSQL only, for
+    /// [`super::Dialect::array_rows_table`]. Other backends receive it as a JSON array text.
+    TextArray(Vec<Option<String>>),
+}
+
+impl Bind {
+    fn json(v: &[Option<String>]) -> String {
+        serde_json::to_string(v).expect("serializable")
+    }
 }
 
 /// SQLite's canonical text timestamp format (what `datetime()` returns).
@@ -38,6 +47,7 @@ pub(crate) fn bind_pg<'q>(
             Bind::Float(f) => q.bind(*f),
             Bind::Timestamp(t) => q.bind(*t),
             Bind::Null => q.bind(None::<&str>),
+            Bind::TextArray(v) => q.bind(v.as_slice()),
         };
     }
     q
@@ -56,6 +66,7 @@ pub(crate) fn bind_mysql<'q>(
             // compare correctly too.
             Bind::Timestamp(t) => q.bind(t.naive_utc()),
             Bind::Null => q.bind(None::<&str>),
+            Bind::TextArray(v) => q.bind(Bind::json(v)),
         };
     }
     q
@@ -72,6 +83,7 @@ pub(crate) fn bind_sqlite<'q>(
             Bind::Float(f) => q.bind(*f),
             Bind::Timestamp(t) => q.bind(t.format(SQLITE_TIMESTAMP).to_string()),
             Bind::Null => q.bind(None::<&str>),
+            Bind::TextArray(v) => q.bind(Bind::json(v)),
         };
     }
     q

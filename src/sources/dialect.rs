@@ -294,12 +294,12 @@ impl Dialect {
                 format!("SET LOCAL statement_timeout = '{stmt_ms}ms'"),
             ],
             Backend::MySql => {
+                // One statement, one round trip.
                 let lock_s = lock.as_secs().max(1);
-                vec![
-                    format!("SET SESSION innodb_lock_wait_timeout = {lock_s}"),
-                    format!("SET SESSION lock_wait_timeout = {lock_s}"),
-                    self.statement_timeout_sql(statement),
-                ]
+                vec![format!(
+                    "SET SESSION innodb_lock_wait_timeout = {lock_s}, lock_wait_timeout = {lock_s}, {}",
+                    self.statement_timeout_assignment(statement)
+                )]
             }
             Backend::Sqlite => vec![format!("PRAGMA busy_timeout = {lock_ms}")],
         }
@@ -310,11 +310,10 @@ impl Dialect {
     pub(crate) fn tx_timeouts_reset(&self, source_statement_timeout: Duration) -> Vec<String> {
         match self.backend {
             Backend::Postgres => vec![],
-            Backend::MySql => vec![
-                "SET SESSION innodb_lock_wait_timeout = DEFAULT".into(),
-                "SET SESSION lock_wait_timeout = DEFAULT".into(),
-                self.statement_timeout_sql(source_statement_timeout),
-            ],
+            Backend::MySql => vec![format!(
+                "SET SESSION innodb_lock_wait_timeout = DEFAULT, lock_wait_timeout = DEFAULT, {}",
+                self.statement_timeout_assignment(source_statement_timeout)
+            )],
             Backend::Sqlite => vec![format!(
                 "PRAGMA busy_timeout = {}",
                 source_statement_timeout.as_millis()
@@ -325,10 +324,75 @@ impl Dialect {
     /// MySQL/MariaDB session statement timeout (`max_statement_time` in seconds on MariaDB,
     /// `max_execution_time` in milliseconds on MySQL, which limits SELECTs only).
     pub(crate) fn statement_timeout_sql(&self, timeout: Duration) -> String {
+        format!("SET SESSION {}", self.statement_timeout_assignment(timeout))
+    }
+
+    fn statement_timeout_assignment(&self, timeout: Duration) -> String {
         if self.mariadb {
-            format!("SET SESSION max_statement_time = {}", timeout.as_secs_f64())
+            format!("max_statement_time = {}", timeout.as_secs_f64())
         } else {
-            format!("SET SESSION max_execution_time = {}", timeout.as_millis())
+            format!("max_execution_time = {}", timeout.as_millis())
+        }
+    }
+
+    /// A `BEGIN` that also sets the transaction's lock and statement timeouts, sent as one
+    /// simple-protocol round trip: PostgreSQL only (`SET LOCAL` ends with the transaction); `None`
+    /// elsewhere (use [`Dialect::begin_sql`] and [`Dialect::tx_timeouts`]).
+    pub(crate) fn begin_with_timeouts_sql(
+        &self,
+        lock: Duration,
+        statement: Duration,
+    ) -> Option<String> {
+        match self.backend {
+            Backend::Postgres => Some(format!(
+                "BEGIN; {}",
+                self.tx_timeouts(lock, statement).join("; ")
+            )),
+            Backend::MySql | Backend::Sqlite => None,
+        }
+    }
+
+    /// True when a data-modifying statement can run inside `WITH` and return rows (PostgreSQL):
+    /// a batch then selects its keys and acts on them in one statement and one round trip.
+    pub fn writable_cte(&self) -> bool {
+        matches!(self.backend, Backend::Postgres)
+    }
+
+    /// A derived table like [`Dialect::rows_table`] whose columns arrive as one text array each,
+    /// bound at placeholders `first`, `first + 1`, ... ([`super::Bind::TextArray`]): PostgreSQL
+    /// `SELECT CAST(dw_x.c0 AS <type>) AS a, ... FROM unnest($1::text[], ...) AS dw_x(c0, ...)`.
+    /// The statement text does not depend on the row count, so one prepared statement serves every
+    /// batch and binding is three parameters, not three per row. `casts[i]` converts column `i`
+    /// from text (`None`: stays text). `None` on backends without arrays.
+    pub fn array_rows_table(
+        &self,
+        columns: &[String],
+        casts: &[Option<&str>],
+        first: usize,
+    ) -> Option<String> {
+        match self.backend {
+            Backend::Postgres => {
+                let mut sel = Vec::with_capacity(columns.len());
+                let mut args = Vec::with_capacity(columns.len());
+                let mut names = Vec::with_capacity(columns.len());
+                for (i, c) in columns.iter().enumerate() {
+                    let src = format!("dw_x.c{i}");
+                    let expr = match casts.get(i).copied().flatten() {
+                        Some(t) => format!("CAST({src} AS {t})"),
+                        None => src,
+                    };
+                    sel.push(format!("{expr} AS {}", self.quote_ident(c)));
+                    args.push(format!("CAST(${} AS text[])", first + i));
+                    names.push(format!("c{i}"));
+                }
+                Some(format!(
+                    "SELECT {} FROM unnest({}) AS dw_x({})",
+                    sel.join(", "),
+                    args.join(", "),
+                    names.join(", ")
+                ))
+            }
+            Backend::MySql | Backend::Sqlite => None,
         }
     }
 

@@ -95,6 +95,30 @@ impl Source {
     }
 }
 
+impl Source {
+    /// Begins a write transaction with lock and statement timeouts (see [`Tx::set_timeouts`]). On
+    /// PostgreSQL the `BEGIN` and both `SET LOCAL`s travel in one round trip.
+    pub async fn begin_with_timeouts(&self, lock: Duration, statement: Duration) -> Result<Tx> {
+        if let (Pool::Postgres(p), Some(sql)) = (
+            &self.pool,
+            self.dialect.begin_with_timeouts_sql(lock, statement),
+        ) {
+            let t = p
+                .begin_with(sql)
+                .await
+                .map_err(|e| self.err("cannot begin a transaction", e))?;
+            return Ok(Tx {
+                source: self.clone(),
+                inner: TxInner::Postgres(t),
+                reset: Vec::new(),
+            });
+        }
+        let mut tx = self.begin().await?;
+        tx.set_timeouts(lock, statement).await?;
+        Ok(tx)
+    }
+}
+
 enum TxInner {
     Postgres(Transaction<'static, Postgres>),
     MySql(Transaction<'static, MySql>),
