@@ -831,6 +831,28 @@ async fn locks(kind: Kind) {
     // Long names are fine (hashed for MySQL's 64-character limit).
     let long = "x".repeat(200);
     assert!(src.try_lock(&long).await.unwrap().is_some());
+    // A lock belongs to its database: the same policy name in another database on the same
+    // server (MySQL's GET_LOCK names are server-wide) is not blocked.
+    if let Some(db2) = TestDb::create(kind, "locks_other").await {
+        let src2 = Source::connect(
+            &db2.source_config("crm2"),
+            &ScanConfig::default(),
+            Access::ReadOnly,
+        )
+        .await
+        .unwrap();
+        let held = relocked.expect("held above");
+        assert!(
+            src2.try_lock("policy:closed-members")
+                .await
+                .unwrap()
+                .is_some(),
+            "a lock in one database must not block the same name in another"
+        );
+        drop(held);
+        src2.close().await;
+        db2.drop_db().await;
+    }
     drop(unrelated);
     src.close().await;
     other.close().await;

@@ -403,9 +403,12 @@ impl Dialect {
                 "SELECT CAST(pg_try_advisory_lock(hashtext($1)) AS text)",
                 "SELECT CAST(pg_advisory_unlock(hashtext($1)) AS text)",
             ),
+            // GET_LOCK names are server-wide (PostgreSQL advisory locks are per database): the
+            // name hashes the current database in, so equal policy names in two databases on one
+            // server do not block each other; 11 + 40 characters stay under MySQL's 64.
             Backend::MySql => (
-                "SELECT CAST(GET_LOCK(?, 0) AS CHAR)",
-                "SELECT CAST(RELEASE_LOCK(?) AS CHAR)",
+                "SELECT CAST(GET_LOCK(CONCAT('datawarden:', SHA1(CONCAT(COALESCE(DATABASE(), ''), '/', ?))), 0) AS CHAR)",
+                "SELECT CAST(RELEASE_LOCK(CONCAT('datawarden:', SHA1(CONCAT(COALESCE(DATABASE(), ''), '/', ?)))) AS CHAR)",
             ),
             Backend::Sqlite => ("", ""),
         }

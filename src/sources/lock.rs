@@ -1,6 +1,7 @@
 //! Named advisory locks that keep two datawarden processes from enforcing the same policy at once.
-//! PostgreSQL `pg_try_advisory_lock(hashtext(name))` and MySQL `GET_LOCK(name, 0)` are held by a
-//! dedicated connection outside the pool; SQLite takes an exclusive OS file lock on
+//! PostgreSQL `pg_try_advisory_lock(hashtext(name))` (scoped to the database) and MySQL
+//! `GET_LOCK(...)` over a hash of the database and the name (GET_LOCK itself is server-wide) are
+//! held by a dedicated connection outside the pool; SQLite takes an exclusive OS file lock on
 //! `<dbfile>.datawarden-<name>.lock`. Every lock is released when the guard is dropped and, because
 //! it belongs to a connection or an open file, when the process dies.
 
