@@ -785,6 +785,7 @@ mod tests {
             unique_keys: vec![],
             foreign_keys: vec![],
             row_estimate: None,
+            pages: None,
         };
         Plan::check(backend, &policy, table, vec![], Utc::now()).unwrap()
     }
