@@ -534,13 +534,7 @@ impl Plan {
     ) -> Stmt {
         let mut q = Stmt::new(self.dialect);
         if self.policy.action == Action::Nullify {
-            q.push("UPDATE ").push(&self.qualified()).push(" SET ");
-            for (ci, c) in self.columns.iter().enumerate() {
-                if ci > 0 {
-                    q.push(", ");
-                }
-                q.ident(&c.name).push(" = NULL");
-            }
+            self.push_nullify(&mut q);
             q.push(" WHERE ");
             self.push_batch_range(&mut q, last, upto);
             return q;
@@ -656,6 +650,17 @@ impl Plan {
         q
     }
 
+    /// `UPDATE <table> SET c1 = NULL, c2 = NULL, ...` over the policy's columns (no WHERE yet).
+    fn push_nullify(&self, q: &mut Stmt) {
+        q.push("UPDATE ").push(&self.qualified()).push(" SET ");
+        for (ci, c) in self.columns.iter().enumerate() {
+            if ci > 0 {
+                q.push(", ");
+            }
+            q.ident(&c.name).push(" = NULL");
+        }
+    }
+
     /// True when a batch runs as one statement ([`Plan::batch_in_one`]): delete without
     /// `delete_children`, or nullify, on a backend with writable CTEs.
     pub fn single_statement(&self) -> bool {
@@ -696,13 +701,7 @@ impl Plan {
             .push(&desc.join(", "))
             .push(" LIMIT 1), dw_a AS (");
         if self.policy.action == Action::Nullify {
-            q.push("UPDATE ").push(&self.qualified()).push(" SET ");
-            for (ci, c) in self.columns.iter().enumerate() {
-                if ci > 0 {
-                    q.push(", ");
-                }
-                q.ident(&c.name).push(" = NULL");
-            }
+            self.push_nullify(&mut q);
         } else {
             q.push("DELETE FROM ").push(&self.qualified());
         }
