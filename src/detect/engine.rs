@@ -217,16 +217,7 @@ impl Facts {
             flags: DIGIT | ALPHA | AT | HIGH | PLUS,
         };
         if needed {
-            let (mut arun, mut max_arun, mut flags) = (0u32, 0u32, 0u8);
-            for &b in window {
-                let c = CLASS[b as usize];
-                flags |= c;
-                let is_a = ((c & (DIGIT | ALPHA)) != 0) as u32;
-                arun = (arun + 1) * is_a;
-                max_arun = max_arun.max(arun);
-            }
-            facts.alnum_run = max_arun;
-            facts.flags = flags;
+            (facts.alnum_run, facts.flags) = alnum_run_and_flags(window);
         }
         facts
     }
@@ -371,23 +362,118 @@ impl Cluster {
     }
 }
 
-/// Bit `k` is set when `block[k]` is an ASCII digit (`block` holds at most 64 bytes). Eight
-/// bytes at a time, as one `u64` (SWAR): a byte `b` is a digit when `t = b ^ 0x30` is below 10.
+/// Byte classes eight at a time (SWAR): a `u64` holds eight bytes, and each answer is the high
+/// bit of the byte it is about.
+mod swar {
+    const LOW7: u64 = 0x7F7F_7F7F_7F7F_7F7F;
+    pub(super) const HIGH: u64 = 0x8080_8080_8080_8080;
+
+    /// `b` in every byte.
+    const fn splat(b: u8) -> u64 {
+        u64::from_ne_bytes([b; 8])
+    }
+
+    /// The eight bytes of `w`, the first in the low byte.
+    #[inline]
+    pub(super) fn word(w: &[u8]) -> u64 {
+        u64::from_le_bytes(w.try_into().expect("8 bytes"))
+    }
+
+    /// Bytes below 0x80 whose low seven bits are at least `lo` and below `hi` (no carries cross
+    /// bytes: the low seven bits plus at most 0x7F stay below 0x100).
+    #[inline]
+    fn in_range(x: u64, lo: u8, hi: u8) -> u64 {
+        let ge_lo = (x & LOW7) + splat(0x80 - lo);
+        let ge_hi = (x & LOW7) + splat(0x80 - hi);
+        ge_lo & !ge_hi & !x & HIGH
+    }
+
+    /// ASCII digits.
+    #[inline]
+    pub(super) fn digits(x: u64) -> u64 {
+        in_range(x, b'0', b'9' + 1)
+    }
+
+    /// ASCII letters (lower-cased first: `| 0x20` maps no other byte into a-z).
+    #[inline]
+    pub(super) fn letters(x: u64) -> u64 {
+        in_range(x | splat(0x20), b'a', b'z' + 1)
+    }
+
+    /// Bytes equal to `b` (an ASCII byte).
+    #[inline]
+    pub(super) fn equal(x: u64, b: u8) -> u64 {
+        in_range(x, b, b + 1)
+    }
+
+    /// The answers as eight bits, bit `k` for byte `k`.
+    #[inline]
+    pub(super) fn gather(hi: u64) -> u8 {
+        /// Moves bit `8k` (byte `k`'s answer shifted down) to bit `56 + k`, without carries.
+        const GATHER: u64 = 0x0102_0408_1020_4080;
+        ((hi >> 7).wrapping_mul(GATHER) >> 56) as u8
+    }
+}
+
+/// The longest run of ones in each byte value.
+static MAX_RUN: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut m = 0;
+    while m < 256 {
+        let (mut run, mut max, mut k) = (0u8, 0u8, 0);
+        while k < 8 {
+            run = if m >> k & 1 == 1 { run + 1 } else { 0 };
+            if run > max {
+                max = run;
+            }
+            k += 1;
+        }
+        t[m] = max;
+        m += 1;
+    }
+    t
+};
+
+/// The longest run of ASCII letters and digits in `bytes`, and the class flags of its bytes
+/// but `AT` (at-sign detectors are never windowed), eight bytes at a time.
+fn alnum_run_and_flags(bytes: &[u8]) -> (u32, u8) {
+    let (mut run, mut max) = (0u32, 0u32);
+    let (mut digit, mut alpha, mut high, mut plus) = (0u64, 0u64, 0u64, 0u64);
+    let mut words = bytes.chunks_exact(8);
+    for w in words.by_ref() {
+        let x = swar::word(w);
+        let (d, a) = (swar::digits(x), swar::letters(x));
+        digit |= d;
+        alpha |= a;
+        plus |= swar::equal(x, b'+');
+        high |= x & swar::HIGH;
+        let m = swar::gather(d | a);
+        run += m.trailing_ones();
+        max = max.max(run);
+        if m != 0xFF {
+            max = max.max(MAX_RUN[m as usize] as u32);
+            run = m.leading_ones();
+        }
+    }
+    let mut flags = [(digit, DIGIT), (alpha, ALPHA), (high, HIGH), (plus, PLUS)]
+        .iter()
+        .fold(0, |f, &(any, flag)| if any != 0 { f | flag } else { f });
+    for &b in words.remainder() {
+        let c = CLASS[b as usize];
+        flags |= c & !AT;
+        run = if c & (DIGIT | ALPHA) != 0 { run + 1 } else { 0 };
+        max = max.max(run);
+    }
+    (max, flags)
+}
+
+/// Bit `k` is set when `block[k]` is an ASCII digit (`block` holds at most 64 bytes).
 #[inline]
 fn digit_mask(block: &[u8]) -> u64 {
-    const LOW7: u64 = 0x7F7F_7F7F_7F7F_7F7F;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    /// `0x80 - 10` in each byte: adding it to a 7-bit value sets the high bit when >= 10.
-    const TEN_UP: u64 = 0x7676_7676_7676_7676;
-    const ZEROS: u64 = 0x3030_3030_3030_3030;
-    /// Gathers the high bits of the eight bytes into the top byte.
-    const GATHER: u64 = 0x0102_0408_1020_4080;
     let mut mask = 0u64;
     let mut words = block.chunks_exact(8);
     for (i, w) in words.by_ref().enumerate() {
-        let t = u64::from_le_bytes(w.try_into().expect("8 bytes")) ^ ZEROS;
-        let below_ten = !(((t & LOW7) + TEN_UP) | t) & HIGH;
-        mask |= ((below_ten >> 7).wrapping_mul(GATHER) >> 56) << (i * 8);
+        mask |= (swar::gather(swar::digits(swar::word(w))) as u64) << (i * 8);
     }
     let done = block.len() - words.remainder().len();
     for (k, &b) in words.remainder().iter().enumerate() {
@@ -711,6 +797,17 @@ mod tests {
 
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        #[test]
+        fn swar_run_and_flags_match_the_byte_scan(
+            v in proptest::collection::vec(any::<u8>(), 0..100),
+            s in "[0-9a-zA-Z@+ \\[`{/:号]{0,100}",
+        ) {
+            for bytes in [&v[..], s.as_bytes()] {
+                let full = Facts::scan(bytes);
+                prop_assert_eq!(alnum_run_and_flags(bytes), (full.alnum_run, full.flags & !AT));
+            }
+        }
 
         #[test]
         fn windowed_search_matches_reference(
