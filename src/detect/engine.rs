@@ -176,8 +176,8 @@ impl Facts {
     pub(crate) fn quick(value: &[u8]) -> Facts {
         let (mut digits, mut or, mut at, mut plus) = (0u32, 0u8, 0u8, 0u8);
         for chunk in value.chunks(256) {
-            // A u8 count per chunk keeps the vector lanes narrow; 256 bytes cannot overflow it
-            // past 255 only when every byte is a digit, hence the u16.
+            // A u16 count per 256-byte chunk keeps the vector lanes narrow (a u8 would overflow
+            // when all 256 bytes are digits).
             let mut d = 0u16;
             for &b in chunk {
                 d += is_digit(b) as u16;
@@ -208,7 +208,8 @@ impl Facts {
     /// Facts for a window around one digit cluster: the window's digits are exactly the
     /// cluster's (see [`for_each_cluster`]), so only the letter-and-digit run and the flags need
     /// the window's bytes, and only when `needed` (a detector that passes the digit checks uses
-    /// them); otherwise they are left permissive.
+    /// them); otherwise they are left permissive. `AT` stays unset when they are read: at-sign
+    /// detectors are never windowed.
     fn window(window: &[u8], cluster: &Cluster, needed: bool) -> Facts {
         let mut facts = Facts {
             digits: cluster.digits,
