@@ -83,8 +83,6 @@ const ALPHA: u8 = 2;
 const AT: u8 = 4;
 const HIGH: u8 = 8;
 const PLUS: u8 = 16;
-/// The full-width at sign `＠`.
-const FULLWIDTH_AT: &[u8] = "＠".as_bytes();
 
 static CLASS: [u8; 256] = {
     let mut t = [0u8; 256];
@@ -109,16 +107,30 @@ static CLASS: [u8; 256] = {
     t
 };
 
-/// True when `value` holds `＠` (EF BC A0).
+/// True for an ASCII digit (written so that loops over bytes vectorise).
+#[inline]
+fn is_digit(b: u8) -> bool {
+    b.wrapping_sub(b'0') < 10
+}
+
+/// The full-width at sign `＠`.
+const FULLWIDTH_AT: &[u8] = "＠".as_bytes();
+
+/// True when `value` holds `＠` (EF BC A0), in a pass without early exit that the compiler
+/// vectorises.
 fn has_fullwidth_at(value: &[u8]) -> bool {
-    let mut i = 0;
-    while let Some(p) = value[i..].iter().position(|&b| b == 0xEF) {
-        if value[i + p..].starts_with(FULLWIDTH_AT) {
-            return true;
-        }
-        i += p + 1;
+    let n = value.len();
+    if n < 3 {
+        return false;
     }
-    false
+    let [x, y, z] = [FULLWIDTH_AT[0], FULLWIDTH_AT[1], FULLWIDTH_AT[2]];
+    value[..n - 2]
+        .iter()
+        .zip(&value[1..n - 1])
+        .zip(&value[2..])
+        .fold(false, |any, ((&a, &b), &c)| {
+            any | ((a == x) & (b == y) & (c == z))
+        })
 }
 
 /// What one pass over a value learns.
@@ -131,6 +143,7 @@ pub(crate) struct Facts {
 }
 
 impl Facts {
+    /// Every fact about `value`, in one byte-by-byte pass (for short values).
     #[inline]
     pub(crate) fn scan(value: &[u8]) -> Facts {
         let (mut digits, mut run, mut max_run, mut arun, mut max_arun, mut flags) =
@@ -157,25 +170,64 @@ impl Facts {
         }
     }
 
-    /// Facts for the detectors searched end to end in a long value, with fast whole-value
-    /// checks (run lengths are left permissive: the regexes' own prefilters take over).
+    /// Facts for the detectors searched end to end in a long value: the digit count and the
+    /// flags, from a pass the compiler vectorises (run lengths are left permissive: the regexes'
+    /// own prefilters take over).
     pub(crate) fn quick(value: &[u8]) -> Facts {
-        let mut flags = 0;
-        if !value.is_ascii() {
+        let (mut digits, mut or, mut at, mut plus) = (0u32, 0u8, 0u8, 0u8);
+        for chunk in value.chunks(256) {
+            // A u16 count per 256-byte chunk keeps the vector lanes narrow (a u8 would overflow
+            // when all 256 bytes are digits).
+            let mut d = 0u16;
+            for &b in chunk {
+                d += is_digit(b) as u16;
+                or |= b;
+                at |= (b == b'@') as u8;
+                plus |= (b == b'+') as u8;
+            }
+            digits += d as u32;
+        }
+        let mut flags = DIGIT | ALPHA;
+        if or >= 0x80 {
             flags |= HIGH;
         }
-        if value.contains(&b'@') || (flags & HIGH != 0 && has_fullwidth_at(value)) {
+        if at != 0 || (flags & HIGH != 0 && has_fullwidth_at(value)) {
             flags |= AT;
         }
-        if value.contains(&b'+') {
+        if plus != 0 {
             flags |= PLUS;
         }
         Facts {
-            digits: value.iter().filter(|b| b.is_ascii_digit()).count() as u32,
+            digits,
             digit_run: u32::MAX,
             alnum_run: u32::MAX,
-            flags: flags | DIGIT | ALPHA,
+            flags,
         }
+    }
+
+    /// Facts for a window around one digit cluster: the window's digits are exactly the
+    /// cluster's (see [`for_each_cluster`]), so only the letter-and-digit run and the flags need
+    /// the window's bytes, and only when `needed` (a detector that passes the digit checks uses
+    /// them); otherwise they are left permissive. `AT` stays unset when they are read: at-sign
+    /// detectors are never windowed.
+    fn window(window: &[u8], cluster: &Cluster, needed: bool) -> Facts {
+        let mut facts = Facts {
+            digits: cluster.digits,
+            digit_run: cluster.digit_run,
+            alnum_run: u32::MAX,
+            flags: DIGIT | ALPHA | AT | HIGH | PLUS,
+        };
+        if needed {
+            (facts.alnum_run, facts.flags) = alnum_run_and_flags(window);
+        }
+        facts
+    }
+
+    /// True when a detector with these needs may pass the digit checks, the only ones
+    /// [`Facts::window`] answers without reading the window.
+    #[inline]
+    fn allows_digits(&self, n: &Needs) -> bool {
+        self.digits >= n.min_digits && self.digit_run >= n.min_digit_run
     }
 
     #[inline]
@@ -183,7 +235,7 @@ impl Facts {
         self.digits >= n.min_digits
             && self.digit_run >= n.min_digit_run
             && self.alnum_run >= n.min_alnum_run
-            && (!n.at_sign || self.flags & (AT | HIGH) != 0)
+            && (!n.at_sign || self.flags & AT != 0)
             && (!n.non_ascii || self.flags & HIGH != 0)
             && (!n.plus || self.flags & PLUS != 0)
     }
@@ -200,9 +252,12 @@ const CLUSTER_GAP: usize = 40;
 /// Bytes searched on each side of a cluster (a VIN may have 16 letters before its first digit).
 const MARGIN: usize = 20;
 
-/// True for detectors whose every match contains ASCII digits, found near digit clusters.
+/// True for detectors whose every match contains ASCII digits, found near digit clusters: the
+/// number validators, and `cn_plate` (non-ASCII, but a plate holds at least two digits, the
+/// first at most 9 bytes after its start and the last at most 5 bytes before its end, well
+/// within [`MARGIN`]).
 fn digit_anchored(n: &Needs) -> bool {
-    n.min_digits > 0 && !n.non_ascii && !n.at_sign
+    n.min_digits > 0 && !n.at_sign
 }
 
 /// Runs `compiled` over `value`, appending to `out`. `supported(i)` says whether weak matches of
@@ -233,10 +288,23 @@ pub(crate) fn find(
             }
         }
         if facts.digits > 0 {
-            for_each_cluster(value, |ws, we| {
-                let wf = Facts::scan(&value[ws..we]);
-                for (di, d) in compiled.iter().enumerate() {
-                    if digit_anchored(&d.needs) && wf.allows(&d.needs) {
+            for_each_cluster(value, |c| {
+                let (ws, we) = c.window(value.len());
+                let anchored = || {
+                    compiled
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, d)| digit_anchored(&d.needs))
+                };
+                let needed = {
+                    let digits_only = Facts::window(&[], &c, false);
+                    anchored().any(|(_, d)| {
+                        digits_only.allows_digits(&d.needs) && needs_window_bytes(&d.needs)
+                    })
+                };
+                let wf = Facts::window(&value[ws..we], &c, needed);
+                for (di, d) in anchored() {
+                    if wf.allows(&d.needs) {
                         search(d, di, ctx, value, ws, we, supported, out);
                     }
                 }
@@ -246,26 +314,196 @@ pub(crate) fn find(
     resolve(compiled, out);
 }
 
-/// Calls `f(window_start, window_end)` for each cluster of digits, widened by [`MARGIN`];
-/// windows never overlap.
-fn for_each_cluster(value: &[u8], mut f: impl FnMut(usize, usize)) {
-    let mut i = 0;
-    let n = value.len();
-    while i < n {
-        let Some(first) = value[i..].iter().position(u8::is_ascii_digit) else {
-            return;
-        };
-        let cs = i + first;
-        let mut ce = cs + 1;
-        let mut j = ce;
-        while j < n && j - ce < CLUSTER_GAP {
-            if value[j].is_ascii_digit() {
-                ce = j + 1;
-            }
-            j += 1;
+/// True when checking `n` against a window takes more than its digit counts.
+fn needs_window_bytes(n: &Needs) -> bool {
+    n.min_alnum_run > 0 || n.plus || n.non_ascii
+}
+
+/// A run of digits where consecutive digits are less than [`CLUSTER_GAP`] bytes apart.
+#[derive(Debug, Clone, Copy)]
+struct Cluster {
+    /// Offset of the first digit.
+    start: usize,
+    /// Offset just past the last digit.
+    end: usize,
+    /// Number of digits.
+    digits: u32,
+    /// Longest run of consecutive digits.
+    digit_run: u32,
+    /// Length of the run ending at `end`.
+    run: u32,
+}
+
+impl Cluster {
+    fn new(at: usize) -> Cluster {
+        Cluster {
+            start: at,
+            end: at + 1,
+            digits: 1,
+            digit_run: 1,
+            run: 1,
         }
-        f(cs.saturating_sub(MARGIN), (ce + MARGIN).min(n));
-        i = j;
+    }
+
+    /// Adds the digit at `at` (after `end`).
+    #[inline]
+    fn push(&mut self, at: usize) {
+        self.run = if at == self.end { self.run + 1 } else { 1 };
+        self.digit_run = self.digit_run.max(self.run);
+        self.digits += 1;
+        self.end = at + 1;
+    }
+
+    /// The window searched for this cluster in a value of `len` bytes: widened by [`MARGIN`].
+    fn window(&self, len: usize) -> (usize, usize) {
+        (
+            self.start.saturating_sub(MARGIN),
+            (self.end + MARGIN).min(len),
+        )
+    }
+}
+
+/// Byte classes eight at a time (SWAR): a `u64` holds eight bytes, and each answer is the high
+/// bit of the byte it is about.
+mod swar {
+    const LOW7: u64 = 0x7F7F_7F7F_7F7F_7F7F;
+    pub(super) const HIGH: u64 = 0x8080_8080_8080_8080;
+
+    /// `b` in every byte.
+    const fn splat(b: u8) -> u64 {
+        u64::from_ne_bytes([b; 8])
+    }
+
+    /// The eight bytes of `w`, the first in the low byte.
+    #[inline]
+    pub(super) fn word(w: &[u8]) -> u64 {
+        u64::from_le_bytes(w.try_into().expect("8 bytes"))
+    }
+
+    /// Bytes below 0x80 whose low seven bits are at least `lo` and below `hi` (no carries cross
+    /// bytes: the low seven bits plus at most 0x7F stay below 0x100).
+    #[inline]
+    fn in_range(x: u64, lo: u8, hi: u8) -> u64 {
+        let ge_lo = (x & LOW7) + splat(0x80 - lo);
+        let ge_hi = (x & LOW7) + splat(0x80 - hi);
+        ge_lo & !ge_hi & !x & HIGH
+    }
+
+    /// ASCII digits.
+    #[inline]
+    pub(super) fn digits(x: u64) -> u64 {
+        in_range(x, b'0', b'9' + 1)
+    }
+
+    /// ASCII letters (lower-cased first: `| 0x20` maps no other byte into a-z).
+    #[inline]
+    pub(super) fn letters(x: u64) -> u64 {
+        in_range(x | splat(0x20), b'a', b'z' + 1)
+    }
+
+    /// Bytes equal to `b` (an ASCII byte).
+    #[inline]
+    pub(super) fn equal(x: u64, b: u8) -> u64 {
+        in_range(x, b, b + 1)
+    }
+
+    /// The answers as eight bits, bit `k` for byte `k`.
+    #[inline]
+    pub(super) fn gather(hi: u64) -> u8 {
+        /// Moves bit `8k` (byte `k`'s answer shifted down) to bit `56 + k`, without carries.
+        const GATHER: u64 = 0x0102_0408_1020_4080;
+        ((hi >> 7).wrapping_mul(GATHER) >> 56) as u8
+    }
+}
+
+/// The longest run of ones in each byte value.
+static MAX_RUN: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut m = 0;
+    while m < 256 {
+        let (mut run, mut max, mut k) = (0u8, 0u8, 0);
+        while k < 8 {
+            run = if m >> k & 1 == 1 { run + 1 } else { 0 };
+            if run > max {
+                max = run;
+            }
+            k += 1;
+        }
+        t[m] = max;
+        m += 1;
+    }
+    t
+};
+
+/// The longest run of ASCII letters and digits in `bytes`, and the class flags of its bytes
+/// but `AT` (at-sign detectors are never windowed), eight bytes at a time.
+fn alnum_run_and_flags(bytes: &[u8]) -> (u32, u8) {
+    let (mut run, mut max) = (0u32, 0u32);
+    let (mut digit, mut alpha, mut high, mut plus) = (0u64, 0u64, 0u64, 0u64);
+    let mut words = bytes.chunks_exact(8);
+    for w in words.by_ref() {
+        let x = swar::word(w);
+        let (d, a) = (swar::digits(x), swar::letters(x));
+        digit |= d;
+        alpha |= a;
+        plus |= swar::equal(x, b'+');
+        high |= x & swar::HIGH;
+        let m = swar::gather(d | a);
+        run += m.trailing_ones();
+        max = max.max(run);
+        if m != 0xFF {
+            max = max.max(MAX_RUN[m as usize] as u32);
+            run = m.leading_ones();
+        }
+    }
+    let mut flags = [(digit, DIGIT), (alpha, ALPHA), (high, HIGH), (plus, PLUS)]
+        .iter()
+        .fold(0, |f, &(any, flag)| if any != 0 { f | flag } else { f });
+    for &b in words.remainder() {
+        let c = CLASS[b as usize];
+        flags |= c & !AT;
+        run = if c & (DIGIT | ALPHA) != 0 { run + 1 } else { 0 };
+        max = max.max(run);
+    }
+    (max, flags)
+}
+
+/// Bit `k` is set when `block[k]` is an ASCII digit (`block` holds at most 64 bytes).
+#[inline]
+fn digit_mask(block: &[u8]) -> u64 {
+    let mut mask = 0u64;
+    let mut words = block.chunks_exact(8);
+    for (i, w) in words.by_ref().enumerate() {
+        mask |= (swar::gather(swar::digits(swar::word(w))) as u64) << (i * 8);
+    }
+    let done = block.len() - words.remainder().len();
+    for (k, &b) in words.remainder().iter().enumerate() {
+        mask |= (is_digit(b) as u64) << (done + k);
+    }
+    mask
+}
+
+/// Calls `f` for each cluster of digits, in order. Clusters are at least [`CLUSTER_GAP`] bytes
+/// apart, so their windows never overlap, and a window holds no digits but its cluster's.
+fn for_each_cluster(value: &[u8], mut f: impl FnMut(Cluster)) {
+    let mut cur: Option<Cluster> = None;
+    for (bi, block) in value.chunks(64).enumerate() {
+        let mut mask = digit_mask(block);
+        while mask != 0 {
+            let at = bi * 64 + mask.trailing_zeros() as usize;
+            mask &= mask - 1;
+            match &mut cur {
+                Some(c) if at - c.end < CLUSTER_GAP => c.push(at),
+                _ => {
+                    if let Some(c) = cur.replace(Cluster::new(at)) {
+                        f(c);
+                    }
+                }
+            }
+        }
+    }
+    if let Some(c) = cur {
+        f(c);
     }
 }
 
@@ -363,4 +601,220 @@ fn resolve(compiled: &[Compiled], out: &mut Vec<Match>) {
     }
     out.retain(|m| m.detector != DEAD);
     out.sort_unstable_by_key(|m| (m.start, m.end, m.detector));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::detect::Engine;
+    use proptest::prelude::*;
+
+    #[test]
+    fn digit_mask_marks_exactly_the_digits() {
+        let bytes: Vec<u8> = (0..=255u8).chain(b"0123456789/:".iter().copied()).collect();
+        for start in 0..bytes.len() {
+            for len in 0..=64.min(bytes.len() - start) {
+                let block = &bytes[start..start + len];
+                let want = block
+                    .iter()
+                    .enumerate()
+                    .fold(0u64, |m, (k, b)| m | (b.is_ascii_digit() as u64) << k);
+                assert_eq!(digit_mask(block), want, "{block:?}");
+            }
+        }
+    }
+
+    /// The windowed search as first written (byte-by-byte cluster walk, every window re-scanned
+    /// in full), kept to check the faster one against.
+    fn find_reference(compiled: &[Compiled], ctx: &Ctx, value: &[u8], out: &mut Vec<Match>) {
+        out.clear();
+        let supported = |_| false;
+        if value.len() <= WINDOWED_ABOVE {
+            let facts = Facts::scan(value);
+            for (di, d) in compiled.iter().enumerate() {
+                if reference_allows(&facts, &d.needs) {
+                    search(d, di, ctx, value, 0, value.len(), &supported, out);
+                }
+            }
+            resolve(compiled, out);
+            return;
+        }
+        let digits = value.iter().filter(|b| b.is_ascii_digit()).count() as u32;
+        let mut flags = DIGIT | ALPHA;
+        if !value.is_ascii() {
+            flags |= HIGH;
+        }
+        if value.contains(&b'@') {
+            flags |= AT;
+        }
+        if value.contains(&b'+') {
+            flags |= PLUS;
+        }
+        let facts = Facts {
+            digits,
+            digit_run: u32::MAX,
+            alnum_run: u32::MAX,
+            flags,
+        };
+        for (di, d) in compiled.iter().enumerate() {
+            if !reference_digit_anchored(&d.needs) && reference_allows(&facts, &d.needs) {
+                search(d, di, ctx, value, 0, value.len(), &supported, out);
+            }
+        }
+        for (ws, we) in reference_windows(value) {
+            let wf = Facts::scan(&value[ws..we]);
+            for (di, d) in compiled.iter().enumerate() {
+                if reference_digit_anchored(&d.needs) && reference_allows(&wf, &d.needs) {
+                    search(d, di, ctx, value, ws, we, &supported, out);
+                }
+            }
+        }
+        resolve(compiled, out);
+    }
+
+    /// The first prefilter rule: an at sign, or any non-ASCII byte, lets the email detector run.
+    fn reference_allows(f: &Facts, n: &Needs) -> bool {
+        let mut f = *f;
+        if f.flags & HIGH != 0 {
+            f.flags |= AT;
+        }
+        f.allows(n)
+    }
+
+    /// The first rule for windowed detectors: digits, and no CJK (so no plates).
+    fn reference_digit_anchored(n: &Needs) -> bool {
+        n.min_digits > 0 && !n.non_ascii && !n.at_sign
+    }
+
+    /// The windows of the first cluster walk: byte by byte to each digit, then on while the
+    /// next digit is less than [`CLUSTER_GAP`] bytes away.
+    fn reference_windows(value: &[u8]) -> Vec<(usize, usize)> {
+        let (n, mut i, mut windows) = (value.len(), 0, Vec::new());
+        while i < n {
+            let Some(first) = value[i..].iter().position(u8::is_ascii_digit) else {
+                break;
+            };
+            let cs = i + first;
+            let mut ce = cs + 1;
+            let mut j = ce;
+            while j < n && j - ce < CLUSTER_GAP {
+                if value[j].is_ascii_digit() {
+                    ce = j + 1;
+                }
+                j += 1;
+            }
+            windows.push((cs.saturating_sub(MARGIN), (ce + MARGIN).min(n)));
+            i = j;
+        }
+        windows
+    }
+
+    /// Asserts that the clusters give the reference windows, and that a window's digit facts
+    /// are its cluster's and its other facts those of a full scan.
+    fn same_windows(value: &[u8]) {
+        let mut got = Vec::new();
+        for_each_cluster(value, |c| {
+            let (ws, we) = c.window(value.len());
+            let full = Facts::scan(&value[ws..we]);
+            let fast = Facts::window(&value[ws..we], &c, true);
+            // At-sign detectors are never windowed: the window leaves AT out.
+            assert_eq!(
+                (
+                    fast.digits,
+                    fast.digit_run,
+                    fast.alnum_run,
+                    fast.flags & !AT
+                ),
+                (
+                    full.digits,
+                    full.digit_run,
+                    full.alnum_run,
+                    full.flags & !AT
+                ),
+            );
+            got.push((ws, we));
+        });
+        assert_eq!(
+            got,
+            reference_windows(value),
+            "{:?}",
+            String::from_utf8_lossy(value)
+        );
+    }
+
+    fn engine() -> &'static Engine {
+        static E: std::sync::OnceLock<Engine> = std::sync::OnceLock::new();
+        E.get_or_init(|| Engine::load(None).expect("built-in detectors load"))
+    }
+
+    /// Asserts that [`find`] and [`find_reference`] agree on `value`.
+    fn same_as_reference(value: &[u8]) {
+        let e = engine();
+        let (mut got, mut want) = (Vec::new(), Vec::new());
+        find(&e.compiled, &e.ctx, value, &|_| false, &mut got);
+        find_reference(&e.compiled, &e.ctx, value, &mut want);
+        assert_eq!(got, want, "{:?}", String::from_utf8_lossy(value));
+        same_windows(value);
+    }
+
+    /// The free-text lines of `benches/detect.rs`, and the sample values padded into long ones
+    /// with fillers that put letters, digits and CJK text near them.
+    #[test]
+    fn windowed_search_matches_reference_on_corpus() {
+        let lines = [
+            "客户王女士反映快递延误，已于2024-03-15致电安抚，并承诺补偿优惠券一张，订单号202403151230450001。",
+            "Customer called about the late delivery of order ORD-2024-000123; refund of 19.99 USD approved by supervisor.",
+            "请联系13912345678确认地址，或发邮件到li.si@example.com，车牌苏A12345的车辆在门口等候。",
+            "The technician replaced the battery and updated the firmware to v1.2.3; see ticket 88213 for details.",
+            "会员积分已到账，下次购物可抵扣现金，详情请咨询门店工作人员或访问官方网站了解活动规则。",
+        ];
+        let text = lines.join(" ").repeat(3);
+        for width in [97, 128, 200, 333] {
+            for start in 0..text.len().saturating_sub(width) {
+                same_as_reference(&text.as_bytes()[start..start + width]);
+            }
+        }
+        let samples = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/config/sample-values.txt"
+        ))
+        .unwrap();
+        let fillers = [
+            "这是一段很长的备注文字，用来把值推到窗口搜索的路径上。",
+            "ABCDEFGHJKLMNPRSTUVWXYZ abcdefghjk ",
+            "1 2 3 tel 4 5 + 6 ",
+            "x",
+        ];
+        for sample in samples.lines() {
+            for f in fillers {
+                for reps in [1, 3, 6] {
+                    let pad = f.repeat(reps);
+                    same_as_reference(format!("{pad}{sample}{pad}").as_bytes());
+                    same_as_reference(format!("{pad} {sample} {sample}{pad}{sample}").as_bytes());
+                }
+            }
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        #[test]
+        fn swar_run_and_flags_match_the_byte_scan(
+            v in proptest::collection::vec(any::<u8>(), 0..100),
+            s in "[0-9a-zA-Z@+ \\[`{/:号]{0,100}",
+        ) {
+            for bytes in [&v[..], s.as_bytes()] {
+                let full = Facts::scan(bytes);
+                prop_assert_eq!(alnum_run_and_flags(bytes), (full.alnum_run, full.flags & !AT));
+            }
+        }
+
+        #[test]
+        fn windowed_search_matches_reference(
+            s in "([0-9]{1,20}|[A-HJ-NPR-Z]{1,17}|[ +()@.\\-]|京A|苏|粤b|使|挂|·|＠|号码|，|[a-z.]{1,8}@[a-z]{2,5}\\.[a-z]{2,3}| {10,45}|[a-z]{1,8}){1,60}"
+        ) {
+            same_as_reference(s.as_bytes());
+        }
+    }
 }

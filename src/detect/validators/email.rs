@@ -53,7 +53,7 @@ fn is_intl_letter(c: char) -> bool {
 fn char_at(hay: &[u8], i: usize) -> Option<(char, usize)> {
     let b = *hay.get(i)?;
     let len = match b {
-        0x00..=0x7F => 1,
+        0x00..=0x7F => return Some((b as char, 1)),
         0xC2..=0xDF => 2,
         0xE0..=0xEF => 3,
         0xF0..=0xF4 => 4,

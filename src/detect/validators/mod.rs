@@ -55,7 +55,8 @@ pub struct Needs {
     pub min_digit_run: u32,
     /// Minimum length of the longest run of ASCII letters and digits.
     pub min_alnum_run: u32,
-    /// Needs `@` or a non-ASCII byte (full-width `＠`, internationalised addresses).
+    /// Needs `@` or the full-width `＠` (the email validator accepts only an at sign as its
+    /// candidate, then widens it to the address).
     pub at_sign: bool,
     /// Needs a non-ASCII byte (CJK characters).
     pub non_ascii: bool,
