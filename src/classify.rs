@@ -89,6 +89,10 @@ pub struct ColumnReport {
 /// Maximum masked examples per finding.
 const MAX_EXAMPLES: usize = 3;
 
+/// Matches masked in search of [`MAX_EXAMPLES`] distinct examples: a column whose values mask
+/// alike (one repeated phone, `a***@example.com`) stops paying for masking after this many.
+const MAX_EXAMPLE_TRIES: u32 = 32;
+
 /// Per-category counters.
 #[derive(Debug, Default)]
 struct CategoryState {
@@ -101,6 +105,8 @@ struct CategoryState {
     /// Detector indices that matched.
     detectors: Vec<usize>,
     examples: Vec<String>,
+    /// Matches masked so far for `examples`.
+    example_tries: u32,
 }
 
 /// Streams one column's sampled values through the engine.
@@ -238,7 +244,8 @@ impl<'e> ColumnClassifier<'e> {
             if !strong {
                 c.weak_only += 1;
             }
-            if c.examples.len() < MAX_EXAMPLES {
+            if c.examples.len() < MAX_EXAMPLES && c.example_tries < MAX_EXAMPLE_TRIES {
+                c.example_tries += 1;
                 let raw = String::from_utf8_lossy(&v[first.start..first.end]);
                 let masked = mask(category, &raw);
                 if !c.examples.contains(&masked) {
