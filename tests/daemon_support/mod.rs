@@ -266,6 +266,21 @@ pub fn job_status<'a>(status: &'a serde_json::Value, job: &str) -> &'a serde_jso
         .unwrap_or_else(|| panic!("no job {job} in {status:#}"))
 }
 
+/// Asserts that `job` in a `status --format json` snapshot has succeeded and has not failed since:
+/// its last attempt succeeded or, on a per-second schedule, is running right now.
+pub fn assert_job_succeeded(status: &serde_json::Value, job: &str) {
+    let j = job_status(status, job);
+    assert!(
+        j["last_success"].is_string(),
+        "{job} never succeeded: {status:#}"
+    );
+    assert!(
+        matches!(j["last_outcome"].as_str(), Some("success" | "running")),
+        "{job}: {status:#}"
+    );
+    assert!(j["last_error"].is_null(), "{job}: {status:#}");
+}
+
 /// A plain HTTP/1.0 GET on 127.0.0.1:`port`: (status code, body).
 pub fn http_get(port: u16, path: &str) -> (u16, String) {
     let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
