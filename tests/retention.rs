@@ -830,3 +830,127 @@ async fn delete_and_nullify_batches_repeat_every_condition_and_respect_batch_siz
         db.drop_db().await;
     }
 }
+
+/// Audit `batch` records of a policy: (rows affected, outcome).
+fn batch_records(cfg: &Path, policy: &str) -> Vec<(i64, String)> {
+    let o = dw(&[
+        "audit",
+        "export",
+        "--config",
+        cfg.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let recs: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    recs.as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["kind"] == "batch" && r["policy"] == policy)
+        .map(|r| {
+            (
+                r["rows_affected"].as_i64().unwrap(),
+                r["outcome"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+/// A process that dies between a batch's commit on the source and its audit record (or just
+/// before the commit) resumes with an audit trail that accounts for every row: the batch in flight
+/// is confirmed on the source and recorded as `recovered`, or found rolled back and redone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_committed_but_unrecorded_when_killed_is_recorded_on_resume() {
+    for kind in ALL {
+        let Some(db) = make_db(kind, "ret_gap").await else {
+            continue;
+        };
+        let src = db.source().await;
+        let mut policies = String::new();
+        let cases = [
+            ("delete", "after-commit"),
+            ("delete", "before-commit"),
+            ("pseudonymize", "after-commit"),
+            ("pseudonymize", "before-commit"),
+        ];
+        for (i, (action, _)) in cases.iter().enumerate() {
+            let table = format!("gap{i}");
+            users(&src, &db, &table, 30, 5, 100).await;
+            policies += &policy(
+                &format!("p{i}"),
+                &table,
+                action,
+                &format!(
+                    "{}batch_size = 4\nfilter = \"status = 'closed'\"",
+                    if *action == "delete" {
+                        ""
+                    } else {
+                        "columns = [\"mobile\"]\n"
+                    }
+                ),
+            );
+        }
+        let cfg = db.config(&policies);
+        for (i, (action, point)) in cases.iter().enumerate() {
+            let name = format!("p{i}");
+            let o = Command::new(env!("CARGO_BIN_EXE_datawarden"))
+                .args([
+                    "enforce",
+                    "--config",
+                    cfg.to_str().unwrap(),
+                    "--policy",
+                    &name,
+                ])
+                .env("DATAWARDEN_FAILPOINT", format!("{point}:2"))
+                .output()
+                .unwrap();
+            assert!(!o.status.success(), "{kind:?} {action} {point}: aborted");
+            let committed = if *point == "after-commit" { 8 } else { 4 };
+            assert_eq!(
+                batch_records(&cfg, &name).len(),
+                1,
+                "{kind:?} {action} {point}: only batch 1 recorded before the abort"
+            );
+            let table = format!("gap{i}");
+            let done = |rows: &[Vec<Option<String>>]| match *action {
+                "delete" => 35 - rows.len(),
+                _ => rows
+                    .iter()
+                    .filter(|r| r[1].as_deref().is_some_and(|m| m.starts_with("dwp1:")))
+                    .count(),
+            };
+            let rows = dump(&src, &table, &["id", "mobile"]).await;
+            assert_eq!(done(&rows), committed, "{kind:?} {action} {point}");
+
+            let o = enforce(&cfg, &["--policy", &name]);
+            assert!(
+                o.status.success(),
+                "{kind:?} {action} {point}: {}",
+                text(&o)
+            );
+            let rows = dump(&src, &table, &["id", "mobile"]).await;
+            assert_eq!(
+                done(&rows),
+                24,
+                "{kind:?} {action} {point}: every eligible row"
+            );
+            let recs = batch_records(&cfg, &name);
+            let total: i64 = recs.iter().map(|(n, _)| n).sum();
+            assert_eq!(
+                total, 24,
+                "{kind:?} {action} {point}: the trail accounts for every row: {recs:?}"
+            );
+            let recovered = recs.iter().filter(|(_, o)| o == "recovered").count();
+            assert_eq!(
+                recovered,
+                usize::from(*point == "after-commit"),
+                "{kind:?} {action} {point}: {recs:?}"
+            );
+        }
+        assert!(dw(&["audit", "verify", "--config", cfg.to_str().unwrap()])
+            .status
+            .success());
+        src.close().await;
+        db.drop_db().await;
+    }
+}

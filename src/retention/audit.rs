@@ -50,7 +50,9 @@ pub struct AuditRecord {
     pub started_at: String,
     /// End (RFC 3339).
     pub finished_at: Option<String>,
-    /// `started`, `committed`, `completed`, `stopped`, `refused` or `failed`.
+    /// `started`, `resumed`, `committed`, `recovered` (a batch whose source commit was confirmed on
+    /// resume, after the process stopped before recording it), `completed`, `stopped`, `braked`,
+    /// `refused` or `failed`.
     pub outcome: String,
     /// The error, when the outcome is `failed` or `refused`.
     pub error: Option<String>,

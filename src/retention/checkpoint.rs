@@ -1,5 +1,10 @@
 //! Checkpoints: after each committed batch, the policy's run id, cutoff and last key are stored so
 //! that a killed run resumes with the same cutoff where it stopped. A finished run clears it.
+//!
+//! The source commit and the audit record live in two databases, so a batch is first saved as
+//! [`PendingBatch`] (its key range end, rows and start) just before its source transaction
+//! commits. A run that finds a pending batch on resume checks the source: no eligible row left in
+//! the batch's key range means the commit happened, and the batch gets its audit record then.
 
 use sqlx::{Row, SqliteConnection, SqlitePool};
 
@@ -21,12 +26,26 @@ pub struct Checkpoint {
     pub rows_affected: i64,
     /// Batches committed so far.
     pub batches: i64,
+    /// The batch being committed on the source when this was written, if any.
+    pub pending: Option<PendingBatch>,
+}
+
+/// A batch whose source commit was under way (see the module documentation).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PendingBatch {
+    /// Its last key (JSON array, like [`Checkpoint::last_key`]).
+    pub upto: String,
+    /// Rows it deleted or updated inside its transaction.
+    pub rows: i64,
+    /// When it started (RFC 3339).
+    pub started: String,
 }
 
 /// The checkpoint of `policy`, if a run did not finish.
 pub async fn load(pool: &SqlitePool, policy: &str) -> Result<Option<Checkpoint>> {
     let row = sqlx::query(
-        "SELECT policy, run_id, cutoff, last_key, rows_affected, batches FROM retention_checkpoint WHERE policy = ?",
+        "SELECT policy, run_id, cutoff, last_key, rows_affected, batches, pending_key, pending_rows, \
+         pending_started FROM retention_checkpoint WHERE policy = ?",
     )
     .bind(policy)
     .fetch_optional(pool)
@@ -39,17 +58,25 @@ pub async fn load(pool: &SqlitePool, policy: &str) -> Result<Option<Checkpoint>>
         last_key: r.get(3),
         rows_affected: r.get(4),
         batches: r.get(5),
+        pending: r.get::<Option<String>, _>(6).map(|upto| PendingBatch {
+            upto,
+            rows: r.get::<Option<i64>, _>(7).unwrap_or(0),
+            started: r.get::<Option<String>, _>(8).unwrap_or_default(),
+        }),
     }))
 }
 
 /// Writes (inserts or replaces) a checkpoint on `conn` (usually inside the audit transaction).
 pub async fn save(conn: &mut SqliteConnection, cp: &Checkpoint) -> Result<()> {
     sqlx::query(
-        "INSERT INTO retention_checkpoint (policy, run_id, cutoff, last_key, rows_affected, batches, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?)
+        "INSERT INTO retention_checkpoint (policy, run_id, cutoff, last_key, rows_affected, batches,
+           pending_key, pending_rows, pending_started, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT(policy) DO UPDATE SET run_id = excluded.run_id, cutoff = excluded.cutoff,
            last_key = excluded.last_key, rows_affected = excluded.rows_affected,
-           batches = excluded.batches, updated_at = excluded.updated_at",
+           batches = excluded.batches, pending_key = excluded.pending_key,
+           pending_rows = excluded.pending_rows, pending_started = excluded.pending_started,
+           updated_at = excluded.updated_at",
     )
     .bind(&cp.policy)
     .bind(&cp.run_id)
@@ -57,6 +84,9 @@ pub async fn save(conn: &mut SqliteConnection, cp: &Checkpoint) -> Result<()> {
     .bind(&cp.last_key)
     .bind(cp.rows_affected)
     .bind(cp.batches)
+    .bind(cp.pending.as_ref().map(|p| &p.upto))
+    .bind(cp.pending.as_ref().map(|p| p.rows))
+    .bind(cp.pending.as_ref().map(|p| &p.started))
     .bind(chrono::Utc::now().to_rfc3339())
     .execute(conn)
     .await

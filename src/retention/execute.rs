@@ -9,7 +9,7 @@ use serde::Serialize;
 use sqlx::SqlitePool;
 
 use super::audit::{self, AuditRecord, CheckpointChange};
-use super::checkpoint::{self, Checkpoint};
+use super::checkpoint::{self, Checkpoint, PendingBatch};
 use super::crypto::{envelope_len, is_envelope, Sealer};
 use super::keys::{pseudonym_key, Keyring};
 use super::mask::{is_masked, mask_into};
@@ -18,7 +18,7 @@ use super::pseudonym::{is_pseudonym, Pseudonymizer};
 use super::sql::Stmt;
 use crate::config::{Action, Config, PolicyConfig, BATCH_TIME_BUDGET};
 use crate::error::{Error, Result};
-use crate::sources::{Access, Source};
+use crate::sources::{Access, Source, Tx};
 use crate::stop::Stop;
 
 /// Options of one run.
@@ -358,6 +358,14 @@ async fn execute(
         r.error = error;
         r
     };
+    let resolved;
+    let cp = match cp.filter(|c| c.pending.is_some()) {
+        Some(c) => {
+            resolved = resolve_pending(source, store, plan, c, report, &key_id).await?;
+            Some(&resolved)
+        }
+        None => cp,
+    };
     // Preflight on data and the brake, before anything changes.
     let pre = async {
         let (total, eligible) = preflight(source, plan).await?;
@@ -410,6 +418,7 @@ async fn execute(
         last_key: cp.and_then(|c| c.last_key.clone()),
         rows_affected: report.rows_affected as i64,
         batches: report.batches as i64,
+        pending: None,
     };
     audit::append(store, &mut start, CheckpointChange::Save(&checkpoint)).await?;
     let mut last: Option<Vec<String>> = match &checkpoint.last_key {
@@ -442,11 +451,20 @@ async fn execute(
             size,
         )
         .await;
+        let committed = match res {
+            Ok(Some((tx, batch))) => {
+                commit_batch(store, &mut checkpoint, tx, &batch, batch_started)
+                    .await
+                    .map(|()| Some(batch))
+            }
+            Ok(None) => Ok(None),
+            Err(e) => Err(e),
+        };
         let Batch {
             upto,
             affected,
             selected,
-        } = match res {
+        } = match committed {
             Ok(Some(x)) => x,
             Ok(None) => break,
             Err(e) => {
@@ -473,6 +491,7 @@ async fn execute(
         checkpoint.last_key = Some(serde_json::to_string(&upto).expect("serializable"));
         checkpoint.rows_affected = report.rows_affected as i64;
         checkpoint.batches = report.batches as i64;
+        checkpoint.pending = None;
         let mut r = base_record(plan, report, &key_id);
         r.kind = "batch".into();
         r.batch = Some(report.batches as i64);
@@ -491,6 +510,101 @@ async fn execute(
     audit::append(store, &mut r, CheckpointChange::Clear(&p.name)).await?;
     Ok(())
 }
+
+/// Commits one batch's source transaction, saving it as pending in the checkpoint first, so that
+/// a process killed between the source commit and the audit record can tell on resume whether the
+/// batch committed ([`resolve_pending`]).
+async fn commit_batch(
+    store: &SqlitePool,
+    checkpoint: &mut Checkpoint,
+    tx: Tx,
+    batch: &Batch,
+    started: DateTime<Utc>,
+) -> Result<()> {
+    checkpoint.pending = Some(PendingBatch {
+        upto: serde_json::to_string(&batch.upto).expect("serializable"),
+        rows: batch.affected as i64,
+        started: rfc3339(started),
+    });
+    let mut conn = store.acquire().await.map_err(super::store::inv)?;
+    if let Err(e) = checkpoint::save(&mut conn, checkpoint).await {
+        let _ = tx.rollback().await;
+        return Err(e);
+    }
+    drop(conn);
+    failpoint("before-commit", checkpoint.batches + 1);
+    tx.commit().await?;
+    failpoint("after-commit", checkpoint.batches + 1);
+    Ok(())
+}
+
+/// Settles the batch a killed (or failed) run left pending in `cp`: when no eligible row is left
+/// in its key range its commit happened, so it gets its audit `batch` record (outcome `recovered`)
+/// and the checkpoint moves past it; otherwise it rolled back and the run redoes it. Returns the
+/// settled checkpoint.
+async fn resolve_pending(
+    source: &Source,
+    store: &SqlitePool,
+    plan: &Plan,
+    cp: &Checkpoint,
+    report: &mut RunReport,
+    key_id: &Option<String>,
+) -> Result<Checkpoint> {
+    let pending = cp.pending.as_ref().expect("checked by the caller");
+    let upto: Vec<String> = serde_json::from_str(&pending.upto)
+        .map_err(|e| Error::Inventory(format!("checkpoint pending key: {e}")))?;
+    let last: Option<Vec<String>> = match &cp.last_key {
+        Some(k) => Some(
+            serde_json::from_str(k)
+                .map_err(|e| Error::Inventory(format!("checkpoint key: {e}")))?,
+        ),
+        None => None,
+    };
+    let left = count(
+        source,
+        &plan.count_stmt(|p, q| p.push_batch_range(q, last.as_deref(), &upto)),
+    )
+    .await?;
+    let mut next = Checkpoint {
+        pending: None,
+        ..cp.clone()
+    };
+    if left > 0 {
+        tracing::info!(policy = %plan.policy.name, left, "the batch in flight when the last run stopped did not commit; redoing it");
+        let mut conn = store.acquire().await.map_err(super::store::inv)?;
+        checkpoint::save(&mut conn, &next).await?;
+        return Ok(next);
+    }
+    next.last_key = Some(pending.upto.clone());
+    next.rows_affected += pending.rows;
+    next.batches += 1;
+    report.rows_affected = next.rows_affected as u64;
+    report.batches = next.batches as u64;
+    let mut r = base_record(plan, report, key_id);
+    r.kind = "batch".into();
+    r.batch = Some(next.batches);
+    r.rows_affected = pending.rows;
+    r.started_at = pending.started.clone();
+    r.outcome = "recovered".into();
+    tracing::info!(policy = %plan.policy.name, batch = next.batches, rows = pending.rows, "the batch in flight when the last run stopped had committed; recorded");
+    audit::append(store, &mut r, CheckpointChange::Save(&next)).await?;
+    Ok(next)
+}
+
+/// Test builds only: `DATAWARDEN_FAILPOINT=<point>:<batch>` aborts the process at `point`
+/// (`before-commit` or `after-commit` of the source transaction) of batch number `batch`, the
+/// instants a SIGKILL from a test could not hit reliably.
+#[cfg(debug_assertions)]
+fn failpoint(point: &str, batch: i64) {
+    if let Ok(v) = std::env::var("DATAWARDEN_FAILPOINT") {
+        if v == format!("{point}:{batch}") {
+            std::process::abort();
+        }
+    }
+}
+
+#[cfg(not(debug_assertions))]
+fn failpoint(_: &str, _: i64) {}
 
 /// Batch sizes: a batch starts at [`PolicyConfig::first_batch`] rows and never exceeds
 /// [`PolicyConfig::batch_limit`] (`batch_size` when set: a hard upper bound). A batch whose
@@ -530,8 +644,8 @@ struct Batch {
     selected: u64,
 }
 
-/// One batch in its own transaction, with every condition repeated in the statement that acts,
-/// then commit. Delete and nullify on PostgreSQL select the keys and act in one statement
+/// One batch in its own transaction, with every condition repeated in the statement that acts;
+/// the transaction is returned uncommitted (the caller records it as pending, then commits). Delete and nullify on PostgreSQL select the keys and act in one statement
 /// ([`Plan::batch_in_one`]); otherwise the batch end (delete, nullify) or the keys and values
 /// (transforms, locked `FOR UPDATE`) are selected first. `None` when no row is left.
 #[allow(clippy::too_many_arguments)]
@@ -543,7 +657,7 @@ async fn run_batch(
     locking: bool,
     nkey: usize,
     limit: u32,
-) -> Result<Option<Batch>> {
+) -> Result<Option<(Tx, Batch)>> {
     let p = &plan.policy;
     let mut tx = source
         .begin_with_timeouts(p.lock_timeout(), p.statement_timeout())
@@ -571,8 +685,7 @@ async fn run_batch(
             affected: num(r.get(nkey)),
             selected: num(r.get(nkey + 1)),
         };
-        tx.commit().await?;
-        return Ok(Some(done));
+        return Ok(Some((tx, done)));
     }
     let values_needed = !matches!(p.action, Action::Delete | Action::Nullify);
     let sel = if values_needed {
@@ -619,12 +732,14 @@ async fn run_batch(
             affected = tx.execute(&q.sql, &q.binds).await?;
         }
     }
-    tx.commit().await?;
-    Ok(Some(Batch {
-        upto,
-        affected,
-        selected,
-    }))
+    Ok(Some((
+        tx,
+        Batch {
+            upto,
+            affected,
+            selected,
+        },
+    )))
 }
 
 /// Counts, sample keys, statements and foreign-key effects; reads only.

@@ -8,10 +8,11 @@ use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions};
 use crate::error::{Error, Result};
 use crate::inventory::{Migrations, Store};
 
-/// The retention schema: v1 creates the audit trail and the checkpoint table.
+/// The retention schema: v1 creates the audit trail and the checkpoint table; v2 adds the batch
+/// in flight to the checkpoint.
 pub const MIGRATIONS: Migrations = Migrations {
     module: "retention",
-    scripts: &[V1],
+    scripts: &[V1, V2],
 };
 
 const V1: &str = concat!(
@@ -48,6 +49,12 @@ const V1: &str = concat!(
 );
 "
 );
+
+/// v2: the batch whose source transaction is being committed (see [`super::checkpoint`]).
+const V2: &str = "ALTER TABLE retention_checkpoint ADD COLUMN pending_key TEXT;
+ALTER TABLE retention_checkpoint ADD COLUMN pending_rows INTEGER;
+ALTER TABLE retention_checkpoint ADD COLUMN pending_started TEXT;
+";
 
 /// Opens (creating if needed) the inventory store at `url` with the retention tables.
 pub async fn open(url: &str) -> Result<SqlitePool> {
