@@ -1,6 +1,7 @@
 //! Retention throughput on PostgreSQL: 1,000,000 rows, half expired. Compares `run_policy` delete
 //! and encrypt (2 columns) with one plain `DELETE ... WHERE ts < cutoff` and one plain `UPDATE` of
-//! the same rows; reports the longest batch transaction and peak memory (VmHWM).
+//! the same rows; reports the longest batch transaction and peak memory (VmHWM). Autovacuum is off
+//! on the bench tables so that a vacuum of one run's dead rows does not slow the next.
 //!
 //! Run: `cargo bench --bench enforce` (env DW_BENCH_ROWS to change the size, DW_BENCH_BATCH to set
 //! `batch_size`; unset, the policies use the default adaptive batches).
@@ -26,7 +27,7 @@ fn vm_hwm() -> String {
 }
 
 async fn copy(c: &mut PgConnection, name: &str) {
-    c.execute(format!("DROP TABLE IF EXISTS {name}; CREATE TABLE {name} (LIKE base INCLUDING ALL); INSERT INTO {name} SELECT * FROM base").as_str())
+    c.execute(format!("DROP TABLE IF EXISTS {name}; CREATE TABLE {name} (LIKE base INCLUDING ALL) WITH (autovacuum_enabled = off); INSERT INTO {name} SELECT * FROM base").as_str())
         .await
         .unwrap();
     c.execute(format!("VACUUM ANALYZE {name}").as_str())

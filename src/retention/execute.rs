@@ -184,19 +184,44 @@ impl Transform {
     }
 }
 
-/// The preflight in one scan ([`Plan::preflight_stmt`]): `(total, eligible)` rows. Refuses an
-/// encrypt run whose longest pending value would not fit its column once encrypted, before the
-/// first batch rather than midway.
-async fn preflight(source: &Source, plan: &Plan) -> Result<(u64, u64)> {
+/// What the preflight scan ([`Plan::preflight_stmt`]) found.
+struct Preflight {
+    total: u64,
+    eligible: u64,
+    /// Per transformed column, the longest value (bytes) still to encrypt.
+    longest: Vec<Option<u64>>,
+    /// PostgreSQL, and the key is one integer column whose values fill at least half of their
+    /// range: delete and nullify batches go by key range ([`Plan::range_start`]).
+    dense_key: bool,
+}
+
+async fn preflight(source: &Source, plan: &Plan) -> Result<Preflight> {
     let q = plan.preflight_stmt();
     let rows = source.fetch_rows(&q.sql, &q.binds).await?;
-    let num = |i: usize| -> Option<u64> {
-        rows.first()
-            .and_then(|r| r.get(i).cloned().flatten())
-            .and_then(|s| s.parse().ok())
+    let field = |i: usize| rows.first().and_then(|r| r.get(i).cloned().flatten());
+    let num = |i: usize| field(i).and_then(|s| s.parse::<u64>().ok());
+    let int = |i: usize| field(i).and_then(|s| s.parse::<i64>().ok());
+    let n = plan.columns.len();
+    let total = num(0).unwrap_or(0);
+    let dense_key = match (plan.integer_key_max(), int(2 + n), int(3 + n)) {
+        (Some(_), Some(lo), Some(hi)) => {
+            plan.dialect.writable_cte() && i128::from(hi) - i128::from(lo) < 2 * i128::from(total)
+        }
+        _ => false,
     };
-    for (ci, c) in plan.columns.iter().enumerate() {
-        let (Some(max), Some(longest)) = (c.max_length, num(2 + ci)) else {
+    Ok(Preflight {
+        total,
+        eligible: num(1).unwrap_or(0),
+        longest: (0..n).map(|ci| num(2 + ci)).collect(),
+        dense_key,
+    })
+}
+
+/// Refuses an encrypt run whose longest pending value would not fit its column once encrypted,
+/// before the first batch rather than midway.
+fn check_lengths(plan: &Plan, pre: &Preflight) -> Result<()> {
+    for (c, longest) in plan.columns.iter().zip(&pre.longest) {
+        let (Some(max), Some(longest)) = (c.max_length, *longest) else {
             continue;
         };
         let longest = longest as usize;
@@ -212,7 +237,7 @@ async fn preflight(source: &Source, plan: &Plan) -> Result<(u64, u64)> {
             });
         }
     }
-    Ok((num(0).unwrap_or(0), num(1).unwrap_or(0)))
+    Ok(())
 }
 
 /// Runs one policy: preflight, brake, batches (or a preview when `opts.dry_run`). `stop` is checked
@@ -367,8 +392,12 @@ async fn execute(
         None => cp,
     };
     // Preflight on data and the brake, before anything changes.
+    let mut dense_key = false;
     let pre = async {
-        let (total, eligible) = preflight(source, plan).await?;
+        let pre = preflight(source, plan).await?;
+        check_lengths(plan, &pre)?;
+        let (total, eligible) = (pre.total, pre.eligible);
+        dense_key = pre.dense_key;
         report.eligible = eligible;
         if !opts.override_brake {
             let share = if total == 0 { 0.0 } else { eligible as f64 / total as f64 };
@@ -449,6 +478,7 @@ async fn execute(
             locking,
             nkey,
             size,
+            dense_key,
         )
         .await;
         let committed = match res {
@@ -657,6 +687,7 @@ async fn run_batch(
     locking: bool,
     nkey: usize,
     limit: u32,
+    dense_key: bool,
 ) -> Result<Option<(Tx, Batch)>> {
     let p = &plan.policy;
     let mut tx = source
@@ -673,7 +704,8 @@ async fn run_batch(
             .and_then(|s| s.parse().ok())
             .unwrap_or(0)
     };
-    if plan.single_statement() {
+    let values_needed = !matches!(p.action, Action::Delete | Action::Nullify);
+    if plan.single_statement() && !dense_key {
         let q = plan.batch_in_one(last, limit);
         let rows = tx.fetch_rows(&q.sql, &q.binds).await?;
         let Some(r) = rows.first() else {
@@ -687,23 +719,38 @@ async fn run_batch(
         };
         return Ok(Some((tx, done)));
     }
-    let values_needed = !matches!(p.action, Action::Delete | Action::Nullify);
-    let sel = if values_needed {
-        plan.select_batch(last, locking, true, limit)
+    let (rows, upto, selected) = if dense_key && !values_needed {
+        let q = plan.range_start(last);
+        let rows = tx.fetch_rows(&q.sql, &q.binds).await?;
+        let first = rows
+            .first()
+            .and_then(|r| r.first().cloned().flatten())
+            .and_then(|s| s.parse::<i64>().ok());
+        let Some(first) = first else {
+            tx.rollback().await?;
+            return Ok(None);
+        };
+        let upto = vec![plan.range_end(first, limit).to_string()];
+        (rows, upto, u64::from(limit))
     } else {
-        plan.batch_end(last, limit)
-    };
-    let rows = tx.fetch_rows(&sel.sql, &sel.binds).await?;
-    let Some(last_row) = rows.last() else {
-        tx.rollback().await?;
-        return Ok(None);
-    };
-    let upto = key_of(last_row);
-    // `batch_end` returns only the last key; its batch is full unless fewer rows were left.
-    let selected = if values_needed {
-        rows.len() as u64
-    } else {
-        u64::from(limit)
+        let sel = if values_needed {
+            plan.select_batch(last, locking, true, limit)
+        } else {
+            plan.batch_end(last, limit)
+        };
+        let rows = tx.fetch_rows(&sel.sql, &sel.binds).await?;
+        let Some(last_row) = rows.last() else {
+            tx.rollback().await?;
+            return Ok(None);
+        };
+        let upto = key_of(last_row);
+        // `batch_end` returns only the last key; its batch is full unless fewer rows were left.
+        let selected = if values_needed {
+            rows.len() as u64
+        } else {
+            u64::from(limit)
+        };
+        (rows, upto, selected)
     };
     let mut affected = 0;
     match p.action {
@@ -769,7 +816,9 @@ async fn preview(source: &Source, plan: &Plan) -> Result<Preview> {
         .collect();
     let last_ph = vec!["<last key>".to_string(); plan.key.len()];
     let limit = plan.policy.first_batch();
-    if plan.single_statement() {
+    let by_range = matches!(plan.policy.action, Action::Delete | Action::Nullify)
+        && preflight(source, plan).await?.dense_key;
+    if plan.single_statement() && !by_range {
         return Ok(Preview {
             qualifying,
             held: qualifying.saturating_sub(eligible),
@@ -779,6 +828,7 @@ async fn preview(source: &Source, plan: &Plan) -> Result<Preview> {
         });
     }
     let first = match plan.policy.action {
+        Action::Delete | Action::Nullify if by_range => plan.range_start(Some(&last_ph)),
         Action::Delete | Action::Nullify => plan.batch_end(Some(&last_ph), limit),
         _ => plan.select_batch(Some(&last_ph), true, true, limit),
     };

@@ -720,9 +720,51 @@ impl Plan {
         q
     }
 
+    /// The largest value of the key's type when the key is one integer column (PostgreSQL type
+    /// names), the case [`Plan::range_start`] handles.
+    pub fn integer_key_max(&self) -> Option<i64> {
+        match self.key.as_slice() {
+            [k] => match k.sql_type.as_str() {
+                "smallint" => Some(i64::from(i16::MAX)),
+                "integer" => Some(i64::from(i32::MAX)),
+                "bigint" => Some(i64::MAX),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
+    /// The first eligible key after `last` (as text; `NULL` when none is left). With a dense
+    /// integer key ([`Plan::integer_key_max`]) a delete or nullify batch is the range of
+    /// `batch size` key values starting there: it holds at most that many rows and its statement
+    /// reads the range once, in key order, like one plain statement over it.
+    pub fn range_start(&self, last: Option<&[String]>) -> Stmt {
+        let d = self.dialect;
+        let mut q = Stmt::new(d);
+        q.push("SELECT ")
+            .push(&d.cast_text(&format!("MIN({})", self.key_expr())))
+            .push(" FROM ")
+            .push(&self.qualified())
+            .push(" WHERE ");
+        self.push_after(&mut q, last, ">");
+        self.push_eligible(&mut q);
+        q
+    }
+
+    /// The last key of a key-range batch of `limit` values from `first` (see
+    /// [`Plan::range_start`]), kept within the key type and never below `first`.
+    pub fn range_end(&self, first: i64, limit: u32) -> i64 {
+        let max = self.integer_key_max().unwrap_or(i64::MAX);
+        first
+            .saturating_add(i64::from(limit.max(1)) - 1)
+            .min(max)
+            .max(first)
+    }
+
     /// The preflight in one scan of the table: total rows, eligible rows and, for encrypt, per
     /// transformed column the longest value (bytes) still to encrypt among eligible rows
-    /// (`NULL` when there is none; columns without a length limit report `NULL` too).
+    /// (`NULL` when there is none; columns without a length limit report `NULL` too); then, for
+    /// an integer key ([`Plan::integer_key_max`]), its minimum and maximum.
     pub fn preflight_stmt(&self) -> Stmt {
         let d = self.dialect;
         let mut q = Stmt::new(d);
@@ -742,6 +784,10 @@ impl Plan {
                 .push(" NOT LIKE 'dw1:%' THEN OCTET_LENGTH(")
                 .push(&col)
                 .push(") END)");
+        }
+        if self.integer_key_max().is_some() {
+            let k = self.key_expr();
+            q.push(", MIN(").push(&k).push("), MAX(").push(&k).push(")");
         }
         q.push(" FROM ").push(&self.qualified());
         q
@@ -875,5 +921,24 @@ mod tests {
         );
         let q = my.update_stmt(None, &keys[9], &keys[..10], &values[..10]);
         assert!(q.binds.len() > 30 && !q.sql.contains("unnest"));
+    }
+
+    #[test]
+    fn key_range_batches_start_at_the_next_eligible_key_and_stay_in_the_key_type() {
+        let p = plan(Dialect::new(Backend::Postgres), "delete", "");
+        assert_eq!(
+            p.integer_key_max(),
+            None,
+            "a composite key has no key ranges"
+        );
+        assert_eq!(p.range_end(10, 1000), 1009);
+        assert_eq!(p.range_end(10, 1), 10);
+        assert_eq!(p.range_end(10, 0), 10, "never below the first key");
+        assert_eq!(p.range_end(i64::MAX - 5, 1000), i64::MAX);
+        let q = p.range_start(Some(&["7".to_string(), "1".to_string()]));
+        placeholders_match(&q);
+        for needed in ["MIN(", "status = 'closed'", "hold_flag = 1", "\"ts\" <"] {
+            assert!(q.sql.contains(needed), "{needed}: {}", q.sql);
+        }
     }
 }
