@@ -38,12 +38,12 @@ pub enum Error {
     /// Cryptographic failure (wrong key, tampered ciphertext, malformed envelope).
     #[error("crypto: {0}")]
     Crypto(String),
-    /// Input/output failure on a named path.
-    #[error("{path}: {source}")]
+    /// Input/output failure on a named path. The cause is part of the message (not a `source`),
+    /// so a report that prints the error chain names it once.
+    #[error("{}: {cause}", path.display())]
     Io {
         path: PathBuf,
-        #[source]
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     /// Anything else, with a message that says what to do.
     #[error("{0}")]
@@ -55,7 +55,7 @@ impl Error {
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         Error::Io {
             path: path.into(),
-            source,
+            cause: source,
         }
     }
 }
