@@ -664,21 +664,9 @@ async fn sigkill_mid_run_resumes_to_the_same_result_as_a_clean_run() {
 
 /// Audit `batch` records of a policy: rows affected per batch.
 fn batch_rows(cfg: &Path, policy: &str) -> Vec<i64> {
-    let o = dw(&[
-        "audit",
-        "export",
-        "--config",
-        cfg.to_str().unwrap(),
-        "--format",
-        "json",
-    ]);
-    assert!(o.status.success(), "{}", text(&o));
-    let recs: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    recs.as_array()
-        .unwrap()
-        .iter()
-        .filter(|r| r["kind"] == "batch" && r["policy"] == policy)
-        .map(|r| r["rows_affected"].as_i64().unwrap())
+    batch_records(cfg, policy)
+        .into_iter()
+        .map(|(rows, _)| rows)
         .collect()
 }
 
