@@ -450,13 +450,7 @@ async fn execute(
         pending: None,
     };
     audit::append(store, &mut start, CheckpointChange::Save(&checkpoint)).await?;
-    let mut last: Option<Vec<String>> = match &checkpoint.last_key {
-        Some(s) => Some(
-            serde_json::from_str(s)
-                .map_err(|e| Error::Inventory(format!("checkpoint key: {e}")))?,
-        ),
-        None => None,
-    };
+    let mut last = checkpoint.last_key.as_deref().map(parse_key).transpose()?;
     let nkey = plan.key.len();
     let locking = p.action != Action::Delete && p.action != Action::Nullify;
     let mut sizer = BatchSizer::new(p);
@@ -541,6 +535,11 @@ async fn execute(
     Ok(())
 }
 
+/// A key stored in a checkpoint (JSON array of the key column values).
+fn parse_key(json: &str) -> Result<Vec<String>> {
+    serde_json::from_str(json).map_err(|e| Error::Inventory(format!("checkpoint key: {e}")))
+}
+
 /// Commits one batch's source transaction, saving it as pending in the checkpoint first, so that
 /// a process killed between the source commit and the audit record can tell on resume whether the
 /// batch committed ([`resolve_pending`]).
@@ -581,15 +580,8 @@ async fn resolve_pending(
     key_id: &Option<String>,
 ) -> Result<Checkpoint> {
     let pending = cp.pending.as_ref().expect("checked by the caller");
-    let upto: Vec<String> = serde_json::from_str(&pending.upto)
-        .map_err(|e| Error::Inventory(format!("checkpoint pending key: {e}")))?;
-    let last: Option<Vec<String>> = match &cp.last_key {
-        Some(k) => Some(
-            serde_json::from_str(k)
-                .map_err(|e| Error::Inventory(format!("checkpoint key: {e}")))?,
-        ),
-        None => None,
-    };
+    let upto = parse_key(&pending.upto)?;
+    let last = cp.last_key.as_deref().map(parse_key).transpose()?;
     let left = count(
         source,
         &plan.count_stmt(|p, q| p.push_batch_range(q, last.as_deref(), &upto)),
@@ -800,7 +792,9 @@ async fn preview(source: &Source, plan: &Plan) -> Result<Preview> {
         }),
     )
     .await?;
-    let eligible = count(source, &plan.count_stmt(|p, q| p.push_eligible(q))).await?;
+    // The preflight scan gives the eligible rows and whether batches go by key range.
+    let pre = preflight(source, plan).await?;
+    let eligible = pre.eligible;
     // Keys only: the sample query reads no personal values.
     let sel = plan.select_batch(None, false, false, 10);
     let rows = source.fetch_rows(&sel.sql, &sel.binds).await?;
@@ -816,8 +810,7 @@ async fn preview(source: &Source, plan: &Plan) -> Result<Preview> {
         .collect();
     let last_ph = vec!["<last key>".to_string(); plan.key.len()];
     let limit = plan.policy.first_batch();
-    let by_range = matches!(plan.policy.action, Action::Delete | Action::Nullify)
-        && preflight(source, plan).await?.dense_key;
+    let by_range = matches!(plan.policy.action, Action::Delete | Action::Nullify) && pre.dense_key;
     if plan.single_statement() && !by_range {
         return Ok(Preview {
             qualifying,
