@@ -6,15 +6,53 @@
 use aho_corasick::AhoCorasick;
 use regex::bytes::Regex;
 
+use super::scanners::{self, FindFn, Reach};
 use super::spec::DetectorSpec;
 use super::validators::{Ctx, Needs, Validator, Verdict};
 use super::Match;
 use crate::error::{Error, Result};
 
+/// How a detector finds candidates: its patterns' regex, or the hand-written scanner that finds
+/// exactly the same (see [`super::scanners`]).
+#[derive(Debug)]
+enum Finder {
+    Regex(Regex),
+    Scanner(FindFn),
+}
+
+impl Finder {
+    /// The leftmost candidate at or after `pos`, as `Regex::find_at` reports it.
+    #[inline]
+    fn find_at(&self, hay: &[u8], pos: usize) -> Option<(usize, usize)> {
+        match self {
+            Finder::Regex(re) => re.find_at(hay, pos).map(|m| (m.start(), m.end())),
+            Finder::Scanner(find) => find(hay, pos),
+        }
+    }
+}
+
+/// The one regex for a detector's patterns (alternatives in the order written).
+pub(crate) fn build_regex(
+    patterns: &[String],
+    case_insensitive: bool,
+) -> std::result::Result<Regex, regex::Error> {
+    let combined = patterns
+        .iter()
+        .map(|p| format!("(?:{p})"))
+        .collect::<Vec<_>>()
+        .join("|");
+    regex::bytes::RegexBuilder::new(&combined)
+        .case_insensitive(case_insensitive)
+        .size_limit(64 << 20)
+        .build()
+}
+
 /// One detector ready to run.
 #[derive(Debug)]
 pub(crate) struct Compiled {
-    regex: Regex,
+    finder: Finder,
+    /// How far matches reach beyond the digits (for the windows of digit-anchored detectors).
+    reach: Reach,
     validator: Option<&'static Validator>,
     needs: Needs,
     weak: bool,
@@ -30,20 +68,22 @@ impl Compiled {
         category: usize,
         file: &std::path::Path,
     ) -> Result<Compiled> {
-        let combined = spec
-            .patterns
-            .iter()
-            .map(|p| format!("(?:{p})"))
-            .collect::<Vec<_>>()
-            .join("|");
-        let regex = regex::bytes::RegexBuilder::new(&combined)
-            .case_insensitive(spec.case_insensitive)
-            .size_limit(64 << 20)
-            .build()
-            .map_err(|e| Error::Detector {
-                file: file.to_path_buf(),
-                message: format!("patterns: {e}"),
-            })?;
+        let (finder, reach) = match scanners::lookup(&spec.patterns, spec.case_insensitive) {
+            Some(s) => (Finder::Scanner(s.find), s.reach),
+            None => {
+                let regex = build_regex(&spec.patterns, spec.case_insensitive).map_err(|e| {
+                    Error::Detector {
+                        file: file.to_path_buf(),
+                        message: format!("patterns: {e}"),
+                    }
+                })?;
+                let margin = Reach {
+                    before: MARGIN,
+                    after: MARGIN,
+                };
+                (Finder::Regex(regex), margin)
+            }
+        };
         let validator = spec
             .validator
             .as_deref()
@@ -62,7 +102,8 @@ impl Compiled {
             )
         };
         Ok(Compiled {
-            regex,
+            finder,
+            reach,
             validator,
             needs: validator.map(|v| v.needs).unwrap_or_default(),
             weak: spec.weak,
@@ -170,41 +211,6 @@ impl Facts {
         }
     }
 
-    /// Facts for the detectors searched end to end in a long value: the digit count and the
-    /// flags, from a pass the compiler vectorises (run lengths are left permissive: the regexes'
-    /// own prefilters take over).
-    pub(crate) fn quick(value: &[u8]) -> Facts {
-        let (mut digits, mut or, mut at, mut plus) = (0u32, 0u8, 0u8, 0u8);
-        for chunk in value.chunks(256) {
-            // A u16 count per 256-byte chunk keeps the vector lanes narrow (a u8 would overflow
-            // when all 256 bytes are digits).
-            let mut d = 0u16;
-            for &b in chunk {
-                d += is_digit(b) as u16;
-                or |= b;
-                at |= (b == b'@') as u8;
-                plus |= (b == b'+') as u8;
-            }
-            digits += d as u32;
-        }
-        let mut flags = DIGIT | ALPHA;
-        if or >= 0x80 {
-            flags |= HIGH;
-        }
-        if at != 0 || (flags & HIGH != 0 && has_fullwidth_at(value)) {
-            flags |= AT;
-        }
-        if plus != 0 {
-            flags |= PLUS;
-        }
-        Facts {
-            digits,
-            digit_run: u32::MAX,
-            alnum_run: u32::MAX,
-            flags,
-        }
-    }
-
     /// Facts for a window around one digit cluster: the window's digits are exactly the
     /// cluster's (see [`for_each_cluster`]), so only the letter-and-digit run and the flags need
     /// the window's bytes, and only when `needed` (a detector that passes the digit checks uses
@@ -249,7 +255,8 @@ const DEAD: usize = usize::MAX;
 const WINDOWED_ABOVE: usize = 96;
 /// Digits closer than this belong to one cluster.
 const CLUSTER_GAP: usize = 40;
-/// Bytes searched on each side of a cluster (a VIN may have 16 letters before its first digit).
+/// Bytes searched on each side of a cluster by a detector running on its regex (a VIN may have
+/// 16 letters before its first digit); scanners say how far their matches reach.
 const MARGIN: usize = 20;
 
 /// True for detectors whose every match contains ASCII digits, found near digit clusters: the
@@ -281,34 +288,32 @@ pub(crate) fn find(
             }
         }
     } else {
-        let facts = Facts::quick(value);
+        let facts = for_each_cluster(value, |c| {
+            let (ws, we) = c.window(value.len());
+            let anchored = || {
+                compiled
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, d)| digit_anchored(&d.needs))
+            };
+            let needed = {
+                let digits_only = Facts::window(&[], &c, false);
+                anchored().any(|(_, d)| {
+                    digits_only.allows_digits(&d.needs) && needs_window_bytes(&d.needs)
+                })
+            };
+            let wf = Facts::window(&value[ws..we], &c, needed);
+            for (di, d) in anchored() {
+                if wf.allows(&d.needs) {
+                    let (ds, de) = c.window_for(d.reach, value.len());
+                    search(d, di, ctx, value, ds, de, supported, out);
+                }
+            }
+        });
         for (di, d) in compiled.iter().enumerate() {
             if !digit_anchored(&d.needs) && facts.allows(&d.needs) {
                 search(d, di, ctx, value, 0, value.len(), supported, out);
             }
-        }
-        if facts.digits > 0 {
-            for_each_cluster(value, |c| {
-                let (ws, we) = c.window(value.len());
-                let anchored = || {
-                    compiled
-                        .iter()
-                        .enumerate()
-                        .filter(|(_, d)| digit_anchored(&d.needs))
-                };
-                let needed = {
-                    let digits_only = Facts::window(&[], &c, false);
-                    anchored().any(|(_, d)| {
-                        digits_only.allows_digits(&d.needs) && needs_window_bytes(&d.needs)
-                    })
-                };
-                let wf = Facts::window(&value[ws..we], &c, needed);
-                for (di, d) in anchored() {
-                    if wf.allows(&d.needs) {
-                        search(d, di, ctx, value, ws, we, supported, out);
-                    }
-                }
-            });
         }
     }
     resolve(compiled, out);
@@ -335,30 +340,43 @@ struct Cluster {
 }
 
 impl Cluster {
-    fn new(at: usize) -> Cluster {
+    /// A cluster of the `len` digits from `at`.
+    fn new(at: usize, len: u32) -> Cluster {
         Cluster {
             start: at,
-            end: at + 1,
-            digits: 1,
-            digit_run: 1,
-            run: 1,
+            end: at + len as usize,
+            digits: len,
+            digit_run: len,
+            run: len,
         }
     }
 
-    /// Adds the digit at `at` (after `end`).
+    /// Adds the `len` digits from `at` (at or after `end`).
     #[inline]
-    fn push(&mut self, at: usize) {
-        self.run = if at == self.end { self.run + 1 } else { 1 };
+    fn push(&mut self, at: usize, len: u32) {
+        self.run = if at == self.end { self.run + len } else { len };
         self.digit_run = self.digit_run.max(self.run);
-        self.digits += 1;
-        self.end = at + 1;
+        self.digits += len;
+        self.end = at + len as usize;
     }
 
-    /// The window searched for this cluster in a value of `len` bytes: widened by [`MARGIN`].
+    /// The window around this cluster in a value of `len` bytes, widened by [`MARGIN`]: its
+    /// facts decide which detectors run.
     fn window(&self, len: usize) -> (usize, usize) {
+        self.window_for(
+            Reach {
+                before: MARGIN,
+                after: MARGIN,
+            },
+            len,
+        )
+    }
+
+    /// The window one detector searches: widened by how far its matches reach.
+    fn window_for(&self, reach: Reach, len: usize) -> (usize, usize) {
         (
-            self.start.saturating_sub(MARGIN),
-            (self.end + MARGIN).min(len),
+            self.start.saturating_sub(reach.before),
+            (self.end + reach.after).min(len),
         )
     }
 }
@@ -468,34 +486,113 @@ fn alnum_run_and_flags(bytes: &[u8]) -> (u32, u8) {
     (max, flags)
 }
 
-/// Bit `k` is set when `block[k]` is an ASCII digit (`block` holds at most 64 bytes).
-#[inline]
-fn digit_mask(block: &[u8]) -> u64 {
-    let mut mask = 0u64;
-    let mut words = block.chunks_exact(8);
-    for (i, w) in words.by_ref().enumerate() {
-        mask |= (swar::gather(swar::digits(swar::word(w))) as u64) << (i * 8);
-    }
-    let done = block.len() - words.remainder().len();
-    for (k, &b) in words.remainder().iter().enumerate() {
-        mask |= (is_digit(b) as u64) << (done + k);
-    }
-    mask
+/// What one pass learns about a block of at most 64 bytes: bit `k` of `digits` is set when
+/// byte `k` is an ASCII digit, and `flags` has `AT` (`@` only), `PLUS` and `HIGH`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Block {
+    digits: u64,
+    flags: u8,
 }
 
-/// Calls `f` for each cluster of digits, in order. Clusters are at least [`CLUSTER_GAP`] bytes
-/// apart, so their windows never overlap, and a window holds no digits but its cluster's.
-fn for_each_cluster(value: &[u8], mut f: impl FnMut(Cluster)) {
+impl Block {
+    #[inline]
+    fn scan(block: &[u8]) -> Block {
+        match <&[u8; 64]>::try_from(block) {
+            Ok(full) => Block::scan_full(full),
+            Err(_) => Block::scan_part(block),
+        }
+    }
+
+    /// A full block, sixteen bytes per step with SSE2 (part of every x86-64 CPU).
+    #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+    #[inline]
+    fn scan_full(block: &[u8; 64]) -> Block {
+        // SAFETY: the function only needs SSE2, which this build enables (the `cfg` above);
+        // every x86-64 CPU has it.
+        unsafe { sse2::scan(block) }
+    }
+
+    #[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
+    #[inline]
+    fn scan_full(block: &[u8; 64]) -> Block {
+        Block::scan_part(block)
+    }
+
+    /// Any block, eight bytes per step (SWAR), the tail byte by byte.
+    fn scan_part(block: &[u8]) -> Block {
+        let (mut digits, mut at, mut plus, mut high) = (0u64, 0u64, 0u64, 0u64);
+        let mut words = block.chunks_exact(8);
+        for (i, w) in words.by_ref().enumerate() {
+            let x = swar::word(w);
+            digits |= (swar::gather(swar::digits(x)) as u64) << (i * 8);
+            at |= swar::equal(x, b'@');
+            plus |= swar::equal(x, b'+');
+            high |= x & swar::HIGH;
+        }
+        let mut flags = [(at, AT), (plus, PLUS), (high, HIGH)]
+            .iter()
+            .fold(0, |f, &(any, flag)| if any != 0 { f | flag } else { f });
+        let done = block.len() - words.remainder().len();
+        for (k, &b) in words.remainder().iter().enumerate() {
+            digits |= (is_digit(b) as u64) << (done + k);
+            flags |= CLASS[b as usize] & (AT | PLUS | HIGH);
+        }
+        Block { digits, flags }
+    }
+}
+
+/// [`Block::scan`] for a full block, sixteen bytes per step.
+#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+mod sse2 {
+    use super::{Block, AT, HIGH, PLUS};
+    use std::arch::x86_64::*;
+
+    #[target_feature(enable = "sse2")]
+    pub(super) fn scan(block: &[u8; 64]) -> Block {
+        let (mut digits, mut at, mut plus, mut high) = (0u64, 0, 0, 0);
+        for (i, lane) in block.chunks_exact(16).enumerate() {
+            let half = |k: usize| i64::from_le_bytes(lane[k..k + 8].try_into().expect("8 bytes"));
+            let v = _mm_set_epi64x(half(8), half(0));
+            // Digits: `b - '0'`, as an unsigned byte, is at most 9.
+            let x = _mm_sub_epi8(v, _mm_set1_epi8(b'0' as i8));
+            let is_digit = _mm_cmpeq_epi8(_mm_min_epu8(x, _mm_set1_epi8(9)), x);
+            digits |= (_mm_movemask_epi8(is_digit) as u16 as u64) << (16 * i);
+            at |= _mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(b'@' as i8)));
+            plus |= _mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(b'+' as i8)));
+            high |= _mm_movemask_epi8(v);
+        }
+        let flags = [(at, AT), (plus, PLUS), (high, HIGH)]
+            .iter()
+            .fold(0, |f, &(any, flag)| if any != 0 { f | flag } else { f });
+        Block { digits, flags }
+    }
+}
+
+/// Calls `f` for each cluster of digits, in order, and returns the facts of the whole value for
+/// the detectors searched end to end: its digit count and flags, run lengths left permissive
+/// (the finders take over). Clusters are at least [`CLUSTER_GAP`] bytes apart, so their windows
+/// never overlap, and a window holds no digits but its cluster's.
+fn for_each_cluster(value: &[u8], mut f: impl FnMut(Cluster)) -> Facts {
     let mut cur: Option<Cluster> = None;
+    let (mut digits, mut flags) = (0u32, DIGIT | ALPHA);
     for (bi, block) in value.chunks(64).enumerate() {
-        let mut mask = digit_mask(block);
+        let Block {
+            digits: mut mask,
+            flags: block_flags,
+        } = Block::scan(block);
+        flags |= block_flags;
+        digits += mask.count_ones();
+        // One step per run of consecutive digits in the block.
         while mask != 0 {
-            let at = bi * 64 + mask.trailing_zeros() as usize;
-            mask &= mask - 1;
+            let first = mask.trailing_zeros();
+            let len = (mask >> first).trailing_ones();
+            // Clears the lowest run of ones.
+            mask &= (mask | (mask - 1)).wrapping_add(1);
+            let at = bi * 64 + first as usize;
             match &mut cur {
-                Some(c) if at - c.end < CLUSTER_GAP => c.push(at),
+                Some(c) if at - c.end < CLUSTER_GAP => c.push(at, len),
                 _ => {
-                    if let Some(c) = cur.replace(Cluster::new(at)) {
+                    if let Some(c) = cur.replace(Cluster::new(at, len)) {
                         f(c);
                     }
                 }
@@ -504,6 +601,15 @@ fn for_each_cluster(value: &[u8], mut f: impl FnMut(Cluster)) {
     }
     if let Some(c) = cur {
         f(c);
+    }
+    if flags & HIGH != 0 && flags & AT == 0 && has_fullwidth_at(value) {
+        flags |= AT;
+    }
+    Facts {
+        digits,
+        digit_run: u32::MAX,
+        alnum_run: u32::MAX,
+        flags,
     }
 }
 
@@ -523,10 +629,9 @@ fn search(
     let mut context: Option<bool> = None;
     let mut pos = from;
     while pos <= hay.len() {
-        let Some(m) = d.regex.find_at(hay, pos) else {
+        let Some((s, e)) = d.finder.find_at(hay, pos) else {
             break;
         };
-        let (s, e) = (m.start(), m.end());
         if s == e {
             pos = e + 1;
             continue;
@@ -610,7 +715,7 @@ mod tests {
     use proptest::prelude::*;
 
     #[test]
-    fn digit_mask_marks_exactly_the_digits() {
+    fn block_scan_marks_exactly_the_digits_and_flags() {
         let bytes: Vec<u8> = (0..=255u8).chain(b"0123456789/:".iter().copied()).collect();
         for start in 0..bytes.len() {
             for len in 0..=64.min(bytes.len() - start) {
@@ -619,7 +724,9 @@ mod tests {
                     .iter()
                     .enumerate()
                     .fold(0u64, |m, (k, b)| m | (b.is_ascii_digit() as u64) << k);
-                assert_eq!(digit_mask(block), want, "{block:?}");
+                assert_eq!(Block::scan(block).digits, want, "{block:?}");
+                let flags = block.iter().fold(0, |f, &b| f | CLASS[b as usize]);
+                assert_eq!(Block::scan(block).flags, flags & (AT | PLUS | HIGH));
             }
         }
     }
@@ -747,13 +854,29 @@ mod tests {
         E.get_or_init(|| Engine::load(None).expect("built-in detectors load"))
     }
 
-    /// Asserts that [`find`] and [`find_reference`] agree on `value`.
+    /// Every detector the value's facts allow, searched over the whole value: what the windows
+    /// must find.
+    fn find_unwindowed(compiled: &[Compiled], ctx: &Ctx, value: &[u8], out: &mut Vec<Match>) {
+        out.clear();
+        let facts = Facts::scan(value);
+        for (di, d) in compiled.iter().enumerate() {
+            if facts.allows(&d.needs) {
+                search(d, di, ctx, value, 0, value.len(), &|_| false, out);
+            }
+        }
+        resolve(compiled, out);
+    }
+
+    /// Asserts that [`find`], [`find_reference`] and [`find_unwindowed`] agree on `value`.
     fn same_as_reference(value: &[u8]) {
         let e = engine();
-        let (mut got, mut want) = (Vec::new(), Vec::new());
+        let (mut got, mut want, mut whole) = (Vec::new(), Vec::new(), Vec::new());
         find(&e.compiled, &e.ctx, value, &|_| false, &mut got);
         find_reference(&e.compiled, &e.ctx, value, &mut want);
-        assert_eq!(got, want, "{:?}", String::from_utf8_lossy(value));
+        find_unwindowed(&e.compiled, &e.ctx, value, &mut whole);
+        let text = String::from_utf8_lossy(value);
+        assert_eq!(got, want, "{text:?}");
+        assert_eq!(got, whole, "{text:?}");
         same_windows(value);
     }
 

@@ -7,6 +7,7 @@
 mod engine;
 pub mod hints;
 pub mod mask;
+mod scanners;
 pub mod spec;
 pub mod validators;
 

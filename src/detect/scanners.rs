@@ -1,0 +1,571 @@
+//! Hand-written finders for the shipped detectors' patterns.
+//!
+//! Each scanner finds exactly what its patterns' regex finds with `Regex::find_at`: the leftmost
+//! match starting at or after `pos`, and at that start the one the regex prefers (alternatives in
+//! pattern order, greedy repetitions longest first). It does so in a plain loop over the bytes,
+//! without the regex engine's per-call set-up, which dominated the cost of short values and of
+//! the small windows searched in free text. Differential tests against the regex hold every
+//! scanner to that contract.
+//!
+//! The engine picks a scanner only when a detector's patterns are, character for character, the
+//! ones the scanner implements ([`lookup`]). A detector file whose patterns were edited, or a
+//! user's own detector, runs on the regex as before.
+
+/// Finds the leftmost match at or after `pos` in `hay`, as `(start, end)`.
+pub(crate) type FindFn = fn(&[u8], usize) -> Option<(usize, usize)>;
+
+/// A hand-written finder and the patterns it implements.
+#[derive(Debug)]
+pub(crate) struct Scanner {
+    /// The patterns, exactly as a detector file writes them (case-sensitive).
+    pub(crate) patterns: &'static [&'static str],
+    /// The finder.
+    pub(crate) find: FindFn,
+    /// How many bytes a match can hold before its first ASCII digit and after its last, for the
+    /// windows the engine searches around digit clusters (unused for detectors without digits).
+    pub(crate) reach: Reach,
+}
+
+/// Bytes a match can hold before its first ASCII digit and after its last.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Reach {
+    pub(crate) before: usize,
+    pub(crate) after: usize,
+}
+
+const fn reach(before: usize, after: usize) -> Reach {
+    Reach { before, after }
+}
+
+/// Every scanner, one per shipped detector.
+pub(crate) const SCANNERS: &[Scanner] = &[
+    Scanner {
+        patterns: &["[1-8][0-9]{16}[0-9Xx]"],
+        find: resident_id,
+        reach: reach(0, 1),
+    },
+    Scanner {
+        patterns: &["[1-8][0-9]{14}"],
+        find: resident_id_legacy15,
+        reach: reach(0, 0),
+    },
+    Scanner {
+        patterns: &["[0-9A-HJ-NPR-Za-hj-npr-z]{17}"],
+        find: vin,
+        reach: reach(16, 16),
+    },
+    Scanner {
+        patterns: &["@|＠"],
+        find: at_sign,
+        reach: reach(0, 0),
+    },
+    Scanner {
+        patterns: &["(?:京|津|冀|晋|蒙|辽|吉|黑|沪|苏|浙|皖|闽|赣|鲁|豫|鄂|湘|粤|桂|琼|渝|川|贵|云|藏|陕|甘|青|宁|新)[A-HJ-Za-hj-z]|使[0-9]{6}"],
+        find: plate,
+        reach: reach(9, 0),
+    },
+    Scanner {
+        patterns: &[r"(?:(?:\+|00)?86[ -]?(?:\(0\)[ -]?)?)?1[3-9][0-9](?:[ -]?[0-9]{4}){2}"],
+        find: cn_mobile,
+        reach: reach(1, 0),
+    },
+    Scanner {
+        patterns: &[
+            r"0[1-9][0-9]{1,2}[ -]?[2-9][0-9]{6,7}",
+            r"\(0[1-9][0-9]{1,2}\) ?[2-9][0-9]{6,7}",
+            r"(?:\+|00)86[ -]?[1-9][0-9]{1,2}[ -]?[2-9][0-9]{6,7}",
+            r"[48]00[ -]?[0-9]{3}[ -]?[0-9]{4}",
+        ],
+        find: cn_landline,
+        reach: reach(1, 0),
+    },
+    Scanner {
+        patterns: &[
+            r"(?:\+?1[-. ]?)?(?:\([2-9][0-9]{2}\) ?|[2-9][0-9]{2}[-. ]?)[2-9][0-9]{2}[-. ]?[0-9]{4}(?: ?(?:[Ee][Xx][Tt]\.?|[Xx]|#) ?[0-9]{1,6})?",
+        ],
+        find: nanp,
+        reach: reach(1, 0),
+    },
+    Scanner {
+        patterns: &[r"\+[1-9][0-9]{0,2}(?:[ -]?[0-9]){4,14}"],
+        find: e164,
+        reach: reach(1, 0),
+    },
+];
+
+/// The scanner implementing exactly `patterns` (matched case-sensitively), if any.
+pub(crate) fn lookup(patterns: &[String], case_insensitive: bool) -> Option<&'static Scanner> {
+    if case_insensitive {
+        return None;
+    }
+    SCANNERS.iter().find(|s| {
+        s.patterns
+            .iter()
+            .copied()
+            .eq(patterns.iter().map(String::as_str))
+    })
+}
+
+// ---- byte tests at an offset (false past the end) ----
+
+#[inline]
+fn byte_in(h: &[u8], i: usize, lo: u8, hi: u8) -> bool {
+    h.get(i).is_some_and(|&b| (lo..=hi).contains(&b))
+}
+
+#[inline]
+fn digit(h: &[u8], i: usize) -> bool {
+    byte_in(h, i, b'0', b'9')
+}
+
+/// True when `n` ASCII digits start at `i`.
+#[inline]
+fn digits(h: &[u8], i: usize, n: usize) -> bool {
+    h.get(i..i + n)
+        .is_some_and(|s| s.iter().all(u8::is_ascii_digit))
+}
+
+/// The number of ASCII digits starting at `i`, at most `max`.
+#[inline]
+fn count_digits(h: &[u8], i: usize, max: usize) -> usize {
+    h.get(i..).map_or(0, |s| {
+        s.iter()
+            .take(max)
+            .take_while(|b| b.is_ascii_digit())
+            .count()
+    })
+}
+
+#[inline]
+fn one_of(h: &[u8], i: usize, set: &[u8]) -> bool {
+    h.get(i).is_some_and(|b| set.contains(b))
+}
+
+/// True when `lit` starts at `i`.
+#[inline]
+fn lit(h: &[u8], i: usize, lit: &[u8]) -> bool {
+    h.get(i..).is_some_and(|s| s.starts_with(lit))
+}
+
+/// `i + 1` when an optional byte of `set` is at `i`, else `i` (a greedy `[..]?`).
+#[inline]
+fn opt(h: &[u8], i: usize, set: &[u8]) -> usize {
+    i + one_of(h, i, set) as usize
+}
+
+/// The leftmost start `s >= pos` whose first byte passes `first` and where `at` matches,
+/// with the end `at` gives.
+#[inline(always)]
+fn leftmost(
+    h: &[u8],
+    pos: usize,
+    first: impl Fn(u8) -> bool,
+    at: impl Fn(&[u8], usize) -> Option<usize>,
+) -> Option<(usize, usize)> {
+    let start = pos.min(h.len());
+    h[start..]
+        .iter()
+        .enumerate()
+        .filter(|(_, &b)| first(b))
+        .find_map(|(k, _)| at(h, start + k).map(|e| (start + k, e)))
+}
+
+// ---- the scanners ----
+
+/// `[1-8][0-9]{16}[0-9Xx]`
+fn resident_id(h: &[u8], pos: usize) -> Option<(usize, usize)> {
+    leftmost(
+        h,
+        pos,
+        |b| (b'1'..=b'8').contains(&b),
+        |h, s| {
+            (digits(h, s + 1, 16) && (digit(h, s + 17) || one_of(h, s + 17, b"Xx")))
+                .then_some(s + 18)
+        },
+    )
+}
+
+/// `[1-8][0-9]{14}`
+fn resident_id_legacy15(h: &[u8], pos: usize) -> Option<(usize, usize)> {
+    leftmost(
+        h,
+        pos,
+        |b| (b'1'..=b'8').contains(&b),
+        |h, s| digits(h, s + 1, 14).then_some(s + 15),
+    )
+}
+
+/// True for the VIN alphabet `[0-9A-HJ-NPR-Za-hj-npr-z]`.
+#[inline]
+fn vin_char(b: u8) -> bool {
+    b.is_ascii_digit() || (b.is_ascii_alphabetic() && !matches!(b | 0x20, b'i' | b'o' | b'q'))
+}
+
+/// `[0-9A-HJ-NPR-Za-hj-npr-z]{17}`: the first 17 alphabet bytes in a row.
+fn vin(h: &[u8], pos: usize) -> Option<(usize, usize)> {
+    let mut run = 0;
+    for (i, &b) in h.iter().enumerate().skip(pos) {
+        run = if vin_char(b) { run + 1 } else { 0 };
+        if run == 17 {
+            return Some((i - 16, i + 1));
+        }
+    }
+    None
+}
+
+/// `@|＠`
+fn at_sign(h: &[u8], pos: usize) -> Option<(usize, usize)> {
+    let mut from = pos.min(h.len());
+    while let Some(k) = memchr::memchr2(b'@', 0xEF, &h[from..]) {
+        let s = from + k;
+        if h[s] == b'@' {
+            return Some((s, s + 1));
+        }
+        if lit(h, s, "＠".as_bytes()) {
+            return Some((s, s + 3));
+        }
+        from = s + 1;
+    }
+    None
+}
+
+/// The code point of the three-byte UTF-8 sequence at `i`, if there is one.
+#[inline]
+fn three_byte_char(h: &[u8], i: usize) -> Option<char> {
+    match h.get(i..i + 3)? {
+        &[a, b, c] if a & 0xF0 == 0xE0 && b & 0xC0 == 0x80 && c & 0xC0 == 0x80 => {
+            let cp = (a as u32 & 0x0F) << 12 | (b as u32 & 0x3F) << 6 | (c as u32 & 0x3F);
+            // Overlong forms decode below U+0800, far from every character tested here.
+            char::from_u32(cp)
+        }
+        _ => None,
+    }
+}
+
+/// `(?:京|津|...|新)[A-HJ-Za-hj-z]|使[0-9]{6}`
+fn plate(h: &[u8], pos: usize) -> Option<(usize, usize)> {
+    leftmost(
+        h,
+        pos,
+        |b| b & 0xF0 == 0xE0,
+        |h, s| {
+            // A letter or a digit follows the character: testing that first rejects most CJK
+            // text without decoding it.
+            if !h.get(s + 3).is_some_and(u8::is_ascii_alphanumeric) {
+                return None;
+            }
+            match three_byte_char(h, s)? {
+                '京' | '津' | '冀' | '晋' | '蒙' | '辽' | '吉' | '黑' | '沪' | '苏' | '浙'
+                | '皖' | '闽' | '赣' | '鲁' | '豫' | '鄂' | '湘' | '粤' | '桂' | '琼' | '渝'
+                | '川' | '贵' | '云' | '藏' | '陕' | '甘' | '青' | '宁' | '新' => {
+                    let b = *h.get(s + 3)?;
+                    (b.is_ascii_alphabetic() && b | 0x20 != b'i').then_some(s + 4)
+                }
+                '使' => digits(h, s + 3, 6).then_some(s + 9),
+                _ => None,
+            }
+        },
+    )
+}
+
+/// The body `1[3-9][0-9](?:[ -]?[0-9]{4}){2}` at `i`.
+fn cn_mobile_body(h: &[u8], i: usize) -> Option<usize> {
+    if !(lit(h, i, b"1") && byte_in(h, i + 1, b'3', b'9') && digit(h, i + 2)) {
+        return None;
+    }
+    let mut j = i + 3;
+    for _ in 0..2 {
+        j = opt(h, j, b" -");
+        if !digits(h, j, 4) {
+            return None;
+        }
+        j += 4;
+    }
+    Some(j)
+}
+
+/// `(?:(?:\+|00)?86[ -]?(?:\(0\)[ -]?)?)?1[3-9][0-9](?:[ -]?[0-9]{4}){2}`. The first byte picks
+/// the one path that can match: `+`, `00` or `86` take the prefix, `1` the bare number (every
+/// optional piece is taken when present: leaving it out puts a byte where the next piece cannot
+/// start).
+fn cn_mobile(h: &[u8], pos: usize) -> Option<(usize, usize)> {
+    leftmost(
+        h,
+        pos,
+        |b| matches!(b, b'+' | b'0' | b'8' | b'1'),
+        |h, s| {
+            let at86 = match h[s] {
+                b'1' => return cn_mobile_body(h, s),
+                b'+' => s + 1,
+                b'0' if lit(h, s, b"00") => s + 2,
+                b'8' => s,
+                _ => return None,
+            };
+            if !lit(h, at86, b"86") {
+                return None;
+            }
+            let mut j = opt(h, at86 + 2, b" -");
+            if lit(h, j, b"(0)") {
+                j = opt(h, j + 3, b" -");
+            }
+            cn_mobile_body(h, j)
+        },
+    )
+}
+
+/// `[2-9][0-9]{6,7}` at `i`: the end, preferring eight bytes.
+fn subscriber(h: &[u8], i: usize) -> Option<usize> {
+    if !byte_in(h, i, b'2', b'9') {
+        return None;
+    }
+    [7, 6]
+        .into_iter()
+        .find(|&m| digits(h, i + 1, m))
+        .map(|m| i + 1 + m)
+}
+
+/// `[0-9]{1,2}` at `i` (the rest of an area code), what `after_area` requires next, then
+/// `[2-9][0-9]{6,7}`, trying two area digits before one as the greedy repetition does.
+fn area_then_subscriber(
+    h: &[u8],
+    i: usize,
+    after_area: &dyn Fn(usize) -> Option<usize>,
+) -> Option<usize> {
+    [2, 1]
+        .into_iter()
+        .filter(|&k| digits(h, i, k))
+        .find_map(|k| subscriber(h, after_area(i + k)?))
+}
+
+/// The four landline patterns, tried in order at each start:
+/// `0[1-9][0-9]{1,2}[ -]?[2-9][0-9]{6,7}`, `\(0[1-9][0-9]{1,2}\) ?[2-9][0-9]{6,7}`,
+/// `(?:\+|00)86[ -]?[1-9][0-9]{1,2}[ -]?[2-9][0-9]{6,7}` and `[48]00[ -]?[0-9]{3}[ -]?[0-9]{4}`.
+fn cn_landline(h: &[u8], pos: usize) -> Option<(usize, usize)> {
+    let dash_or_space = |i| opt(h, i, b" -");
+    let then_dash_or_space = |i| Some(dash_or_space(i));
+    leftmost(
+        h,
+        pos,
+        |b| matches!(b, b'0' | b'(' | b'+' | b'4' | b'8'),
+        |h, s| match h[s] {
+            b'0' if byte_in(h, s + 1, b'1', b'9') => {
+                area_then_subscriber(h, s + 2, &then_dash_or_space)
+            }
+            b'0' | b'+' => {
+                let at86 = if h[s] == b'+' { s + 1 } else { s + 2 };
+                if !(h[s] == b'+' || lit(h, s, b"00")) || !lit(h, at86, b"86") {
+                    return None;
+                }
+                let i = dash_or_space(at86 + 2);
+                if !byte_in(h, i, b'1', b'9') {
+                    return None;
+                }
+                area_then_subscriber(h, i + 1, &then_dash_or_space)
+            }
+            b'(' if lit(h, s + 1, b"0") && byte_in(h, s + 2, b'1', b'9') => {
+                let close = |i| lit(h, i, b")").then(|| opt(h, i + 1, b" "));
+                area_then_subscriber(h, s + 3, &close)
+            }
+            b'4' | b'8' if lit(h, s + 1, b"00") => {
+                let i = dash_or_space(s + 3);
+                if !digits(h, i, 3) {
+                    return None;
+                }
+                let i = dash_or_space(i + 3);
+                digits(h, i, 4).then_some(i + 4)
+            }
+            _ => None,
+        },
+    )
+}
+
+/// `[-. ]`, the NANP separators.
+const NANP_SEP: &[u8] = b"-. ";
+
+/// `(?:\+?1[-. ]?)?(?:\([2-9][0-9]{2}\) ?|[2-9][0-9]{2}[-. ]?)[2-9][0-9]{2}[-. ]?[0-9]{4}`
+/// `(?: ?(?:[Ee][Xx][Tt]\.?|[Xx]|#) ?[0-9]{1,6})?`. As for mobiles, the first byte picks the
+/// path and optional pieces are taken when present; the extension is all or nothing.
+fn nanp(h: &[u8], pos: usize) -> Option<(usize, usize)> {
+    leftmost(
+        h,
+        pos,
+        |b| matches!(b, b'+' | b'(' | b'1'..=b'9'),
+        |h, s| {
+            let mut i = match h[s] {
+                b'+' if lit(h, s + 1, b"1") => opt(h, s + 2, NANP_SEP),
+                b'1' => opt(h, s + 1, NANP_SEP),
+                b'+' => return None,
+                _ => s,
+            };
+            if lit(h, i, b"(") {
+                if !(byte_in(h, i + 1, b'2', b'9') && digits(h, i + 2, 2) && lit(h, i + 4, b")")) {
+                    return None;
+                }
+                i = opt(h, i + 5, b" ");
+            } else {
+                if !(byte_in(h, i, b'2', b'9') && digits(h, i + 1, 2)) {
+                    return None;
+                }
+                i = opt(h, i + 3, NANP_SEP);
+            }
+            if !(byte_in(h, i, b'2', b'9') && digits(h, i + 1, 2)) {
+                return None;
+            }
+            i = opt(h, i + 3, NANP_SEP);
+            if !digits(h, i, 4) {
+                return None;
+            }
+            let end = i + 4;
+            Some(nanp_extension(h, end).unwrap_or(end))
+        },
+    )
+}
+
+/// The end of ` ?(?:[Ee][Xx][Tt]\.?|[Xx]|#) ?[0-9]{1,6}` at `i`, if it is there.
+fn nanp_extension(h: &[u8], i: usize) -> Option<usize> {
+    let i = opt(h, i, b" ");
+    let word = h
+        .get(i..i + 3)
+        .is_some_and(|w| w.eq_ignore_ascii_case(b"ext"));
+    let i = if word {
+        opt(h, i + 3, b".")
+    } else if one_of(h, i, b"Xx#") {
+        i + 1
+    } else {
+        return None;
+    };
+    let i = opt(h, i, b" ");
+    match count_digits(h, i, 6) {
+        0 => None,
+        n => Some(i + n),
+    }
+}
+
+/// `\+[1-9][0-9]{0,2}(?:[ -]?[0-9]){4,14}`: the country code takes up to two more digits when
+/// at least four digits (each after an optional separator) still follow, as the greedy
+/// repetitions decide.
+fn e164(h: &[u8], pos: usize) -> Option<(usize, usize)> {
+    leftmost(
+        h,
+        pos,
+        |b| b == b'+',
+        |h, s| {
+            if !byte_in(h, s + 1, b'1', b'9') {
+                return None;
+            }
+            let cc = count_digits(h, s + 2, 2);
+            (0..=cc).rev().find_map(|extra| {
+                let (mut i, mut reps) = (s + 2 + extra, 0);
+                while reps < 14 {
+                    let j = opt(h, i, b" -");
+                    if !digit(h, j) {
+                        break;
+                    }
+                    i = j + 1;
+                    reps += 1;
+                }
+                (reps >= 4).then_some(i)
+            })
+        },
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// The regex the engine would build for `patterns`.
+    fn regex(patterns: &[&str]) -> regex::bytes::Regex {
+        let owned: Vec<String> = patterns.iter().map(|p| p.to_string()).collect();
+        crate::detect::engine::build_regex(&owned, false).unwrap()
+    }
+
+    /// Asserts that `scanner` and its regex agree at every offset of `hay`.
+    fn agrees(scanner: &Scanner, re: &regex::bytes::Regex, hay: &[u8]) {
+        for pos in 0..=hay.len() {
+            let want = re.find_at(hay, pos).map(|m| (m.start(), m.end()));
+            assert_eq!(
+                (scanner.find)(hay, pos),
+                want,
+                "patterns {:?} at {pos} in {:?}",
+                scanner.patterns,
+                String::from_utf8_lossy(hay)
+            );
+        }
+    }
+
+    /// Every scanner with its regex, compiled once.
+    fn pairs() -> &'static [(&'static Scanner, regex::bytes::Regex)] {
+        static PAIRS: std::sync::OnceLock<Vec<(&Scanner, regex::bytes::Regex)>> =
+            std::sync::OnceLock::new();
+        PAIRS.get_or_init(|| SCANNERS.iter().map(|s| (s, regex(s.patterns))).collect())
+    }
+
+    fn all_agree(hay: &[u8]) {
+        for (s, re) in pairs() {
+            agrees(s, re, hay);
+        }
+    }
+
+    #[test]
+    fn every_shipped_detector_has_a_scanner() {
+        for (_, spec) in crate::detect::spec::load_all(None).unwrap() {
+            assert!(
+                lookup(&spec.patterns, spec.case_insensitive).is_some(),
+                "{} has no scanner for {:?}",
+                spec.id,
+                spec.patterns
+            );
+        }
+    }
+
+    #[test]
+    fn edited_patterns_fall_back_to_the_regex() {
+        assert!(lookup(&["[1-8][0-9]{16}[0-9X]".to_string()], false).is_none());
+        assert!(lookup(&["@|＠".to_string()], true).is_none());
+        assert!(lookup(&["@|＠".to_string(), "x".to_string()], false).is_none());
+    }
+
+    #[test]
+    fn scanners_agree_with_their_regex_on_the_samples() {
+        let samples = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/config/sample-values.txt"
+        ))
+        .unwrap();
+        for line in samples.lines() {
+            all_agree(line.as_bytes());
+            all_agree(format!("x {line}, {line}9 ({line})").as_bytes());
+        }
+        for hay in [
+            "+86 (0) 138-1234-5678",
+            "0086-(0)13812345678",
+            "(010) 62345678 (0755)2345678",
+            "+86 10 6234 5678, 0086-755-23456789",
+            "400-123-4567 800 1234567 4001234567",
+            "+1 (415) 555-2671 ext. 123456789",
+            "1-415-555-2671x12 415.555.2671 # 7 (415)555-2671 Ext 9",
+            "+44 20 7946 0958 +8613812345678 +1234 +12 345-678 9",
+            "京A12345 使123456 粤b·12345 京I1234 新z 使12345",
+            "LSVAB2188E2100001 1HGCM82633A004352 ioqIOQ12345678901234567",
+            "110105199003071239 11010519900307123x 110105900307123",
+            "li@example.com ＠ @@ \u{FF20}x",
+        ] {
+            all_agree(hay.as_bytes());
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(3000))]
+
+        #[test]
+        fn scanners_agree_with_their_regex(
+            s in "([0-9]{1,18}|[ \\-.()+#xX]|ext\\.?|Ext|00|86|\\(0\\)|[A-HJ-Z]{1,17}|[a-z]{1,4}|京|苏|粤|使|挂|＠|@|\u{FF21}|号){0,24}",
+            bytes in proptest::collection::vec(any::<u8>(), 0..40),
+        ) {
+            all_agree(s.as_bytes());
+            all_agree(&bytes);
+        }
+    }
+}
