@@ -148,12 +148,6 @@ static CLASS: [u8; 256] = {
     t
 };
 
-/// True for an ASCII digit (written so that loops over bytes vectorise).
-#[inline]
-fn is_digit(b: u8) -> bool {
-    b.wrapping_sub(b'0') < 10
-}
-
 /// The full-width at sign `＠`.
 const FULLWIDTH_AT: &[u8] = "＠".as_bytes();
 
@@ -381,129 +375,68 @@ impl Cluster {
     }
 }
 
-/// Byte classes eight at a time (SWAR): a `u64` holds eight bytes, and each answer is the high
-/// bit of the byte it is about.
-mod swar {
-    const LOW7: u64 = 0x7F7F_7F7F_7F7F_7F7F;
-    pub(super) const HIGH: u64 = 0x8080_8080_8080_8080;
-
-    /// `b` in every byte.
-    const fn splat(b: u8) -> u64 {
-        u64::from_ne_bytes([b; 8])
+/// The length of the longest run of ones in `m`.
+#[inline]
+fn longest_run(mut m: u64) -> u32 {
+    let mut n = 0;
+    while m != 0 {
+        m &= m << 1;
+        n += 1;
     }
-
-    /// The eight bytes of `w`, the first in the low byte.
-    #[inline]
-    pub(super) fn word(w: &[u8]) -> u64 {
-        u64::from_le_bytes(w.try_into().expect("8 bytes"))
-    }
-
-    /// Bytes below 0x80 whose low seven bits are at least `lo` and below `hi` (no carries cross
-    /// bytes: the low seven bits plus at most 0x7F stay below 0x100).
-    #[inline]
-    fn in_range(x: u64, lo: u8, hi: u8) -> u64 {
-        let ge_lo = (x & LOW7) + splat(0x80 - lo);
-        let ge_hi = (x & LOW7) + splat(0x80 - hi);
-        ge_lo & !ge_hi & !x & HIGH
-    }
-
-    /// ASCII digits.
-    #[inline]
-    pub(super) fn digits(x: u64) -> u64 {
-        in_range(x, b'0', b'9' + 1)
-    }
-
-    /// ASCII letters (lower-cased first: `| 0x20` maps no other byte into a-z).
-    #[inline]
-    pub(super) fn letters(x: u64) -> u64 {
-        in_range(x | splat(0x20), b'a', b'z' + 1)
-    }
-
-    /// Bytes equal to `b` (an ASCII byte).
-    #[inline]
-    pub(super) fn equal(x: u64, b: u8) -> u64 {
-        in_range(x, b, b + 1)
-    }
-
-    /// The answers as eight bits, bit `k` for byte `k`.
-    #[inline]
-    pub(super) fn gather(hi: u64) -> u8 {
-        /// Moves bit `8k` (byte `k`'s answer shifted down) to bit `56 + k`, without carries.
-        const GATHER: u64 = 0x0102_0408_1020_4080;
-        ((hi >> 7).wrapping_mul(GATHER) >> 56) as u8
-    }
+    n
 }
 
-/// The longest run of ones in each byte value.
-static MAX_RUN: [u8; 256] = {
-    let mut t = [0u8; 256];
-    let mut m = 0;
-    while m < 256 {
-        let (mut run, mut max, mut k) = (0u8, 0u8, 0);
-        while k < 8 {
-            run = if m >> k & 1 == 1 { run + 1 } else { 0 };
-            if run > max {
-                max = run;
-            }
-            k += 1;
-        }
-        t[m] = max;
-        m += 1;
-    }
-    t
-};
-
 /// The longest run of ASCII letters and digits in `bytes`, and the class flags of its bytes
-/// but `AT` (at-sign detectors are never windowed), eight bytes at a time.
+/// but `AT` (at-sign detectors are never windowed), 64 bytes per block.
 fn alnum_run_and_flags(bytes: &[u8]) -> (u32, u8) {
-    let (mut run, mut max) = (0u32, 0u32);
-    let (mut digit, mut alpha, mut high, mut plus) = (0u64, 0u64, 0u64, 0u64);
-    let mut words = bytes.chunks_exact(8);
-    for w in words.by_ref() {
-        let x = swar::word(w);
-        let (d, a) = (swar::digits(x), swar::letters(x));
-        digit |= d;
-        alpha |= a;
-        plus |= swar::equal(x, b'+');
-        high |= x & swar::HIGH;
-        let m = swar::gather(d | a);
-        run += m.trailing_ones();
-        max = max.max(run);
-        if m != 0xFF {
-            max = max.max(MAX_RUN[m as usize] as u32);
-            run = m.leading_ones();
+    let (mut max, mut carry, mut flags) = (0u32, 0u32, 0u8);
+    for chunk in bytes.chunks(64) {
+        let b = Block::scan(chunk);
+        flags |= b.flags;
+        if b.digits != 0 {
+            flags |= DIGIT;
         }
+        if b.alnum & !b.digits != 0 {
+            flags |= ALPHA;
+        }
+        // A run may go on from the previous block (only full blocks come before another).
+        max = max
+            .max(carry + b.alnum.trailing_ones())
+            .max(longest_run(b.alnum));
+        carry = if b.alnum == u64::MAX {
+            carry + 64
+        } else {
+            b.alnum.leading_ones()
+        };
     }
-    let mut flags = [(digit, DIGIT), (alpha, ALPHA), (high, HIGH), (plus, PLUS)]
-        .iter()
-        .fold(0, |f, &(any, flag)| if any != 0 { f | flag } else { f });
-    for &b in words.remainder() {
-        let c = CLASS[b as usize];
-        flags |= c & !AT;
-        run = if c & (DIGIT | ALPHA) != 0 { run + 1 } else { 0 };
-        max = max.max(run);
-    }
-    (max, flags)
+    (max, flags & !AT)
 }
 
 /// What one pass learns about a block of at most 64 bytes: bit `k` of `digits` is set when
-/// byte `k` is an ASCII digit, and `flags` has `AT` (`@` only), `PLUS` and `HIGH`.
+/// byte `k` is an ASCII digit, of `alnum` when it is an ASCII letter or digit, and `flags` has
+/// `AT` (`@` only), `PLUS` and `HIGH`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Block {
     digits: u64,
+    alnum: u64,
     flags: u8,
 }
 
 impl Block {
+    /// Any block of at most 64 bytes; a short one is padded with zeros, which are in no class.
     #[inline]
     fn scan(block: &[u8]) -> Block {
         match <&[u8; 64]>::try_from(block) {
             Ok(full) => Block::scan_full(full),
-            Err(_) => Block::scan_part(block),
+            Err(_) => {
+                let mut padded = [0u8; 64];
+                padded[..block.len()].copy_from_slice(block);
+                Block::scan_full(&padded)
+            }
         }
     }
 
-    /// A full block, sixteen bytes per step with SSE2 (part of every x86-64 CPU).
+    /// Sixteen bytes per step with SSE2 (part of every x86-64 CPU).
     #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
     #[inline]
     fn scan_full(block: &[u8; 64]) -> Block {
@@ -512,32 +445,21 @@ impl Block {
         unsafe { sse2::scan(block) }
     }
 
+    /// Byte by byte, where SSE2 is not available.
     #[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
-    #[inline]
     fn scan_full(block: &[u8; 64]) -> Block {
-        Block::scan_part(block)
-    }
-
-    /// Any block, eight bytes per step (SWAR), the tail byte by byte.
-    fn scan_part(block: &[u8]) -> Block {
-        let (mut digits, mut at, mut plus, mut high) = (0u64, 0u64, 0u64, 0u64);
-        let mut words = block.chunks_exact(8);
-        for (i, w) in words.by_ref().enumerate() {
-            let x = swar::word(w);
-            digits |= (swar::gather(swar::digits(x)) as u64) << (i * 8);
-            at |= swar::equal(x, b'@');
-            plus |= swar::equal(x, b'+');
-            high |= x & swar::HIGH;
+        let (mut digits, mut alnum, mut flags) = (0u64, 0u64, 0u8);
+        for (k, &b) in block.iter().enumerate() {
+            let c = CLASS[b as usize];
+            digits |= ((c & DIGIT != 0) as u64) << k;
+            alnum |= ((c & (DIGIT | ALPHA) != 0) as u64) << k;
+            flags |= c & (AT | PLUS | HIGH);
         }
-        let mut flags = [(at, AT), (plus, PLUS), (high, HIGH)]
-            .iter()
-            .fold(0, |f, &(any, flag)| if any != 0 { f | flag } else { f });
-        let done = block.len() - words.remainder().len();
-        for (k, &b) in words.remainder().iter().enumerate() {
-            digits |= (is_digit(b) as u64) << (done + k);
-            flags |= CLASS[b as usize] & (AT | PLUS | HIGH);
+        Block {
+            digits,
+            alnum,
+            flags,
         }
-        Block { digits, flags }
     }
 }
 
@@ -547,16 +469,25 @@ mod sse2 {
     use super::{Block, AT, HIGH, PLUS};
     use std::arch::x86_64::*;
 
+    /// Bytes of `v` in `lo..=lo + span` (unsigned), as a byte mask.
+    #[target_feature(enable = "sse2")]
+    fn in_range(v: __m128i, lo: u8, span: u8) -> __m128i {
+        let x = _mm_sub_epi8(v, _mm_set1_epi8(lo as i8));
+        _mm_cmpeq_epi8(_mm_min_epu8(x, _mm_set1_epi8(span as i8)), x)
+    }
+
     #[target_feature(enable = "sse2")]
     pub(super) fn scan(block: &[u8; 64]) -> Block {
-        let (mut digits, mut at, mut plus, mut high) = (0u64, 0, 0, 0);
+        let (mut digits, mut alnum, mut at, mut plus, mut high) = (0u64, 0u64, 0, 0, 0);
         for (i, lane) in block.chunks_exact(16).enumerate() {
             let half = |k: usize| i64::from_le_bytes(lane[k..k + 8].try_into().expect("8 bytes"));
             let v = _mm_set_epi64x(half(8), half(0));
-            // Digits: `b - '0'`, as an unsigned byte, is at most 9.
-            let x = _mm_sub_epi8(v, _mm_set1_epi8(b'0' as i8));
-            let is_digit = _mm_cmpeq_epi8(_mm_min_epu8(x, _mm_set1_epi8(9)), x);
-            digits |= (_mm_movemask_epi8(is_digit) as u16 as u64) << (16 * i);
+            let is_digit = in_range(v, b'0', 9);
+            // `| 0x20` lower-cases letters and maps no other byte into a-z.
+            let is_letter = in_range(_mm_or_si128(v, _mm_set1_epi8(0x20)), b'a', 25);
+            let mask = |m| _mm_movemask_epi8(m) as u16 as u64;
+            digits |= mask(is_digit) << (16 * i);
+            alnum |= mask(_mm_or_si128(is_digit, is_letter)) << (16 * i);
             at |= _mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(b'@' as i8)));
             plus |= _mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(b'+' as i8)));
             high |= _mm_movemask_epi8(v);
@@ -564,7 +495,11 @@ mod sse2 {
         let flags = [(at, AT), (plus, PLUS), (high, HIGH)]
             .iter()
             .fold(0, |f, &(any, flag)| if any != 0 { f | flag } else { f });
-        Block { digits, flags }
+        Block {
+            digits,
+            alnum,
+            flags,
+        }
     }
 }
 
@@ -579,6 +514,7 @@ fn for_each_cluster(value: &[u8], mut f: impl FnMut(Cluster)) -> Facts {
         let Block {
             digits: mut mask,
             flags: block_flags,
+            ..
         } = Block::scan(block);
         flags |= block_flags;
         digits += mask.count_ones();
@@ -724,9 +660,16 @@ mod tests {
                     .iter()
                     .enumerate()
                     .fold(0u64, |m, (k, b)| m | (b.is_ascii_digit() as u64) << k);
-                assert_eq!(Block::scan(block).digits, want, "{block:?}");
+                let alnum = block.iter().enumerate().fold(0u64, |m, (k, b)| {
+                    m | (b.is_ascii_alphanumeric() as u64) << k
+                });
                 let flags = block.iter().fold(0, |f, &b| f | CLASS[b as usize]);
-                assert_eq!(Block::scan(block).flags, flags & (AT | PLUS | HIGH));
+                let got = Block::scan(block);
+                assert_eq!(
+                    (got.digits, got.alnum, got.flags),
+                    (want, alnum, flags & (AT | PLUS | HIGH)),
+                    "{block:?}"
+                );
             }
         }
     }

@@ -172,27 +172,35 @@ fn leftmost(
 
 // ---- the scanners ----
 
+/// The leftmost `[1-8]` at or after `pos` followed by at least `digits` more ASCII digits, or
+/// by `digits - 1` and one of `last`: the end of those. A start that fails fails for every later
+/// start in its run of digits (fewer digits follow), so the search goes on after the run, and
+/// the whole search is linear.
+#[inline]
+fn digit_run_from(h: &[u8], pos: usize, digits: usize, last: &[u8]) -> Option<(usize, usize)> {
+    let mut s = pos;
+    while s < h.len() {
+        if !(b'1'..=b'8').contains(&h[s]) {
+            s += 1;
+            continue;
+        }
+        let n = count_digits(h, s + 1, digits);
+        if n == digits || (n == digits - 1 && one_of(h, s + 1 + n, last)) {
+            return Some((s, s + 1 + digits));
+        }
+        s += 1 + n;
+    }
+    None
+}
+
 /// `[1-8][0-9]{16}[0-9Xx]`
 fn resident_id(h: &[u8], pos: usize) -> Option<(usize, usize)> {
-    leftmost(
-        h,
-        pos,
-        |b| (b'1'..=b'8').contains(&b),
-        |h, s| {
-            (digits(h, s + 1, 16) && (digit(h, s + 17) || one_of(h, s + 17, b"Xx")))
-                .then_some(s + 18)
-        },
-    )
+    digit_run_from(h, pos, 17, b"Xx")
 }
 
 /// `[1-8][0-9]{14}`
 fn resident_id_legacy15(h: &[u8], pos: usize) -> Option<(usize, usize)> {
-    leftmost(
-        h,
-        pos,
-        |b| (b'1'..=b'8').contains(&b),
-        |h, s| digits(h, s + 1, 14).then_some(s + 15),
-    )
+    digit_run_from(h, pos, 14, b"")
 }
 
 /// True for the VIN alphabet `[0-9A-HJ-NPR-Za-hj-npr-z]`.
