@@ -173,6 +173,8 @@ fn has_fullwidth_at(value: &[u8]) -> bool {
 pub(crate) struct Facts {
     digits: u32,
     digit_run: u32,
+    /// The shortest run of digits (`u32::MAX` without digits).
+    shortest_run: u32,
     alnum_run: u32,
     flags: u8,
 }
@@ -183,16 +185,23 @@ impl Facts {
     pub(crate) fn scan(value: &[u8]) -> Facts {
         let (mut digits, mut run, mut max_run, mut arun, mut max_arun, mut flags) =
             (0u32, 0u32, 0, 0u32, 0, 0u8);
+        let mut shortest = u32::MAX;
         for &b in value {
             let c = CLASS[b as usize];
             flags |= c;
             let is_d = (c & DIGIT) as u32;
             digits += is_d;
+            if is_d == 0 && run > 0 {
+                shortest = shortest.min(run);
+            }
             run = (run + 1) * is_d;
             max_run = max_run.max(run);
             let is_a = ((c & (DIGIT | ALPHA)) != 0) as u32;
             arun = (arun + 1) * is_a;
             max_arun = max_arun.max(arun);
+        }
+        if run > 0 {
+            shortest = shortest.min(run);
         }
         if flags & HIGH != 0 && flags & AT == 0 && has_fullwidth_at(value) {
             flags |= AT;
@@ -200,6 +209,7 @@ impl Facts {
         Facts {
             digits,
             digit_run: max_run,
+            shortest_run: shortest,
             alnum_run: max_arun,
             flags,
         }
@@ -214,6 +224,8 @@ impl Facts {
         let mut facts = Facts {
             digits: cluster.digits,
             digit_run: cluster.digit_run,
+            // The cluster's last run is whole once the cluster is.
+            shortest_run: cluster.shortest.min(cluster.run),
             alnum_run: u32::MAX,
             flags: DIGIT | ALPHA | AT | HIGH | PLUS,
         };
@@ -227,13 +239,14 @@ impl Facts {
     /// [`Facts::window`] answers without reading the window.
     #[inline]
     fn allows_digits(&self, n: &Needs) -> bool {
-        self.digits >= n.min_digits && self.digit_run >= n.min_digit_run
+        self.digits >= n.min_digits
+            && self.digit_run >= n.min_digit_run
+            && self.shortest_run <= n.max_digit_run
     }
 
     #[inline]
     fn allows(&self, n: &Needs) -> bool {
-        self.digits >= n.min_digits
-            && self.digit_run >= n.min_digit_run
+        self.allows_digits(n)
             && self.alnum_run >= n.min_alnum_run
             && (!n.at_sign || self.flags & AT != 0)
             && (!n.non_ascii || self.flags & HIGH != 0)
@@ -331,6 +344,8 @@ struct Cluster {
     digit_run: u32,
     /// Length of the run ending at `end`.
     run: u32,
+    /// The shortest run before the one ending at `end` (`u32::MAX` when there is none).
+    shortest: u32,
 }
 
 impl Cluster {
@@ -342,13 +357,19 @@ impl Cluster {
             digits: len,
             digit_run: len,
             run: len,
+            shortest: u32::MAX,
         }
     }
 
     /// Adds the `len` digits from `at` (at or after `end`).
     #[inline]
     fn push(&mut self, at: usize, len: u32) {
-        self.run = if at == self.end { self.run + len } else { len };
+        self.run = if at == self.end {
+            self.run + len
+        } else {
+            self.shortest = self.shortest.min(self.run);
+            len
+        };
         self.digit_run = self.digit_run.max(self.run);
         self.digits += len;
         self.end = at + len as usize;
@@ -544,6 +565,7 @@ fn for_each_cluster(value: &[u8], mut f: impl FnMut(Cluster)) -> Facts {
     Facts {
         digits,
         digit_run: u32::MAX,
+        shortest_run: 0,
         alnum_run: u32::MAX,
         flags,
     }
@@ -703,6 +725,7 @@ mod tests {
         let facts = Facts {
             digits,
             digit_run: u32::MAX,
+            shortest_run: 0,
             alnum_run: u32::MAX,
             flags,
         };
@@ -772,12 +795,14 @@ mod tests {
                 (
                     fast.digits,
                     fast.digit_run,
+                    fast.shortest_run,
                     fast.alnum_run,
                     fast.flags & !AT
                 ),
                 (
                     full.digits,
                     full.digit_run,
+                    full.shortest_run,
                     full.alnum_run,
                     full.flags & !AT
                 ),
@@ -797,15 +822,12 @@ mod tests {
         E.get_or_init(|| Engine::load(None).expect("built-in detectors load"))
     }
 
-    /// Every detector the value's facts allow, searched over the whole value: what the windows
-    /// must find.
+    /// Every detector searched over the whole value, without prefilters: what the windows and
+    /// the facts must not lose.
     fn find_unwindowed(compiled: &[Compiled], ctx: &Ctx, value: &[u8], out: &mut Vec<Match>) {
         out.clear();
-        let facts = Facts::scan(value);
         for (di, d) in compiled.iter().enumerate() {
-            if facts.allows(&d.needs) {
-                search(d, di, ctx, value, 0, value.len(), &|_| false, out);
-            }
+            search(d, di, ctx, value, 0, value.len(), &|_| false, out);
         }
         resolve(compiled, out);
     }
@@ -852,6 +874,7 @@ mod tests {
             "x",
         ];
         for sample in samples.lines() {
+            same_as_reference(sample.as_bytes());
             for f in fillers {
                 for reps in [1, 3, 6] {
                     let pad = f.repeat(reps);

@@ -47,7 +47,7 @@ pub enum Verdict {
 }
 
 /// Cheap facts about a value that decide whether a detector can match at all.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Needs {
     /// Minimum number of ASCII digits in the value.
     pub min_digits: u32,
@@ -62,6 +62,17 @@ pub struct Needs {
     pub non_ascii: bool,
     /// Needs a `+`.
     pub plus: bool,
+    /// The longest run of ASCII digits an accepted match can hold. The validator rejects a
+    /// match glued to more digits, so each run in it is a whole run of the value: a value whose
+    /// runs are all longer cannot match (an 18-digit order number is no phone number).
+    pub max_digit_run: u32,
+}
+
+impl Default for Needs {
+    /// Needs nothing.
+    fn default() -> Needs {
+        needs()
+    }
 }
 
 /// A validator function: haystack, candidate span, context.
@@ -86,6 +97,7 @@ const fn needs() -> Needs {
         at_sign: false,
         non_ascii: false,
         plus: false,
+        max_digit_run: u32::MAX,
     }
 }
 
@@ -97,6 +109,7 @@ pub const VALIDATORS: &[Validator] = &[
         needs: Needs {
             min_digits: 17,
             min_digit_run: 17,
+            max_digit_run: 18,
             ..needs()
         },
     },
@@ -106,6 +119,7 @@ pub const VALIDATORS: &[Validator] = &[
         needs: Needs {
             min_digits: 15,
             min_digit_run: 15,
+            max_digit_run: 15,
             ..needs()
         },
     },
@@ -123,6 +137,7 @@ pub const VALIDATORS: &[Validator] = &[
         check: luhn::check,
         needs: Needs {
             min_digits: 12,
+            max_digit_run: 19,
             ..needs()
         },
     },
@@ -131,6 +146,7 @@ pub const VALIDATORS: &[Validator] = &[
         check: cn_mobile::check,
         needs: Needs {
             min_digits: 11,
+            max_digit_run: 16,
             ..needs()
         },
     },
@@ -139,6 +155,7 @@ pub const VALIDATORS: &[Validator] = &[
         check: cn_landline::check,
         needs: Needs {
             min_digits: 10,
+            max_digit_run: 16,
             ..needs()
         },
     },
@@ -147,6 +164,7 @@ pub const VALIDATORS: &[Validator] = &[
         check: nanp::check,
         needs: Needs {
             min_digits: 10,
+            max_digit_run: 11,
             ..needs()
         },
     },
@@ -156,6 +174,7 @@ pub const VALIDATORS: &[Validator] = &[
         needs: Needs {
             min_digits: 8,
             plus: true,
+            max_digit_run: 15,
             ..needs()
         },
     },
@@ -173,6 +192,7 @@ pub const VALIDATORS: &[Validator] = &[
         needs: Needs {
             min_digits: 2,
             non_ascii: true,
+            max_digit_run: 6,
             ..needs()
         },
     },
