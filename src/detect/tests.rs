@@ -91,6 +91,10 @@ fn phones() {
     assert_eq!(ids("400-123-4567"), ["phone_cn_landline"]);
     assert_eq!(ids("(212) 555-1234 ext. 12"), ["phone_nanp"]);
     assert_eq!(ids("+44 20 7946 0958"), ["phone_intl"]);
+    // Seven digits are the shortest international numbers (Niue); in a long value too.
+    assert_eq!(ids("+683 4002"), ["phone_intl"]);
+    let long = format!("{} +683 4002 {}", "x".repeat(60), "y".repeat(60));
+    assert_eq!(ids(&long), ["phone_intl"]);
     // A bare 10-digit number is weak: only with a context word.
     assert!(ids("2125551234").is_empty());
     assert_eq!(ids("call 2125551234"), ["phone_nanp"]);

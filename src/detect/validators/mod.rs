@@ -172,7 +172,7 @@ pub const VALIDATORS: &[Validator] = &[
         name: "e164",
         check: e164::check,
         needs: Needs {
-            min_digits: 8,
+            min_digits: 7,
             plus: true,
             max_digit_run: 15,
             ..needs()
