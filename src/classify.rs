@@ -163,13 +163,14 @@ impl<'e> ColumnClassifier<'e> {
     pub fn new(engine: &'e Engine, name: &str, sql_type: &str) -> Self {
         let ncat = engine.categories().len();
         let mut cats: Vec<CategoryState> = (0..ncat).map(|_| CategoryState::default()).collect();
+        let column = hints::ColumnName::new(name);
         for (i, d) in engine.detectors().iter().enumerate() {
             let c = &mut cats[engine.category_index(i)];
-            if hints::find_hint(name, &d.spec.negative_name_hints).is_some() {
+            if d.negative_name_hints.find(&column).is_some() {
                 c.negative_hint = true;
             }
             if c.name_hint.is_none() {
-                c.name_hint = hints::find_hint(name, &d.spec.name_hints).map(str::to_string);
+                c.name_hint = d.name_hints.find(&column).map(str::to_string);
             }
         }
         for c in &mut cats {

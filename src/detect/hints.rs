@@ -31,39 +31,91 @@ pub fn tokens(name: &str) -> Vec<String> {
     out
 }
 
-/// True when `hint` matches the column whose tokens are `name_tokens` (and lower-cased name
-/// `lower`).
-pub fn hint_matches(name_tokens: &[String], lower: &str, hint: &str) -> bool {
-    let hint_lower = hint.to_lowercase();
-    if !hint_lower.is_ascii() {
-        return lower.contains(&hint_lower);
-    }
-    let ht = tokens(&hint_lower);
-    if ht.is_empty() {
-        return false;
-    }
-    if name_tokens.windows(ht.len()).any(|w| w == ht.as_slice()) {
-        return true;
-    }
-    ht.len() == 1 && ht[0].len() >= 5 && name_tokens.iter().any(|t| t.contains(ht[0].as_str()))
+/// A column name, lower-cased and split into tokens once for all hints.
+#[derive(Debug, Clone)]
+pub struct ColumnName {
+    tokens: Vec<String>,
+    lower: String,
 }
 
-/// The first hint in `hints` that matches column `name`.
-pub fn find_hint<'h>(name: &str, hints: &'h [String]) -> Option<&'h str> {
-    let toks = tokens(name);
-    let lower = name.to_lowercase();
-    hints
-        .iter()
-        .find(|h| hint_matches(&toks, &lower, h))
-        .map(String::as_str)
+impl ColumnName {
+    pub fn new(name: &str) -> ColumnName {
+        ColumnName {
+            tokens: tokens(name),
+            lower: name.to_lowercase(),
+        }
+    }
+}
+
+/// One hint, prepared: lower-cased, and split into tokens when it is ASCII.
+#[derive(Debug, Clone)]
+struct Hint {
+    text: String,
+    lower: String,
+    /// Empty for non-ASCII hints, which match anywhere in the name.
+    tokens: Vec<String>,
+}
+
+impl Hint {
+    fn matches(&self, name: &ColumnName) -> bool {
+        if !self.lower.is_ascii() {
+            return name.lower.contains(&self.lower);
+        }
+        let ht = &self.tokens;
+        if ht.is_empty() {
+            return false;
+        }
+        if name.tokens.windows(ht.len()).any(|w| w == ht.as_slice()) {
+            return true;
+        }
+        ht.len() == 1 && ht[0].len() >= 5 && name.tokens.iter().any(|t| t.contains(&ht[0]))
+    }
+}
+
+/// A detector's list of hints, prepared once when the detector loads.
+#[derive(Debug, Clone, Default)]
+pub struct Hints(Vec<Hint>);
+
+impl Hints {
+    pub fn new(hints: &[String]) -> Hints {
+        Hints(
+            hints
+                .iter()
+                .map(|h| {
+                    let lower = h.to_lowercase();
+                    Hint {
+                        text: h.clone(),
+                        tokens: if lower.is_ascii() {
+                            tokens(&lower)
+                        } else {
+                            Vec::new()
+                        },
+                        lower,
+                    }
+                })
+                .collect(),
+        )
+    }
+
+    /// The first hint that matches column `name`.
+    pub fn find(&self, name: &ColumnName) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|h| h.matches(name))
+            .map(|h| h.text.as_str())
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn h(list: &[&str]) -> Vec<String> {
-        list.iter().map(|s| s.to_string()).collect()
+    fn h(list: &[&str]) -> Hints {
+        Hints::new(&list.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+    }
+
+    fn find_hint<'h>(name: &str, hints: &'h Hints) -> Option<&'h str> {
+        hints.find(&ColumnName::new(name))
     }
 
     #[test]

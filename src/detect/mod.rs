@@ -53,6 +53,10 @@ pub struct Detector {
     pub sensitivity: Sensitivity,
     /// The detector file as written (hints, thresholds, description, validator).
     pub spec: DetectorSpec,
+    /// `spec.name_hints`, prepared for matching column names.
+    pub name_hints: hints::Hints,
+    /// `spec.negative_name_hints`, prepared for matching column names.
+    pub negative_name_hints: hints::Hints,
     /// Where the detector came from (`<built-in>/vin.toml` or a user file).
     pub file: std::path::PathBuf,
 }
@@ -102,6 +106,8 @@ impl Engine {
                 category: spec.category.clone(),
                 version: spec.version,
                 sensitivity: spec.sensitivity,
+                name_hints: hints::Hints::new(&spec.name_hints),
+                negative_name_hints: hints::Hints::new(&spec.negative_name_hints),
                 spec,
                 file,
             });
