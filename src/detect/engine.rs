@@ -1,7 +1,9 @@
 //! The compiled detectors and the matching loop: a one-pass byte scan of each value decides which
 //! detectors can match at all (so values that cannot match cost a few nanoseconds), then each
-//! candidate detector's regex (on bytes: invalid UTF-8 never fails) finds candidates and its
-//! validator checks them. Overlapping matches of one category keep the best one.
+//! candidate detector's finder (a hand-written scanner for the shipped patterns, the regex
+//! otherwise; both on bytes: invalid UTF-8 never fails) finds candidates and its validator checks
+//! them. Values over [`WINDOWED_ABOVE`] bytes are searched in windows around their digit clusters.
+//! Overlapping matches of one category keep the best one.
 
 use aho_corasick::AhoCorasick;
 use regex::bytes::Regex;
