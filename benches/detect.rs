@@ -66,16 +66,11 @@ fn short_values() -> Vec<Vec<u8>> {
 }
 
 fn free_text() -> Vec<u8> {
-    let lines = [
-        "客户王女士反映快递延误，已于2024-03-15致电安抚，并承诺补偿优惠券一张，订单号202403151230450001。",
-        "Customer called about the late delivery of order ORD-2024-000123; refund of 19.99 USD approved by supervisor.",
-        "请联系13912345678确认地址，或发邮件到li.si@example.com，车牌苏A12345的车辆在门口等候。",
-        "The technician replaced the battery and updated the firmware to v1.2.3; see ticket 88213 for details.",
-        "会员积分已到账，下次购物可抵扣现金，详情请咨询门店工作人员或访问官方网站了解活动规则。",
-    ];
+    // The same lines as the engine's windowed-search test, one per line.
+    let lines = include_str!("../config/sample-free-text.txt").lines();
     let mut text = Vec::new();
     while text.len() < 1 << 20 {
-        for l in lines {
+        for l in lines.clone() {
             text.extend_from_slice(l.as_bytes());
             text.push(b' ');
         }

@@ -79,11 +79,7 @@ impl Compiled {
                         message: format!("patterns: {e}"),
                     }
                 })?;
-                let margin = Reach {
-                    before: MARGIN,
-                    after: MARGIN,
-                };
-                (Finder::Regex(regex), margin)
+                (Finder::Regex(regex), REGEX_REACH)
             }
         };
         let validator = spec
@@ -268,6 +264,12 @@ const CLUSTER_GAP: usize = 40;
 /// 16 letters before its first digit); scanners say how far their matches reach.
 const MARGIN: usize = 20;
 
+/// The reach of a detector running on its regex: [`MARGIN`] on each side.
+const REGEX_REACH: Reach = Reach {
+    before: MARGIN,
+    after: MARGIN,
+};
+
 /// True for detectors whose every match contains ASCII digits, found near digit clusters: the
 /// number validators, and `cn_plate` (non-ASCII, but a plate holds at least two digits, the
 /// first at most 9 bytes after its start and the last at most 5 bytes before its end, well
@@ -380,13 +382,7 @@ impl Cluster {
     /// The window around this cluster in a value of `len` bytes, widened by [`MARGIN`]: its
     /// facts decide which detectors run.
     fn window(&self, len: usize) -> (usize, usize) {
-        self.window_for(
-            Reach {
-                before: MARGIN,
-                after: MARGIN,
-            },
-            len,
-        )
+        self.window_for(REGEX_REACH, len)
     }
 
     /// The window one detector searches: widened by how far its matches reach.
@@ -847,17 +843,13 @@ mod tests {
         same_windows(value);
     }
 
-    /// The free-text lines of `benches/detect.rs`, and the sample values padded into long ones
+    /// The free-text lines the benchmark uses, and the sample values padded into long ones
     /// with fillers that put letters, digits and CJK text near them.
     #[test]
     fn windowed_search_matches_reference_on_corpus() {
-        let lines = [
-            "客户王女士反映快递延误，已于2024-03-15致电安抚，并承诺补偿优惠券一张，订单号202403151230450001。",
-            "Customer called about the late delivery of order ORD-2024-000123; refund of 19.99 USD approved by supervisor.",
-            "请联系13912345678确认地址，或发邮件到li.si@example.com，车牌苏A12345的车辆在门口等候。",
-            "The technician replaced the battery and updated the firmware to v1.2.3; see ticket 88213 for details.",
-            "会员积分已到账，下次购物可抵扣现金，详情请咨询门店工作人员或访问官方网站了解活动规则。",
-        ];
+        let lines: Vec<&str> = include_str!("../../config/sample-free-text.txt")
+            .lines()
+            .collect();
         let text = lines.join(" ").repeat(3);
         for width in [97, 128, 200, 333] {
             for start in 0..text.len().saturating_sub(width) {

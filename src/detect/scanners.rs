@@ -360,8 +360,12 @@ fn cn_landline(h: &[u8], pos: usize) -> Option<(usize, usize)> {
                 area_then_subscriber(h, s + 2, &then_dash_or_space)
             }
             b'0' | b'+' => {
-                let at86 = if h[s] == b'+' { s + 1 } else { s + 2 };
-                if !(h[s] == b'+' || lit(h, s, b"00")) || !lit(h, at86, b"86") {
+                let at86 = match h[s] {
+                    b'+' => s + 1,
+                    _ if lit(h, s, b"00") => s + 2,
+                    _ => return None,
+                };
+                if !lit(h, at86, b"86") {
                     return None;
                 }
                 let i = dash_or_space(at86 + 2);
