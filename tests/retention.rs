@@ -664,7 +664,7 @@ async fn sigkill_mid_run_resumes_to_the_same_result_as_a_clean_run() {
 
 /// Audit `batch` records of a policy: rows affected per batch.
 fn batch_rows(cfg: &Path, policy: &str) -> Vec<i64> {
-    batch_records(cfg, policy)
+    common::batch_records(cfg, policy)
         .into_iter()
         .map(|(rows, _)| rows)
         .collect()
@@ -819,31 +819,6 @@ async fn delete_and_nullify_batches_repeat_every_condition_and_respect_batch_siz
     }
 }
 
-/// Audit `batch` records of a policy: (rows affected, outcome).
-fn batch_records(cfg: &Path, policy: &str) -> Vec<(i64, String)> {
-    let o = dw(&[
-        "audit",
-        "export",
-        "--config",
-        cfg.to_str().unwrap(),
-        "--format",
-        "json",
-    ]);
-    assert!(o.status.success(), "{}", text(&o));
-    let recs: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    recs.as_array()
-        .unwrap()
-        .iter()
-        .filter(|r| r["kind"] == "batch" && r["policy"] == policy)
-        .map(|r| {
-            (
-                r["rows_affected"].as_i64().unwrap(),
-                r["outcome"].as_str().unwrap().to_string(),
-            )
-        })
-        .collect()
-}
-
 /// A process that dies between a batch's commit on the source and its audit record (or just
 /// before the commit) resumes with an audit trail that accounts for every row: the batch in flight
 /// is confirmed on the source and recorded as `recovered`, or found rolled back and redone.
@@ -895,7 +870,7 @@ async fn a_batch_committed_but_unrecorded_when_killed_is_recorded_on_resume() {
             assert!(!o.status.success(), "{kind:?} {action} {point}: aborted");
             let committed = if *point == "after-commit" { 8 } else { 4 };
             assert_eq!(
-                batch_records(&cfg, &name).len(),
+                common::batch_records(&cfg, &name).len(),
                 1,
                 "{kind:?} {action} {point}: only batch 1 recorded before the abort"
             );
@@ -922,7 +897,7 @@ async fn a_batch_committed_but_unrecorded_when_killed_is_recorded_on_resume() {
                 24,
                 "{kind:?} {action} {point}: every eligible row"
             );
-            let recs = batch_records(&cfg, &name);
+            let recs = common::batch_records(&cfg, &name);
             let total: i64 = recs.iter().map(|(n, _)| n).sum();
             assert_eq!(
                 total, 24,

@@ -310,3 +310,31 @@ async fn connect_mysql(url: &str) -> Result<sqlx::MySqlConnection, sqlx::Error> 
         .await
         .unwrap_or_else(|_| Err(sqlx::Error::PoolTimedOut))
 }
+
+/// The audit trail's `batch` records of one policy, as `datawarden audit export --format json`
+/// gives them: (rows affected, outcome), oldest first.
+pub fn batch_records(config: &std::path::Path, policy: &str) -> Vec<(i64, String)> {
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_datawarden"))
+        .args(["audit", "export", "--config"])
+        .arg(config)
+        .args(["--format", "json"])
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "audit export failed: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let recs: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    recs.as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["kind"] == "batch" && r["policy"] == policy)
+        .map(|r| {
+            (
+                r["rows_affected"].as_i64().unwrap(),
+                r["outcome"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
