@@ -16,7 +16,9 @@ use crate::detect::Engine;
 use crate::error::{Error, Result};
 use crate::inventory::model::{ScanCounts, ScanStatus, TableFailure};
 use crate::inventory::Store;
-use crate::sources::{Access, SampleOptions, Scope, Source, TableGlob, TableInfo, TableRef};
+use crate::sources::{
+    Access, Backend, SampleOptions, Scope, Source, TableGlob, TableInfo, TableRef,
+};
 use crate::stop::Stop;
 
 /// Tables sampled at the same time within one source.
@@ -202,6 +204,12 @@ pub async fn scan_source(
         Ok(db) => db,
         Err(e) => return fail(e).await,
     };
+    if source.backend() == Backend::MySql
+        && db.home_schema().is_none()
+        && source.include_schemas.is_empty()
+    {
+        tracing::info!(source = %source.name, "the URL names no database: scanning every non-system database the account can read");
+    }
     let tables = match db.tables(&Scope::from_config(source)).await {
         Ok(t) => t,
         Err(e) => {

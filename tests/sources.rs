@@ -1014,3 +1014,56 @@ mod statement_timeout {
         super::statement_timeout(Kind::MySql).await
     }
 }
+
+/// A MySQL source is what its URL names: with a database, that database only (other databases on
+/// the server, with the same table names, stay out of introspection and bare-name lookups); with
+/// `include_schemas`, the databases it names; the test makes its own second database, so it does
+/// not rely on what else the server holds.
+#[tokio::test]
+async fn mysql_source_is_the_database_its_url_names() {
+    let Some(home) = TestDb::with_fixture(Kind::MySql, "home").await else {
+        return;
+    };
+    let Some(other) = TestDb::with_fixture(Kind::MySql, "other").await else {
+        return;
+    };
+    let src = Source::connect(
+        &home.source_config("crm"),
+        &ScanConfig::default(),
+        Access::ReadOnly,
+    )
+    .await
+    .expect("connect");
+    assert_eq!(src.home_schema(), Some(home.name.as_str()));
+    let tables = src.tables(&Scope::all()).await.expect("tables");
+    assert!(!tables.is_empty());
+    assert!(
+        tables.iter().all(|t| t.table.schema == home.name),
+        "another database leaked into the source: {:?}",
+        tables
+            .iter()
+            .map(|t| format!("{}.{}", t.table.schema, t.table.name))
+            .collect::<Vec<_>>()
+    );
+    let m = src.table(None, "members").await.expect("bare name");
+    assert_eq!(
+        m.table.schema, home.name,
+        "a bare name is the URL's database"
+    );
+    let o = src
+        .table(Some(&other.name), "members")
+        .await
+        .expect("qualified name");
+    assert_eq!(o.table.schema, other.name);
+    // include_schemas widens the source on purpose.
+    let both = Scope {
+        include_schemas: vec![home.name.clone(), other.name.clone()],
+        ..Scope::default()
+    };
+    let tables = src.tables(&both).await.expect("tables");
+    let schemas: HashSet<&str> = tables.iter().map(|t| t.table.schema.as_str()).collect();
+    assert_eq!(schemas.len(), 2, "{schemas:?}");
+    src.close().await;
+    other.drop_db().await;
+    home.drop_db().await;
+}

@@ -46,6 +46,8 @@ pub struct Source {
     pub(crate) pool: Pool,
     pub(crate) access: Access,
     pub(crate) statement_timeout: Duration,
+    /// MySQL/MariaDB: the database the URL names, which scopes the source (see [`Source::tables`]).
+    pub(crate) home_schema: Option<String>,
 }
 
 impl std::fmt::Debug for Source {
@@ -93,6 +95,7 @@ impl Source {
         };
         let unreachable = "cannot connect to";
         let hint = "check that the server is running and the URL, user and password are right";
+        let mut home_schema = None;
         let (pool, dialect) = match cfg.backend() {
             Backend::Postgres => {
                 let mut options = vec![(
@@ -120,6 +123,10 @@ impl Source {
             Backend::MySql => {
                 let opts =
                     MySqlConnectOptions::from_str(&url).map_err(|e| fail("invalid URL", &e))?;
+                home_schema = opts
+                    .get_database()
+                    .filter(|d| !d.is_empty())
+                    .map(str::to_string);
                 probe(&opts)
                     .await
                     .map_err(|e| fail(unreachable, &format!("{e} ({hint})")))?;
@@ -188,7 +195,15 @@ impl Source {
             pool,
             access,
             statement_timeout,
+            home_schema,
         })
+    }
+
+    /// MySQL/MariaDB: the database named in the source URL. A source with one covers that
+    /// database only (unless `include_schemas` names others); without one it covers every
+    /// non-system database. `None` on PostgreSQL and SQLite, whose URLs name one database anyway.
+    pub fn home_schema(&self) -> Option<&str> {
+        self.home_schema.as_deref()
     }
 
     /// The source's name from the config.

@@ -145,6 +145,14 @@ impl Scope {
         }
     }
 
+    /// This scope restricted to the schema named `schema` exactly.
+    pub fn in_schema(&self, schema: &str) -> Scope {
+        Scope {
+            include_schemas: vec![escape_glob(schema)],
+            ..self.clone()
+        }
+    }
+
     /// True when the scope selects `t` (the same rules as the SQL filter, case-sensitive).
     pub fn matches(&self, t: &TableRef) -> bool {
         let schema_in = self.include_schemas.is_empty()

@@ -56,8 +56,19 @@ fn field(row: &[Option<String>], i: usize) -> String {
 
 impl Source {
     /// Lists the tables and views in `scope` (system schemas excluded), with columns, primary and
-    /// unique keys, outgoing foreign keys and row estimates, ordered by schema and name.
+    /// unique keys, outgoing foreign keys and row estimates, ordered by schema and name. A scope
+    /// without `include_schemas` means the source's own schemas: on MySQL/MariaDB the URL's
+    /// database when it names one ([`Source::home_schema`]), so scan and enforce resolve tables
+    /// alike and other databases on the server stay out.
     pub async fn tables(&self, scope: &Scope) -> Result<Vec<TableInfo>> {
+        let homed;
+        let scope = match &self.home_schema {
+            Some(home) if scope.include_schemas.is_empty() => {
+                homed = scope.in_schema(home);
+                &homed
+            }
+            _ => scope,
+        };
         let sql = match &self.pool {
             Pool::Postgres(_) => postgres::catalog(&self.dialect, scope),
             Pool::MySql(_) => mysql::catalog(&self.dialect, scope),
