@@ -29,12 +29,25 @@ pub enum Error {
         source_name: String,
         message: String,
     },
+    /// A database source failed in a way that a later attempt can fix: the connection was lost,
+    /// a lock wait timed out, a deadlock or serialization failure rolled the transaction back.
+    /// Displayed like [`Error::Source`]; [`Error::is_retryable`] tells them apart.
+    #[error("source {source_name}: {message}")]
+    Transient {
+        source_name: String,
+        message: String,
+    },
     /// The inventory store failed.
     #[error("inventory store: {0}")]
     Inventory(String),
     /// A retention policy refused to run or failed.
     #[error("policy {policy}: {message}")]
     Policy { policy: String, message: String },
+    /// A policy's preflight refused to run it (its table, key, columns, clock, foreign keys or
+    /// data make the run unsafe or impossible); nothing was changed. Displayed like
+    /// [`Error::Policy`].
+    #[error("policy {policy}: {message}")]
+    Refused { policy: String, message: String },
     /// Cryptographic failure (wrong key, tampered ciphertext, malformed envelope).
     #[error("crypto: {0}")]
     Crypto(String),
@@ -51,6 +64,18 @@ pub enum Error {
 }
 
 impl Error {
+    /// True when retrying the same work can succeed ([`Error::Transient`]): the daemon retries
+    /// only these. A refusal, a safety brake, a bad config or a failed check never change by
+    /// themselves.
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, Error::Transient { .. })
+    }
+
+    /// True when a policy's preflight refused the run ([`Error::Refused`]).
+    pub fn is_refusal(&self) -> bool {
+        matches!(self, Error::Refused { .. })
+    }
+
     /// Wraps an I/O error with the path it concerns.
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         Error::Io {

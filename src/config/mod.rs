@@ -6,6 +6,7 @@
 //! resolved against the directory of the config file.
 
 mod locate;
+pub mod predicate;
 pub mod retain;
 pub mod secret;
 
@@ -708,6 +709,18 @@ impl Config {
             }
             if let Some(expr) = &pol.schedule {
                 check_schedule(p, &k("schedule"), &format!("policy `{}`", pol.name), expr);
+            }
+            let backend = self
+                .sources
+                .iter()
+                .find(|s| s.name == pol.source)
+                .and_then(|s| Backend::of_url(&s.url));
+            if let Some(backend) = backend {
+                for (key, sql) in [("filter", &pol.filter), ("legal_hold", &pol.legal_hold)] {
+                    if let Some(Err(e)) = sql.as_deref().map(|s| predicate::check_predicate(backend, s)) {
+                        p.add(k(key), e);
+                    }
+                }
             }
         }
         check_duration(p, "daemon.shutdown_timeout", &self.daemon.shutdown_timeout);

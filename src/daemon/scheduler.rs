@@ -390,11 +390,18 @@ async fn run_with_retries(
 ) {
     let mut attempt = 1u32;
     let (outcome, summary) = loop {
-        let (outcome, summary) = attempt_once(&job, scheduled, attempt, &services).await;
+        let (outcome, summary, retryable) =
+            attempt_once(&job, scheduled, attempt, &services).await;
+        // Only what a retry can fix (a lost connection, a lock timeout, a deadlock) is retried: a
+        // braked or refused policy, a bad config or a panic would fail the same way again.
         let retry = outcome == Outcome::Failure
+            && retryable
             && attempt <= settings.retries
             && !services.stop.is_requested();
         if !retry {
+            if outcome == Outcome::Failure && !retryable && attempt <= settings.retries {
+                tracing::info!(job = %job.name, "not retried: a retry cannot fix this failure");
+            }
             break (outcome, summary);
         }
         let delay = settings
@@ -419,7 +426,7 @@ async fn attempt_once(
     scheduled: DateTime<Utc>,
     attempt: u32,
     services: &Services,
-) -> (Outcome, String) {
+) -> (Outcome, String, bool) {
     let kind = job.kind.as_str();
     tracing::info!(job = %job.name, kind, attempt, "job started");
     let id = match &services.history {
@@ -439,6 +446,7 @@ async fn attempt_once(
     let result = tokio::spawn(async move { run(stop).await }).await;
     let elapsed = started.elapsed();
     let duration_ms = elapsed.as_millis() as u64;
+    let mut retryable = false;
     let (outcome, error, counts) = match result {
         Ok(Ok(out)) => {
             let outcome = if out.interrupted {
@@ -449,7 +457,10 @@ async fn attempt_once(
             record_outcome(job, &out, &services.metrics);
             (outcome, None, Some(out.counts_text()))
         }
-        Ok(Err(e)) => (Outcome::Failure, Some(e.to_string()), None),
+        Ok(Err(e)) => {
+            retryable = e.is_retryable();
+            (Outcome::Failure, Some(e.to_string()), None)
+        }
         Err(e) if e.is_panic() => (
             Outcome::Panic,
             Some(format!("panicked: {}", panic_message(e.into_panic()))),
@@ -485,7 +496,7 @@ async fn attempt_once(
         ),
         (None, None) => String::new(),
     };
-    (outcome, summary)
+    (outcome, summary, retryable)
 }
 
 fn record_outcome(job: &Job, out: &JobOutcome, metrics: &Metrics) {

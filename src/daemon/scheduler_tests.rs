@@ -185,7 +185,7 @@ async fn failures_are_retried_with_backoff() {
         let c = c.clone();
         Box::pin(async move {
             match c.fetch_add(1, Ordering::SeqCst) {
-                0 | 1 => Err(Error::Source {
+                0 | 1 => Err(Error::Transient {
                     source_name: "crm".into(),
                     message: "connection refused".into(),
                 }),
@@ -227,6 +227,44 @@ async fn failures_are_retried_with_backoff() {
         rows[2],
         (3, "success".into(), None),
         "retry after another 200 ms"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failures_a_retry_cannot_fix_are_not_retried() {
+    let (_dir, history) = temp_history().await;
+    let braked: JobFn = Arc::new(move |_stop| {
+        Box::pin(async move {
+            Err(Error::Policy {
+                policy: "p".into(),
+                message: "the safety brake stopped the run before any change".into(),
+            })
+        })
+    });
+    // With retries = 3 and a 100 ms backoff, a retried failure would show attempt 2 within
+    // 1.3 s; a non-retryable one shows attempt 1 for every fire time.
+    let s = Settings {
+        retries: 3,
+        ..settings()
+    };
+    let h = start(
+        s,
+        vec![job("braked", "* * * * * *", braked)],
+        Some(history.clone()),
+        no_reload(),
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(1300)).await;
+    stop(h).await;
+    let attempts: Vec<(i64,)> =
+        sqlx::query_as("SELECT attempt FROM job_runs WHERE job = 'scan:braked' ORDER BY id")
+            .fetch_all(&history.pool_for_tests())
+            .await
+            .unwrap();
+    assert!(!attempts.is_empty());
+    assert!(
+        attempts.iter().all(|a| a.0 == 1),
+        "a braked policy was retried: {attempts:?}"
     );
 }
 

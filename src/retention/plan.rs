@@ -584,7 +584,14 @@ impl Plan {
             .key
             .iter()
             .enumerate()
-            .map(|(i, k)| format!("dw_t.{} = dw_v.{}", d.quote_ident(&k.name), kname(i)))
+            .map(|(i, k)| {
+                format!(
+                    "{}.{} = dw_v.{}",
+                    self.qualified(),
+                    d.quote_ident(&k.name),
+                    kname(i)
+                )
+            })
             .collect();
         q.sql = d.update_from(
             &self.qualified(),

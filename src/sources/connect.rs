@@ -111,13 +111,13 @@ impl Source {
                     .options(options);
                 probe(&opts)
                     .await
-                    .map_err(|e| fail(unreachable, &format!("{e} ({hint})")))?;
+                    .map_err(|e| transient(fail(unreachable, &format!("{e} ({hint})"))))?;
                 let pool = PgPoolOptions::new()
                     .max_connections(max)
                     .acquire_timeout(CONNECT_TIMEOUT)
                     .connect_with(opts)
                     .await
-                    .map_err(|e| fail(unreachable, &format!("{e} ({hint})")))?;
+                    .map_err(|e| transient(fail(unreachable, &format!("{e} ({hint})"))))?;
                 (Pool::Postgres(pool), Dialect::new(Backend::Postgres))
             }
             Backend::MySql => {
@@ -129,7 +129,7 @@ impl Source {
                     .map(str::to_string);
                 probe(&opts)
                     .await
-                    .map_err(|e| fail(unreachable, &format!("{e} ({hint})")))?;
+                    .map_err(|e| transient(fail(unreachable, &format!("{e} ({hint})"))))?;
                 let pool = MySqlPoolOptions::new()
                     .max_connections(max)
                     .acquire_timeout(CONNECT_TIMEOUT)
@@ -150,7 +150,7 @@ impl Source {
                     })
                     .connect_with(opts)
                     .await
-                    .map_err(|e| fail(unreachable, &format!("{e} ({hint})")))?;
+                    .map_err(|e| transient(fail(unreachable, &format!("{e} ({hint})"))))?;
                 let version: String = sqlx::query_scalar("SELECT CAST(VERSION() AS CHAR)")
                     .fetch_one(&pool)
                     .await
@@ -240,12 +240,67 @@ impl Source {
         }
     }
 
+    /// An [`Error::Transient`] (see [`is_transient`]) or [`Error::Source`] for this source, with
+    /// `what` and the driver's message.
+    pub(crate) fn db_err(&self, what: impl std::fmt::Display, e: sqlx::Error) -> Error {
+        if is_transient(&e) {
+            Error::Transient {
+                source_name: self.name.clone(),
+                message: format!("{what}: {e}"),
+            }
+        } else {
+            self.err(what, e)
+        }
+    }
+
     /// An [`Error::Source`] for this source with `what` and the driver's message.
     pub(crate) fn err(&self, what: impl std::fmt::Display, e: impl std::fmt::Display) -> Error {
         Error::Source {
             source_name: self.name.clone(),
             message: format!("{what}: {e}"),
         }
+    }
+}
+
+/// A server that cannot be reached now may be back at the next attempt.
+fn transient(e: Error) -> Error {
+    match e {
+        Error::Source {
+            source_name,
+            message,
+        } => Error::Transient {
+            source_name,
+            message,
+        },
+        other => other,
+    }
+}
+
+/// True for driver errors that a retry can fix: the connection was lost or could not be had,
+/// a lock wait timed out, a deadlock or serialization failure, a server shutting down or out of
+/// connections, SQLite busy/locked.
+pub(crate) fn is_transient(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(db) => {
+            if let Some(my) = db.try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>() {
+                // Lock wait timeout, deadlock, too many connections, server gone / lost, shutdown.
+                return matches!(my.number(), 1205 | 1213 | 1040 | 2006 | 2013 | 1053);
+            }
+            let code = db.code().unwrap_or_default();
+            if db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some() {
+                // SQLITE_BUSY (5) and SQLITE_LOCKED (6), with their extended codes.
+                return code.parse::<i32>().is_ok_and(|c| matches!(c & 0xff, 5 | 6));
+            }
+            // PostgreSQL SQLSTATEs: connection exceptions, serialization failure, deadlock,
+            // lock_not_available (lock_timeout), shutdown, too many connections.
+            code.starts_with("08")
+                || matches!(
+                    code.as_ref(),
+                    "40001" | "40P01" | "55P03" | "57P01" | "57P02" | "57P03" | "53300"
+                )
+        }
+        _ => false,
     }
 }
 

@@ -195,8 +195,10 @@ impl Dialect {
     }
 
     /// An update that takes new values from a derived table joined on the key: PostgreSQL and
-    /// SQLite `UPDATE target AS dw_t SET <set> FROM (<derived>) AS dw_v WHERE <join> AND <cond>`,
-    /// MySQL `UPDATE target AS dw_t JOIN (<derived>) AS dw_v ON <join> SET <set> WHERE <cond>`.
+    /// SQLite `UPDATE target SET <set> FROM (<derived>) AS dw_v WHERE <join> AND <cond>`,
+    /// MySQL `UPDATE target JOIN (<derived>) AS dw_v ON <join> SET <set> WHERE <cond>`. The target
+    /// keeps its own name (no alias), so a policy `filter` may name its table (a correlated
+    /// subquery such as `NOT EXISTS (… WHERE l.member_id = members.id)`) in every statement.
     /// `derived`'s placeholders come before `cond`'s in both forms; `set` must bind nothing.
     pub fn update_from(
         &self,
@@ -208,10 +210,10 @@ impl Dialect {
     ) -> String {
         match self.backend {
             Backend::Postgres | Backend::Sqlite => {
-                format!("UPDATE {target} AS dw_t SET {set} FROM ({derived}) AS dw_v WHERE {join} AND {cond}")
+                format!("UPDATE {target} SET {set} FROM ({derived}) AS dw_v WHERE {join} AND {cond}")
             }
             Backend::MySql => {
-                format!("UPDATE {target} AS dw_t JOIN ({derived}) AS dw_v ON {join} SET {set} WHERE {cond}")
+                format!("UPDATE {target} JOIN ({derived}) AS dw_v ON {join} SET {set} WHERE {cond}")
             }
         }
     }

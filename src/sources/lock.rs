@@ -64,7 +64,7 @@ impl Source {
     pub async fn try_lock(&self, name: &str) -> Result<Option<LockGuard>> {
         let (acquire, release_sql) = self.dialect.lock_sql();
         let key = server_lock_name(name);
-        let fail = |e: sqlx::Error| self.err(format!("lock `{name}`"), e);
+        let fail = |e: sqlx::Error| self.db_err(format!("lock `{name}`"), e);
         let held = match &self.pool {
             Pool::Postgres(p) => {
                 let mut conn = p.connect_options().connect().await.map_err(fail)?;

@@ -21,7 +21,7 @@ impl Source {
     /// text-like, JSON and UUID results convert directly; wrap other expressions in
     /// [`Dialect::cast_text`]. Invalid UTF-8 is replaced (U+FFFD), never an error.
     pub async fn fetch_rows(&self, sql: &str, binds: &[Bind]) -> Result<TextRows> {
-        let fail = |e: sqlx::Error| self.err("query failed", e);
+        let fail = |e: sqlx::Error| self.db_err("query failed", e);
         match &self.pool {
             Pool::Postgres(p) => {
                 let rows = bind_pg(sqlx::query(sql), binds)
@@ -55,7 +55,7 @@ impl Source {
 
     /// Runs a statement and returns the number of rows it affected.
     pub async fn execute(&self, sql: &str, binds: &[Bind]) -> Result<u64> {
-        let fail = |e: sqlx::Error| self.err("statement failed", e);
+        let fail = |e: sqlx::Error| self.db_err("statement failed", e);
         Ok(match &self.pool {
             Pool::Postgres(p) => bind_pg(sqlx::query(sql), binds)
                 .execute(p)
@@ -78,7 +78,7 @@ impl Source {
     /// Begins a transaction on a pooled connection (SQLite: `BEGIN IMMEDIATE`). Dropping the [`Tx`]
     /// without [`Tx::commit`] rolls it back.
     pub async fn begin(&self) -> Result<Tx> {
-        let fail = |e: sqlx::Error| self.err("cannot begin a transaction", e);
+        let fail = |e: sqlx::Error| self.db_err("cannot begin a transaction", e);
         let inner = match &self.pool {
             Pool::Postgres(p) => TxInner::Postgres(p.begin().await.map_err(fail)?),
             Pool::MySql(p) => TxInner::MySql(p.begin().await.map_err(fail)?),
@@ -106,7 +106,7 @@ impl Source {
             let t = p
                 .begin_with(sql)
                 .await
-                .map_err(|e| self.err("cannot begin a transaction", e))?;
+                .map_err(|e| self.db_err("cannot begin a transaction", e))?;
             return Ok(Tx {
                 source: self.clone(),
                 inner: TxInner::Postgres(t),
@@ -163,7 +163,7 @@ impl Tx {
     /// Runs a query inside the transaction; values as text (see [`Source::fetch_rows`]).
     pub async fn fetch_rows(&mut self, sql: &str, binds: &[Bind]) -> Result<TextRows> {
         let s = &self.source;
-        let fail = |e: sqlx::Error| s.err("query failed", e);
+        let fail = |e: sqlx::Error| s.db_err("query failed", e);
         match &mut self.inner {
             TxInner::Postgres(t) => {
                 let rows = bind_pg(sqlx::query(sql), binds)
@@ -198,7 +198,7 @@ impl Tx {
     /// Runs a statement inside the transaction and returns the number of rows it affected.
     pub async fn execute(&mut self, sql: &str, binds: &[Bind]) -> Result<u64> {
         let s = &self.source;
-        let fail = |e: sqlx::Error| s.err("statement failed", e);
+        let fail = |e: sqlx::Error| s.db_err("statement failed", e);
         Ok(match &mut self.inner {
             TxInner::Postgres(t) => bind_pg(sqlx::query(sql), binds)
                 .execute(&mut **t)
@@ -229,7 +229,7 @@ impl Tx {
     pub async fn commit(mut self) -> Result<()> {
         self.restore_session().await?;
         let s = self.source;
-        let fail = |e: sqlx::Error| s.err("commit failed", e);
+        let fail = |e: sqlx::Error| s.db_err("commit failed", e);
         match self.inner {
             TxInner::Postgres(t) => t.commit().await.map_err(fail),
             TxInner::MySql(t) => t.commit().await.map_err(fail),
@@ -242,7 +242,7 @@ impl Tx {
         // A failed restore must not prevent the rollback.
         let restored = self.restore_session().await;
         let s = self.source;
-        let fail = |e: sqlx::Error| s.err("rollback failed", e);
+        let fail = |e: sqlx::Error| s.db_err("rollback failed", e);
         match self.inner {
             TxInner::Postgres(t) => t.rollback().await.map_err(fail)?,
             TxInner::MySql(t) => t.rollback().await.map_err(fail)?,
