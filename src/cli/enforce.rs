@@ -23,7 +23,40 @@ pub struct Args {
     pub override_brake: bool,
 }
 
-/// Runs the command. Exit 1 when a policy failed or was braked.
+/// Exit codes of `enforce` (and `enforce --dry-run`, for what the run would do), the most severe
+/// over all policies: 0 every policy completed (would complete); 1 a policy failed; 3 a policy was
+/// refused by its preflight; 4 a safety brake stopped a policy; 5 a policy was skipped because
+/// another process is enforcing it. (2 is a usage error.)
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Status {
+    Ok = 0,
+    Locked = 5,
+    Braked = 4,
+    Refused = 3,
+    Failed = 1,
+}
+
+impl Status {
+    /// Severity order: failed > refused > braked > locked > ok.
+    fn rank(self) -> u8 {
+        match self {
+            Status::Ok => 0,
+            Status::Locked => 1,
+            Status::Braked => 2,
+            Status::Refused => 3,
+            Status::Failed => 4,
+        }
+    }
+    fn worst(self, other: Status) -> Status {
+        if other.rank() > self.rank() {
+            other
+        } else {
+            self
+        }
+    }
+}
+
+/// Runs the command; the exit code is the most severe [`Status`] of its policies.
 pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let config = args.config.load()?;
     let policies: Vec<_> = match &args.policy {
@@ -48,7 +81,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         override_brake: args.override_brake,
         now: None,
     };
-    let mut failed = false;
+    let mut status = Status::Ok;
     for p in &policies {
         match run_policy(&config, p, &opts, &stop).await {
             Ok(r) => {
@@ -82,6 +115,19 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
                             println!("    {f}");
                         }
                     }
+                    match &pv.brake {
+                        Some(msg) => {
+                            println!("  the run would STOP at its {msg}");
+                            status = status.worst(Status::Braked);
+                        }
+                        None => println!("  preflight: ok (the run would proceed)"),
+                    }
+                } else if r.outcome == Outcome::Locked {
+                    println!(
+                        "policy {}: skipped: another process is enforcing it; this run did nothing",
+                        r.policy
+                    );
+                    status = status.worst(Status::Locked);
                 } else {
                     println!(
                         "policy {}: {:?}, {} rows in {} batches (cutoff {}{}), longest batch {} ms",
@@ -94,22 +140,22 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
                         r.longest_batch_ms
                     );
                     if matches!(r.outcome, Outcome::Braked) {
-                        failed = true;
+                        status = status.worst(Status::Braked);
                     }
                 }
             }
+            Err(e) if e.is_refusal() => {
+                eprintln!("refused: {e}");
+                status = status.worst(Status::Refused);
+            }
             Err(e) => {
                 eprintln!("error: {e}");
-                failed = true;
+                status = status.worst(Status::Failed);
             }
         }
         if stop.is_requested() {
             break;
         }
     }
-    Ok(if failed {
-        ExitCode::FAILURE
-    } else {
-        ExitCode::SUCCESS
-    })
+    Ok(ExitCode::from(status as u8))
 }

@@ -375,6 +375,9 @@ pub struct PolicyConfig {
     pub delete_children: Vec<String>,
 }
 
+/// The brake of a delete policy that sets neither `max_rows` nor `max_share`: one run may delete
+/// at most half of the table (raise it with `max_share = 1.0`).
+pub const DEFAULT_DELETE_MAX_SHARE: f64 = 0.5;
 /// The first batch of a policy without `batch_size`.
 pub const DEFAULT_FIRST_BATCH: u32 = 1000;
 /// The largest allowed `batch_size`, and the limit of adaptive batches when it is unset.
@@ -399,6 +402,15 @@ impl PolicyConfig {
         match self.table.split_once('.') {
             Some((s, t)) => (Some(s), t),
             None => (None, &self.table),
+        }
+    }
+    /// The safety brake in force: `(max_rows, max_share)` as configured; a delete policy that sets
+    /// neither gets [`DEFAULT_DELETE_MAX_SHARE`] (deletion cannot be undone).
+    pub fn brake(&self) -> (Option<u64>, Option<f64>) {
+        if self.action == Action::Delete && self.max_rows.is_none() && self.max_share.is_none() {
+            (None, Some(DEFAULT_DELETE_MAX_SHARE))
+        } else {
+            (self.max_rows, self.max_share)
         }
     }
     /// The hard upper bound on rows per batch: `batch_size`, or [`MAX_BATCH_SIZE`] when unset.

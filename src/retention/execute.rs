@@ -61,6 +61,8 @@ pub struct Preview {
     pub statements: Vec<String>,
     /// Foreign-key effects of deletes.
     pub fk_effects: Vec<String>,
+    /// The safety brake's message when the real run would stop at it (`None`: it would run).
+    pub brake: Option<String>,
 }
 
 /// The result of [`run_policy`].
@@ -115,7 +117,7 @@ impl Transform {
         Ok(match p.action {
             Action::Encrypt => {
                 let ring = Keyring::load(&config.keys)?;
-                let key = ring.active.ok_or_else(|| Error::Policy {
+                let key = ring.active.ok_or_else(|| Error::Refused {
                     policy: p.name.clone(),
                     message: "action \"encrypt\" needs [keys] encryption".into(),
                 })?;
@@ -127,7 +129,7 @@ impl Transform {
                 (Transform::Encrypt(sealers), Some(key.id().to_string()))
             }
             Action::Pseudonymize => {
-                let key = pseudonym_key(&config.keys)?.ok_or_else(|| Error::Policy {
+                let key = pseudonym_key(&config.keys)?.ok_or_else(|| Error::Refused {
                     policy: p.name.clone(),
                     message: "action \"pseudonymize\" needs [keys] pseudonym".into(),
                 })?;
@@ -217,6 +219,42 @@ async fn preflight(source: &Source, plan: &Plan) -> Result<Preflight> {
     })
 }
 
+/// The safety brake's verdict on a preflight: `Some(message)` when the run would affect more rows
+/// than the policy allows ([`PolicyConfig::brake`]: `max_rows`, `max_share`, or the default brake
+/// of deletes).
+fn brake(p: &PolicyConfig, pre: &Preflight) -> Option<String> {
+    let (max_rows, max_share) = p.brake();
+    let (total, eligible) = (pre.total, pre.eligible);
+    let share = if total == 0 {
+        0.0
+    } else {
+        eligible as f64 / total as f64
+    };
+    let over_rows = max_rows.is_some_and(|m| eligible > m);
+    let over_share = max_share.is_some_and(|m| share > m);
+    if !(over_rows || over_share) {
+        return None;
+    }
+    let limits = if p.max_rows.is_none() && p.max_share.is_none() {
+        format!(
+            "the default brake of delete policies (at most {:.0}% of the table per run); \
+             check the policy, then set max_share = 1.0 (or max_rows) to allow it, or rerun with \
+             --override-brake",
+            max_share.unwrap_or(1.0) * 100.0
+        )
+    } else {
+        format!(
+            "max_rows = {} / max_share = {}; check the policy, then rerun with --override-brake",
+            max_rows.map(|m| m.to_string()).unwrap_or_else(|| "-".into()),
+            max_share.map(|m| m.to_string()).unwrap_or_else(|| "-".into()),
+        )
+    };
+    Some(format!(
+        "safety brake: {eligible} of {total} rows ({:.1}%) would be affected, over {limits}",
+        share * 100.0
+    ))
+}
+
 /// Refuses an encrypt run whose longest pending value would not fit its column once encrypted,
 /// before the first batch rather than midway.
 fn check_lengths(plan: &Plan, pre: &Preflight) -> Result<()> {
@@ -227,7 +265,7 @@ fn check_lengths(plan: &Plan, pre: &Preflight) -> Result<()> {
         let longest = longest as usize;
         let need = envelope_len(longest);
         if longest > 0 && need as i64 > max {
-            return Err(Error::Policy {
+            return Err(Error::Refused {
                 policy: plan.policy.name.clone(),
                 message: format!(
                     "column `{}` holds {max} characters but its longest value to encrypt ({longest} bytes) \
@@ -308,8 +346,17 @@ async fn run_on(
         longest_batch_ms: 0,
         preview: None,
     };
+    // Keys are part of the preflight: a missing, short or unreadable key refuses the policy in
+    // the dry run as in the run.
+    let transform = Transform::new(config, &plan).map_err(|e| match e {
+        Error::Refused { .. } => e,
+        e => Error::Refused {
+            policy: policy.name.clone(),
+            message: e.to_string(),
+        },
+    })?;
     if opts.dry_run {
-        report.preview = Some(preview(source, &plan).await?);
+        report.preview = Some(preview(source, &plan, opts).await?);
         report.eligible = report
             .preview
             .as_ref()
@@ -324,11 +371,15 @@ async fn run_on(
     let store = store.expect("opened for writing");
     let Some(lock) = source.try_lock(&format!("policy:{}", policy.name)).await? else {
         report.outcome = Outcome::Locked;
+        // This runner did nothing: the checkpoint's counts belong to the runner holding the lock.
+        report.rows_affected = 0;
+        report.batches = 0;
+        report.resumed = false;
         tracing::warn!(policy = %policy.name, "another process is enforcing this policy; skipped");
         return Ok(report);
     };
     let result = execute(
-        config,
+        transform,
         source,
         &store,
         &plan,
@@ -361,7 +412,7 @@ fn base_record(plan: &Plan, report: &RunReport, key_id: &Option<String>) -> Audi
 
 #[allow(clippy::too_many_arguments)]
 async fn execute(
-    config: &Config,
+    transform: (Transform, Option<String>),
     source: &Source,
     store: &SqlitePool,
     plan: &Plan,
@@ -371,7 +422,7 @@ async fn execute(
     report: &mut RunReport,
 ) -> Result<()> {
     let p = &plan.policy;
-    let (mut transform, key_id) = Transform::new(config, plan)?;
+    let (mut transform, key_id) = transform;
     let run_started = rfc3339(Utc::now());
     let finish = |report: &RunReport, outcome: &str, error: Option<String>| {
         let mut r = base_record(plan, report, &key_id);
@@ -396,24 +447,12 @@ async fn execute(
     let pre = async {
         let pre = preflight(source, plan).await?;
         check_lengths(plan, &pre)?;
-        let (total, eligible) = (pre.total, pre.eligible);
         dense_key = pre.dense_key;
-        report.eligible = eligible;
-        if !opts.override_brake {
-            let share = if total == 0 { 0.0 } else { eligible as f64 / total as f64 };
-            let over_rows = p.max_rows.is_some_and(|m| eligible > m);
-            let over_share = p.max_share.is_some_and(|m| share > m);
-            if over_rows || over_share {
-                return Ok::<_, Error>(Some(format!(
-                    "safety brake: {eligible} of {total} rows ({:.1}%) would be affected, over max_rows = {} / \
-                     max_share = {}; check the policy, then rerun with --override-brake",
-                    share * 100.0,
-                    p.max_rows.map(|m| m.to_string()).unwrap_or_else(|| "-".into()),
-                    p.max_share.map(|m| m.to_string()).unwrap_or_else(|| "-".into()),
-                )));
-            }
+        report.eligible = pre.eligible;
+        if opts.override_brake {
+            return Ok::<_, Error>(None);
         }
-        Ok(None)
+        Ok(brake(p, &pre))
     }
     .await;
     let brake = match pre {
@@ -455,7 +494,7 @@ async fn execute(
     let locking = p.action != Action::Delete && p.action != Action::Nullify;
     let mut sizer = BatchSizer::new(p);
     loop {
-        if stop.is_requested() {
+        if stop.is_requested() && rows_left(source, plan, last.as_deref()).await? {
             let mut r = finish(report, "stopped", None);
             audit::append(store, &mut r, CheckpointChange::Keep).await?;
             report.outcome = Outcome::Stopped;
@@ -533,6 +572,13 @@ async fn execute(
     let mut r = finish(report, "completed", None);
     audit::append(store, &mut r, CheckpointChange::Clear(&p.name)).await?;
     Ok(())
+}
+
+/// True when an eligible row is left after `last` (a stop that comes after the last batch leaves
+/// a completed run, not a stopped one).
+async fn rows_left(source: &Source, plan: &Plan, last: Option<&[String]>) -> Result<bool> {
+    let q = plan.batch_end(last, 1);
+    Ok(!source.fetch_rows(&q.sql, &q.binds).await?.is_empty())
 }
 
 /// A key stored in a checkpoint (JSON array of the key column values).
@@ -781,8 +827,11 @@ async fn run_batch(
     )))
 }
 
-/// Counts, sample keys, statements and foreign-key effects; reads only.
-async fn preview(source: &Source, plan: &Plan) -> Result<Preview> {
+/// Counts, sample keys, statements and foreign-key effects; reads only. It runs the preflight the
+/// real run runs (the same scan, the same length check and safety brake) and has the database
+/// check every statement of a first batch with the run's own builders (`EXPLAIN`, which plans a
+/// statement without running it), so a filter or column that would fail the run fails the dry run.
+async fn preview(source: &Source, plan: &Plan, opts: &RunOptions) -> Result<Preview> {
     let qualifying = count(
         source,
         &plan.count_stmt(|p, q| {
@@ -792,15 +841,18 @@ async fn preview(source: &Source, plan: &Plan) -> Result<Preview> {
         }),
     )
     .await?;
-    // The preflight scan gives the eligible rows and whether batches go by key range.
     let pre = preflight(source, plan).await?;
-    let eligible = pre.eligible;
+    check_lengths(plan, &pre)?;
+    let brake = if opts.override_brake {
+        None
+    } else {
+        brake(&plan.policy, &pre)
+    };
     // Keys only: the sample query reads no personal values.
     let sel = plan.select_batch(None, false, false, 10);
     let rows = source.fetch_rows(&sel.sql, &sel.binds).await?;
-    let sample_keys = rows
+    let sample_keys: Vec<Vec<String>> = rows
         .iter()
-        .take(10)
         .map(|r| {
             r[..plan.key.len()]
                 .iter()
@@ -808,48 +860,80 @@ async fn preview(source: &Source, plan: &Plan) -> Result<Preview> {
                 .collect()
         })
         .collect();
-    let last_ph = vec!["<last key>".to_string(); plan.key.len()];
-    let limit = plan.policy.first_batch();
     let by_range = matches!(plan.policy.action, Action::Delete | Action::Nullify) && pre.dense_key;
-    if plan.single_statement() && !by_range {
-        return Ok(Preview {
-            qualifying,
-            held: qualifying.saturating_sub(eligible),
-            sample_keys,
-            statements: vec![plan.batch_in_one(Some(&last_ph), limit).sql],
-            fk_effects: plan.fk_effects.iter().map(|e| e.describe()).collect(),
-        });
-    }
-    let first = match plan.policy.action {
-        Action::Delete | Action::Nullify if by_range => plan.range_start(Some(&last_ph)),
-        Action::Delete | Action::Nullify => plan.batch_end(Some(&last_ph), limit),
-        _ => plan.select_batch(Some(&last_ph), true, true, limit),
-    };
-    let mut statements = vec![first.sql];
-    let upto = vec!["<batch max key>".to_string(); plan.key.len()];
-    let last = vec!["<last key>".to_string(); plan.key.len()];
-    match plan.policy.action {
-        Action::Delete => statements.extend(
-            plan.delete_stmts(Some(&last), &upto)
-                .into_iter()
-                .map(|s| s.sql),
-        ),
-        _ => {
-            let vals = vec![vec![Some("<new value>".to_string()); plan.columns.len()]];
-            statements.push(
-                plan.update_stmt(Some(&last), &upto, std::slice::from_ref(&upto), &vals)
-                    .sql,
-            );
+    if let Some(first) = sample_keys.first() {
+        for q in first_batch(plan, by_range, first) {
+            explain(source, plan, &q).await?;
         }
     }
-    let fk = plan.fk_effects.iter().map(|e| e.describe()).collect();
+    let placeholder = |s: &str| vec![s.to_string(); plan.key.len()];
+    let (last, upto) = (placeholder("<last key>"), placeholder("<batch max key>"));
+    let mut statements = Vec::new();
+    let limit = plan.policy.first_batch();
+    if plan.single_statement() && !by_range {
+        statements.push(plan.batch_in_one(Some(&last), limit).sql);
+    } else {
+        statements.push(match plan.policy.action {
+            Action::Delete | Action::Nullify if by_range => plan.range_start(Some(&last)).sql,
+            Action::Delete | Action::Nullify => plan.batch_end(Some(&last), limit).sql,
+            _ => plan.select_batch(Some(&last), true, true, limit).sql,
+        });
+        statements.extend(act_stmts(plan, Some(&last), &upto).into_iter().map(|s| s.sql));
+    }
     Ok(Preview {
         qualifying,
-        held: qualifying.saturating_sub(eligible),
+        held: qualifying.saturating_sub(pre.eligible),
         sample_keys,
         statements,
-        fk_effects: fk,
+        fk_effects: plan.fk_effects.iter().map(|e| e.describe()).collect(),
+        brake,
     })
+}
+
+/// The statements that act on one batch ending at `upto` after `last`: the deletes (children
+/// first) or the update (with one placeholder value per transformed column for transforms).
+fn act_stmts(plan: &Plan, last: Option<&[String]>, upto: &[String]) -> Vec<Stmt> {
+    match plan.policy.action {
+        Action::Delete => plan.delete_stmts(last, upto),
+        Action::Nullify => vec![plan.update_stmt(last, upto, &[], &[])],
+        _ => {
+            let vals = vec![vec![Some("dw-dry-run".to_string()); plan.columns.len()]];
+            vec![plan.update_stmt(last, upto, &[upto.to_vec()], &vals)]
+        }
+    }
+}
+
+/// The statements a first batch ending at the real key `upto` runs, built as [`run_batch`] builds
+/// them, for [`explain`].
+fn first_batch(plan: &Plan, by_range: bool, upto: &[String]) -> Vec<Stmt> {
+    let limit = plan.policy.first_batch();
+    if plan.single_statement() && !by_range {
+        return vec![plan.batch_in_one(None, limit)];
+    }
+    let mut out = vec![match plan.policy.action {
+        Action::Delete | Action::Nullify if by_range => plan.range_start(None),
+        Action::Delete | Action::Nullify => plan.batch_end(None, limit),
+        _ => plan.select_batch(None, true, true, limit),
+    }];
+    out.extend(act_stmts(plan, None, upto));
+    out
+}
+
+/// Has the database parse and check `q` without running it ([`Source::check_statement`]); a
+/// statement the run could not execute is a refusal that names the policy and table.
+async fn explain(source: &Source, plan: &Plan, q: &Stmt) -> Result<()> {
+    match source.check_statement(&q.sql).await {
+        Ok(()) => Ok(()),
+        Err(e) if e.is_retryable() => Err(e),
+        Err(e) => Err(Error::Refused {
+            policy: plan.policy.name.clone(),
+            message: format!(
+                "a statement of the run on {} fails: {e}; check `filter`, `legal_hold` and the \
+                 policy's columns",
+                plan.table.table
+            ),
+        }),
+    }
 }
 
 #[cfg(test)]

@@ -29,7 +29,7 @@ pub use crate::config::Backend;
 pub use bind::Bind;
 pub use connect::{Access, Source, CONNECT_TIMEOUT};
 pub use dialect::{Cmp, Dialect};
-pub use introspect::BOUNDED_COUNT_LIMIT;
+pub use introspect::{CheckConstraint, WriteLimits, BOUNDED_COUNT_LIMIT};
 pub use lock::LockGuard;
 pub use query::{TextRows, Tx};
 pub use sample::{OnRow, SampleMethod, SampleOptions, SampleReport, FULL_PAGE_ROWS};

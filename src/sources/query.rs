@@ -75,6 +75,30 @@ impl Source {
         })
     }
 
+    /// Has the database parse and check `sql` (tables, columns, types) without running it: a
+    /// prepared statement that is never executed, so it works on read-only sessions too.
+    pub async fn check_statement(&self, sql: &str) -> Result<()> {
+        use sqlx::Executor;
+        let fail = |e: sqlx::Error| self.db_err("statement rejected", e);
+        match &self.pool {
+            Pool::Postgres(p) => p.prepare(sql).await.map(drop).map_err(fail),
+            Pool::MySql(p) => {
+                // MySQL refuses to prepare a write in a read-only session before it resolves
+                // names: prepare on a connection of its own switched to read-write, never
+                // executed and closed afterwards, so no pooled session changes mode.
+                let mut conn = p.acquire().await.map_err(fail)?;
+                let res = async {
+                    conn.execute("SET SESSION TRANSACTION READ WRITE").await?;
+                    (&mut *conn).prepare(sql).await.map(drop)
+                }
+                .await;
+                let _ = conn.close().await;
+                res.map_err(fail)
+            }
+            Pool::Sqlite(p, _) => p.prepare(sql).await.map(drop).map_err(fail),
+        }
+    }
+
     /// Begins a transaction on a pooled connection (SQLite: `BEGIN IMMEDIATE`). Dropping the [`Tx`]
     /// without [`Tx::commit`] rolls it back.
     pub async fn begin(&self) -> Result<Tx> {

@@ -117,8 +117,14 @@ pub async fn count_events(src: &Source) -> u64 {
     rows[0][0].as_deref().unwrap().parse().unwrap()
 }
 
-/// A policy deleting `events` rows older than 30 days.
+/// A policy deleting `events` rows older than 30 days (most of the table: `max_share = 1.0`
+/// lifts the default brake of deletes unless `extra` sets a brake).
 pub fn delete_policy(name: &str, source: &str, schedule: &str, extra: &str) -> String {
+    let extra = if extra.contains("max_") {
+        extra.to_string()
+    } else {
+        format!("max_share = 1.0\n{extra}")
+    };
     format!(
         "[[policies]]\nname = \"{name}\"\ndescription = \"Events are deleted 30 days after they happen.\"\n\
          source = \"{source}\"\ntable = \"events\"\ntimestamp_column = \"created_at\"\nretain = \"30d\"\n\

@@ -17,6 +17,9 @@
 mod mysql;
 mod postgres;
 mod sqlite;
+mod writable;
+
+pub use writable::{CheckConstraint, WriteLimits};
 
 use std::collections::{BTreeMap, BTreeSet};
 
