@@ -55,6 +55,9 @@ pub struct Preview {
     pub qualifying: u64,
     /// Of those, rows excluded by a legal hold.
     pub held: u64,
+    /// Rows the filter selects whose clock is NULL, a zero date, infinite or unparsable: never
+    /// acted on.
+    pub invalid_clock: u64,
     /// Up to 10 keys of rows that would be acted on (keys only, never personal values).
     pub sample_keys: Vec<Vec<String>>,
     /// The statements each batch runs (placeholders unbound).
@@ -792,6 +795,7 @@ async fn preview(source: &Source, plan: &Plan) -> Result<Preview> {
         }),
     )
     .await?;
+    let invalid_clock = count(source, &plan.count_stmt(|p, q| p.push_invalid_clock(q))).await?;
     // The preflight scan gives the eligible rows and whether batches go by key range.
     let pre = preflight(source, plan).await?;
     let eligible = pre.eligible;
@@ -815,6 +819,7 @@ async fn preview(source: &Source, plan: &Plan) -> Result<Preview> {
         return Ok(Preview {
             qualifying,
             held: qualifying.saturating_sub(eligible),
+            invalid_clock,
             sample_keys,
             statements: vec![plan.batch_in_one(Some(&last_ph), limit).sql],
             fk_effects: plan.fk_effects.iter().map(|e| e.describe()).collect(),
@@ -846,6 +851,7 @@ async fn preview(source: &Source, plan: &Plan) -> Result<Preview> {
     Ok(Preview {
         qualifying,
         held: qualifying.saturating_sub(eligible),
+        invalid_clock,
         sample_keys,
         statements,
         fk_effects: fk,
