@@ -267,6 +267,84 @@ mod tests {
         assert!(e.contains("reads text"), "{e}");
     }
 
+    /// Every `$n` placeholder has a bind and every bind a placeholder.
+    fn placeholders_match(q: &Stmt) {
+        let max = q
+            .sql
+            .split('$')
+            .skip(1)
+            .filter_map(|s| {
+                s.chars()
+                    .take_while(|c| c.is_ascii_digit())
+                    .collect::<String>()
+                    .parse::<usize>()
+                    .ok()
+            })
+            .max()
+            .unwrap_or(0);
+        assert_eq!(max, q.binds.len(), "{}", q.sql);
+    }
+
+    #[test]
+    fn every_statement_excludes_invalid_clocks_with_its_own_binds() {
+        use crate::retention::plan::Plan;
+        use crate::sources::{TableInfo, TableKind, TableRef};
+        let p: PolicyConfig = toml::from_str(
+            "name = \"p\"\ndescription = \"d\"\nsource = \"s\"\ntable = \"t\"\n\
+             timestamp_column = \"ts\"\nretain = \"1y\"\naction = \"delete\"\n\
+             timestamp_format = \"%d/%m/%Y %H:%M\"\nfilter = \"1 = 1\"\n\
+             holds = [{ column = \"id\", values = [\"9\"], reason = \"r\" }]",
+        )
+        .unwrap();
+        let id = ColumnInfo {
+            name: "id".into(),
+            sql_type: "bigint".into(),
+            nullable: false,
+            max_length: None,
+        };
+        let table = TableInfo {
+            table: TableRef {
+                schema: "public".into(),
+                name: "t".into(),
+            },
+            kind: TableKind::Table,
+            columns: vec![id, col("character varying(20)")],
+            primary_key: vec!["id".into()],
+            unique_keys: vec![],
+            foreign_keys: vec![],
+            row_estimate: None,
+            pages: None,
+        };
+        let plan = Plan::check(
+            Dialect::new(Backend::Postgres),
+            &p,
+            table,
+            vec![],
+            Utc::now(),
+        )
+        .unwrap();
+        let last = ["5".to_string()];
+        let mut stmts = vec![
+            plan.preflight_stmt(),
+            plan.batch_in_one(Some(&last), 10),
+            plan.batch_end(Some(&last), 10),
+            plan.range_start(Some(&last)),
+            plan.count_stmt(|p, q| p.push_invalid_clock(q)),
+        ];
+        stmts.extend(plan.delete_stmts(Some(&last), &["9".to_string()]));
+        for q in &stmts {
+            placeholders_match(q);
+            assert!(q.sql.contains("\"ts\" ~ $"), "{}", q.sql);
+            assert!(
+                q.binds
+                    .iter()
+                    .any(|b| matches!(b, Bind::Text(t) if t.starts_with('^'))),
+                "{}",
+                q.sql
+            );
+        }
+    }
+
     #[test]
     fn integer_thresholds_round_up() {
         assert_eq!(ceil_div(1_500_000, 1_000_000), 2);
