@@ -325,15 +325,18 @@ async fn postgres_infinite_clocks_are_never_eligible() {
     db.test.drop_db().await;
 }
 
-#[test]
-fn retain_beyond_what_databases_compute_is_refused_by_check_config() {
+/// `check-config` on a one-policy config with `lines` appended; returns (success, stderr) with
+/// the config path written as FILE.
+fn check_config(lines: &str) -> (bool, String) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("dw.toml");
     std::fs::write(
         &path,
-        "[[sources]]\nname = \"crm\"\nurl = \"sqlite://crm.db\"\n\n[[policies]]\nname = \"p\"\n\
-         description = \"promise\"\nsource = \"crm\"\ntable = \"members\"\n\
-         timestamp_column = \"closed_at\"\nretain = \"300000y\"\naction = \"delete\"\n",
+        format!(
+            "[[sources]]\nname = \"crm\"\nurl = \"sqlite://crm.db\"\n\n[[policies]]\nname = \"p\"\n\
+             description = \"promise\"\nsource = \"crm\"\ntable = \"members\"\n\
+             timestamp_column = \"closed_at\"\naction = \"delete\"\n{lines}"
+        ),
     )
     .unwrap();
     let o = Command::new(env!("CARGO_BIN_EXE_datawarden"))
@@ -341,13 +344,31 @@ fn retain_beyond_what_databases_compute_is_refused_by_check_config() {
         .arg(&path)
         .output()
         .unwrap();
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert!(!o.status.success(), "{err}");
+    let err = String::from_utf8_lossy(&o.stderr).replace(&path.display().to_string(), "FILE");
+    (o.status.success(), err)
+}
+
+#[test]
+fn retain_beyond_what_databases_compute_is_refused_by_check_config() {
+    let (ok, err) = check_config("retain = \"300000y\"\n");
+    assert!(!ok, "{err}");
     assert!(
-        err.contains(&format!(
-            "{}:11: policies[0].retain: `300000y` is longer than",
-            path.display()
-        )) && err.contains("at most 1000y"),
+        err.contains("FILE:12: policies[0].retain: `300000y` is longer than")
+            && err.contains("at most 1000y"),
         "{err}"
     );
+    let (ok, err) = check_config("retain = \"1000y\"\n");
+    assert!(ok, "{err}");
+}
+
+#[test]
+fn variable_width_text_formats_are_refused_by_check_config() {
+    let (ok, err) = check_config("retain = \"90d\"\ntimestamp_format = \"%d/%m/%y\"\n");
+    assert!(!ok, "{err}");
+    assert!(
+        err.contains("FILE:13: policies[0].timestamp_format: timestamp format `%d/%m/%y`: %y is not supported"),
+        "{err}"
+    );
+    let (ok, err) = check_config("retain = \"90d\"\ntimestamp_format = \"unix_millis\"\n");
+    assert!(ok, "{err}");
 }
