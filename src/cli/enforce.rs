@@ -98,6 +98,15 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
                     println!("  rows held: {}", pv.held);
                     println!("  rows that would be affected: {}", r.eligible);
                     println!(
+                        "  rows without a valid clock: {}{}",
+                        pv.invalid_clock,
+                        if pv.invalid_clock > 0 {
+                            " (NULL, zero date, infinite or unreadable; never acted on: check timestamp_format)"
+                        } else {
+                            ""
+                        }
+                    );
+                    println!(
                         "  sample keys: {}",
                         pv.sample_keys
                             .iter()

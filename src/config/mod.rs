@@ -5,6 +5,7 @@
 //! `credential:` references (see [`secret`]). Relative paths (detector directory, SQLite files) are
 //! resolved against the directory of the config file.
 
+pub mod clock;
 mod locate;
 pub mod predicate;
 pub mod retain;
@@ -16,6 +17,7 @@ use std::time::Duration;
 use serde::Deserialize;
 use toml_edit::ImDocument;
 
+pub use clock::TimestampFormat;
 pub use retain::{parse_duration, Retain, RetainUnit};
 pub use secret::{Secret, SecretValue};
 
@@ -335,6 +337,9 @@ pub struct PolicyConfig {
     pub table: String,
     /// The column that starts the retention clock.
     pub timestamp_column: String,
+    /// How `timestamp_column` holds time when it is not a date/time type: `unix_seconds`,
+    /// `unix_millis`, `julian_day` or a text format such as `%d/%m/%Y` ([`TimestampFormat`]).
+    pub timestamp_format: Option<String>,
     /// How long records are kept after the timestamp: `90d`, `6w`, `3m`, `5y`.
     pub retain: String,
     /// Optional SQL predicate written by the DBA, e.g. `status = 'closed'`.
@@ -674,6 +679,11 @@ impl Config {
             }
             if let Err(e) = Retain::parse(&pol.retain) {
                 p.add(k("retain"), e);
+            }
+            if let Some(f) = &pol.timestamp_format {
+                if let Err(e) = TimestampFormat::parse(f) {
+                    p.add(k("timestamp_format"), e);
+                }
             }
             match pol.action {
                 Action::Delete if !pol.columns.is_empty() => {

@@ -23,8 +23,22 @@ pub enum RetainUnit {
     Years,
 }
 
+/// The longest retention period, in years. Its cutoff stays within the dates every backend
+/// compares (MySQL `DATETIME` starts at year 1000); each unit's limit is at most this long.
+pub const MAX_RETAIN_YEARS: u32 = 1000;
+
 impl Retain {
-    /// Parses `90d`, `6w`, `3m` (months) or `5y`.
+    /// The largest amount of `unit` allowed ([`MAX_RETAIN_YEARS`] or less).
+    pub fn max_amount(unit: RetainUnit) -> u32 {
+        match unit {
+            RetainUnit::Days => 365_000,
+            RetainUnit::Weeks => 52_000,
+            RetainUnit::Months => MAX_RETAIN_YEARS * 12,
+            RetainUnit::Years => MAX_RETAIN_YEARS,
+        }
+    }
+
+    /// Parses `90d`, `6w`, `3m` (months) or `5y`, at most [`MAX_RETAIN_YEARS`] long.
     pub fn parse(s: &str) -> Result<Self, String> {
         let s = s.trim();
         let (num, unit) = s.split_at(s.len().saturating_sub(1));
@@ -45,6 +59,15 @@ impl Retain {
                 "a retention period of zero would expire every row at once; write at least 1"
                     .into(),
             );
+        }
+        if amount > Retain::max_amount(unit) {
+            return Err(format!(
+                "`{s}` is longer than every database can compute a cutoff for: write at most \
+                 {MAX_RETAIN_YEARS}y ({}m, {}w, {}d)",
+                Retain::max_amount(RetainUnit::Months),
+                Retain::max_amount(RetainUnit::Weeks),
+                Retain::max_amount(RetainUnit::Days)
+            ));
         }
         Ok(Retain { amount, unit })
     }
@@ -108,6 +131,30 @@ mod tests {
         );
         for bad in ["", "d", "90", "90x", "-1d", "0d", "1.5y"] {
             assert!(Retain::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn periods_are_bounded_to_cutoffs_every_backend_computes() {
+        for ok in ["1000y", "12000m", "52000w", "365000d"] {
+            let r = Retain::parse(ok).unwrap();
+            // From any date this century the cutoff stays at or after year 1000.
+            let now = Utc.with_ymd_and_hms(2000, 1, 1, 0, 0, 0).unwrap();
+            assert!(
+                r.cutoff(now) >= Utc.with_ymd_and_hms(1000, 1, 1, 0, 0, 0).unwrap(),
+                "{ok}"
+            );
+        }
+        for bad in [
+            "300000y",
+            "1001y",
+            "12001m",
+            "52001w",
+            "365001d",
+            "4294967295d",
+        ] {
+            let e = Retain::parse(bad).unwrap_err();
+            assert!(e.contains("at most 1000y"), "{bad}: {e}");
         }
     }
 

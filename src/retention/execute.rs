@@ -55,6 +55,9 @@ pub struct Preview {
     pub qualifying: u64,
     /// Of those, rows excluded by a legal hold.
     pub held: u64,
+    /// Rows the filter selects whose clock is NULL, a zero date, infinite or unparsable: never
+    /// acted on.
+    pub invalid_clock: u64,
     /// Up to 10 keys of rows that would be acted on (keys only, never personal values).
     pub sample_keys: Vec<Vec<String>>,
     /// The statements each batch runs (placeholders unbound).
@@ -841,6 +844,7 @@ async fn preview(source: &Source, plan: &Plan, opts: &RunOptions) -> Result<Prev
         }),
     )
     .await?;
+    let invalid_clock = count(source, &plan.count_stmt(|p, q| p.push_invalid_clock(q))).await?;
     let pre = preflight(source, plan).await?;
     check_lengths(plan, &pre)?;
     let brake = if opts.override_brake {
@@ -883,6 +887,7 @@ async fn preview(source: &Source, plan: &Plan, opts: &RunOptions) -> Result<Prev
     Ok(Preview {
         qualifying,
         held: qualifying.saturating_sub(pre.eligible),
+        invalid_clock,
         sample_keys,
         statements,
         fk_effects: plan.fk_effects.iter().map(|e| e.describe()).collect(),

@@ -4,6 +4,7 @@
 
 pub mod audit;
 pub mod checkpoint;
+pub mod clock;
 pub mod crypto;
 pub mod execute;
 pub mod keys;

@@ -3,13 +3,14 @@
 
 use chrono::{DateTime, Utc};
 
+use super::clock::Clock;
 use super::crypto::envelope_len;
 use super::pseudonym::PSEUDONYM_LEN;
 use super::sql::Stmt;
 use crate::config::{Action, PolicyConfig};
 use crate::error::{Error, Result};
 use crate::sources::{
-    Bind, Cmp, ColumnInfo, Dialect, ForeignKey, Source, TableInfo, TableKind, TableRef, WriteLimits,
+    Bind, ColumnInfo, Dialect, ForeignKey, Source, TableInfo, TableKind, TableRef, WriteLimits,
 };
 
 /// How deleting a row of the policy's table affects a referencing table.
@@ -74,6 +75,8 @@ pub struct Plan {
     pub fk_effects: Vec<FkEffect>,
     /// The source's dialect.
     pub dialect: Dialect,
+    /// How the timestamp column is read ([`Clock::classify`]).
+    pub clock: Clock,
 }
 
 /// True for column types that hold text (encrypt, pseudonymize and mask write text).
@@ -249,6 +252,8 @@ impl Plan {
             .map(|k| column(policy, &table, k, "key column").cloned())
             .collect::<Result<_>>()?;
         let ts = column(policy, &table, &policy.timestamp_column, "timestamp_column")?.clone();
+        let clock = Clock::classify(dialect, policy, &table.table.to_string(), &ts)
+            .map_err(|m| refuse(policy, m))?;
         let mut columns = Vec::new();
         for c in &policy.columns {
             let col = column(policy, &table, c, "column")?.clone();
@@ -351,6 +356,7 @@ impl Plan {
             cutoff,
             fk_effects,
             dialect,
+            clock,
         })
     }
 
@@ -373,17 +379,32 @@ impl Plan {
         }
     }
 
-    /// Appends `ts < cutoff AND (filter)`: the rows the retention clause selects.
+    /// Appends `(clock valid AND ts < cutoff) AND (filter)`: the rows the retention clause
+    /// selects. Rows whose clock is NULL, a zero date, infinite or unparsable are never selected
+    /// ([`Clock::push_valid`]); every batch statement, the preflight and the dry run use this.
     pub fn push_expired(&self, q: &mut Stmt) {
         let col = self.dialect.quote_ident(&self.ts.name);
-        let cmp = self
-            .dialect
-            .timestamp_compare(&col, &self.ts.sql_type, Cmp::Lt, q.next_index());
-        q.binds.push(Bind::Timestamp(self.cutoff));
-        q.push(&cmp);
+        q.push("(");
+        self.clock.push_valid(self.dialect, &col, q);
+        q.push(" AND ");
+        self.clock
+            .push_before(self.dialect, &col, &self.ts.sql_type, self.cutoff, q);
+        q.push(")");
         if let Some(f) = &self.policy.filter {
             q.push(" AND (").push(f).push(")");
         }
+    }
+
+    /// Appends `(filter) AND <clock not valid>`: the rows the policy would consider but whose
+    /// clock is NULL, a zero date, infinite or unparsable, which are never acted on.
+    pub fn push_invalid_clock(&self, q: &mut Stmt) {
+        if let Some(f) = &self.policy.filter {
+            q.push("(").push(f).push(") AND ");
+        }
+        let col = self.dialect.quote_ident(&self.ts.name);
+        q.push("(CASE WHEN ");
+        self.clock.push_valid(self.dialect, &col, q);
+        q.push(" THEN 1 ELSE 0 END) = 0");
     }
 
     /// Appends the legal-hold exclusion (rows where `legal_hold` is true, rows whose hold column

@@ -15,6 +15,7 @@
 //! enforced on (retention must refuse them).
 
 mod bind;
+mod clock;
 mod connect;
 mod dialect;
 mod introspect;
@@ -27,6 +28,7 @@ use serde::{Deserialize, Serialize};
 
 pub use crate::config::Backend;
 pub use bind::Bind;
+pub use clock::{julian_day, text_cutoff, ClockType};
 pub use connect::{Access, Source, CONNECT_TIMEOUT};
 pub use dialect::{Cmp, Dialect};
 pub use introspect::{CheckConstraint, WriteLimits, BOUNDED_COUNT_LIMIT};
