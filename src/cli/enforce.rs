@@ -82,6 +82,21 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
                             println!("    {f}");
                         }
                     }
+                    if !pv.cascaded.is_empty() {
+                        println!("  rows other tables would lose or change (estimate):");
+                        for (t, n) in &pv.cascaded {
+                            println!("    {t}: {n}");
+                        }
+                    }
+                    if !pv.triggers.is_empty() {
+                        println!("  triggers:");
+                        for t in &pv.triggers {
+                            println!("    {t}");
+                        }
+                    }
+                    for w in &r.warnings {
+                        println!("  warning: {w}");
+                    }
                 } else {
                     println!(
                         "policy {}: {:?}, {} rows in {} batches (cutoff {}{}), longest batch {} ms",
@@ -93,6 +108,19 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
                         if r.resumed { ", resumed" } else { "" },
                         r.longest_batch_ms
                     );
+                    if !r.cascaded.is_empty() {
+                        println!(
+                            "  rows removed or changed in other tables: {}",
+                            r.cascaded
+                                .iter()
+                                .map(|(t, n)| format!("{t} {n}"))
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        );
+                    }
+                    for w in &r.warnings {
+                        println!("  warning: {w}");
+                    }
                     if matches!(r.outcome, Outcome::Braked) {
                         failed = true;
                     }

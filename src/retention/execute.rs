@@ -2,6 +2,7 @@
 //! each in its own transaction with lock and statement timeouts, a checkpoint and an audit record
 //! after each batch, resume after a kill, and the dry-run preview.
 
+use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -59,8 +60,14 @@ pub struct Preview {
     pub sample_keys: Vec<Vec<String>>,
     /// The statements each batch runs (placeholders unbound).
     pub statements: Vec<String>,
-    /// Foreign-key effects of deletes.
+    /// Foreign-key effects of deletes: every referencing foreign key with its ON DELETE rule, and
+    /// those of the tables a delete removes rows from in turn.
     pub fk_effects: Vec<String>,
+    /// Estimated rows removed or changed in other tables (per `schema.table`): the rows that
+    /// reference the eligible rows, through the foreign keys that change rows.
+    pub cascaded: BTreeMap<String, u64>,
+    /// The table's triggers (`name: TIMING EVENTS`).
+    pub triggers: Vec<String>,
 }
 
 /// The result of [`run_policy`].
@@ -86,6 +93,11 @@ pub struct RunReport {
     pub longest_batch_ms: u64,
     /// Dry-run details.
     pub preview: Option<Preview>,
+    /// Rows removed or changed in other tables by this process's batches, per `schema.table`
+    /// (ON DELETE CASCADE / SET NULL / SET DEFAULT, `delete_children`, and their cascades).
+    pub cascaded: BTreeMap<String, u64>,
+    /// Preflight warnings (triggers that change what the run does).
+    pub warnings: Vec<String>,
 }
 
 fn rfc3339(t: DateTime<Utc>) -> String {
@@ -307,7 +319,12 @@ async fn run_on(
         outcome: Outcome::Completed,
         longest_batch_ms: 0,
         preview: None,
+        cascaded: BTreeMap::new(),
+        warnings: plan.warnings.clone(),
     };
+    for w in &plan.warnings {
+        tracing::warn!(policy = %policy.name, "{w}");
+    }
     if opts.dry_run {
         report.preview = Some(preview(source, &plan).await?);
         report.eligible = report
@@ -440,6 +457,7 @@ async fn execute(
         "started".into()
     };
     start.rows_affected = report.eligible as i64;
+    start.warnings = plan.warnings.clone();
     let mut checkpoint = Checkpoint {
         policy: p.name.clone(),
         run_id: report.run_id.clone(),
@@ -488,10 +506,12 @@ async fn execute(
             upto,
             affected,
             selected,
+            cascaded,
         } = match committed {
             Ok(Some(x)) => x,
             Ok(None) => break,
             Err(e) => {
+                let e = batch_error(plan, report.batches + 1, e);
                 let mut r = finish(report, "failed", Some(e.to_string()));
                 audit::append(store, &mut r, CheckpointChange::Keep).await?;
                 return Err(e);
@@ -520,6 +540,10 @@ async fn execute(
         r.kind = "batch".into();
         r.batch = Some(report.batches as i64);
         r.rows_affected = affected as i64;
+        for (t, n) in &cascaded {
+            *report.cascaded.entry(t.clone()).or_default() += n;
+        }
+        r.cascaded = cascaded.iter().map(|(t, n)| (t.clone(), *n as i64)).collect();
         r.started_at = rfc3339(batch_started);
         r.finished_at = Some(rfc3339(Utc::now()));
         r.outcome = "committed".into();
@@ -533,6 +557,22 @@ async fn execute(
     let mut r = finish(report, "completed", None);
     audit::append(store, &mut r, CheckpointChange::Clear(&p.name)).await?;
     Ok(())
+}
+
+/// A failed batch as an error that names the policy and the table (a database error alone, such as
+/// a foreign-key violation, would not say which policy or what was rolled back).
+fn batch_error(plan: &Plan, batch: u64, e: Error) -> Error {
+    if matches!(e, Error::Policy { .. }) {
+        return e;
+    }
+    Error::Policy {
+        policy: plan.policy.name.clone(),
+        message: format!(
+            "batch {batch} on {} failed and was rolled back ({e}); earlier batches stay committed and \
+             the next run resumes after them",
+            plan.table.table
+        ),
+    }
 }
 
 /// A key stored in a checkpoint (JSON array of the key column values).
@@ -664,6 +704,8 @@ struct Batch {
     affected: u64,
     /// Rows the batch selected (at most its size).
     selected: u64,
+    /// Rows removed or changed in other tables, per `schema.table` (deletes).
+    cascaded: BTreeMap<String, u64>,
 }
 
 /// One batch in its own transaction, with every condition repeated in the statement that acts;
@@ -708,6 +750,7 @@ async fn run_batch(
             upto: key_of(r),
             affected: num(r.get(nkey)),
             selected: num(r.get(nkey + 1)),
+            cascaded: BTreeMap::new(),
         };
         return Ok(Some((tx, done)));
     }
@@ -745,8 +788,17 @@ async fn run_batch(
         (rows, upto, selected)
     };
     let mut affected = 0;
+    let mut cascaded = BTreeMap::new();
     match p.action {
         Action::Delete => {
+            // Side effects first, while the rows that reference the batch are all still there.
+            for (table, q) in plan.side_effect_counts(Some((last, &upto))) {
+                let rows = tx.fetch_rows(&q.sql, &q.binds).await?;
+                let n = num(rows.first().and_then(|r| r.first()));
+                if n > 0 {
+                    *cascaded.entry(table.to_string()).or_insert(0) += n;
+                }
+            }
             for q in plan.delete_stmts(last, &upto) {
                 affected = tx.execute(&q.sql, &q.binds).await?;
             }
@@ -777,6 +829,7 @@ async fn run_batch(
             upto,
             affected,
             selected,
+            cascaded,
         },
     )))
 }
@@ -808,6 +861,16 @@ async fn preview(source: &Source, plan: &Plan) -> Result<Preview> {
                 .collect()
         })
         .collect();
+    let mut cascaded = BTreeMap::new();
+    for (table, q) in plan.side_effect_counts(None) {
+        let n = count(source, &q).await?;
+        *cascaded.entry(table.to_string()).or_insert(0) += n;
+    }
+    let triggers: Vec<String> = plan
+        .triggers
+        .iter()
+        .map(|t| format!("{}: {} {}", t.name, t.timing, t.events.join(" OR ")))
+        .collect();
     let last_ph = vec!["<last key>".to_string(); plan.key.len()];
     let limit = plan.policy.first_batch();
     let by_range = matches!(plan.policy.action, Action::Delete | Action::Nullify) && pre.dense_key;
@@ -818,6 +881,8 @@ async fn preview(source: &Source, plan: &Plan) -> Result<Preview> {
             sample_keys,
             statements: vec![plan.batch_in_one(Some(&last_ph), limit).sql],
             fk_effects: plan.fk_effects.iter().map(|e| e.describe()).collect(),
+            cascaded,
+            triggers,
         });
     }
     let first = match plan.policy.action {
@@ -828,6 +893,11 @@ async fn preview(source: &Source, plan: &Plan) -> Result<Preview> {
     let mut statements = vec![first.sql];
     let upto = vec!["<batch max key>".to_string(); plan.key.len()];
     let last = vec!["<last key>".to_string(); plan.key.len()];
+    statements.extend(
+        plan.side_effect_counts(Some((Some(&last), &upto)))
+            .into_iter()
+            .map(|(_, q)| q.sql),
+    );
     match plan.policy.action {
         Action::Delete => statements.extend(
             plan.delete_stmts(Some(&last), &upto)
@@ -849,6 +919,8 @@ async fn preview(source: &Source, plan: &Plan) -> Result<Preview> {
         sample_keys,
         statements,
         fk_effects: fk,
+        cascaded,
+        triggers,
     })
 }
 
