@@ -156,7 +156,13 @@ async fn postgres_partition_foreign_keys_block_up_front_and_delete_children_cove
 
     // Without delete_children: refused by the preflight, in the dry run and the run, naming the
     // per-partition foreign key; nothing deleted, no batch audited.
-    let cfg = db.config(&policy("rentals", "public.rental", "delete", "rental_date", extra));
+    let cfg = db.config(&policy(
+        "rentals",
+        "public.rental",
+        "delete",
+        "rental_date",
+        extra,
+    ));
     for args in [&["--dry-run"][..], &[]] {
         let o = enforce(&cfg, args);
         let t = text(&o);
@@ -226,7 +232,11 @@ async fn postgres_partition_foreign_keys_block_up_front_and_delete_children_cove
         .iter()
         .map(|r| r[0].as_deref().unwrap().parse().unwrap())
         .collect();
-    assert_eq!(ids, (11..=20).collect::<Vec<_>>(), "exactly the old rentals");
+    assert_eq!(
+        ids,
+        (11..=20).collect::<Vec<_>>(),
+        "exactly the old rentals"
+    );
     let paid = src
         .fetch_rows(
             "SELECT DISTINCT rental_id::text FROM payment ORDER BY 1",
@@ -235,7 +245,9 @@ async fn postgres_partition_foreign_keys_block_up_front_and_delete_children_cove
         .await
         .unwrap();
     assert_eq!(paid.len(), 10, "their payments, in both partitions");
-    assert!(paid.iter().all(|r| r[0].as_deref().unwrap().parse::<i64>().unwrap() > 10));
+    assert!(paid
+        .iter()
+        .all(|r| r[0].as_deref().unwrap().parse::<i64>().unwrap() > 10));
     let after = child_counts(&src).await;
     let nulled = rows(&src, "review WHERE rental_id IS NULL").await;
     let real = BTreeMap::from([
@@ -303,7 +315,12 @@ async fn postgres_partition_foreign_keys_block_up_front_and_delete_children_cove
 /// Rows of payment_p2022_01, payment_p2022_02, rental_note, note_tag.
 async fn child_counts(src: &Source) -> Vec<i64> {
     let mut out = vec![];
-    for t in ["payment_p2022_01", "payment_p2022_02", "rental_note", "note_tag"] {
+    for t in [
+        "payment_p2022_01",
+        "payment_p2022_02",
+        "rental_note",
+        "note_tag",
+    ] {
         out.push(rows(src, t).await);
     }
     out

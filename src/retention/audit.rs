@@ -240,7 +240,8 @@ pub async fn records(pool: &SqlitePool) -> Result<Vec<AuditRecord>> {
                     .unwrap_or_default(),
                 warnings: warnings
                     .map(|w| {
-                        serde_json::from_str(&w).unwrap_or_else(|_| vec![format!("<unreadable: {w}>")])
+                        serde_json::from_str(&w)
+                            .unwrap_or_else(|_| vec![format!("<unreadable: {w}>")])
                     })
                     .unwrap_or_default(),
             })
@@ -463,7 +464,10 @@ mod tests {
         let mut a = rec(1);
         append(&pool, &mut a, CheckpointChange::Keep).await.unwrap();
         let mut b = rec(2);
-        b.cascaded = BTreeMap::from([("public.orders".to_string(), 12), ("public.items".into(), 3)]);
+        b.cascaded = BTreeMap::from([
+            ("public.orders".to_string(), 12),
+            ("public.items".into(), 3),
+        ]);
         b.warnings = vec!["w".into()];
         append(&pool, &mut b, CheckpointChange::Keep).await.unwrap();
         let recs = records(&pool).await.unwrap();

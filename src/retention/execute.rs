@@ -543,7 +543,10 @@ async fn execute(
         for (t, n) in &cascaded {
             *report.cascaded.entry(t.clone()).or_default() += n;
         }
-        r.cascaded = cascaded.iter().map(|(t, n)| (t.clone(), *n as i64)).collect();
+        r.cascaded = cascaded
+            .iter()
+            .map(|(t, n)| (t.clone(), *n as i64))
+            .collect();
         r.started_at = rfc3339(batch_started);
         r.finished_at = Some(rfc3339(Utc::now()));
         r.outcome = "committed".into();

@@ -9,8 +9,7 @@ use super::sql::Stmt;
 use crate::config::{Action, PolicyConfig};
 use crate::error::{Error, Result};
 use crate::sources::{
-    Bind, Cmp, ColumnInfo, Dialect, ForeignKey, Source, TableInfo, TableKind, TableRef,
-    TriggerInfo,
+    Bind, Cmp, ColumnInfo, Dialect, ForeignKey, Source, TableInfo, TableKind, TableRef, TriggerInfo,
 };
 
 /// How many levels of referencing tables the preflight follows below the policy's table
@@ -208,9 +207,8 @@ impl Plan {
                 let parent = self.fk_effects[i].clone();
                 let mut via = parent.via.clone();
                 via.push(parent.fk.clone());
-                let on_path = |t: &TableRef| {
-                    *t == self.table.table || via.iter().any(|f| f.table == *t)
-                };
+                let on_path =
+                    |t: &TableRef| *t == self.table.table || via.iter().any(|f| f.table == *t);
                 let children = source.referencing(&parent.fk.table).await.map_err(|e| {
                     refuse(
                         &self.policy,
@@ -1117,7 +1115,10 @@ mod tests {
         let e = check_with("delete_children = [\"payment_p1\"]", fks.clone())
             .unwrap_err()
             .to_string();
-        assert!(e.contains("payment_p2_fkey"), "the other partition blocks: {e}");
+        assert!(
+            e.contains("payment_p2_fkey"),
+            "the other partition blocks: {e}"
+        );
         let e = check_with("delete_children = [\"payments\"]", fks)
             .unwrap_err()
             .to_string();
@@ -1171,7 +1172,11 @@ mod tests {
             "columns = [\"secret\"]",
         );
         p.triggers = vec![
-            trig("touch", &["UPDATE"], Some("BEGIN NEW.ts := now(); RETURN NEW; END")),
+            trig(
+                "touch",
+                &["UPDATE"],
+                Some("BEGIN NEW.ts := now(); RETURN NEW; END"),
+            ),
             trig("other", &["UPDATE"], Some("BEGIN NEW.tsx := now(); END")),
             trig("c_fn", &["UPDATE"], None),
             trig("ins", &["INSERT"], None),
@@ -1182,7 +1187,11 @@ mod tests {
         assert!(w[1].contains("c_fn"), "{w:?}");
         let mut d = plan(Dialect::new(Backend::Postgres), "delete", "");
         d.triggers = p.triggers.clone();
-        d.triggers.push(trig("copy", &["DELETE"], Some("INSERT INTO archive SELECT OLD.*")));
+        d.triggers.push(trig(
+            "copy",
+            &["DELETE"],
+            Some("INSERT INTO archive SELECT OLD.*"),
+        ));
         let w = d.trigger_warnings();
         assert_eq!(w.len(), 1, "{w:?}");
         assert!(w[0].contains("copy"), "{w:?}");

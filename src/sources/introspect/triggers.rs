@@ -123,7 +123,8 @@ mod tests {
             "CREATE TRIGGER touch AFTER UPDATE OF name ON users BEGIN UPDATE users SET ts = 1; DELETE FROM x; END",
         );
         assert_eq!((t.as_str(), e), ("AFTER", vec!["UPDATE".to_string()]));
-        let (t, e) = sqlite_header("create trigger keep before delete on users begin select 1; end");
+        let (t, e) =
+            sqlite_header("create trigger keep before delete on users begin select 1; end");
         assert_eq!((t.as_str(), e), ("BEFORE", vec!["DELETE".to_string()]));
     }
 }
