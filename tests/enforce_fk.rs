@@ -451,3 +451,96 @@ async fn mysql_cascades_are_counted_in_the_policy_database_only() {
     db.test.drop_db().await;
     decoy.drop_db().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_recovered_after_a_crash_keeps_its_cascade_counts() {
+    let Some(db) = Db::create(common::Kind::Postgres, "fk_crash").await else {
+        return;
+    };
+    db.test
+        .exec(
+            "CREATE TABLE account (id int PRIMARY KEY, closed_at timestamptz NOT NULL);
+             INSERT INTO account SELECT g, now() - interval '400 days' FROM generate_series(1, 8) g;
+             CREATE TABLE login (id int PRIMARY KEY,
+               account_id int NOT NULL REFERENCES account ON DELETE CASCADE);
+             INSERT INTO login SELECT g, 1 + (g - 1) % 8 FROM generate_series(1, 24) g;",
+        )
+        .await;
+    let cfg = db.config(&policy(
+        "accounts",
+        "account",
+        "delete",
+        "closed_at",
+        "batch_size = 2",
+    ));
+    // Killed after the source commit of batch 2, before its audit record.
+    let o = Command::new(env!("CARGO_BIN_EXE_datawarden"))
+        .args(["enforce", "--config", cfg.to_str().unwrap()])
+        .env("DATAWARDEN_FAILPOINT", "after-commit:2")
+        .output()
+        .unwrap();
+    assert!(!o.status.success(), "{}", text(&o));
+    let o = enforce(&cfg, &[]);
+    assert!(o.status.success(), "{}", text(&o));
+    let recs = audit(&cfg, "accounts");
+    let recovered = recs
+        .iter()
+        .find(|r| r["outcome"] == "recovered")
+        .expect("batch 2 recovered");
+    assert_eq!(recovered["cascaded"]["public.login"], 6, "{recovered}");
+    let src = db.source().await;
+    assert_eq!(rows(&src, "login").await, 0);
+    assert_eq!(
+        cascaded(&cfg, "accounts"),
+        BTreeMap::from([("public.login".to_string(), 24)])
+    );
+    src.close().await;
+    db.test.drop_db().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_keys_referencing_a_partition_of_the_policy_table_are_followed() {
+    let Some(db) = Db::create(common::Kind::Postgres, "fk_ppart").await else {
+        return;
+    };
+    db.test
+        .exec(
+            "CREATE TABLE visit (id int NOT NULL, visited_at timestamptz NOT NULL,
+               PRIMARY KEY (id, visited_at)) PARTITION BY RANGE (visited_at);
+             CREATE TABLE visit_old PARTITION OF visit FOR VALUES FROM ('2000-01-01') TO ('2024-01-01');
+             CREATE TABLE visit_new PARTITION OF visit FOR VALUES FROM ('2024-01-01') TO ('2100-01-01');
+             INSERT INTO visit SELECT g, CASE WHEN g <= 6 THEN '2020-06-01'::timestamptz
+               ELSE now() END FROM generate_series(1, 10) g;
+             CREATE TABLE visit_note (id int PRIMARY KEY, visit_id int NOT NULL,
+               visited_at timestamptz NOT NULL, FOREIGN KEY (visit_id, visited_at)
+               REFERENCES visit_old (id, visited_at) ON DELETE CASCADE);
+             INSERT INTO visit_note SELECT g, 1 + (g - 1) % 6, '2020-06-01' FROM generate_series(1, 12) g;",
+        )
+        .await;
+    let cfg = db.config(&policy(
+        "visits",
+        "public.visit",
+        "delete",
+        "visited_at",
+        "batch_size = 4",
+    ));
+    let o = enforce(&cfg, &["--dry-run"]);
+    let t = text(&o);
+    assert!(
+        t.contains(
+            "visit_note_visit_id_visited_at_fkey: referencing rows are deleted by the database"
+        ) && t.contains("public.visit_note: 12"),
+        "{t}"
+    );
+    let o = enforce(&cfg, &[]);
+    assert!(o.status.success(), "{}", text(&o));
+    let src = db.source().await;
+    assert_eq!(rows(&src, "visit").await, 4);
+    assert_eq!(rows(&src, "visit_note").await, 0);
+    assert_eq!(
+        cascaded(&cfg, "visits"),
+        BTreeMap::from([("public.visit_note".to_string(), 12)])
+    );
+    src.close().await;
+    db.test.drop_db().await;
+}

@@ -597,6 +597,8 @@ async fn commit_batch(
         upto: serde_json::to_string(&batch.upto).expect("serializable"),
         rows: batch.affected as i64,
         started: rfc3339(started),
+        cascaded: (!batch.cascaded.is_empty())
+            .then(|| serde_json::to_string(&batch.cascaded).expect("serializable")),
     });
     let mut conn = store.acquire().await.map_err(super::store::inv)?;
     if let Err(e) = checkpoint::save(&mut conn, checkpoint).await {
@@ -649,6 +651,14 @@ async fn resolve_pending(
     r.kind = "batch".into();
     r.batch = Some(next.batches);
     r.rows_affected = pending.rows;
+    r.cascaded = pending
+        .cascaded
+        .as_deref()
+        .and_then(|c| serde_json::from_str(c).ok())
+        .unwrap_or_default();
+    for (t, n) in &r.cascaded {
+        *report.cascaded.entry(t.clone()).or_default() += (*n).max(0) as u64;
+    }
     r.started_at = pending.started.clone();
     r.outcome = "recovered".into();
     tracing::info!(policy = %plan.policy.name, batch = next.batches, rows = pending.rows, "the batch in flight when the last run stopped had committed; recorded");

@@ -57,9 +57,10 @@ ALTER TABLE retention_checkpoint ADD COLUMN pending_started TEXT;
 ";
 
 /// v3: rows changed in other tables by a batch (JSON object, NULL when none) and the preflight's
-/// warnings (JSON array, NULL when none) of audit records.
+/// warnings (JSON array, NULL when none) of audit records; the pending batch's changed rows.
 const V3: &str = "ALTER TABLE retention_audit ADD COLUMN cascaded TEXT;
 ALTER TABLE retention_audit ADD COLUMN warnings TEXT;
+ALTER TABLE retention_checkpoint ADD COLUMN pending_cascaded TEXT;
 ";
 
 /// Opens (creating if needed) the inventory store at `url` with the retention tables.

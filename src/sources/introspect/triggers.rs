@@ -1,5 +1,6 @@
 //! Triggers on one table, read from the catalogue: PostgreSQL `pg_trigger` (without internal
-//! triggers; on a partitioned table its partitions' own triggers too), MySQL
+//! triggers; on a partitioned table its partitions' triggers too, once per name, so the clones of
+//! the parent's triggers are not repeated), MySQL
 //! `information_schema.TRIGGERS` in the table's schema (plus `ON UPDATE CURRENT_TIMESTAMP` columns,
 //! which act like a trigger), SQLite `sqlite_schema` entries of type `trigger`.
 
@@ -21,7 +22,7 @@ fn sql(pool: &Pool, table: &TableRef) -> (&'static str, Vec<Bind>) {
              WHERE n.nspname = $1 AND c.relname = $2), \
              dw_r AS (SELECT oid AS relid FROM dw_t \
                UNION SELECT l.relid FROM dw_t CROSS JOIN LATERAL pg_catalog.pg_partition_tree(dw_t.oid) l) \
-             SELECT t.tgname::text, \
+             SELECT DISTINCT ON (t.tgname) t.tgname::text, \
              CASE WHEN t.tgtype & 2 <> 0 THEN 'BEFORE' WHEN t.tgtype & 64 <> 0 THEN 'INSTEAD OF' ELSE 'AFTER' END, \
              concat_ws(',', CASE WHEN t.tgtype & 4 <> 0 THEN 'INSERT' END, \
                CASE WHEN t.tgtype & 16 <> 0 THEN 'UPDATE' END, CASE WHEN t.tgtype & 8 <> 0 THEN 'DELETE' END, \
@@ -31,8 +32,8 @@ fn sql(pool: &Pool, table: &TableRef) -> (&'static str, Vec<Bind>) {
              FROM pg_catalog.pg_trigger t \
              JOIN pg_catalog.pg_proc p ON p.oid = t.tgfoid \
              JOIN pg_catalog.pg_language l ON l.oid = p.prolang \
-             WHERE NOT t.tgisinternal AND t.tgparentid = 0 AND t.tgrelid IN (SELECT relid FROM dw_r) \
-             ORDER BY 1",
+             WHERE NOT t.tgisinternal AND t.tgrelid IN (SELECT relid FROM dw_r) \
+             ORDER BY t.tgname, t.tgrelid <> (SELECT oid FROM dw_t)",
             schema_and_name,
         ),
         Pool::MySql(_) => {
