@@ -440,7 +440,8 @@ impl Plan {
                     b.fk.name,
                     b.fk.table,
                     b.fk.on_delete,
-                    b.fk.table.name
+                    // A partition's key: name the partitioned table, which covers every partition.
+                    b.fk.ancestors.last().unwrap_or(&b.fk.table).name
                 ),
             ));
         }
