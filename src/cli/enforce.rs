@@ -124,6 +124,21 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
                             println!("    {f}");
                         }
                     }
+                    if !pv.cascaded.is_empty() {
+                        println!("  rows other tables would lose or change (estimate):");
+                        for (t, n) in &pv.cascaded {
+                            println!("    {t}: {n}");
+                        }
+                    }
+                    if !pv.triggers.is_empty() {
+                        println!("  triggers:");
+                        for t in &pv.triggers {
+                            println!("    {t}");
+                        }
+                    }
+                    for w in &r.warnings {
+                        println!("  warning: {w}");
+                    }
                     match &pv.brake {
                         Some(msg) => {
                             println!("  the run would STOP at its {msg}");
@@ -148,6 +163,19 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
                         if r.resumed { ", resumed" } else { "" },
                         r.longest_batch_ms
                     );
+                    if !r.cascaded.is_empty() {
+                        println!(
+                            "  rows removed or changed in other tables: {}",
+                            r.cascaded
+                                .iter()
+                                .map(|(t, n)| format!("{t} {n}"))
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        );
+                    }
+                    for w in &r.warnings {
+                        println!("  warning: {w}");
+                    }
                     if matches!(r.outcome, Outcome::Braked) {
                         status = status.worst(Status::Braked);
                     }

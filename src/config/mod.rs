@@ -739,7 +739,10 @@ impl Config {
                 .and_then(|s| Backend::of_url(&s.url));
             if let Some(backend) = backend {
                 for (key, sql) in [("filter", &pol.filter), ("legal_hold", &pol.legal_hold)] {
-                    if let Some(Err(e)) = sql.as_deref().map(|s| predicate::check_predicate(backend, s)) {
+                    if let Some(Err(e)) = sql
+                        .as_deref()
+                        .map(|s| predicate::check_predicate(backend, s))
+                    {
                         p.add(k(key), e);
                     }
                 }

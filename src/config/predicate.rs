@@ -19,7 +19,9 @@ pub fn check_predicate(backend: Backend, sql: &str) -> Result<(), String> {
         Backend::Sqlite => Box::new(SQLiteDialect {}),
     };
     if sql.trim().is_empty() {
-        return Err("is empty: write a condition such as status = 'closed', or remove the key".into());
+        return Err(
+            "is empty: write a condition such as status = 'closed', or remove the key".into(),
+        );
     }
     let tokens = Tokenizer::new(dialect.as_ref(), sql)
         .tokenize()
@@ -28,9 +30,11 @@ pub fn check_predicate(backend: Backend, sql: &str) -> Result<(), String> {
         match t {
             Token::Whitespace(Whitespace::SingleLineComment { .. })
             | Token::Whitespace(Whitespace::MultiLineComment(_)) => {
-                return Err("holds a comment (-- or /* */); remove it: the condition must be \
+                return Err(
+                    "holds a comment (-- or /* */); remove it: the condition must be \
                             one expression"
-                    .into())
+                        .into(),
+                )
             }
             Token::SemiColon => {
                 return Err("holds `;`: write one condition, not statements".into());

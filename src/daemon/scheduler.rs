@@ -390,8 +390,7 @@ async fn run_with_retries(
 ) {
     let mut attempt = 1u32;
     let (outcome, summary) = loop {
-        let (outcome, summary, retryable) =
-            attempt_once(&job, scheduled, attempt, &services).await;
+        let (outcome, summary, retryable) = attempt_once(&job, scheduled, attempt, &services).await;
         // Only what a retry can fix (a lost connection, a lock timeout, a deadlock) is retried: a
         // braked or refused policy, a bad config or a panic would fail the same way again.
         let retry = outcome == Outcome::Failure

@@ -5,6 +5,11 @@
 //! fork cannot be appended) and its own `hash` = SHA-256 over the canonical JSON of all its other
 //! fields (keys sorted, `prev_hash` included). [`verify`] recomputes the chain and names the first
 //! record that was modified, or that follows a deleted record.
+//!
+//! Fields added later (`cascaded`, `warnings`) enter the hashed form only when they are not empty,
+//! so records written before they existed keep their hashes and old trails still verify.
+
+use std::collections::BTreeMap;
 
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -56,6 +61,14 @@ pub struct AuditRecord {
     pub outcome: String,
     /// The error, when the outcome is `failed` or `refused`.
     pub error: Option<String>,
+    /// Batch records of deletes: rows removed or changed in other tables by this batch, per
+    /// table (`schema.table`): `delete_children`, ON DELETE CASCADE / SET NULL / SET DEFAULT and
+    /// the cascades they trigger in turn. Empty when nothing else changed.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub cascaded: BTreeMap<String, i64>,
+    /// `run_started` records: warnings of the preflight (triggers that change what the run does).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
     /// Hash of the previous record.
     pub prev_hash: String,
     /// SHA-256 of this record.
@@ -64,8 +77,9 @@ pub struct AuditRecord {
 
 impl AuditRecord {
     /// The hash of this record's fields (all but `seq` and `hash`), chained to `prev_hash`.
+    /// `cascaded` and `warnings` are part of it only when not empty (older records have neither).
     pub fn compute_hash(&self) -> String {
-        let v = serde_json::json!({
+        let mut v = serde_json::json!({
             "run_id": self.run_id, "kind": self.kind, "policy": self.policy,
             "description": self.description, "source": self.source, "table_name": self.table_name,
             "action": self.action, "columns": self.columns, "key_id": self.key_id,
@@ -73,6 +87,12 @@ impl AuditRecord {
             "started_at": self.started_at, "finished_at": self.finished_at, "outcome": self.outcome,
             "error": self.error, "prev_hash": self.prev_hash,
         });
+        if !self.cascaded.is_empty() {
+            v["cascaded"] = serde_json::json!(self.cascaded);
+        }
+        if !self.warnings.is_empty() {
+            v["warnings"] = serde_json::json!(self.warnings);
+        }
         // serde_json maps keep keys sorted: this is the canonical form.
         let canonical = serde_json::to_string(&v).expect("serializable");
         let digest = Sha256::digest(canonical.as_bytes());
@@ -89,10 +109,15 @@ async fn append_on(conn: &mut SqliteConnection, rec: &mut AuditRecord) -> Result
     rec.prev_hash = prev.unwrap_or_else(|| GENESIS.to_string());
     rec.hash = rec.compute_hash();
     let columns = serde_json::to_string(&rec.columns).expect("serializable");
+    let cascaded = (!rec.cascaded.is_empty())
+        .then(|| serde_json::to_string(&rec.cascaded).expect("serializable"));
+    let warnings = (!rec.warnings.is_empty())
+        .then(|| serde_json::to_string(&rec.warnings).expect("serializable"));
     let seq = sqlx::query(
         "INSERT INTO retention_audit (run_id, kind, policy, description, source, table_name, action,
            columns, key_id, cutoff, batch, rows_affected, started_at, finished_at, outcome, error,
-           prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+           prev_hash, hash, cascaded, warnings)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(&rec.run_id)
     .bind(&rec.kind)
@@ -112,6 +137,8 @@ async fn append_on(conn: &mut SqliteConnection, rec: &mut AuditRecord) -> Result
     .bind(&rec.error)
     .bind(&rec.prev_hash)
     .bind(&rec.hash)
+    .bind(cascaded)
+    .bind(warnings)
     .execute(&mut *conn)
     .await
     .map_err(inv)?
@@ -171,7 +198,8 @@ pub enum CheckpointChange<'a> {
 pub async fn records(pool: &SqlitePool) -> Result<Vec<AuditRecord>> {
     let rows = sqlx::query(
         "SELECT seq, run_id, kind, policy, description, source, table_name, action, columns, key_id,
-           cutoff, batch, rows_affected, started_at, finished_at, outcome, error, prev_hash, hash
+           cutoff, batch, rows_affected, started_at, finished_at, outcome, error, prev_hash, hash,
+           cascaded, warnings
          FROM retention_audit ORDER BY seq",
     )
     .fetch_all(pool)
@@ -180,6 +208,8 @@ pub async fn records(pool: &SqlitePool) -> Result<Vec<AuditRecord>> {
     rows.into_iter()
         .map(|r| {
             let columns: String = r.get(8);
+            let cascaded: Option<String> = r.get(19);
+            let warnings: Option<String> = r.get(20);
             Ok(AuditRecord {
                 seq: r.get(0),
                 run_id: r.get(1),
@@ -201,6 +231,19 @@ pub async fn records(pool: &SqlitePool) -> Result<Vec<AuditRecord>> {
                 error: r.get(16),
                 prev_hash: r.get(17),
                 hash: r.get(18),
+                // An unreadable value fails verification (the hash covers it) rather than vanish.
+                cascaded: cascaded
+                    .map(|c| {
+                        serde_json::from_str(&c)
+                            .unwrap_or_else(|_| BTreeMap::from([(format!("<unreadable: {c}>"), 0)]))
+                    })
+                    .unwrap_or_default(),
+                warnings: warnings
+                    .map(|w| {
+                        serde_json::from_str(&w)
+                            .unwrap_or_else(|_| vec![format!("<unreadable: {w}>")])
+                    })
+                    .unwrap_or_default(),
             })
         })
         .collect()
@@ -271,6 +314,8 @@ pub fn write_csv<W: std::io::Write>(recs: &[AuditRecord], out: W) -> Result<()> 
         "error",
         "prev_hash",
         "hash",
+        "cascaded",
+        "warnings",
     ])
     .map_err(e)?;
     for r in recs {
@@ -294,6 +339,12 @@ pub fn write_csv<W: std::io::Write>(recs: &[AuditRecord], out: W) -> Result<()> 
             r.error.clone().unwrap_or_default(),
             r.prev_hash.clone(),
             r.hash.clone(),
+            r.cascaded
+                .iter()
+                .map(|(t, n)| format!("{t}={n}"))
+                .collect::<Vec<_>>()
+                .join(";"),
+            r.warnings.join(" | "),
         ])
         .map_err(e)?;
     }
@@ -370,5 +421,70 @@ mod tests {
         let mut buf = Vec::new();
         write_csv(&records(&pool).await.unwrap(), &mut buf).unwrap();
         assert_eq!(String::from_utf8(buf).unwrap().lines().count(), 4);
+    }
+
+    /// A record as the code before `cascaded` and `warnings` hashed it (hash computed then).
+    #[test]
+    fn records_written_before_the_new_fields_still_verify() {
+        let mut old = rec(1);
+        old.prev_hash = GENESIS.into();
+        old.hash = "a1591f1c1367bd52d862b9788d240cc846f461466ce01ceb8ea3d4a53cd9986a".into();
+        assert_eq!(old.compute_hash(), old.hash);
+        assert!(matches!(
+            verify_records(std::slice::from_ref(&old)),
+            Verification::Intact { records: 1, .. }
+        ));
+        // The new fields are hashed when present: changing them breaks the chain.
+        let mut new = rec(2);
+        new.prev_hash = old.hash.clone();
+        new.cascaded = BTreeMap::from([("public.orders".to_string(), 12)]);
+        new.warnings = vec!["trigger t writes ts".into()];
+        new.hash = new.compute_hash();
+        assert_ne!(new.hash, {
+            let mut plain = new.clone();
+            plain.cascaded.clear();
+            plain.compute_hash()
+        });
+        let chain = vec![old.clone(), new.clone()];
+        assert!(matches!(
+            verify_records(&chain),
+            Verification::Intact { records: 2, .. }
+        ));
+        let mut tampered = chain.clone();
+        tampered[1].cascaded.insert("public.orders".into(), 11);
+        assert!(matches!(
+            verify_records(&tampered),
+            Verification::Broken { seq: 0, .. }
+        ));
+    }
+
+    #[tokio::test]
+    async fn cascaded_counts_and_warnings_round_trip_through_the_store() {
+        let (_d, pool) = pool().await;
+        let mut a = rec(1);
+        append(&pool, &mut a, CheckpointChange::Keep).await.unwrap();
+        let mut b = rec(2);
+        b.cascaded = BTreeMap::from([
+            ("public.orders".to_string(), 12),
+            ("public.items".into(), 3),
+        ]);
+        b.warnings = vec!["w".into()];
+        append(&pool, &mut b, CheckpointChange::Keep).await.unwrap();
+        let recs = records(&pool).await.unwrap();
+        assert_eq!(recs[0].cascaded, BTreeMap::new());
+        assert_eq!(recs[1].cascaded, b.cascaded);
+        assert_eq!(recs[1].warnings, b.warnings);
+        assert!(matches!(
+            verify(&pool).await.unwrap(),
+            Verification::Intact { records: 2, .. }
+        ));
+        sqlx::query("UPDATE retention_audit SET cascaded = '{\"public.orders\":1}' WHERE seq = 2")
+            .execute(&pool)
+            .await
+            .unwrap();
+        assert!(matches!(
+            verify(&pool).await.unwrap(),
+            Verification::Broken { seq: 2, .. }
+        ));
     }
 }

@@ -39,13 +39,16 @@ pub struct PendingBatch {
     pub rows: i64,
     /// When it started (RFC 3339).
     pub started: String,
+    /// Rows it removed or changed in other tables (JSON object per `schema.table`, as in the
+    /// audit record), `None` when none.
+    pub cascaded: Option<String>,
 }
 
 /// The checkpoint of `policy`, if a run did not finish.
 pub async fn load(pool: &SqlitePool, policy: &str) -> Result<Option<Checkpoint>> {
     let row = sqlx::query(
         "SELECT policy, run_id, cutoff, last_key, rows_affected, batches, pending_key, pending_rows, \
-         pending_started FROM retention_checkpoint WHERE policy = ?",
+         pending_started, pending_cascaded FROM retention_checkpoint WHERE policy = ?",
     )
     .bind(policy)
     .fetch_optional(pool)
@@ -62,6 +65,7 @@ pub async fn load(pool: &SqlitePool, policy: &str) -> Result<Option<Checkpoint>>
             upto,
             rows: r.get::<Option<i64>, _>(7).unwrap_or(0),
             started: r.get::<Option<String>, _>(8).unwrap_or_default(),
+            cascaded: r.get(9),
         }),
     }))
 }
@@ -70,13 +74,13 @@ pub async fn load(pool: &SqlitePool, policy: &str) -> Result<Option<Checkpoint>>
 pub async fn save(conn: &mut SqliteConnection, cp: &Checkpoint) -> Result<()> {
     sqlx::query(
         "INSERT INTO retention_checkpoint (policy, run_id, cutoff, last_key, rows_affected, batches,
-           pending_key, pending_rows, pending_started, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+           pending_key, pending_rows, pending_started, pending_cascaded, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT(policy) DO UPDATE SET run_id = excluded.run_id, cutoff = excluded.cutoff,
            last_key = excluded.last_key, rows_affected = excluded.rows_affected,
            batches = excluded.batches, pending_key = excluded.pending_key,
            pending_rows = excluded.pending_rows, pending_started = excluded.pending_started,
-           updated_at = excluded.updated_at",
+           pending_cascaded = excluded.pending_cascaded, updated_at = excluded.updated_at",
     )
     .bind(&cp.policy)
     .bind(&cp.run_id)
@@ -87,6 +91,7 @@ pub async fn save(conn: &mut SqliteConnection, cp: &Checkpoint) -> Result<()> {
     .bind(cp.pending.as_ref().map(|p| &p.upto))
     .bind(cp.pending.as_ref().map(|p| p.rows))
     .bind(cp.pending.as_ref().map(|p| &p.started))
+    .bind(cp.pending.as_ref().and_then(|p| p.cascaded.as_ref()))
     .bind(chrono::Utc::now().to_rfc3339())
     .execute(conn)
     .await

@@ -2,6 +2,7 @@
 //! each in its own transaction with lock and statement timeouts, a checkpoint and an audit record
 //! after each batch, resume after a kill, and the dry-run preview.
 
+use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -62,10 +63,16 @@ pub struct Preview {
     pub sample_keys: Vec<Vec<String>>,
     /// The statements each batch runs (placeholders unbound).
     pub statements: Vec<String>,
-    /// Foreign-key effects of deletes.
+    /// Foreign-key effects of deletes: every referencing foreign key with its ON DELETE rule, and
+    /// those of the tables a delete removes rows from in turn.
     pub fk_effects: Vec<String>,
     /// The safety brake's message when the real run would stop at it (`None`: it would run).
     pub brake: Option<String>,
+    /// Estimated rows removed or changed in other tables (per `schema.table`): the rows that
+    /// reference the eligible rows, through the foreign keys that change rows.
+    pub cascaded: BTreeMap<String, u64>,
+    /// The table's triggers (`name: TIMING EVENTS`).
+    pub triggers: Vec<String>,
 }
 
 /// The result of [`run_policy`].
@@ -91,6 +98,11 @@ pub struct RunReport {
     pub longest_batch_ms: u64,
     /// Dry-run details.
     pub preview: Option<Preview>,
+    /// Rows removed or changed in other tables by this process's batches, per `schema.table`
+    /// (ON DELETE CASCADE / SET NULL / SET DEFAULT, `delete_children`, and their cascades).
+    pub cascaded: BTreeMap<String, u64>,
+    /// Preflight warnings (triggers that change what the run does).
+    pub warnings: Vec<String>,
 }
 
 fn rfc3339(t: DateTime<Utc>) -> String {
@@ -238,20 +250,21 @@ fn brake(p: &PolicyConfig, pre: &Preflight) -> Option<String> {
     if !(over_rows || over_share) {
         return None;
     }
-    let limits = if p.max_rows.is_none() && p.max_share.is_none() {
-        format!(
-            "the default brake of delete policies (at most {:.0}% of the table per run); \
+    let limits =
+        if p.max_rows.is_none() && p.max_share.is_none() {
+            format!(
+                "the default brake of delete policies (at most {:.0}% of the table per run); \
              check the policy, then set max_share = 1.0 (or max_rows) to allow it, or rerun with \
              --override-brake",
-            max_share.unwrap_or(1.0) * 100.0
-        )
-    } else {
-        format!(
+                max_share.unwrap_or(1.0) * 100.0
+            )
+        } else {
+            format!(
             "max_rows = {} / max_share = {}; check the policy, then rerun with --override-brake",
             max_rows.map(|m| m.to_string()).unwrap_or_else(|| "-".into()),
             max_share.map(|m| m.to_string()).unwrap_or_else(|| "-".into()),
         )
-    };
+        };
     Some(format!(
         "safety brake: {eligible} of {total} rows ({:.1}%) would be affected, over {limits}",
         share * 100.0
@@ -348,6 +361,8 @@ async fn run_on(
         outcome: Outcome::Completed,
         longest_batch_ms: 0,
         preview: None,
+        cascaded: BTreeMap::new(),
+        warnings: plan.warnings.clone(),
     };
     // Keys are part of the preflight: a missing, short or unreadable key refuses the policy in
     // the dry run as in the run.
@@ -358,6 +373,9 @@ async fn run_on(
             message: e.to_string(),
         },
     })?;
+    for w in &plan.warnings {
+        tracing::warn!(policy = %policy.name, "{w}");
+    }
     if opts.dry_run {
         report.preview = Some(preview(source, &plan, opts).await?);
         report.eligible = report
@@ -482,6 +500,7 @@ async fn execute(
         "started".into()
     };
     start.rows_affected = report.eligible as i64;
+    start.warnings = plan.warnings.clone();
     let mut checkpoint = Checkpoint {
         policy: p.name.clone(),
         run_id: report.run_id.clone(),
@@ -530,10 +549,12 @@ async fn execute(
             upto,
             affected,
             selected,
+            cascaded,
         } = match committed {
             Ok(Some(x)) => x,
             Ok(None) => break,
             Err(e) => {
+                let e = batch_error(plan, report.batches + 1, e);
                 let mut r = finish(report, "failed", Some(e.to_string()));
                 audit::append(store, &mut r, CheckpointChange::Keep).await?;
                 return Err(e);
@@ -562,6 +583,13 @@ async fn execute(
         r.kind = "batch".into();
         r.batch = Some(report.batches as i64);
         r.rows_affected = affected as i64;
+        for (t, n) in &cascaded {
+            *report.cascaded.entry(t.clone()).or_default() += n;
+        }
+        r.cascaded = cascaded
+            .iter()
+            .map(|(t, n)| (t.clone(), *n as i64))
+            .collect();
         r.started_at = rfc3339(batch_started);
         r.finished_at = Some(rfc3339(Utc::now()));
         r.outcome = "committed".into();
@@ -584,6 +612,30 @@ async fn rows_left(source: &Source, plan: &Plan, last: Option<&[String]>) -> Res
     Ok(!source.fetch_rows(&q.sql, &q.binds).await?.is_empty())
 }
 
+/// A failed batch as an error that names the policy and the table (a database error alone, such as
+/// a foreign-key violation, would not say which policy or what was rolled back).
+fn batch_error(plan: &Plan, batch: u64, e: Error) -> Error {
+    if matches!(e, Error::Policy { .. } | Error::Refused { .. }) {
+        return e;
+    }
+    let message = format!(
+        "batch {batch} on {} failed and was rolled back ({e}); earlier batches stay committed and \
+         the next run resumes after them",
+        plan.table.table
+    );
+    // A lock timeout or a lost connection stays retryable with its new words.
+    if e.is_retryable() {
+        return Error::Transient {
+            source_name: plan.policy.source.clone(),
+            message: format!("policy {}: {message}", plan.policy.name),
+        };
+    }
+    Error::Policy {
+        policy: plan.policy.name.clone(),
+        message,
+    }
+}
+
 /// A key stored in a checkpoint (JSON array of the key column values).
 fn parse_key(json: &str) -> Result<Vec<String>> {
     serde_json::from_str(json).map_err(|e| Error::Inventory(format!("checkpoint key: {e}")))
@@ -603,6 +655,8 @@ async fn commit_batch(
         upto: serde_json::to_string(&batch.upto).expect("serializable"),
         rows: batch.affected as i64,
         started: rfc3339(started),
+        cascaded: (!batch.cascaded.is_empty())
+            .then(|| serde_json::to_string(&batch.cascaded).expect("serializable")),
     });
     let mut conn = store.acquire().await.map_err(super::store::inv)?;
     if let Err(e) = checkpoint::save(&mut conn, checkpoint).await {
@@ -655,6 +709,14 @@ async fn resolve_pending(
     r.kind = "batch".into();
     r.batch = Some(next.batches);
     r.rows_affected = pending.rows;
+    r.cascaded = pending
+        .cascaded
+        .as_deref()
+        .and_then(|c| serde_json::from_str(c).ok())
+        .unwrap_or_default();
+    for (t, n) in &r.cascaded {
+        *report.cascaded.entry(t.clone()).or_default() += (*n).max(0) as u64;
+    }
     r.started_at = pending.started.clone();
     r.outcome = "recovered".into();
     tracing::info!(policy = %plan.policy.name, batch = next.batches, rows = pending.rows, "the batch in flight when the last run stopped had committed; recorded");
@@ -713,6 +775,8 @@ struct Batch {
     affected: u64,
     /// Rows the batch selected (at most its size).
     selected: u64,
+    /// Rows removed or changed in other tables, per `schema.table` (deletes).
+    cascaded: BTreeMap<String, u64>,
 }
 
 /// One batch in its own transaction, with every condition repeated in the statement that acts;
@@ -757,6 +821,7 @@ async fn run_batch(
             upto: key_of(r),
             affected: num(r.get(nkey)),
             selected: num(r.get(nkey + 1)),
+            cascaded: BTreeMap::new(),
         };
         return Ok(Some((tx, done)));
     }
@@ -794,8 +859,17 @@ async fn run_batch(
         (rows, upto, selected)
     };
     let mut affected = 0;
+    let mut cascaded = BTreeMap::new();
     match p.action {
         Action::Delete => {
+            // Side effects first, while the rows that reference the batch are all still there.
+            for (table, q) in plan.side_effect_counts(Some((last, &upto))) {
+                let rows = tx.fetch_rows(&q.sql, &q.binds).await?;
+                let n = num(rows.first().and_then(|r| r.first()));
+                if n > 0 {
+                    *cascaded.entry(table.to_string()).or_insert(0) += n;
+                }
+            }
             for q in plan.delete_stmts(last, &upto) {
                 affected = tx.execute(&q.sql, &q.binds).await?;
             }
@@ -826,6 +900,7 @@ async fn run_batch(
             upto,
             affected,
             selected,
+            cascaded,
         },
     )))
 }
@@ -864,6 +939,16 @@ async fn preview(source: &Source, plan: &Plan, opts: &RunOptions) -> Result<Prev
                 .collect()
         })
         .collect();
+    let mut cascaded = BTreeMap::new();
+    for (table, q) in plan.side_effect_counts(None) {
+        let n = count(source, &q).await?;
+        *cascaded.entry(table.to_string()).or_insert(0) += n;
+    }
+    let triggers: Vec<String> = plan
+        .triggers
+        .iter()
+        .map(|t| format!("{}: {} {}", t.name, t.timing, t.events.join(" OR ")))
+        .collect();
     let by_range = matches!(plan.policy.action, Action::Delete | Action::Nullify) && pre.dense_key;
     if let Some(first) = sample_keys.first() {
         for q in first_batch(plan, by_range, first) {
@@ -882,7 +967,16 @@ async fn preview(source: &Source, plan: &Plan, opts: &RunOptions) -> Result<Prev
             Action::Delete | Action::Nullify => plan.batch_end(Some(&last), limit).sql,
             _ => plan.select_batch(Some(&last), true, true, limit).sql,
         });
-        statements.extend(act_stmts(plan, Some(&last), &upto).into_iter().map(|s| s.sql));
+        statements.extend(
+            plan.side_effect_counts(Some((Some(&last), &upto)))
+                .into_iter()
+                .map(|(_, q)| q.sql),
+        );
+        statements.extend(
+            act_stmts(plan, Some(&last), &upto)
+                .into_iter()
+                .map(|s| s.sql),
+        );
     }
     Ok(Preview {
         qualifying,
@@ -892,6 +986,8 @@ async fn preview(source: &Source, plan: &Plan, opts: &RunOptions) -> Result<Prev
         statements,
         fk_effects: plan.fk_effects.iter().map(|e| e.describe()).collect(),
         brake,
+        cascaded,
+        triggers,
     })
 }
 

@@ -10,8 +10,13 @@ use super::sql::Stmt;
 use crate::config::{Action, PolicyConfig};
 use crate::error::{Error, Result};
 use crate::sources::{
-    Bind, ColumnInfo, Dialect, ForeignKey, Source, TableInfo, TableKind, TableRef, WriteLimits,
+    Bind, ColumnInfo, Dialect, ForeignKey, Source, TableInfo, TableKind, TableRef, TriggerInfo,
+    WriteLimits,
 };
+
+/// How many levels of referencing tables the preflight follows below the policy's table
+/// (children, grandchildren, ...) through ON DELETE CASCADE and `delete_children`.
+pub const MAX_FK_DEPTH: usize = 4;
 
 /// How deleting a row of the policy's table affects a referencing table.
 #[derive(Debug, Clone, PartialEq)]
@@ -20,6 +25,9 @@ pub struct FkEffect {
     pub fk: ForeignKey,
     /// True when the policy deletes the referencing rows first (`delete_children`).
     pub deleted_first: bool,
+    /// The foreign keys from the policy's table down to `fk.referenced`, outermost first: empty
+    /// for a direct child, one key for a grandchild reached through a child whose rows are deleted.
+    pub via: Vec<ForeignKey>,
 }
 
 impl FkEffect {
@@ -27,7 +35,7 @@ impl FkEffect {
     pub fn describe(&self) -> String {
         let rule = self.fk.on_delete.to_ascii_uppercase();
         let what = if self.deleted_first {
-            "referencing rows are deleted first in the same batch (delete_children)".to_string()
+            format!("ON DELETE {rule}; referencing rows are deleted first in the same batch (delete_children)")
         } else {
             match rule.as_str() {
                 "CASCADE" => {
@@ -40,13 +48,34 @@ impl FkEffect {
                 _ => format!("BLOCKS the delete (ON DELETE {rule})"),
             }
         };
+        let via: String = self
+            .via
+            .iter()
+            .map(|f| format!(" (via {} -> {})", f.table, f.referenced))
+            .collect();
         format!(
-            "{}({}) -> {}: {what}",
+            "{}({}) -> {}{via}: {what}",
             self.fk.table,
             self.fk.columns.join(", "),
             self.fk.name
         )
     }
+
+    /// True when deleting the policy's rows removes or changes rows of `fk.table`:
+    /// `delete_children`, CASCADE, SET NULL or SET DEFAULT.
+    pub fn changes_rows(&self) -> bool {
+        self.deleted_first
+            || matches!(
+                self.fk.on_delete.to_ascii_uppercase().as_str(),
+                "CASCADE" | "SET NULL" | "SET DEFAULT"
+            )
+    }
+
+    /// True when the referencing rows are removed (so their own children are affected in turn).
+    fn removes_rows(&self) -> bool {
+        self.deleted_first || self.fk.on_delete.eq_ignore_ascii_case("CASCADE")
+    }
+
     fn blocks(&self) -> bool {
         !self.deleted_first
             && matches!(
@@ -77,6 +106,11 @@ pub struct Plan {
     pub dialect: Dialect,
     /// How the timestamp column is read ([`Clock::classify`]).
     pub clock: Clock,
+    /// The table's triggers (filled by [`Plan::prepare`]).
+    pub triggers: Vec<TriggerInfo>,
+    /// Preflight warnings: triggers that change what the run does, cascades deeper than
+    /// [`MAX_FK_DEPTH`].
+    pub warnings: Vec<String>,
 }
 
 /// True for column types that hold text (encrypt, pseudonymize and mask write text).
@@ -120,6 +154,22 @@ fn names_table(entry: &str, t: &TableRef) -> bool {
     entry == t.name || entry == format!("{}.{}", t.schema, t.name)
 }
 
+/// A `delete_children` entry covers a foreign key declared on the table it names or, when it names
+/// a partitioned table, on any of its partitions.
+fn names_fk_table(entry: &str, fk: &ForeignKey) -> bool {
+    names_table(entry, &fk.table) || fk.ancestors.iter().any(|a| names_table(entry, a))
+}
+
+/// True when `body` mentions `column` as a whole word (case-insensitive).
+fn mentions(body: &str, column: &str) -> bool {
+    let body = body.to_lowercase();
+    let col = column.to_lowercase();
+    let word = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || c == '_');
+    body.match_indices(&col).any(|(i, _)| {
+        !word(body[..i].chars().next_back()) && !word(body[i + col.len()..].chars().next())
+    })
+}
+
 impl Plan {
     /// Introspects the policy's table and checks everything that can be checked without data:
     /// a key exists, the columns exist and accept what the action writes, foreign keys do not block
@@ -134,16 +184,24 @@ impl Plan {
             .table(schema, name)
             .await
             .map_err(|e| refuse(policy, e.to_string()))?;
+        let what = |e: Error| refuse(policy, format!("preflight of {}: {e}", table.table));
         let referencing = if policy.action == Action::Delete {
-            source.referencing(&table.table).await?
+            source.referencing(&table.table).await.map_err(what)?
         } else {
             Vec::new()
         };
-        let plan = Plan::check(source.dialect(), policy, table, referencing, cutoff)?;
+        let triggers = source.triggers(&table.table).await.map_err(what)?;
+        let mut plan = Plan::check(source.dialect(), policy, table, referencing, cutoff)?;
         if !plan.columns.is_empty() {
-            let limits = source.write_limits(&plan.table.table).await?;
+            let limits = source
+                .write_limits(&plan.table.table)
+                .await
+                .map_err(|e| refuse(policy, format!("preflight of {}: {e}", plan.table.table)))?;
             plan.check_writes(&limits)?;
         }
+        plan.follow_chains(source).await?;
+        plan.triggers = triggers;
+        plan.warnings.extend(plan.trigger_warnings());
         Ok(plan)
     }
 
@@ -207,6 +265,116 @@ impl Plan {
             }
         }
         Ok(())
+    }
+
+    /// Follows the rows a delete removes in referencing tables (CASCADE, `delete_children`) to
+    /// their own referencing tables, down to [`MAX_FK_DEPTH`] levels, adding an effect per foreign
+    /// key found; refuses when one of them would block the delete (NO ACTION / RESTRICT).
+    async fn follow_chains(&mut self, source: &Source) -> Result<()> {
+        let mut frontier: Vec<usize> = (0..self.fk_effects.len())
+            .filter(|&i| self.fk_effects[i].removes_rows())
+            .collect();
+        for _depth in 2..=MAX_FK_DEPTH {
+            let mut next = Vec::new();
+            for i in frontier {
+                let parent = self.fk_effects[i].clone();
+                let mut via = parent.via.clone();
+                via.push(parent.fk.clone());
+                let on_path =
+                    |t: &TableRef| *t == self.table.table || via.iter().any(|f| f.table == *t);
+                let children = source.referencing(&parent.fk.table).await.map_err(|e| {
+                    refuse(
+                        &self.policy,
+                        format!("preflight of {}: {e}", parent.fk.table),
+                    )
+                })?;
+                for fk in children {
+                    if on_path(&fk.table) {
+                        continue;
+                    }
+                    let effect = FkEffect {
+                        fk,
+                        deleted_first: false,
+                        via: via.clone(),
+                    };
+                    if effect.blocks() {
+                        return Err(refuse(
+                            &self.policy,
+                            format!(
+                                "deleting rows of {} removes rows of {} ({}), which foreign key {} from {} \
+                                 references with ON DELETE {}: the delete would fail; change that key to \
+                                 ON DELETE CASCADE or SET NULL, or remove those rows first",
+                                self.table.table,
+                                parent.fk.table,
+                                parent.fk.name,
+                                effect.fk.name,
+                                effect.fk.table,
+                                effect.fk.on_delete
+                            ),
+                        ));
+                    }
+                    if effect.removes_rows() {
+                        next.push(self.fk_effects.len());
+                    }
+                    self.fk_effects.push(effect);
+                }
+            }
+            frontier = next;
+        }
+        if let Some(&i) = frontier.first() {
+            self.warnings.push(format!(
+                "rows removed in {} may cascade further than {MAX_FK_DEPTH} levels of foreign keys; \
+                 rows changed below that depth are not counted",
+                self.fk_effects[i].fk.table
+            ));
+        }
+        Ok(())
+    }
+
+    /// Warnings about the table's triggers: for transforms, an UPDATE trigger that writes the
+    /// timestamp column (or whose body the catalogue does not show) resets the retention clock of
+    /// every row the run touches; for deletes, a DELETE trigger may copy the rows elsewhere.
+    pub fn trigger_warnings(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        let fires_on = |t: &TriggerInfo, e: &str| t.events.iter().any(|x| x == e);
+        for t in &self.triggers {
+            let ev = |e: &str| format!("{} {e}", t.timing);
+            if self.policy.action == Action::Delete {
+                if fires_on(t, "DELETE") {
+                    out.push(format!(
+                        "trigger {} ({}) on {} runs for every deleted row; it may copy the rows' personal \
+                         data elsewhere: check what it does",
+                        t.name,
+                        ev("DELETE"),
+                        self.table.table
+                    ));
+                }
+                continue;
+            }
+            if !fires_on(t, "UPDATE") {
+                continue;
+            }
+            match &t.body {
+                Some(b) if mentions(b, &self.ts.name) => out.push(format!(
+                    "trigger {} ({}) on {} writes the timestamp column `{}`: every row this policy \
+                     transforms gets a new timestamp, which restarts its retention period",
+                    t.name,
+                    ev("UPDATE"),
+                    self.table.table,
+                    self.ts.name
+                )),
+                Some(_) => {}
+                None => out.push(format!(
+                    "trigger {} ({}) on {} runs a function whose body the catalogue does not show: \
+                     if it writes `{}`, every row this policy transforms restarts its retention period",
+                    t.name,
+                    ev("UPDATE"),
+                    self.table.table,
+                    self.ts.name
+                )),
+            }
+        }
+        out
     }
 
     /// The data-free part of [`Plan::prepare`].
@@ -319,11 +487,15 @@ impl Plan {
             let deleted_first = policy
                 .delete_children
                 .iter()
-                .any(|e| names_table(e, &fk.table));
-            fk_effects.push(FkEffect { fk, deleted_first });
+                .any(|e| names_fk_table(e, &fk));
+            fk_effects.push(FkEffect {
+                fk,
+                deleted_first,
+                via: Vec::new(),
+            });
         }
         for entry in &policy.delete_children {
-            if !fk_effects.iter().any(|f| names_table(entry, &f.fk.table)) {
+            if !fk_effects.iter().any(|f| names_fk_table(entry, &f.fk)) {
                 return Err(refuse(
                     policy,
                     format!(
@@ -343,7 +515,8 @@ impl Plan {
                     b.fk.name,
                     b.fk.table,
                     b.fk.on_delete,
-                    b.fk.table.name
+                    // A partition's key: name the partitioned table, which covers every partition.
+                    b.fk.ancestors.last().unwrap_or(&b.fk.table).name
                 ),
             ));
         }
@@ -357,6 +530,8 @@ impl Plan {
             fk_effects,
             dialect,
             clock,
+            triggers: Vec::new(),
+            warnings: Vec::new(),
         })
     }
 
@@ -564,6 +739,60 @@ impl Plan {
         self.push_eligible(q);
     }
 
+    /// Per foreign-key effect that changes rows ([`FkEffect::changes_rows`]), the table it
+    /// changes and a `SELECT COUNT(*)` of its rows referencing the rows the delete removes: of the
+    /// batch `(last, upto]` when `range` is given (run inside the batch transaction before the
+    /// delete), else of every eligible row (the dry run's estimate). A grandchild's count nests
+    /// one `IN (SELECT ...)` per foreign key on its path.
+    pub fn side_effect_counts(
+        &self,
+        range: Option<(Option<&[String]>, &[String])>,
+    ) -> Vec<(TableRef, Stmt)> {
+        let d = self.dialect;
+        let cols = |v: &[String]| {
+            let q: Vec<String> = v.iter().map(|c| d.quote_ident(c)).collect();
+            if q.len() == 1 {
+                q[0].clone()
+            } else {
+                format!("({})", q.join(", "))
+            }
+        };
+        let list = |v: &[String]| {
+            v.iter()
+                .map(|c| d.quote_ident(c))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let mut out = Vec::new();
+        for e in self.fk_effects.iter().filter(|e| e.changes_rows()) {
+            let mut q = Stmt::new(d);
+            q.push("SELECT COUNT(*) FROM ")
+                .push(&d.qualified(&e.fk.table))
+                .push(" WHERE ");
+            // From the counted table up to the policy's table.
+            let path: Vec<&ForeignKey> = e.via.iter().chain([&e.fk]).rev().collect();
+            for (i, fk) in path.iter().enumerate() {
+                let from = match path.get(i + 1) {
+                    Some(up) => d.qualified(&up.table),
+                    None => self.qualified(),
+                };
+                q.push(&cols(&fk.columns))
+                    .push(" IN (SELECT ")
+                    .push(&list(&fk.referenced_columns))
+                    .push(" FROM ")
+                    .push(&from)
+                    .push(" WHERE ");
+            }
+            match range {
+                Some((last, upto)) => self.push_batch_range(&mut q, last, upto),
+                None => self.push_eligible(&mut q),
+            }
+            q.push(&")".repeat(path.len()));
+            out.push((e.fk.table.clone(), q));
+        }
+        out
+    }
+
     /// The delete statements of one batch: referencing rows listed in `delete_children` first, then
     /// the batch's rows.
     pub fn delete_stmts(&self, last: Option<&[String]>, upto: &[String]) -> Vec<Stmt> {
@@ -761,7 +990,8 @@ impl Plan {
     pub fn single_statement(&self) -> bool {
         self.dialect.writable_cte()
             && match self.policy.action {
-                Action::Delete => !self.fk_effects.iter().any(|e| e.deleted_first),
+                // Side effects are counted with the batch range known before the delete.
+                Action::Delete => !self.fk_effects.iter().any(|e| e.changes_rows()),
                 Action::Nullify => true,
                 _ => false,
             }
@@ -928,6 +1158,143 @@ mod tests {
             pages: None,
         };
         Plan::check(backend, &policy, table, vec![], Utc::now()).unwrap()
+    }
+
+    fn fk(name: &str, table: &str, cols: &[&str], referenced: &str, rule: &str) -> ForeignKey {
+        let r = |t: &str| {
+            let (schema, name) = t.split_once('.').unwrap();
+            TableRef {
+                schema: schema.into(),
+                name: name.into(),
+            }
+        };
+        ForeignKey {
+            name: name.into(),
+            table: r(table),
+            columns: cols.iter().map(|c| c.to_string()).collect(),
+            referenced: r(referenced),
+            referenced_columns: vec!["a".into()],
+            on_delete: rule.into(),
+            ancestors: vec![],
+        }
+    }
+
+    fn check_with(extra: &str, referencing: Vec<ForeignKey>) -> Result<Plan> {
+        let p = plan(Dialect::new(Backend::Postgres), "delete", "");
+        let policy: PolicyConfig = toml::from_str(&format!(
+            "name = \"p\"\ndescription = \"d\"\nsource = \"s\"\ntable = \"t\"\n\
+             timestamp_column = \"ts\"\nretain = \"1y\"\naction = \"delete\"\n{extra}"
+        ))
+        .unwrap();
+        Plan::check(p.dialect, &policy, p.table, referencing, Utc::now())
+    }
+
+    #[test]
+    fn delete_children_names_a_partitioned_parent_or_one_partition() {
+        let part = |n: &str| {
+            let mut f = fk(
+                &format!("{n}_fkey"),
+                &format!("public.{n}"),
+                &["t_id"],
+                "public.t",
+                "NO ACTION",
+            );
+            f.ancestors = vec![TableRef {
+                schema: "public".into(),
+                name: "payment".into(),
+            }];
+            f
+        };
+        let fks = vec![part("payment_p1"), part("payment_p2")];
+        let e = check_with("", fks.clone()).unwrap_err().to_string();
+        assert!(e.contains("payment_p1_fkey"), "{e}");
+        let p = check_with("delete_children = [\"public.payment\"]", fks.clone()).unwrap();
+        assert!(p.fk_effects.iter().all(|e| e.deleted_first));
+        assert_eq!(p.delete_stmts(None, &["1".into(), "1".into()]).len(), 3);
+        let e = check_with("delete_children = [\"payment_p1\"]", fks.clone())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("payment_p2_fkey"),
+            "the other partition blocks: {e}"
+        );
+        let e = check_with("delete_children = [\"payments\"]", fks)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("no foreign key"), "{e}");
+    }
+
+    #[test]
+    fn side_effect_counts_nest_one_subquery_per_level_and_repeat_the_batch_conditions() {
+        let mut p = check_with(
+            "",
+            vec![fk("c_fkey", "public.c", &["t_id"], "public.t", "CASCADE")],
+        )
+        .unwrap();
+        p.fk_effects.push(FkEffect {
+            fk: fk("g_fkey", "public.g", &["c_id"], "public.c", "SET NULL"),
+            deleted_first: false,
+            via: vec![p.fk_effects[0].fk.clone()],
+        });
+        assert!(!p.single_statement(), "counts need the batch range first");
+        let last = ["1".to_string(), "2".to_string()];
+        let upto = ["3".to_string(), "4".to_string()];
+        let counts = p.side_effect_counts(Some((Some(&last), &upto)));
+        assert_eq!(counts.len(), 2);
+        let (t, g) = &counts[1];
+        assert_eq!(t.name, "g");
+        placeholders_match(g);
+        assert!(
+            g.sql.starts_with(
+                "SELECT COUNT(*) FROM \"public\".\"g\" WHERE \"c_id\" IN (SELECT \"a\" FROM \"public\".\"c\" \
+                 WHERE \"t_id\" IN (SELECT \"a\" FROM \"public\".\"t\" WHERE (\"a\", \"b\") > ("
+            ),
+            "{}",
+            g.sql
+        );
+        assert!(g.sql.ends_with("))"), "{}", g.sql);
+        let all = p.side_effect_counts(None);
+        assert!(!all[0].1.sql.contains("<="), "{}", all[0].1.sql);
+    }
+
+    #[test]
+    fn trigger_warnings_name_triggers_that_write_the_timestamp_or_see_deletes() {
+        let trig = |name: &str, events: &[&str], body: Option<&str>| TriggerInfo {
+            name: name.into(),
+            timing: "BEFORE".into(),
+            events: events.iter().map(|e| e.to_string()).collect(),
+            body: body.map(String::from),
+        };
+        let mut p = plan(
+            Dialect::new(Backend::Postgres),
+            "nullify",
+            "columns = [\"secret\"]",
+        );
+        p.triggers = vec![
+            trig(
+                "touch",
+                &["UPDATE"],
+                Some("BEGIN NEW.ts := now(); RETURN NEW; END"),
+            ),
+            trig("other", &["UPDATE"], Some("BEGIN NEW.tsx := now(); END")),
+            trig("c_fn", &["UPDATE"], None),
+            trig("ins", &["INSERT"], None),
+        ];
+        let w = p.trigger_warnings();
+        assert_eq!(w.len(), 2, "{w:?}");
+        assert!(w[0].contains("touch") && w[0].contains("`ts`"), "{w:?}");
+        assert!(w[1].contains("c_fn"), "{w:?}");
+        let mut d = plan(Dialect::new(Backend::Postgres), "delete", "");
+        d.triggers = p.triggers.clone();
+        d.triggers.push(trig(
+            "copy",
+            &["DELETE"],
+            Some("INSERT INTO archive SELECT OLD.*"),
+        ));
+        let w = d.trigger_warnings();
+        assert_eq!(w.len(), 1, "{w:?}");
+        assert!(w[0].contains("copy"), "{w:?}");
+        assert!(mentions("x := \"TS\";", "ts") && !mentions("tsv", "ts"));
     }
 
     /// Every `$n` placeholder in `sql` has a bind and every bind a placeholder.

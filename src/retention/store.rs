@@ -9,10 +9,10 @@ use crate::error::{Error, Result};
 use crate::inventory::{Migrations, Store};
 
 /// The retention schema: v1 creates the audit trail and the checkpoint table; v2 adds the batch
-/// in flight to the checkpoint.
+/// in flight to the checkpoint; v3 adds the side effects and warnings of audit records.
 pub const MIGRATIONS: Migrations = Migrations {
     module: "retention",
-    scripts: &[V1, V2],
+    scripts: &[V1, V2, V3],
 };
 
 const V1: &str = concat!(
@@ -54,6 +54,13 @@ const V1: &str = concat!(
 const V2: &str = "ALTER TABLE retention_checkpoint ADD COLUMN pending_key TEXT;
 ALTER TABLE retention_checkpoint ADD COLUMN pending_rows INTEGER;
 ALTER TABLE retention_checkpoint ADD COLUMN pending_started TEXT;
+";
+
+/// v3: rows changed in other tables by a batch (JSON object, NULL when none) and the preflight's
+/// warnings (JSON array, NULL when none) of audit records; the pending batch's changed rows.
+const V3: &str = "ALTER TABLE retention_audit ADD COLUMN cascaded TEXT;
+ALTER TABLE retention_audit ADD COLUMN warnings TEXT;
+ALTER TABLE retention_checkpoint ADD COLUMN pending_cascaded TEXT;
 ";
 
 /// Opens (creating if needed) the inventory store at `url` with the retention tables.

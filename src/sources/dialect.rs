@@ -210,7 +210,9 @@ impl Dialect {
     ) -> String {
         match self.backend {
             Backend::Postgres | Backend::Sqlite => {
-                format!("UPDATE {target} SET {set} FROM ({derived}) AS dw_v WHERE {join} AND {cond}")
+                format!(
+                    "UPDATE {target} SET {set} FROM ({derived}) AS dw_v WHERE {join} AND {cond}"
+                )
             }
             Backend::MySql => {
                 format!("UPDATE {target} JOIN ({derived}) AS dw_v ON {join} SET {set} WHERE {cond}")

@@ -71,6 +71,24 @@ pub struct ForeignKey {
     pub referenced_columns: Vec<String>,
     /// `CASCADE`, `SET NULL`, `SET DEFAULT`, `RESTRICT` or `NO ACTION`.
     pub on_delete: String,
+    /// PostgreSQL: the partitioned tables `table` is a partition of (nearest first), so that a
+    /// foreign key declared on a partition is found under its parent's name too.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ancestors: Vec<TableRef>,
+}
+
+/// A trigger on a table, as the catalogue describes it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TriggerInfo {
+    /// Trigger name.
+    pub name: String,
+    /// `BEFORE`, `AFTER` or `INSTEAD OF`.
+    pub timing: String,
+    /// The events that fire it (`INSERT`, `UPDATE`, `DELETE`, `TRUNCATE`).
+    pub events: Vec<String>,
+    /// The trigger's body (MySQL, SQLite: its statement; PostgreSQL: the function's source and the
+    /// trigger's arguments), `None` when the catalogue cannot show it (a C function).
+    pub body: Option<String>,
 }
 
 /// Whether a relation is a base table or a view.

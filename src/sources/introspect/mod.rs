@@ -17,6 +17,7 @@
 mod mysql;
 mod postgres;
 mod sqlite;
+mod triggers;
 mod writable;
 
 pub use writable::{CheckConstraint, WriteLimits};
@@ -273,6 +274,7 @@ impl Source {
                     referenced,
                     referenced_columns: vec![],
                     on_delete: normalise_rule(&field(&r, 7)),
+                    ancestors: ancestors(r.get(8).cloned().flatten()),
                 });
             }
             let fk = out.last_mut().expect("pushed above");
@@ -346,6 +348,17 @@ impl Source {
             .and_then(|s| s.parse().ok())
             .unwrap_or(0))
     }
+}
+
+/// The partitioned ancestors of a foreign key's table: a JSON array of `[schema, name]` pairs.
+fn ancestors(json: Option<String>) -> Vec<TableRef> {
+    let pairs: Vec<(String, String)> = json
+        .and_then(|j| serde_json::from_str(&j).ok())
+        .unwrap_or_default();
+    pairs
+        .into_iter()
+        .map(|(schema, name)| TableRef { schema, name })
+        .collect()
 }
 
 /// `CASCADE`, `SET NULL`, `SET DEFAULT`, `RESTRICT` or `NO ACTION` (upper case, single spaces).

@@ -10,7 +10,7 @@
 //! estimate is NULL and the caller measures one; a relation with no pages counts 0 rows.
 
 use super::{CatalogSql, FkFilter};
-use crate::sources::{Bind, Dialect, Scope};
+use crate::sources::{Bind, Dialect, Scope, TableRef};
 
 /// `WITH t AS (...)`: the relations in scope, with the filter's binds starting at `$1`.
 fn scoped(d: &Dialect, scope: &Scope) -> (String, Vec<Bind>) {
@@ -73,24 +73,11 @@ pub(super) fn catalog(d: &Dialect, scope: &Scope) -> CatalogSql {
 }
 
 pub(super) fn foreign_keys(d: &Dialect, filter: &FkFilter<'_>) -> (String, Vec<Bind>) {
-    let (with, condition, binds) = match filter {
-        FkFilter::Outgoing(scope) => {
-            let (with, binds) = scoped(d, scope);
-            (
-                with,
-                "con.conrelid IN (SELECT oid FROM t)".to_string(),
-                binds,
-            )
-        }
-        FkFilter::Referencing(table) => (
-            String::new(),
-            "rn.nspname = $1 AND rc.relname = $2".to_string(),
-            vec![
-                Bind::Text(table.schema.clone()),
-                Bind::Text(table.name.clone()),
-            ],
-        ),
+    let scope = match filter {
+        FkFilter::Outgoing(scope) => scope,
+        FkFilter::Referencing(table) => return referencing(table),
     };
+    let (with, binds) = scoped(d, scope);
     let sql = format!(
         "{with}SELECT con.conname::text, sn.nspname::text, sc.relname::text, sa.attname::text, \
          rn.nspname::text, rc.relname::text, ra.attname::text, con.confdeltype::text \
@@ -102,8 +89,46 @@ pub(super) fn foreign_keys(d: &Dialect, filter: &FkFilter<'_>) -> (String, Vec<B
          CROSS JOIN LATERAL unnest(con.conkey, con.confkey) WITH ORDINALITY AS k(src, ref, ord) \
          JOIN pg_catalog.pg_attribute sa ON sa.attrelid = con.conrelid AND sa.attnum = k.src \
          JOIN pg_catalog.pg_attribute ra ON ra.attrelid = con.confrelid AND ra.attnum = k.ref \
-         WHERE con.contype = 'f' AND con.conparentid = 0 AND NOT sc.relispartition AND {condition} \
+         WHERE con.contype = 'f' AND con.conparentid = 0 AND NOT sc.relispartition \
+         AND con.conrelid IN (SELECT oid FROM t) \
          ORDER BY 2, 3, 1, k.ord"
     );
     (sql, binds)
+}
+
+/// Foreign keys referencing `table` or one of its partitions, as declared: on plain tables, on
+/// partitioned parents (once, not their per-partition clones) and on single partitions
+/// (`conparentid = 0` keeps the declared constraints, whichever relation they sit on). A ninth
+/// column lists the referencing table's partitioned ancestors, nearest first, as a JSON array of
+/// `[schema, name]` pairs (NULL when it is no partition).
+fn referencing(table: &TableRef) -> (String, Vec<Bind>) {
+    let sql = "WITH dw_t AS (SELECT c.oid FROM pg_catalog.pg_class c \
+         JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
+         WHERE n.nspname = $1 AND c.relname = $2), \
+         dw_r AS (SELECT oid AS relid FROM dw_t \
+           UNION SELECT l.relid FROM dw_t CROSS JOIN LATERAL pg_catalog.pg_partition_tree(dw_t.oid) l) \
+         SELECT con.conname::text, sn.nspname::text, sc.relname::text, sa.attname::text, \
+         rn.nspname::text, rc.relname::text, ra.attname::text, con.confdeltype::text, \
+         (SELECT json_agg(json_build_array(an.nspname, ac.relname) ORDER BY a.ord)::text \
+           FROM pg_catalog.pg_partition_ancestors(sc.oid) WITH ORDINALITY AS a(relid, ord) \
+           JOIN pg_catalog.pg_class ac ON ac.oid = a.relid \
+           JOIN pg_catalog.pg_namespace an ON an.oid = ac.relnamespace WHERE a.relid <> sc.oid) \
+         FROM pg_catalog.pg_constraint con \
+         JOIN pg_catalog.pg_class sc ON sc.oid = con.conrelid \
+         JOIN pg_catalog.pg_namespace sn ON sn.oid = sc.relnamespace \
+         JOIN pg_catalog.pg_class rc ON rc.oid = con.confrelid \
+         JOIN pg_catalog.pg_namespace rn ON rn.oid = rc.relnamespace \
+         CROSS JOIN LATERAL unnest(con.conkey, con.confkey) WITH ORDINALITY AS k(src, ref, ord) \
+         JOIN pg_catalog.pg_attribute sa ON sa.attrelid = con.conrelid AND sa.attnum = k.src \
+         JOIN pg_catalog.pg_attribute ra ON ra.attrelid = con.confrelid AND ra.attnum = k.ref \
+         WHERE con.contype = 'f' AND con.conparentid = 0 \
+         AND con.confrelid IN (SELECT relid FROM dw_r) \
+         ORDER BY 2, 3, 1, k.ord";
+    (
+        sql.to_string(),
+        vec![
+            Bind::Text(table.schema.clone()),
+            Bind::Text(table.name.clone()),
+        ],
+    )
 }
