@@ -616,7 +616,8 @@ impl Plan {
             for nv in v {
                 let start = q.sql.len();
                 q.bind(nv.clone().map(Bind::Text).unwrap_or(Bind::Null));
-                cells.push(q.sql.split_off(start));
+                let cell = q.sql.split_off(start);
+                cells.push(d.long_text_cell(&cell));
             }
             rows.push(cells);
         }

@@ -265,6 +265,18 @@ impl Dialect {
         out
     }
 
+    /// A text cell of [`Dialect::rows_table`] that may hold any length: MySQL/MariaDB type an
+    /// untyped placeholder in a `UNION ALL` derived table as TEXT (65,535 bytes) when the statement
+    /// is prepared, and cut longer values silently (to their length mod 65,536) on the way to a
+    /// MEDIUMTEXT or LONGTEXT column; `CAST(? AS CHAR(16777216))` types it LONGTEXT. Unchanged
+    /// elsewhere.
+    pub fn long_text_cell(&self, cell: &str) -> String {
+        match self.backend {
+            Backend::MySql => format!("CAST({cell} AS CHAR(16777216))"),
+            Backend::Postgres | Backend::Sqlite => cell.to_string(),
+        }
+    }
+
     /// The query returning the session's default schema (the one bare table names resolve to):
     /// `current_schema()`, `DATABASE()`, or `'main'` on SQLite.
     pub fn current_schema_sql(&self) -> &'static str {
