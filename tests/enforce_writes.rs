@@ -123,10 +123,7 @@ async fn insert_notes(src: &Source, notes: &[(i64, String)]) {
 
 async fn read_notes(src: &Source) -> Vec<(i64, Option<String>)> {
     let d = src.dialect();
-    let sql = format!(
-        "SELECT {}, note FROM notes ORDER BY id",
-        d.cast_text("id")
-    );
+    let sql = format!("SELECT {}, note FROM notes ORDER BY id", d.cast_text("id"));
     src.fetch_rows(&sql, &[])
         .await
         .unwrap()
@@ -342,22 +339,22 @@ async fn mask_hides_every_detected_value_in_free_text_and_long_notes() {
     }
 }
 
-/// A trigger that rewrites the note of row 2 whenever it is updated: PostgreSQL and MySQL in a
+/// A trigger that rewrites the note of row 2 (upper case) whenever it is updated: PostgreSQL and MySQL in a
 /// BEFORE UPDATE trigger, SQLite (whose triggers cannot assign NEW) in an AFTER UPDATE trigger.
 fn altering_trigger(kind: Kind) -> &'static str {
     match kind {
         Kind::Pg => {
             "CREATE FUNCTION cut_note() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN \
-             NEW.note := left(NEW.note, 40); RETURN NEW; END $$; \
+             NEW.note := upper(NEW.note); RETURN NEW; END $$; \
              CREATE TRIGGER cut BEFORE UPDATE ON notes FOR EACH ROW WHEN (OLD.id = 2) EXECUTE FUNCTION cut_note();"
         }
         Kind::My => {
             "CREATE TRIGGER cut BEFORE UPDATE ON notes FOR EACH ROW \
-             SET NEW.note = IF(OLD.id = 2, LEFT(NEW.note, 40), NEW.note);"
+             SET NEW.note = IF(OLD.id = 2, UPPER(NEW.note), NEW.note);"
         }
         Kind::Lite => {
             "CREATE TRIGGER cut AFTER UPDATE ON notes FOR EACH ROW WHEN OLD.id = 2 BEGIN \
-             UPDATE notes SET note = substr(NEW.note, 1, 40) WHERE id = 2; END;"
+             UPDATE notes SET note = upper(NEW.note) WHERE id = 2; END;"
         }
     }
 }
@@ -377,7 +374,7 @@ async fn a_write_the_database_alters_rolls_the_batch_back() {
         db.test.exec(altering_trigger(kind)).await;
         let before = read_notes(&src).await;
         for action in ["encrypt", "mask"] {
-            let cfg = db.config(&policy("p_writes", action, 3));
+            let cfg = db.config(&policy(&format!("p_writes_{action}"), action, 3));
             let o = enforce(&cfg);
             let out = text(&o);
             assert!(!o.status.success(), "{kind:?} {action}: {out}");
@@ -414,7 +411,7 @@ async fn a_write_the_database_alters_rolls_the_batch_back() {
             }
         };
         db.test.exec(restore).await;
-        let cfg = db.config(&policy("p_writes", "nullify", 3));
+        let cfg = db.config(&policy("p_writes_nullify", "nullify", 3));
         let o = enforce(&cfg);
         let out = text(&o);
         assert!(!o.status.success(), "{kind:?} nullify: {out}");

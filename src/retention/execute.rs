@@ -709,6 +709,12 @@ async fn run_batch(
             affected: num(r.get(nkey)),
             selected: num(r.get(nkey + 1)),
         };
+        if p.action == Action::Nullify {
+            if let Err(e) = verify_nullify(&mut tx, plan, last, &done.upto).await {
+                let _ = tx.rollback().await;
+                return Err(e);
+            }
+        }
         return Ok(Some((tx, done)));
     }
     let (rows, upto, selected) = if dense_key && !values_needed {
@@ -754,6 +760,10 @@ async fn run_batch(
         Action::Nullify => {
             let q = plan.update_stmt(last, &upto, &[], &[]);
             affected = tx.execute(&q.sql, &q.binds).await?;
+            if let Err(e) = verify_nullify(&mut tx, plan, last, &upto).await {
+                let _ = tx.rollback().await;
+                return Err(e);
+            }
         }
         _ => {
             let mut keys = Vec::with_capacity(rows.len());
@@ -769,6 +779,10 @@ async fn run_batch(
             }
             let q = plan.update_stmt(last, &upto, &keys, &values);
             affected = tx.execute(&q.sql, &q.binds).await?;
+            if let Err(e) = verify_transform(&mut tx, plan, &keys, &values).await {
+                let _ = tx.rollback().await;
+                return Err(e);
+            }
         }
     }
     Ok(Some((
@@ -779,6 +793,144 @@ async fn run_batch(
             selected,
         },
     )))
+}
+
+/// The error of a batch whose write did not read back as written; names the policy, table,
+/// column and row key, never a value.
+fn write_mismatch(plan: &Plan, column: &str, key: &[String], what: &str) -> Error {
+    Error::Policy {
+        policy: plan.policy.name.clone(),
+        message: format!(
+            "table {}: column `{column}` of the row with key {} {what}; something between the \
+             statement and the table changed the value (a trigger, a column or driver that cuts \
+             values, a rule); this batch was rolled back and none of its rows changed: fix the \
+             cause, then rerun",
+            plan.table.table,
+            key.join(", ")
+        ),
+    }
+}
+
+/// True for blank-padded `char(n)` types, whose values read back without trailing spaces.
+fn is_padded_char(sql_type: &str) -> bool {
+    let t = sql_type.trim().to_ascii_lowercase();
+    (t.starts_with("char") || t.starts_with("character") || t.starts_with("bpchar"))
+        && !t.contains("varying")
+}
+
+/// Reads back what a transform batch wrote, in its transaction, right after the update: one
+/// statement over the batch's keys ([`Plan::readback_stmt`]) gives each written value's length and
+/// SHA-256 (on SQLite the value), compared with the values computed here. Any difference (a
+/// missing row, another length or content) fails the batch, whatever changed it.
+async fn verify_transform(
+    tx: &mut Tx,
+    plan: &Plan,
+    keys: &[Vec<String>],
+    values: &[Vec<Option<String>>],
+) -> Result<()> {
+    use sha2::{Digest, Sha256};
+    use std::collections::HashMap;
+    use std::fmt::Write as _;
+    if values.iter().all(|v| v.iter().all(Option::is_none)) {
+        return Ok(());
+    }
+    let q = plan.readback_stmt(keys);
+    let rows = tx.fetch_rows(&q.sql, &q.binds).await?;
+    let nkey = plan.key.len();
+    let digest = plan.dialect.text_digest("x").is_some();
+    let by_key: HashMap<Vec<String>, &Vec<Option<String>>> = rows
+        .iter()
+        .map(|r| {
+            let k = r[..nkey]
+                .iter()
+                .map(|v| v.clone().unwrap_or_default())
+                .collect();
+            (k, r)
+        })
+        .collect();
+    let mut hex = String::with_capacity(64);
+    for (key, new) in keys.iter().zip(values) {
+        let Some(row) = by_key.get(key) else {
+            let col = plan.columns.first().map(|c| c.name.as_str()).unwrap_or("");
+            return Err(write_mismatch(plan, col, key, "is gone after the update"));
+        };
+        for (ci, v) in new.iter().enumerate() {
+            let Some(v) = v else { continue };
+            let col = &plan.columns[ci];
+            let v = if is_padded_char(&col.sql_type) {
+                v.trim_end_matches(' ')
+            } else {
+                v.as_str()
+            };
+            if digest {
+                let len = row.get(nkey + 2 * ci).cloned().flatten();
+                let hash = row.get(nkey + 2 * ci + 1).cloned().flatten();
+                hex.clear();
+                for b in Sha256::digest(v.as_bytes()) {
+                    let _ = write!(hex, "{b:02x}");
+                }
+                let stored: Option<u64> = len.as_deref().and_then(|l| l.parse().ok());
+                if stored != Some(v.len() as u64) {
+                    let what = match stored {
+                        Some(n) => format!("holds {n} bytes where {} were written", v.len()),
+                        None => format!("is NULL where {} bytes were written", v.len()),
+                    };
+                    return Err(write_mismatch(plan, &col.name, key, &what));
+                }
+                if !hash.is_some_and(|h| h.eq_ignore_ascii_case(&hex)) {
+                    return Err(write_mismatch(
+                        plan,
+                        &col.name,
+                        key,
+                        "holds other content than was written (same length)",
+                    ));
+                }
+            } else {
+                let stored = row.get(nkey + ci).cloned().flatten();
+                if stored.as_deref() != Some(v) {
+                    let what = match stored {
+                        Some(s) if s.len() != v.len() => {
+                            format!("holds {} bytes where {} were written", s.len(), v.len())
+                        }
+                        Some(_) => "holds other content than was written (same length)".into(),
+                        None => format!("is NULL where {} bytes were written", v.len()),
+                    };
+                    return Err(write_mismatch(plan, &col.name, key, &what));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Checks a nullify batch in its transaction after the update: no row of its key range is still
+/// eligible, i.e. every policy column of every row it covers is NULL ([`Plan::nullify_left_stmt`]).
+async fn verify_nullify(
+    tx: &mut Tx,
+    plan: &Plan,
+    last: Option<&[String]>,
+    upto: &[String],
+) -> Result<()> {
+    let q = plan.nullify_left_stmt(last, upto);
+    let rows = tx.fetch_rows(&q.sql, &q.binds).await?;
+    let Some(r) = rows.first() else {
+        return Ok(());
+    };
+    let nkey = plan.key.len();
+    let key: Vec<String> = r[..nkey]
+        .iter()
+        .map(|v| v.clone().unwrap_or_default())
+        .collect();
+    let ci = (0..plan.columns.len())
+        .find(|&ci| r.get(nkey + ci).cloned().flatten().as_deref() == Some("1"))
+        .unwrap_or(0);
+    let col = plan.columns.get(ci).map(|c| c.name.as_str()).unwrap_or("");
+    Err(write_mismatch(
+        plan,
+        col,
+        key.as_slice(),
+        "is not NULL after the update",
+    ))
 }
 
 /// Counts, sample keys, statements and foreign-key effects; reads only.

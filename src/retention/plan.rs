@@ -596,6 +596,90 @@ impl Plan {
         q
     }
 
+    /// The read-back of a transform batch (see `execute::verify_transform`): per row of `keys`,
+    /// the key columns as text, then per transformed column its length in bytes and SHA-256
+    /// ([`Dialect::text_digest`]) or, on SQLite, the value itself. One statement, the table joined
+    /// with the batch's keys as [`Plan::update_stmt`] joins them.
+    pub fn readback_stmt(&self, keys: &[Vec<String>]) -> Stmt {
+        let d = self.dialect;
+        let mut q = Stmt::new(d);
+        let names: Vec<String> = (0..self.key.len()).map(|i| format!("dw_k{i}")).collect();
+        let casts: Vec<Option<&str>> = self.key.iter().map(|k| Some(k.sql_type.as_str())).collect();
+        let derived = match d.array_rows_table(&names, &casts, q.next_index()) {
+            Some(t) => {
+                for ki in 0..self.key.len() {
+                    q.binds.push(Bind::TextArray(
+                        keys.iter().map(|k| k.get(ki).cloned()).collect(),
+                    ));
+                }
+                t
+            }
+            None => {
+                let none = vec![Vec::new(); keys.len()];
+                self.rows_derived(&mut q, &names, keys, &none)
+            }
+        };
+        let mut cols: Vec<String> = self
+            .key
+            .iter()
+            .map(|k| d.cast_text(&format!("dw_t.{}", d.quote_ident(&k.name))))
+            .collect();
+        for c in &self.columns {
+            let col = format!("dw_t.{}", d.quote_ident(&c.name));
+            match d.text_digest(&col) {
+                Some((len, hash)) => {
+                    cols.push(len);
+                    cols.push(hash);
+                }
+                None => cols.push(col),
+            }
+        }
+        let join: Vec<String> = self
+            .key
+            .iter()
+            .enumerate()
+            .map(|(i, k)| {
+                format!(
+                    "dw_t.{} = dw_v.{}",
+                    d.quote_ident(&k.name),
+                    d.quote_ident(&names[i])
+                )
+            })
+            .collect();
+        q.sql = format!(
+            "SELECT {} FROM {} AS dw_t JOIN ({derived}) AS dw_v ON {}",
+            cols.join(", "),
+            self.qualified(),
+            join.join(" AND ")
+        );
+        q
+    }
+
+    /// The read-back of a nullify batch: the first row of the batch range `(last, upto]` that is
+    /// still eligible (a column not NULL) after the update, as its key columns as text and one
+    /// `1`/`0` per policy column (not NULL / NULL); no row when the batch did its work.
+    pub fn nullify_left_stmt(&self, last: Option<&[String]>, upto: &[String]) -> Stmt {
+        let d = self.dialect;
+        let mut q = Stmt::new(d);
+        q.push("SELECT ");
+        for k in &self.key {
+            q.push(&d.cast_text(&d.quote_ident(&k.name))).push(", ");
+        }
+        for (ci, c) in self.columns.iter().enumerate() {
+            if ci > 0 {
+                q.push(", ");
+            }
+            q.push("CASE WHEN ")
+                .ident(&c.name)
+                .push(" IS NULL THEN 0 ELSE 1 END");
+        }
+        q.push(" FROM ").push(&self.qualified()).push(" WHERE ");
+        self.push_batch_range(&mut q, last, upto);
+        let keys: Vec<String> = self.key.iter().map(|k| d.quote_ident(&k.name)).collect();
+        q.push(" ORDER BY ").push(&keys.join(", ")).push(" LIMIT 1");
+        q
+    }
+
     /// The derived table of [`Plan::update_stmt`] as literal rows, one placeholder per cell.
     fn rows_derived(
         &self,

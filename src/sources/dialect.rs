@@ -277,6 +277,25 @@ impl Dialect {
         }
     }
 
+    /// Select expressions giving the length in UTF-8 bytes and the lower-case hex SHA-256 of the
+    /// UTF-8 bytes of text column `col` (quoted), to check a written value without reading it
+    /// back: PostgreSQL `octet_length(convert_to(..))`, `sha256(convert_to(.., 'UTF8'))`; MySQL
+    /// `OCTET_LENGTH`, `SHA2(.., 256)` of `CONVERT(.. USING utf8mb4)`. `None` on SQLite (no hash
+    /// function; it is in-process, so read the value itself).
+    pub fn text_digest(&self, col: &str) -> Option<(String, String)> {
+        match self.backend {
+            Backend::Postgres => Some((
+                format!("octet_length(convert_to({col}, 'UTF8'))"),
+                format!("encode(sha256(convert_to({col}, 'UTF8')), 'hex')"),
+            )),
+            Backend::MySql => Some((
+                format!("OCTET_LENGTH(CONVERT({col} USING utf8mb4))"),
+                format!("SHA2(CONVERT({col} USING utf8mb4), 256)"),
+            )),
+            Backend::Sqlite => None,
+        }
+    }
+
     /// The query returning the session's default schema (the one bare table names resolve to):
     /// `current_schema()`, `DATABASE()`, or `'main'` on SQLite.
     pub fn current_schema_sql(&self) -> &'static str {
