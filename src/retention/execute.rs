@@ -12,7 +12,7 @@ use super::audit::{self, AuditRecord, CheckpointChange};
 use super::checkpoint::{self, Checkpoint, PendingBatch};
 use super::crypto::{envelope_len, is_envelope, Sealer};
 use super::keys::{pseudonym_key, Keyring};
-use super::mask::{is_masked, mask_into};
+use super::mask::{is_masked, Masker};
 use super::plan::Plan;
 use super::pseudonym::{is_pseudonym, Pseudonymizer};
 use super::sql::Stmt;
@@ -105,7 +105,7 @@ async fn count(source: &Source, q: &Stmt) -> Result<u64> {
 enum Transform {
     Encrypt(Vec<Sealer>),
     Pseudonymize(Pseudonymizer),
-    Mask,
+    Mask(Box<Masker>),
     None,
 }
 
@@ -136,7 +136,10 @@ impl Transform {
                     Some(key.id().to_string()),
                 )
             }
-            Action::Mask => (Transform::Mask, None),
+            Action::Mask => {
+                let engine = crate::detect::Engine::load(config.detectors_dir.as_deref())?;
+                (Transform::Mask(Box::new(Masker::new(engine))), None)
+            }
             Action::Nullify | Action::Delete => (Transform::None, None),
         })
     }
@@ -172,11 +175,11 @@ impl Transform {
                 }
                 p.pseudonym_into(v, &mut out);
             }
-            Transform::Mask => {
+            Transform::Mask(m) => {
                 if is_masked(v) {
                     return Ok(None);
                 }
-                mask_into(v, &mut out);
+                m.mask_into(v, &mut out);
             }
             Transform::None => return Ok(None),
         }
