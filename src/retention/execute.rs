@@ -18,7 +18,7 @@ use super::pseudonym::{is_pseudonym, Pseudonymizer};
 use super::sql::Stmt;
 use crate::config::{Action, Config, PolicyConfig, BATCH_TIME_BUDGET};
 use crate::error::{Error, Result};
-use crate::sources::{Access, Source, Tx};
+use crate::sources::{Access, Source, Tx, READBACK_HASH_ABOVE};
 use crate::stop::Stop;
 
 /// Options of one run.
@@ -782,7 +782,7 @@ async fn run_batch(
             }
             let q = plan.update_stmt(last, &upto, &keys, &values);
             affected = tx.execute(&q.sql, &q.binds).await?;
-            if let Err(e) = verify_transform(&mut tx, plan, &keys, &values).await {
+            if let Err(e) = verify_transform(&mut tx, plan, last, &upto, &keys, &values).await {
                 let _ = tx.rollback().await;
                 return Err(e);
             }
@@ -823,11 +823,14 @@ fn is_padded_char(sql_type: &str) -> bool {
 
 /// Reads back what a transform batch wrote, in its transaction, right after the update: one
 /// statement over the batch's keys ([`Plan::readback_stmt`]) gives each written value's length and
-/// SHA-256 (on SQLite the value), compared with the values computed here. Any difference (a
-/// missing row, another length or content) fails the batch, whatever changed it.
+/// the value itself, or for values over [`READBACK_HASH_ABOVE`] bytes its SHA-256 (SQLite: the
+/// value), compared here with the values computed here. Any difference (a missing row, another
+/// length or content) fails the batch, whatever changed it.
 async fn verify_transform(
     tx: &mut Tx,
     plan: &Plan,
+    last: Option<&[String]>,
+    upto: &[String],
     keys: &[Vec<String>],
     values: &[Vec<Option<String>>],
 ) -> Result<()> {
@@ -837,24 +840,24 @@ async fn verify_transform(
     if values.iter().all(|v| v.iter().all(Option::is_none)) {
         return Ok(());
     }
-    let q = plan.readback_stmt(keys);
+    let q = plan.readback_stmt(last, upto, keys);
     let rows = tx.fetch_rows(&q.sql, &q.binds).await?;
     let nkey = plan.key.len();
-    let digest = plan.dialect.text_digest("x").is_some();
-    let by_key: HashMap<Vec<String>, &Vec<Option<String>>> = rows
-        .iter()
-        .map(|r| {
-            let k = r[..nkey]
-                .iter()
-                .map(|v| v.clone().unwrap_or_default())
-                .collect();
-            (k, r)
-        })
-        .collect();
-    let mut hex = String::with_capacity(64);
+    // Cells per column: (length, value or hash) on PostgreSQL and MySQL, the value on SQLite.
+    let per_col = plan.dialect.readback_cells("x").len();
+    let by_key: HashMap<&[Option<String>], &[Option<String>]> =
+        rows.iter().map(|r| (&r[..nkey], &r[nkey..])).collect();
+    let mut probe: Vec<Option<String>> = Vec::with_capacity(nkey);
+    let mut hash = String::with_capacity(71);
     for (key, new) in keys.iter().zip(values) {
-        let Some(row) = by_key.get(key) else {
-            let col = plan.columns.first().map(|c| c.name.as_str()).unwrap_or("");
+        if new.iter().all(Option::is_none) {
+            continue;
+        }
+        probe.clear();
+        probe.extend(key.iter().cloned().map(Some));
+        let Some(row) = by_key.get(probe.as_slice()) else {
+            let ci = new.iter().position(Option::is_some).unwrap_or(0);
+            let col = plan.columns.get(ci).map(|c| c.name.as_str()).unwrap_or("");
             return Err(write_mismatch(plan, col, key, "is gone after the update"));
         };
         for (ci, v) in new.iter().enumerate() {
@@ -865,42 +868,39 @@ async fn verify_transform(
             } else {
                 v.as_str()
             };
-            if digest {
-                let len = row.get(nkey + 2 * ci).cloned().flatten();
-                let hash = row.get(nkey + 2 * ci + 1).cloned().flatten();
-                hex.clear();
-                for b in Sha256::digest(v.as_bytes()) {
-                    let _ = write!(hex, "{b:02x}");
+            let cells = &row[ci * per_col..(ci + 1) * per_col];
+            let stored = cells[per_col - 1].as_deref();
+            // The server sent a hash when the stored value (in its own encoding) is long.
+            let server_len: Option<usize> = cells[0].as_deref().and_then(|l| l.parse().ok());
+            let hashed = per_col == 2 && server_len.is_some_and(|n| n > READBACK_HASH_ABOVE);
+            let same = match stored {
+                Some(s) if hashed => {
+                    hash.clear();
+                    hash.push_str("sha256:");
+                    for b in Sha256::digest(v.as_bytes()) {
+                        let _ = write!(hash, "{b:02x}");
+                    }
+                    s == hash
                 }
-                let stored: Option<u64> = len.as_deref().and_then(|l| l.parse().ok());
-                if stored != Some(v.len() as u64) {
-                    let what = match stored {
-                        Some(n) => format!("holds {n} bytes where {} were written", v.len()),
-                        None => format!("is NULL where {} bytes were written", v.len()),
-                    };
-                    return Err(write_mismatch(plan, &col.name, key, &what));
-                }
-                if !hash.is_some_and(|h| h.eq_ignore_ascii_case(&hex)) {
-                    return Err(write_mismatch(
-                        plan,
-                        &col.name,
-                        key,
-                        "holds other content than was written (same length)",
-                    ));
-                }
-            } else {
-                let stored = row.get(nkey + ci).cloned().flatten();
-                if stored.as_deref() != Some(v) {
-                    let what = match stored {
-                        Some(s) if s.len() != v.len() => {
-                            format!("holds {} bytes where {} were written", s.len(), v.len())
-                        }
-                        Some(_) => "holds other content than was written (same length)".into(),
-                        None => format!("is NULL where {} bytes were written", v.len()),
-                    };
-                    return Err(write_mismatch(plan, &col.name, key, &what));
-                }
+                Some(s) => s == v,
+                None => false,
+            };
+            if same {
+                continue;
             }
+            let stored_len = if hashed {
+                server_len
+            } else {
+                stored.map(str::len)
+            };
+            let what = match stored_len {
+                None => format!("is NULL where {} bytes were written", v.len()),
+                Some(n) if n != v.len() => {
+                    format!("holds {n} bytes where {} were written", v.len())
+                }
+                Some(_) => "holds other content than was written (same length)".into(),
+            };
+            return Err(write_mismatch(plan, &col.name, key, &what));
         }
     }
     Ok(())

@@ -87,7 +87,11 @@ impl Masker {
         if self.found.is_empty() {
             let cat = category_of(value);
             if cat.is_empty() {
-                out.extend(value.chars().map(|c| if c.is_whitespace() { c } else { MASK }));
+                out.extend(
+                    value
+                        .chars()
+                        .map(|c| if c.is_whitespace() { c } else { MASK }),
+                );
             } else {
                 out.push_str(&mask(cat, value));
             }

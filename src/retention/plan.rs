@@ -596,15 +596,60 @@ impl Plan {
         q
     }
 
-    /// The read-back of a transform batch (see `execute::verify_transform`): per row of `keys`,
-    /// the key columns as text, then per transformed column its length in bytes and SHA-256
-    /// ([`Dialect::text_digest`]) or, on SQLite, the value itself. One statement, the table joined
-    /// with the batch's keys as [`Plan::update_stmt`] joins them.
-    pub fn readback_stmt(&self, keys: &[Vec<String>]) -> Stmt {
+    /// The read-back of a transform batch (see `execute::verify_transform`): for the rows of
+    /// `keys` (the batch, whose keys lie in `(last, upto]`), the key columns as text, then per
+    /// transformed column [`Dialect::readback_cells`]. One statement: with a one-column key, the
+    /// key range and `key = ANY(array)` (PostgreSQL) or `key IN (..)`; with a composite key, the
+    /// table joined with the batch's keys as [`Plan::update_stmt`] joins them.
+    pub fn readback_stmt(
+        &self,
+        last: Option<&[String]>,
+        upto: &[String],
+        keys: &[Vec<String>],
+    ) -> Stmt {
         let d = self.dialect;
         let mut q = Stmt::new(d);
+        let mut cols: Vec<String> = self
+            .key
+            .iter()
+            .map(|k| d.cast_text(&format!("dw_t.{}", d.quote_ident(&k.name))))
+            .collect();
+        for c in &self.columns {
+            cols.extend(d.readback_cells(&format!("dw_t.{}", d.quote_ident(&c.name))));
+        }
+        q.push("SELECT ")
+            .push(&cols.join(", "))
+            .push(" FROM ")
+            .push(&self.qualified())
+            .push(" AS dw_t");
+        if let [k] = self.key.as_slice() {
+            q.push(" WHERE ");
+            self.push_after(&mut q, last, ">");
+            self.push_after(&mut q, Some(upto), "<=");
+            q.ident(&k.name).push(" ");
+            match d.any_of_array(&k.sql_type, q.next_index()) {
+                Some(any) => {
+                    q.binds.push(Bind::TextArray(
+                        keys.iter().map(|r| r.first().cloned()).collect(),
+                    ));
+                    q.push(&any);
+                }
+                None => {
+                    q.push("IN (");
+                    for (i, r) in keys.iter().enumerate() {
+                        if i > 0 {
+                            q.push(", ");
+                        }
+                        q.bind_key(&k.sql_type, r.first().map(String::as_str).unwrap_or(""));
+                    }
+                    q.push(")");
+                }
+            }
+            return q;
+        }
         let names: Vec<String> = (0..self.key.len()).map(|i| format!("dw_k{i}")).collect();
         let casts: Vec<Option<&str>> = self.key.iter().map(|k| Some(k.sql_type.as_str())).collect();
+        let head = std::mem::take(&mut q.sql);
         let derived = match d.array_rows_table(&names, &casts, q.next_index()) {
             Some(t) => {
                 for ki in 0..self.key.len() {
@@ -619,21 +664,6 @@ impl Plan {
                 self.rows_derived(&mut q, &names, keys, &none)
             }
         };
-        let mut cols: Vec<String> = self
-            .key
-            .iter()
-            .map(|k| d.cast_text(&format!("dw_t.{}", d.quote_ident(&k.name))))
-            .collect();
-        for c in &self.columns {
-            let col = format!("dw_t.{}", d.quote_ident(&c.name));
-            match d.text_digest(&col) {
-                Some((len, hash)) => {
-                    cols.push(len);
-                    cols.push(hash);
-                }
-                None => cols.push(col),
-            }
-        }
         let join: Vec<String> = self
             .key
             .iter()
@@ -646,12 +676,7 @@ impl Plan {
                 )
             })
             .collect();
-        q.sql = format!(
-            "SELECT {} FROM {} AS dw_t JOIN ({derived}) AS dw_v ON {}",
-            cols.join(", "),
-            self.qualified(),
-            join.join(" AND ")
-        );
+        q.sql = format!("{head} JOIN ({derived}) AS dw_v ON {}", join.join(" AND "));
         q
     }
 
@@ -1006,6 +1031,52 @@ mod tests {
         );
         let q = my.update_stmt(None, &keys[9], &keys[..10], &values[..10]);
         assert!(q.binds.len() > 30 && !q.sql.contains("unnest"));
+    }
+
+    #[test]
+    fn readback_is_one_statement_over_the_batch_keys() {
+        let keys: Vec<Vec<String>> = (1..=50).map(|i| vec![i.to_string(), "1".into()]).collect();
+        // Composite key: joined with the keys, one text array per key column on PostgreSQL.
+        let p = plan(
+            Dialect::new(Backend::Postgres),
+            "encrypt",
+            "columns = [\"secret\"]",
+        );
+        let q = p.readback_stmt(None, &keys[49], &keys);
+        placeholders_match(&q);
+        assert_eq!(q.binds.len(), 2, "{}", q.sql);
+        assert!(q.sql.contains("JOIN (SELECT"), "{}", q.sql);
+        assert!(
+            q.sql
+                .contains("sha256(convert_to(dw_t.\"secret\", 'UTF8'))"),
+            "{}",
+            q.sql
+        );
+        // One-column key: the key range and the key list.
+        let mut p1 = p.clone();
+        p1.key.truncate(1);
+        let one: Vec<Vec<String>> = keys.iter().map(|k| k[..1].to_vec()).collect();
+        let q = p1.readback_stmt(Some(&["0".to_string()]), &one[49], &one);
+        placeholders_match(&q);
+        assert!(
+            q.sql.contains("\"a\" = ANY(CAST($3 AS bigint[]))"),
+            "{}",
+            q.sql
+        );
+        let mut my = plan(
+            Dialect::new(Backend::MySql),
+            "mask",
+            "columns = [\"secret\"]",
+        );
+        my.key.truncate(1);
+        let q = my.readback_stmt(None, &one[49], &one);
+        assert_eq!(q.binds.len(), 51, "{}", q.sql);
+        assert!(
+            q.sql
+                .contains("SHA2(CONVERT(dw_t.`secret` USING utf8mb4), 256)"),
+            "{}",
+            q.sql
+        );
     }
 
     #[test]

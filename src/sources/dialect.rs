@@ -277,22 +277,38 @@ impl Dialect {
         }
     }
 
-    /// Select expressions giving the length in UTF-8 bytes and the lower-case hex SHA-256 of the
-    /// UTF-8 bytes of text column `col` (quoted), to check a written value without reading it
-    /// back: PostgreSQL `octet_length(convert_to(..))`, `sha256(convert_to(.., 'UTF8'))`; MySQL
-    /// `OCTET_LENGTH`, `SHA2(.., 256)` of `CONVERT(.. USING utf8mb4)`. `None` on SQLite (no hash
-    /// function; it is in-process, so read the value itself).
-    pub fn text_digest(&self, col: &str) -> Option<(String, String)> {
+    /// Select expressions reading back text column `col` (quoted) after a write, to compare with
+    /// what was written ([`READBACK_HASH_ABOVE`]): PostgreSQL and MySQL give its length in bytes,
+    /// then the value itself when that is at most [`READBACK_HASH_ABOVE`] bytes, else `sha256:`
+    /// and the lower-case hex SHA-256 of its UTF-8 bytes (so long values do not travel back);
+    /// SQLite (in-process, no hash function) gives the value.
+    pub fn readback_cells(&self, col: &str) -> Vec<String> {
+        let n = READBACK_HASH_ABOVE;
         match self.backend {
-            Backend::Postgres => Some((
-                format!("octet_length(convert_to({col}, 'UTF8'))"),
-                format!("encode(sha256(convert_to({col}, 'UTF8')), 'hex')"),
-            )),
-            Backend::MySql => Some((
-                format!("OCTET_LENGTH(CONVERT({col} USING utf8mb4))"),
-                format!("SHA2(CONVERT({col} USING utf8mb4), 256)"),
-            )),
-            Backend::Sqlite => None,
+            Backend::Postgres => vec![
+                format!("octet_length({col})"),
+                format!(
+                    "CASE WHEN octet_length({col}) > {n} THEN 'sha256:' || \
+                     encode(sha256(convert_to({col}, 'UTF8')), 'hex') ELSE {col} END"
+                ),
+            ],
+            Backend::MySql => vec![
+                format!("OCTET_LENGTH({col})"),
+                format!(
+                    "CASE WHEN OCTET_LENGTH({col}) > {n} THEN \
+                     CONCAT('sha256:', SHA2(CONVERT({col} USING utf8mb4), 256)) ELSE {col} END"
+                ),
+            ],
+            Backend::Sqlite => vec![col.to_string()],
+        }
+    }
+
+    /// `= ANY(CAST($n AS <sql_type>[]))`: membership of a key column in the
+    /// [`super::Bind::TextArray`] bound at `n` (PostgreSQL); `None` elsewhere (bind an `IN` list).
+    pub fn any_of_array(&self, sql_type: &str, n: usize) -> Option<String> {
+        match self.backend {
+            Backend::Postgres => Some(format!("= ANY(CAST(${n} AS {sql_type}[]))")),
+            Backend::MySql | Backend::Sqlite => None,
         }
     }
 
@@ -480,6 +496,11 @@ impl Dialect {
         }
     }
 }
+
+/// Written values longer than this (bytes) are read back as a SHA-256 rather than the value
+/// ([`Dialect::readback_cells`]). Shorter ones come back whole: comparing them costs the server
+/// less than hashing them (a function call and an allocation per value).
+pub const READBACK_HASH_ABOVE: usize = 4096;
 
 /// True for integer SQL types (`int`, `bigint(20) unsigned`, `INTEGER`, `smallint`, ...).
 pub(crate) fn is_integer_type(sql_type: &str) -> bool {

@@ -28,7 +28,7 @@ use serde::{Deserialize, Serialize};
 pub use crate::config::Backend;
 pub use bind::Bind;
 pub use connect::{Access, Source, CONNECT_TIMEOUT};
-pub use dialect::{Cmp, Dialect};
+pub use dialect::{Cmp, Dialect, READBACK_HASH_ABOVE};
 pub use introspect::BOUNDED_COUNT_LIMIT;
 pub use lock::LockGuard;
 pub use query::{TextRows, Tx};
