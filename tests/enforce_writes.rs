@@ -82,6 +82,11 @@ impl Db {
 
     /// `notes (id, created_at, note)`: the note column holds long text (MEDIUMTEXT on MySQL).
     async fn notes_table(&self, src: &Source) {
+        self.notes_table_keyed(src, "BIGINT").await;
+    }
+
+    /// [`Db::notes_table`] with a key column of type `key_type`.
+    async fn notes_table_keyed(&self, src: &Source, key_type: &str) {
         let (ts, long) = match self.kind {
             Kind::Pg => ("timestamptz", "text"),
             Kind::My => ("DATETIME", "MEDIUMTEXT"),
@@ -89,7 +94,7 @@ impl Db {
         };
         src.execute(
             &format!(
-                "CREATE TABLE notes (id BIGINT PRIMARY KEY, created_at {ts} NOT NULL, note {long} NULL)"
+                "CREATE TABLE notes (id {key_type} PRIMARY KEY, created_at {ts} NOT NULL, note {long} NULL)"
             ),
             &[],
         )
@@ -99,6 +104,11 @@ impl Db {
 }
 
 async fn insert_notes(src: &Source, notes: &[(i64, String)]) {
+    insert_notes_keyed(src, notes, false).await;
+}
+
+/// Inserts `notes` 400 days old; `text_key` binds the ids as text (for a VARCHAR key).
+async fn insert_notes_keyed(src: &Source, notes: &[(i64, String)], text_key: bool) {
     let d = src.dialect();
     let old = Utc::now() - Duration::days(400);
     let sql = format!(
@@ -108,16 +118,14 @@ async fn insert_notes(src: &Source, notes: &[(i64, String)]) {
         d.placeholder(3)
     );
     for (id, note) in notes {
-        src.execute(
-            &sql,
-            &[
-                Bind::Int(*id),
-                Bind::Timestamp(old),
-                Bind::Text(note.clone()),
-            ],
-        )
-        .await
-        .unwrap();
+        let key = if text_key {
+            Bind::Text(id.to_string())
+        } else {
+            Bind::Int(*id)
+        };
+        src.execute(&sql, &[key, Bind::Timestamp(old), Bind::Text(note.clone())])
+            .await
+            .unwrap();
     }
 }
 
@@ -213,39 +221,47 @@ async fn long_values_in_multi_row_batches_encrypt_and_decrypt_exactly() {
         let Some(db) = make_db(kind, "wr_long").await else {
             continue;
         };
-        let src = db.source().await;
-        db.notes_table(&src).await;
-        // Batches of 3: (70 KB, 70 KB, 70 KB), (2 MB, 70 KB, 2 MB), (short).
-        let sizes = [70_000, 70_001, 71_234, 2_000_000, 70_000, 2_000_003, 12];
-        let notes: Vec<(i64, String)> = sizes
-            .iter()
-            .enumerate()
-            .map(|(i, &n)| (i as i64 + 1, long_text(i as i64 + 1, n)))
-            .collect();
-        insert_notes(&src, &notes).await;
-        let cfg = db.config(&policy("enc", "encrypt", 3));
-        let o = enforce(&cfg);
-        assert!(o.status.success(), "{kind:?}: {}", text(&o));
-        let after = read_notes(&src).await;
-        let envelopes: Vec<String> = after
-            .iter()
-            .map(|(id, v)| {
-                let v = v.clone().unwrap();
-                assert!(v.starts_with("dw1:"), "{kind:?} row {id} not encrypted");
-                v
-            })
-            .collect();
-        let plain = decrypt(&cfg, &envelopes);
-        assert_eq!(plain.len(), notes.len(), "{kind:?}");
-        for ((id, orig), got) in notes.iter().zip(&plain) {
-            assert!(
-                got == orig,
-                "{kind:?} row {id}: decrypted {} bytes, the original had {}",
-                got.len(),
-                orig.len()
-            );
+        // An integer key (MySQL: JSON_TABLE) and a text key (MySQL: a UNION ALL of typed cells).
+        for text_key in [false, true] {
+            // A fresh connection: cached statements would keep the first table's key type.
+            let src = db.source().await;
+            src.execute("DROP TABLE IF EXISTS notes", &[])
+                .await
+                .unwrap();
+            db.notes_table_keyed(&src, if text_key { "VARCHAR(20)" } else { "BIGINT" })
+                .await;
+            // Batches of 3: (70 KB, 70 KB, 70 KB), (2 MB, 70 KB, 2 MB), (short).
+            let sizes = [70_000, 70_001, 71_234, 2_000_000, 70_000, 2_000_003, 12];
+            let notes: Vec<(i64, String)> = sizes
+                .iter()
+                .enumerate()
+                .map(|(i, &n)| (i as i64 + 1, long_text(i as i64 + 1, n)))
+                .collect();
+            insert_notes_keyed(&src, &notes, text_key).await;
+            let cfg = db.config(&policy("enc", "encrypt", 3));
+            let o = enforce(&cfg);
+            assert!(o.status.success(), "{kind:?}: {}", text(&o));
+            let after = read_notes(&src).await;
+            let envelopes: Vec<String> = after
+                .iter()
+                .map(|(id, v)| {
+                    let v = v.clone().unwrap();
+                    assert!(v.starts_with("dw1:"), "{kind:?} row {id} not encrypted");
+                    v
+                })
+                .collect();
+            let plain = decrypt(&cfg, &envelopes);
+            assert_eq!(plain.len(), notes.len(), "{kind:?}");
+            for ((id, orig), got) in notes.iter().zip(&plain) {
+                assert!(
+                    got == orig,
+                    "{kind:?} row {id}: decrypted {} bytes, the original had {}",
+                    got.len(),
+                    orig.len()
+                );
+            }
+            src.close().await;
         }
-        src.close().await;
         db.test.drop_db().await;
     }
 }

@@ -566,6 +566,8 @@ impl Plan {
                 ));
             }
             t
+        } else if let Some(t) = self.json_derived(&mut q, &names, keys, values) {
+            t
         } else {
             self.rows_derived(&mut q, &names, keys, values)
         };
@@ -703,6 +705,41 @@ impl Plan {
         let keys: Vec<String> = self.key.iter().map(|k| d.quote_ident(&k.name)).collect();
         q.push(" ORDER BY ").push(&keys.join(", ")).push(" LIMIT 1");
         q
+    }
+
+    /// The derived table of [`Plan::update_stmt`] as `JSON_TABLE` over one JSON parameter
+    /// ([`Dialect::json_rows_table`]): new values typed LONGTEXT, integer keys BIGINT. `None`
+    /// (nothing bound) when the backend or a key type does not allow it.
+    fn json_derived(
+        &self,
+        q: &mut Stmt,
+        names: &[String],
+        keys: &[Vec<String>],
+        values: &[Vec<Option<String>>],
+    ) -> Option<String> {
+        let d = self.dialect;
+        let mut types = Vec::with_capacity(names.len());
+        for k in &self.key {
+            types.push(d.json_key_type(&k.sql_type)?);
+        }
+        types.extend(self.columns.iter().map(|_| "LONGTEXT"));
+        let t = d.json_rows_table(names, &types)?;
+        let rows: Vec<serde_json::Value> = keys
+            .iter()
+            .zip(values)
+            .map(|(k, v)| {
+                let mut r: Vec<serde_json::Value> = k.iter().map(|s| s.as_str().into()).collect();
+                r.extend(v.iter().map(|s| match s {
+                    Some(s) => s.as_str().into(),
+                    None => serde_json::Value::Null,
+                }));
+                serde_json::Value::Array(r)
+            })
+            .collect();
+        q.binds.push(Bind::Text(
+            serde_json::to_string(&rows).expect("serializable"),
+        ));
+        Some(t)
     }
 
     /// The derived table of [`Plan::update_stmt`] as literal rows, one placeholder per cell.
@@ -1023,14 +1060,33 @@ mod tests {
             short.sql, q.sql,
             "the text does not depend on the row count"
         );
-        // MySQL keeps one placeholder per cell.
+        // MySQL/MariaDB with integer keys: one JSON parameter read by JSON_TABLE, values LONGTEXT.
         let my = plan(
             Dialect::new(Backend::MySql),
             "pseudonymize",
             "columns = [\"secret\"]",
         );
         let q = my.update_stmt(None, &keys[9], &keys[..10], &values[..10]);
-        assert!(q.binds.len() > 30 && !q.sql.contains("unnest"));
+        assert!(q.sql.contains("JSON_TABLE(?, '$[*]' COLUMNS (`dw_k0` BIGINT PATH '$[0]', `dw_k1` BIGINT PATH '$[1]', `dw_v0` LONGTEXT PATH '$[2]'))"), "{}", q.sql);
+        assert!(matches!(&q.binds[0], Bind::Text(j) if j.starts_with("[[\"1\",\"1\",\"v1\"]")));
+        let short = my.update_stmt(None, &keys[299], &keys, &values);
+        assert_eq!(
+            short.sql, q.sql,
+            "the text does not depend on the row count"
+        );
+        // Older servers and other key types: a UNION ALL whose value cells are typed LONGTEXT.
+        let old = plan(
+            Dialect::mysql_for_version("10.5.20-MariaDB"),
+            "pseudonymize",
+            "columns = [\"secret\"]",
+        );
+        let q = old.update_stmt(None, &keys[9], &keys[..10], &values[..10]);
+        assert!(
+            q.binds.len() > 30 && q.sql.contains("UNION ALL"),
+            "{}",
+            q.sql
+        );
+        assert!(q.sql.contains("CAST(? AS CHAR(16777216))"), "{}", q.sql);
     }
 
     #[test]
