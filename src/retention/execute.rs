@@ -13,13 +13,13 @@ use super::audit::{self, AuditRecord, CheckpointChange};
 use super::checkpoint::{self, Checkpoint, PendingBatch};
 use super::crypto::{envelope_len, is_envelope, Sealer};
 use super::keys::{pseudonym_key, Keyring};
-use super::mask::{is_masked, mask_into};
+use super::mask::{is_masked, Masker};
 use super::plan::Plan;
 use super::pseudonym::{is_pseudonym, Pseudonymizer};
 use super::sql::Stmt;
 use crate::config::{Action, Config, PolicyConfig, BATCH_TIME_BUDGET};
 use crate::error::{Error, Result};
-use crate::sources::{Access, Source, Tx};
+use crate::sources::{Access, Source, Tx, READBACK_HASH_ABOVE};
 use crate::stop::Stop;
 
 /// Options of one run.
@@ -122,7 +122,7 @@ async fn count(source: &Source, q: &Stmt) -> Result<u64> {
 enum Transform {
     Encrypt(Vec<Sealer>),
     Pseudonymize(Pseudonymizer),
-    Mask,
+    Mask(Box<Masker>),
     None,
 }
 
@@ -153,7 +153,10 @@ impl Transform {
                     Some(key.id().to_string()),
                 )
             }
-            Action::Mask => (Transform::Mask, None),
+            Action::Mask => {
+                let engine = crate::detect::Engine::load(config.detectors_dir.as_deref())?;
+                (Transform::Mask(Box::new(Masker::new(engine))), None)
+            }
             Action::Nullify | Action::Delete => (Transform::None, None),
         })
     }
@@ -189,11 +192,11 @@ impl Transform {
                 }
                 p.pseudonym_into(v, &mut out);
             }
-            Transform::Mask => {
+            Transform::Mask(m) => {
                 if is_masked(v) {
                     return Ok(None);
                 }
-                mask_into(v, &mut out);
+                m.mask_into(v, &mut out);
             }
             Transform::None => return Ok(None),
         }
@@ -823,6 +826,12 @@ async fn run_batch(
             selected: num(r.get(nkey + 1)),
             cascaded: BTreeMap::new(),
         };
+        if p.action == Action::Nullify {
+            if let Err(e) = verify_nullify(&mut tx, plan, last, &done.upto).await {
+                let _ = tx.rollback().await;
+                return Err(e);
+            }
+        }
         return Ok(Some((tx, done)));
     }
     let (rows, upto, selected) = if dense_key && !values_needed {
@@ -877,6 +886,10 @@ async fn run_batch(
         Action::Nullify => {
             let q = plan.update_stmt(last, &upto, &[], &[]);
             affected = tx.execute(&q.sql, &q.binds).await?;
+            if let Err(e) = verify_nullify(&mut tx, plan, last, &upto).await {
+                let _ = tx.rollback().await;
+                return Err(e);
+            }
         }
         _ => {
             let mut keys = Vec::with_capacity(rows.len());
@@ -892,6 +905,10 @@ async fn run_batch(
             }
             let q = plan.update_stmt(last, &upto, &keys, &values);
             affected = tx.execute(&q.sql, &q.binds).await?;
+            if let Err(e) = verify_transform(&mut tx, plan, last, &upto, &keys, &values).await {
+                let _ = tx.rollback().await;
+                return Err(e);
+            }
         }
     }
     Ok(Some((
@@ -903,6 +920,144 @@ async fn run_batch(
             cascaded,
         },
     )))
+}
+
+/// The error of a batch whose write did not read back as written; names the policy, table,
+/// column and row key, never a value.
+fn write_mismatch(plan: &Plan, column: &str, key: &[String], what: &str) -> Error {
+    Error::Policy {
+        policy: plan.policy.name.clone(),
+        message: format!(
+            "table {}: column `{column}` of the row with key {} {what}; something between the \
+             statement and the table changed the value (a trigger, a column or driver that cuts \
+             values, a rule); this batch was rolled back and none of its rows changed: fix the \
+             cause, then rerun",
+            plan.table.table,
+            key.join(", ")
+        ),
+    }
+}
+
+/// True for blank-padded `char(n)` types, whose values read back without trailing spaces.
+fn is_padded_char(sql_type: &str) -> bool {
+    let t = sql_type.trim().to_ascii_lowercase();
+    (t.starts_with("char") || t.starts_with("character") || t.starts_with("bpchar"))
+        && !t.contains("varying")
+}
+
+/// Reads back what a transform batch wrote, in its transaction, right after the update: one
+/// statement over the batch's keys ([`Plan::readback_stmt`]) gives each written value's length and
+/// the value itself, or for values over [`READBACK_HASH_ABOVE`] bytes its SHA-256 (SQLite: the
+/// value), compared here with the values computed here. Any difference (a missing row, another
+/// length or content) fails the batch, whatever changed it.
+async fn verify_transform(
+    tx: &mut Tx,
+    plan: &Plan,
+    last: Option<&[String]>,
+    upto: &[String],
+    keys: &[Vec<String>],
+    values: &[Vec<Option<String>>],
+) -> Result<()> {
+    use sha2::{Digest, Sha256};
+    use std::collections::HashMap;
+    use std::fmt::Write as _;
+    if values.iter().all(|v| v.iter().all(Option::is_none)) {
+        return Ok(());
+    }
+    let q = plan.readback_stmt(last, upto, keys);
+    let rows = tx.fetch_rows(&q.sql, &q.binds).await?;
+    let nkey = plan.key.len();
+    // Cells per column: (length, value or hash) on PostgreSQL and MySQL, the value on SQLite.
+    let per_col = plan.dialect.readback_cells("x").len();
+    let by_key: HashMap<&[Option<String>], &[Option<String>]> =
+        rows.iter().map(|r| (&r[..nkey], &r[nkey..])).collect();
+    let mut probe: Vec<Option<String>> = Vec::with_capacity(nkey);
+    let mut hash = String::with_capacity(71);
+    for (key, new) in keys.iter().zip(values) {
+        if new.iter().all(Option::is_none) {
+            continue;
+        }
+        probe.clear();
+        probe.extend(key.iter().cloned().map(Some));
+        let Some(row) = by_key.get(probe.as_slice()) else {
+            let ci = new.iter().position(Option::is_some).unwrap_or(0);
+            let col = plan.columns.get(ci).map(|c| c.name.as_str()).unwrap_or("");
+            return Err(write_mismatch(plan, col, key, "is gone after the update"));
+        };
+        for (ci, v) in new.iter().enumerate() {
+            let Some(v) = v else { continue };
+            let col = &plan.columns[ci];
+            let v = if is_padded_char(&col.sql_type) {
+                v.trim_end_matches(' ')
+            } else {
+                v.as_str()
+            };
+            let cells = &row[ci * per_col..(ci + 1) * per_col];
+            let stored = cells[per_col - 1].as_deref();
+            // The server sent a hash when the stored value (in its own encoding) is long.
+            let server_len: Option<usize> = cells[0].as_deref().and_then(|l| l.parse().ok());
+            let hashed = per_col == 2 && server_len.is_some_and(|n| n > READBACK_HASH_ABOVE);
+            let same = match stored {
+                Some(s) if hashed => {
+                    hash.clear();
+                    hash.push_str("sha256:");
+                    for b in Sha256::digest(v.as_bytes()) {
+                        let _ = write!(hash, "{b:02x}");
+                    }
+                    s == hash
+                }
+                Some(s) => s == v,
+                None => false,
+            };
+            if same {
+                continue;
+            }
+            let stored_len = if hashed {
+                server_len
+            } else {
+                stored.map(str::len)
+            };
+            let what = match stored_len {
+                None => format!("is NULL where {} bytes were written", v.len()),
+                Some(n) if n != v.len() => {
+                    format!("holds {n} bytes where {} were written", v.len())
+                }
+                Some(_) => "holds other content than was written (same length)".into(),
+            };
+            return Err(write_mismatch(plan, &col.name, key, &what));
+        }
+    }
+    Ok(())
+}
+
+/// Checks a nullify batch in its transaction after the update: no row of its key range is still
+/// eligible, i.e. every policy column of every row it covers is NULL ([`Plan::nullify_left_stmt`]).
+async fn verify_nullify(
+    tx: &mut Tx,
+    plan: &Plan,
+    last: Option<&[String]>,
+    upto: &[String],
+) -> Result<()> {
+    let q = plan.nullify_left_stmt(last, upto);
+    let rows = tx.fetch_rows(&q.sql, &q.binds).await?;
+    let Some(r) = rows.first() else {
+        return Ok(());
+    };
+    let nkey = plan.key.len();
+    let key: Vec<String> = r[..nkey]
+        .iter()
+        .map(|v| v.clone().unwrap_or_default())
+        .collect();
+    let ci = (0..plan.columns.len())
+        .find(|&ci| r.get(nkey + ci).cloned().flatten().as_deref() == Some("1"))
+        .unwrap_or(0);
+    let col = plan.columns.get(ci).map(|c| c.name.as_str()).unwrap_or("");
+    Err(write_mismatch(
+        plan,
+        col,
+        key.as_slice(),
+        "is not NULL after the update",
+    ))
 }
 
 /// Counts, sample keys, statements and foreign-key effects; reads only. It runs the preflight the

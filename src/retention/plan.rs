@@ -883,6 +883,8 @@ impl Plan {
                 ));
             }
             t
+        } else if let Some(t) = self.json_derived(&mut q, &names, keys, values) {
+            t
         } else {
             self.rows_derived(&mut q, &names, keys, values)
         };
@@ -920,6 +922,150 @@ impl Plan {
         q
     }
 
+    /// The read-back of a transform batch (see `execute::verify_transform`): for the rows of
+    /// `keys` (the batch, whose keys lie in `(last, upto]`), the key columns as text, then per
+    /// transformed column [`Dialect::readback_cells`]. One statement: with a one-column key, the
+    /// key range and `key = ANY(array)` (PostgreSQL) or `key IN (..)`; with a composite key, the
+    /// table joined with the batch's keys as [`Plan::update_stmt`] joins them.
+    pub fn readback_stmt(
+        &self,
+        last: Option<&[String]>,
+        upto: &[String],
+        keys: &[Vec<String>],
+    ) -> Stmt {
+        let d = self.dialect;
+        let mut q = Stmt::new(d);
+        let mut cols: Vec<String> = self
+            .key
+            .iter()
+            .map(|k| d.cast_text(&format!("dw_t.{}", d.quote_ident(&k.name))))
+            .collect();
+        for c in &self.columns {
+            cols.extend(d.readback_cells(&format!("dw_t.{}", d.quote_ident(&c.name))));
+        }
+        q.push("SELECT ")
+            .push(&cols.join(", "))
+            .push(" FROM ")
+            .push(&self.qualified())
+            .push(" AS dw_t");
+        if let [k] = self.key.as_slice() {
+            q.push(" WHERE ");
+            self.push_after(&mut q, last, ">");
+            self.push_after(&mut q, Some(upto), "<=");
+            q.ident(&k.name).push(" ");
+            match d.any_of_array(&k.sql_type, q.next_index()) {
+                Some(any) => {
+                    q.binds.push(Bind::TextArray(
+                        keys.iter().map(|r| r.first().cloned()).collect(),
+                    ));
+                    q.push(&any);
+                }
+                None => {
+                    q.push("IN (");
+                    for (i, r) in keys.iter().enumerate() {
+                        if i > 0 {
+                            q.push(", ");
+                        }
+                        q.bind_key(&k.sql_type, r.first().map(String::as_str).unwrap_or(""));
+                    }
+                    q.push(")");
+                }
+            }
+            return q;
+        }
+        let names: Vec<String> = (0..self.key.len()).map(|i| format!("dw_k{i}")).collect();
+        let casts: Vec<Option<&str>> = self.key.iter().map(|k| Some(k.sql_type.as_str())).collect();
+        let head = std::mem::take(&mut q.sql);
+        let derived = match d.array_rows_table(&names, &casts, q.next_index()) {
+            Some(t) => {
+                for ki in 0..self.key.len() {
+                    q.binds.push(Bind::TextArray(
+                        keys.iter().map(|k| k.get(ki).cloned()).collect(),
+                    ));
+                }
+                t
+            }
+            None => {
+                let none = vec![Vec::new(); keys.len()];
+                self.rows_derived(&mut q, &names, keys, &none)
+            }
+        };
+        let join: Vec<String> = self
+            .key
+            .iter()
+            .enumerate()
+            .map(|(i, k)| {
+                format!(
+                    "dw_t.{} = dw_v.{}",
+                    d.quote_ident(&k.name),
+                    d.quote_ident(&names[i])
+                )
+            })
+            .collect();
+        q.sql = format!("{head} JOIN ({derived}) AS dw_v ON {}", join.join(" AND "));
+        q
+    }
+
+    /// The read-back of a nullify batch: the first row of the batch range `(last, upto]` that is
+    /// still eligible (a column not NULL) after the update, as its key columns as text and one
+    /// `1`/`0` per policy column (not NULL / NULL); no row when the batch did its work.
+    pub fn nullify_left_stmt(&self, last: Option<&[String]>, upto: &[String]) -> Stmt {
+        let d = self.dialect;
+        let mut q = Stmt::new(d);
+        q.push("SELECT ");
+        for k in &self.key {
+            q.push(&d.cast_text(&d.quote_ident(&k.name))).push(", ");
+        }
+        for (ci, c) in self.columns.iter().enumerate() {
+            if ci > 0 {
+                q.push(", ");
+            }
+            q.push("CASE WHEN ")
+                .ident(&c.name)
+                .push(" IS NULL THEN 0 ELSE 1 END");
+        }
+        q.push(" FROM ").push(&self.qualified()).push(" WHERE ");
+        self.push_batch_range(&mut q, last, upto);
+        let keys: Vec<String> = self.key.iter().map(|k| d.quote_ident(&k.name)).collect();
+        q.push(" ORDER BY ").push(&keys.join(", ")).push(" LIMIT 1");
+        q
+    }
+
+    /// The derived table of [`Plan::update_stmt`] as `JSON_TABLE` over one JSON parameter
+    /// ([`Dialect::json_rows_table`]): new values typed LONGTEXT, integer keys BIGINT. `None`
+    /// (nothing bound) when the backend or a key type does not allow it.
+    fn json_derived(
+        &self,
+        q: &mut Stmt,
+        names: &[String],
+        keys: &[Vec<String>],
+        values: &[Vec<Option<String>>],
+    ) -> Option<String> {
+        let d = self.dialect;
+        let mut types = Vec::with_capacity(names.len());
+        for k in &self.key {
+            types.push(d.json_key_type(&k.sql_type)?);
+        }
+        types.extend(self.columns.iter().map(|_| "LONGTEXT"));
+        let t = d.json_rows_table(names, &types)?;
+        let rows: Vec<serde_json::Value> = keys
+            .iter()
+            .zip(values)
+            .map(|(k, v)| {
+                let mut r: Vec<serde_json::Value> = k.iter().map(|s| s.as_str().into()).collect();
+                r.extend(v.iter().map(|s| match s {
+                    Some(s) => s.as_str().into(),
+                    None => serde_json::Value::Null,
+                }));
+                serde_json::Value::Array(r)
+            })
+            .collect();
+        q.binds.push(Bind::Text(
+            serde_json::to_string(&rows).expect("serializable"),
+        ));
+        Some(t)
+    }
+
     /// The derived table of [`Plan::update_stmt`] as literal rows, one placeholder per cell.
     fn rows_derived(
         &self,
@@ -940,7 +1086,8 @@ impl Plan {
             for nv in v {
                 let start = q.sql.len();
                 q.bind(nv.clone().map(Bind::Text).unwrap_or(Bind::Null));
-                cells.push(q.sql.split_off(start));
+                let cell = q.sql.split_off(start);
+                cells.push(d.long_text_cell(&cell));
             }
             rows.push(cells);
         }
@@ -1375,14 +1522,79 @@ mod tests {
             short.sql, q.sql,
             "the text does not depend on the row count"
         );
-        // MySQL keeps one placeholder per cell.
+        // MySQL/MariaDB with integer keys: one JSON parameter read by JSON_TABLE, values LONGTEXT.
         let my = plan(
             Dialect::new(Backend::MySql),
             "pseudonymize",
             "columns = [\"secret\"]",
         );
         let q = my.update_stmt(None, &keys[9], &keys[..10], &values[..10]);
-        assert!(q.binds.len() > 30 && !q.sql.contains("unnest"));
+        assert!(q.sql.contains("JSON_TABLE(?, '$[*]' COLUMNS (`dw_k0` BIGINT PATH '$[0]', `dw_k1` BIGINT PATH '$[1]', `dw_v0` LONGTEXT PATH '$[2]'))"), "{}", q.sql);
+        assert!(matches!(&q.binds[0], Bind::Text(j) if j.starts_with("[[\"1\",\"1\",\"v1\"]")));
+        let short = my.update_stmt(None, &keys[299], &keys, &values);
+        assert_eq!(
+            short.sql, q.sql,
+            "the text does not depend on the row count"
+        );
+        // Older servers and other key types: a UNION ALL whose value cells are typed LONGTEXT.
+        let old = plan(
+            Dialect::mysql_for_version("10.5.20-MariaDB"),
+            "pseudonymize",
+            "columns = [\"secret\"]",
+        );
+        let q = old.update_stmt(None, &keys[9], &keys[..10], &values[..10]);
+        assert!(
+            q.binds.len() > 30 && q.sql.contains("UNION ALL"),
+            "{}",
+            q.sql
+        );
+        assert!(q.sql.contains("CAST(? AS CHAR(16777216))"), "{}", q.sql);
+    }
+
+    #[test]
+    fn readback_is_one_statement_over_the_batch_keys() {
+        let keys: Vec<Vec<String>> = (1..=50).map(|i| vec![i.to_string(), "1".into()]).collect();
+        // Composite key: joined with the keys, one text array per key column on PostgreSQL.
+        let p = plan(
+            Dialect::new(Backend::Postgres),
+            "encrypt",
+            "columns = [\"secret\"]",
+        );
+        let q = p.readback_stmt(None, &keys[49], &keys);
+        placeholders_match(&q);
+        assert_eq!(q.binds.len(), 2, "{}", q.sql);
+        assert!(q.sql.contains("JOIN (SELECT"), "{}", q.sql);
+        assert!(
+            q.sql
+                .contains("sha256(convert_to(dw_t.\"secret\", 'UTF8'))"),
+            "{}",
+            q.sql
+        );
+        // One-column key: the key range and the key list.
+        let mut p1 = p.clone();
+        p1.key.truncate(1);
+        let one: Vec<Vec<String>> = keys.iter().map(|k| k[..1].to_vec()).collect();
+        let q = p1.readback_stmt(Some(&["0".to_string()]), &one[49], &one);
+        placeholders_match(&q);
+        assert!(
+            q.sql.contains("\"a\" = ANY(CAST($3 AS bigint[]))"),
+            "{}",
+            q.sql
+        );
+        let mut my = plan(
+            Dialect::new(Backend::MySql),
+            "mask",
+            "columns = [\"secret\"]",
+        );
+        my.key.truncate(1);
+        let q = my.readback_stmt(None, &one[49], &one);
+        assert_eq!(q.binds.len(), 51, "{}", q.sql);
+        assert!(
+            q.sql
+                .contains("SHA2(CONVERT(dw_t.`secret` USING utf8mb4), 256)"),
+            "{}",
+            q.sql
+        );
     }
 
     #[test]

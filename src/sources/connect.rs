@@ -322,9 +322,5 @@ where
 }
 
 fn mysql_dialect(version: &str) -> Dialect {
-    if version.to_ascii_lowercase().contains("mariadb") {
-        Dialect::mariadb()
-    } else {
-        Dialect::new(Backend::MySql)
-    }
+    Dialect::mysql_for_version(version)
 }

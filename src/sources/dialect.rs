@@ -14,6 +14,8 @@ pub struct Dialect {
     backend: Backend,
     /// MariaDB rather than Oracle MySQL (statement-timeout variable differs).
     mariadb: bool,
+    /// MySQL/MariaDB: the server has `JSON_TABLE` (MySQL 8.0.4+, MariaDB 10.6+).
+    json_table: bool,
 }
 
 /// A comparison operator for [`Dialect::timestamp_compare`].
@@ -46,6 +48,7 @@ impl Dialect {
         Dialect {
             backend,
             mariadb: false,
+            json_table: true,
         }
     }
 
@@ -54,7 +57,32 @@ impl Dialect {
         Dialect {
             backend: Backend::MySql,
             mariadb: true,
+            json_table: true,
         }
+    }
+
+    /// The MySQL/MariaDB dialect for a server answering `version` to `SELECT VERSION()`: MariaDB
+    /// or MySQL, and whether it has `JSON_TABLE` (assumed when the version does not parse).
+    pub fn mysql_for_version(version: &str) -> Dialect {
+        let v = version.to_ascii_lowercase();
+        let mut d = if v.contains("mariadb") {
+            Dialect::mariadb()
+        } else {
+            Dialect::new(Backend::MySql)
+        };
+        let nums: Vec<u32> = v
+            .split(|c: char| !c.is_ascii_digit())
+            .take(3)
+            .map(|n| n.parse().unwrap_or(0))
+            .collect();
+        if let [a, b, c] = nums[..] {
+            d.json_table = if d.mariadb {
+                (a, b) >= (10, 6)
+            } else {
+                (a, b, c) >= (8, 0, 4)
+            };
+        }
+        d
     }
 
     /// The backend this dialect renders for (for display and metrics; do not branch on it).
@@ -269,6 +297,88 @@ impl Dialect {
         out
     }
 
+    /// A derived table like [`Dialect::rows_table`] whose rows arrive as one JSON array of arrays
+    /// (one [`super::Bind::Text`] at the single placeholder), MySQL 8.0.4+/MariaDB 10.6+:
+    /// `SELECT * FROM JSON_TABLE(?, '$[*]' COLUMNS (a <type> PATH '$[0]', ...))`. `types[i]` is
+    /// the SQL type of column `i` (`LONGTEXT` for text of any length: typed columns cannot cut a
+    /// value, as untyped placeholders in a `UNION ALL` do). The statement text does not depend on
+    /// the row count. `None` on other backends and older servers.
+    pub fn json_rows_table(&self, columns: &[String], types: &[&str]) -> Option<String> {
+        if self.backend != Backend::MySql || !self.json_table {
+            return None;
+        }
+        let cols: Vec<String> = columns
+            .iter()
+            .zip(types)
+            .enumerate()
+            .map(|(i, (c, t))| format!("{} {t} PATH '$[{i}]'", self.quote_ident(c)))
+            .collect();
+        Some(format!(
+            "SELECT * FROM JSON_TABLE(?, '$[*]' COLUMNS ({})) AS dw_j",
+            cols.join(", ")
+        ))
+    }
+
+    /// The `JSON_TABLE` column type ([`Dialect::json_rows_table`]) for a key column of
+    /// `sql_type`: `BIGINT` / `BIGINT UNSIGNED` for integer keys; `None` for other keys (whose
+    /// collation a typed column would not match: use [`Dialect::rows_table`]).
+    pub fn json_key_type(&self, sql_type: &str) -> Option<&'static str> {
+        if !is_integer_type(sql_type) {
+            None
+        } else if sql_type.to_ascii_lowercase().contains("unsigned") {
+            Some("BIGINT UNSIGNED")
+        } else {
+            Some("BIGINT")
+        }
+    }
+
+    /// A text cell of [`Dialect::rows_table`] that may hold any length: MySQL/MariaDB type an
+    /// untyped placeholder in a `UNION ALL` derived table as TEXT (65,535 bytes) when the statement
+    /// is prepared, and cut longer values silently (to their length mod 65,536) on the way to a
+    /// MEDIUMTEXT or LONGTEXT column; `CAST(? AS CHAR(16777216))` types it LONGTEXT. Unchanged
+    /// elsewhere.
+    pub fn long_text_cell(&self, cell: &str) -> String {
+        match self.backend {
+            Backend::MySql => format!("CAST({cell} AS CHAR(16777216))"),
+            Backend::Postgres | Backend::Sqlite => cell.to_string(),
+        }
+    }
+
+    /// Select expressions reading back text column `col` (quoted) after a write, to compare with
+    /// what was written ([`READBACK_HASH_ABOVE`]): PostgreSQL and MySQL give its length in bytes,
+    /// then the value itself when that is at most [`READBACK_HASH_ABOVE`] bytes, else `sha256:`
+    /// and the lower-case hex SHA-256 of its UTF-8 bytes (so long values do not travel back);
+    /// SQLite (in-process, no hash function) gives the value.
+    pub fn readback_cells(&self, col: &str) -> Vec<String> {
+        let n = READBACK_HASH_ABOVE;
+        match self.backend {
+            Backend::Postgres => vec![
+                format!("octet_length({col})"),
+                format!(
+                    "CASE WHEN octet_length({col}) > {n} THEN 'sha256:' || \
+                     encode(sha256(convert_to({col}, 'UTF8')), 'hex') ELSE {col} END"
+                ),
+            ],
+            Backend::MySql => vec![
+                format!("OCTET_LENGTH({col})"),
+                format!(
+                    "CASE WHEN OCTET_LENGTH({col}) > {n} THEN \
+                     CONCAT('sha256:', SHA2(CONVERT({col} USING utf8mb4), 256)) ELSE {col} END"
+                ),
+            ],
+            Backend::Sqlite => vec![col.to_string()],
+        }
+    }
+
+    /// `= ANY(CAST($n AS <sql_type>[]))`: membership of a key column in the
+    /// [`super::Bind::TextArray`] bound at `n` (PostgreSQL); `None` elsewhere (bind an `IN` list).
+    pub fn any_of_array(&self, sql_type: &str, n: usize) -> Option<String> {
+        match self.backend {
+            Backend::Postgres => Some(format!("= ANY(CAST(${n} AS {sql_type}[]))")),
+            Backend::MySql | Backend::Sqlite => None,
+        }
+    }
+
     /// The query returning the session's default schema (the one bare table names resolve to):
     /// `current_schema()`, `DATABASE()`, or `'main'` on SQLite.
     pub fn current_schema_sql(&self) -> &'static str {
@@ -454,6 +564,11 @@ impl Dialect {
     }
 }
 
+/// Written values longer than this (bytes) are read back as a SHA-256 rather than the value
+/// ([`Dialect::readback_cells`]). Shorter ones come back whole: comparing them costs the server
+/// less than hashing them (a function call and an allocation per value).
+pub const READBACK_HASH_ABOVE: usize = 4096;
+
 /// True for integer SQL types (`int`, `bigint(20) unsigned`, `INTEGER`, `smallint`, ...).
 pub(crate) fn is_integer_type(sql_type: &str) -> bool {
     let t = sql_type.trim().to_ascii_lowercase();
@@ -504,6 +619,26 @@ mod tests {
             Dialect::new(Backend::Postgres).typed_placeholder(2, "bigint"),
             "CAST($2 AS bigint)"
         );
+    }
+
+    #[test]
+    fn json_table_follows_the_server_version() {
+        let rows = |d: Dialect| d.json_rows_table(&["k".into()], &["BIGINT"]).is_some();
+        assert!(rows(Dialect::mysql_for_version(
+            "10.11.19-MariaDB-0+deb12u1"
+        )));
+        assert!(rows(Dialect::mysql_for_version("8.0.36")));
+        assert!(!rows(Dialect::mysql_for_version("10.5.23-MariaDB")));
+        assert!(!rows(Dialect::mysql_for_version("5.7.44-log")));
+        assert!(!rows(Dialect::new(Backend::Postgres)));
+        assert!(Dialect::mysql_for_version("10.6.1-MariaDB") == Dialect::mariadb());
+        let my = Dialect::new(Backend::MySql);
+        assert_eq!(
+            my.json_key_type("bigint(20) unsigned"),
+            Some("BIGINT UNSIGNED")
+        );
+        assert_eq!(my.json_key_type("int(11)"), Some("BIGINT"));
+        assert_eq!(my.json_key_type("varchar(36)"), None);
     }
 
     #[test]

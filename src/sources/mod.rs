@@ -30,7 +30,7 @@ pub use crate::config::Backend;
 pub use bind::Bind;
 pub use clock::{julian_day, text_cutoff, ClockType};
 pub use connect::{Access, Source, CONNECT_TIMEOUT};
-pub use dialect::{Cmp, Dialect};
+pub use dialect::{Cmp, Dialect, READBACK_HASH_ABOVE};
 pub use introspect::{CheckConstraint, WriteLimits, BOUNDED_COUNT_LIMIT};
 pub use lock::LockGuard;
 pub use query::{TextRows, Tx};
