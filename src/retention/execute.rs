@@ -380,7 +380,11 @@ async fn run_on(
         tracing::warn!(policy = %policy.name, "{w}");
     }
     if opts.dry_run {
-        report.preview = Some(preview(source, &plan, opts).await?);
+        report.preview = Some(
+            preview(source, &plan, opts)
+                .await
+                .map_err(|e| as_refusal(&plan, e))?,
+        );
         report.eligible = report
             .preview
             .as_ref()
@@ -479,7 +483,7 @@ async fn execute(
         Ok(brake(p, &pre))
     }
     .await;
-    let brake = match pre {
+    let brake = match pre.map_err(|e| as_refusal(plan, e)) {
         Ok(b) => b,
         Err(e) => {
             let mut r = finish(report, "refused", Some(e.to_string()));
@@ -606,6 +610,18 @@ async fn execute(
     let mut r = finish(report, "completed", None);
     audit::append(store, &mut r, CheckpointChange::Clear(&p.name)).await?;
     Ok(())
+}
+
+/// A preflight that fails is a refusal naming the policy and table, unless a retry can fix it
+/// (a lost connection, a lock timeout).
+fn as_refusal(plan: &Plan, e: Error) -> Error {
+    if e.is_retryable() || e.is_refusal() {
+        return e;
+    }
+    Error::Refused {
+        policy: plan.policy.name.clone(),
+        message: format!("preflight on {}: {e}", plan.table.table),
+    }
 }
 
 /// True when an eligible row is left after `last` (a stop that comes after the last batch leaves
