@@ -160,9 +160,7 @@ fn check_field(field: &str, name: &str, min: u32, max: u32) -> Result<(), String
         if let Some(s) = step {
             match s.parse::<u32>() {
                 Ok(0) | Err(_) => {
-                    return Err(format!(
-                        "{name} step `{s}` is not a number of at least 1"
-                    ))
+                    return Err(format!("{name} step `{s}` is not a number of at least 1"))
                 }
                 Ok(_) => {}
             }
@@ -284,12 +282,21 @@ mod tests {
         for (expr, want) in [
             ("60 * * * *", "minute `60` is out of range: write 0-59"),
             ("0 24 * * *", "hour `24` is out of range: write 0-23"),
-            ("0 0 32 * *", "day-of-month `32` is out of range: write 1-31"),
+            (
+                "0 0 32 * *",
+                "day-of-month `32` is out of range: write 1-31",
+            ),
             ("0 0 0 * *", "day-of-month `0` is out of range: write 1-31"),
-            ("0 0 1-40 * *", "day-of-month `40` is out of range: write 1-31"),
+            (
+                "0 0 1-40 * *",
+                "day-of-month `40` is out of range: write 1-31",
+            ),
             ("0 0 * 13 *", "month `13` is out of range: write 1-12"),
             ("60 0 0 * * *", "second `60` is out of range: write 0-59"),
-            ("*/0 * * * *", "minute step `0` is not a number of at least 1"),
+            (
+                "*/0 * * * *",
+                "minute step `0` is not a number of at least 1",
+            ),
         ] {
             let e = Cron::parse(expr).unwrap_err();
             assert_eq!(e, want, "{expr}");

@@ -667,7 +667,7 @@ impl Config {
             if s.is_literal() {
                 p.add(
                     key,
-                    "a key is never written into the config: put it in a file (datawarden keys                      generate --output PATH) and write \"file:PATH\", \"env:NAME\" or \"credential:NAME\"",
+                    "a key is never written into the config: put it in a file (`datawarden keys generate --output PATH`) and write \"file:PATH\", \"env:NAME\" or \"credential:NAME\"",
                 );
             }
         }

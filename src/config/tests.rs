@@ -94,7 +94,10 @@ fn policy_config(policy: &str) -> String {
 
 #[test]
 fn zero_retention_and_policies_without_a_clock() {
-    let c = parse(&policy_config("timestamp_column = \"ts\"\nretain = \"0d\"\n")).unwrap();
+    let c = parse(&policy_config(
+        "timestamp_column = \"ts\"\nretain = \"0d\"\n",
+    ))
+    .unwrap();
     assert!(c.policies[0].retain().is_zero());
     assert_eq!(c.policies[0].clock_column(), Some("ts"));
     // No timestamp_column: only with retain = "0d".
@@ -121,7 +124,9 @@ fn literal_keys_are_refused_without_showing_them() {
     let text = "[keys]\nencryption = \"plaintextsecret\"\n";
     let msg = parse(text).unwrap_err().to_string();
     assert!(
-        msg.starts_with("/etc/dw/test.toml:2: keys.encryption: a key is never written into the config"),
+        msg.starts_with(
+            "/etc/dw/test.toml:2: keys.encryption: a key is never written into the config"
+        ),
         "{msg}"
     );
     assert!(!msg.contains("plaintextsecret"), "{msg}");
