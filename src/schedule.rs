@@ -178,6 +178,9 @@ fn check_field(field: &str, name: &str, min: u32, max: u32) -> Result<(), String
                     Ok(n) if (min..=max).contains(&n) => {}
                     _ => return Err(out_of_range(v)),
                 }
+            } else if name != "month" {
+                // Only months have names (JAN-DEC, checked by the crate).
+                return Err(format!("{name} `{v}` is not a number: write {min}-{max}"));
             }
         }
         if let (Ok(a), Ok(b)) = (lo.parse::<u32>(), hi.parse::<u32>()) {
@@ -305,9 +308,14 @@ mod tests {
         assert!(Cron::parse("59 23 31 12 7").is_ok());
         assert!(Cron::parse("59 59 23 31 12 *").is_ok());
         // Errors the crate reports are shown without its 6-field form.
-        let e = Cron::parse("x * * * *").unwrap_err();
-        assert!(!e.contains("0 x"), "{e}");
+        assert_eq!(
+            Cron::parse("x * * * *").unwrap_err(),
+            "minute `x` is not a number: write 0-59"
+        );
+        let e = Cron::parse("0 0 * FOO *").unwrap_err();
+        assert!(!e.contains("0 0 0 * FOO"), "{e}");
         assert!(!e.contains('\n'), "{e}");
+        assert!(Cron::parse("0 0 1 JAN,jul *").is_ok());
     }
 
     #[test]
