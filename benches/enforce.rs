@@ -76,13 +76,14 @@ async fn main() {
     .await
     .unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let key = datawarden::retention::keys::Key::generate();
+    let key_path = dir.path().join("aes.key");
+    datawarden::retention::keys::generate_key_file(&key_path).unwrap();
     let cfg_text = format!(
-        "[inventory]\nurl = \"sqlite://{}\"\n[[sources]]\nname = \"pg\"\nurl = \"{url}\"\nstatement_timeout = \"300s\"\n[keys]\nencryption = \"{}\"\n\
+        "[inventory]\nurl = \"sqlite://{}\"\n[[sources]]\nname = \"pg\"\nurl = \"{url}\"\nstatement_timeout = \"300s\"\n[keys]\nencryption = \"file:{}\"\n\
          [[policies]]\nname = \"del\"\ndescription = \"bench delete\"\nsource = \"pg\"\ntable = \"t_del\"\ntimestamp_column = \"created_at\"\nretain = \"1y\"\naction = \"delete\"\n{batch_line}\
          [[policies]]\nname = \"enc\"\ndescription = \"bench encrypt\"\nsource = \"pg\"\ntable = \"t_enc\"\ntimestamp_column = \"created_at\"\nretain = \"1y\"\naction = \"encrypt\"\ncolumns = [\"mobile\", \"email\"]\n{batch_line}",
         dir.path().join("inv.db").display(),
-        key.to_base64().as_str()
+        key_path.display()
     );
     let cfg_path = dir.path().join("bench.toml");
     std::fs::write(&cfg_path, cfg_text).unwrap();

@@ -42,11 +42,28 @@ impl Cron {
                 ))
             }
         };
+        if fields.len() == 6 {
+            check_field(sec, "second", 0, 59)?;
+        }
+        check_field(rest[0], "minute", 0, 59)?;
+        check_field(rest[1], "hour", 0, 23)?;
+        check_field(rest[2], "day-of-month", 1, 31)?;
+        check_field(rest[3], "month", 1, 12)?;
         let dow = translate_dow(rest[4])?;
         let (min, hour, dom, month) = (rest[0], rest[1], rest[2], rest[3]);
         let build = |dom: &str, dow: &str| -> Result<cron::Schedule, String> {
             cron::Schedule::from_str(&format!("{sec} {min} {hour} {dom} {month} {dow}"))
-                .map_err(|e| e.to_string())
+                // The crate's error quotes its own 6-field expression and a caret before the
+                // message; keep only the message, the caller shows the expression as written.
+                .map_err(|e| {
+                    let text = e.to_string();
+                    text.lines()
+                        .rev()
+                        .find(|l| !l.trim().is_empty())
+                        .unwrap_or(&text)
+                        .trim()
+                        .to_string()
+                })
         };
         let restricted = |f: &str| !f.starts_with('*') && f != "?";
         let schedules = if restricted(dom) && restricted(rest[4]) {
@@ -128,6 +145,51 @@ fn shift_past_gap<Tz: TimeZone>(tz: &Tz, wall: NaiveDateTime) -> Option<DateTime
     let offset = tz.offset_from_local_datetime(&before).earliest()?;
     let utc = wall - chrono::Duration::seconds(offset.fix().local_minus_utc() as i64);
     Some(tz.from_utc_datetime(&utc))
+}
+
+/// Checks the numbers of one field (`*`, `?`, `a`, `a-b`, `*/n`, `a/n`, `a-b/n`, lists of them)
+/// against the field's inclusive bounds, naming the field and the value as written. Names (`JAN`)
+/// are left to the `cron` crate.
+fn check_field(field: &str, name: &str, min: u32, max: u32) -> Result<(), String> {
+    let out_of_range = |v: &str| format!("{name} `{v}` is out of range: write {min}-{max}");
+    for item in field.split(',') {
+        let (range, step) = match item.split_once('/') {
+            Some((r, s)) => (r, Some(s)),
+            None => (item, None),
+        };
+        if let Some(s) = step {
+            match s.parse::<u32>() {
+                Ok(0) | Err(_) => {
+                    return Err(format!("{name} step `{s}` is not a number of at least 1"))
+                }
+                Ok(_) => {}
+            }
+        }
+        if range == "*" || range == "?" {
+            continue;
+        }
+        let (lo, hi) = range.split_once('-').unwrap_or((range, range));
+        for v in [lo, hi] {
+            if v.is_empty() {
+                return Err(format!("{name} `{item}` is not a value, a range or a step"));
+            }
+            if v.bytes().all(|b| b.is_ascii_digit()) {
+                match v.parse::<u32>() {
+                    Ok(n) if (min..=max).contains(&n) => {}
+                    _ => return Err(out_of_range(v)),
+                }
+            } else if name != "month" {
+                // Only months have names (JAN-DEC, checked by the crate).
+                return Err(format!("{name} `{v}` is not a number: write {min}-{max}"));
+            }
+        }
+        if let (Ok(a), Ok(b)) = (lo.parse::<u32>(), hi.parse::<u32>()) {
+            if a > b {
+                return Err(format!("{name} range `{range}` runs backwards"));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Translates a Unix day-of-week field (0-7, Sunday 0 or 7, names, ranges, steps) into day names.
@@ -216,6 +278,44 @@ mod tests {
         assert!(Cron::parse("0 3 * *").is_err());
         assert!(Cron::parse("61 * * * *").is_err());
         assert!(Cron::parse("0 0 * * 8").is_err());
+    }
+
+    #[test]
+    fn out_of_range_fields_name_the_bounds_and_never_the_internal_form() {
+        for (expr, want) in [
+            ("60 * * * *", "minute `60` is out of range: write 0-59"),
+            ("0 24 * * *", "hour `24` is out of range: write 0-23"),
+            (
+                "0 0 32 * *",
+                "day-of-month `32` is out of range: write 1-31",
+            ),
+            ("0 0 0 * *", "day-of-month `0` is out of range: write 1-31"),
+            (
+                "0 0 1-40 * *",
+                "day-of-month `40` is out of range: write 1-31",
+            ),
+            ("0 0 * 13 *", "month `13` is out of range: write 1-12"),
+            ("60 0 0 * * *", "second `60` is out of range: write 0-59"),
+            (
+                "*/0 * * * *",
+                "minute step `0` is not a number of at least 1",
+            ),
+        ] {
+            let e = Cron::parse(expr).unwrap_err();
+            assert_eq!(e, want, "{expr}");
+        }
+        // The largest value of each field is accepted.
+        assert!(Cron::parse("59 23 31 12 7").is_ok());
+        assert!(Cron::parse("59 59 23 31 12 *").is_ok());
+        // Errors the crate reports are shown without its 6-field form.
+        assert_eq!(
+            Cron::parse("x * * * *").unwrap_err(),
+            "minute `x` is not a number: write 0-59"
+        );
+        let e = Cron::parse("0 0 * FOO *").unwrap_err();
+        assert!(!e.contains("0 0 0 * FOO"), "{e}");
+        assert!(!e.contains('\n'), "{e}");
+        assert!(Cron::parse("0 0 1 JAN,jul *").is_ok());
     }
 
     #[test]

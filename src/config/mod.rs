@@ -335,7 +335,9 @@ pub struct PolicyConfig {
     pub source: String,
     /// `table` or `schema.table`.
     pub table: String,
-    /// The column that starts the retention clock.
+    /// The column that starts the retention clock. Absent (empty) only with `retain = "0d"`: the
+    /// policy then acts on every row matching the filter ([`PolicyConfig::clock_column`]).
+    #[serde(default)]
     pub timestamp_column: String,
     /// How `timestamp_column` holds time when it is not a date/time type: `unix_seconds`,
     /// `unix_millis`, `julian_day` or a text format such as `%d/%m/%Y` ([`TimestampFormat`]).
@@ -401,6 +403,11 @@ impl PolicyConfig {
     /// The parsed retention period (validated at load time).
     pub fn retain(&self) -> Retain {
         Retain::parse(&self.retain).expect("validated at load")
+    }
+    /// The retention clock column, or `None` for a policy without one (only allowed with
+    /// `retain = "0d"`: every row matching the filter is due).
+    pub fn clock_column(&self) -> Option<&str> {
+        Some(self.timestamp_column.trim()).filter(|c| !c.is_empty())
     }
     /// `(schema, table)`; schema is `None` when the policy names a bare table.
     pub fn table_parts(&self) -> (Option<&str>, &str) {
@@ -596,6 +603,25 @@ impl Config {
         for (i, src) in self.sources.iter_mut().enumerate() {
             expand(format!("sources[{i}].url"), &mut src.url, p);
             src.url = resolve_sqlite_url(&src.url, &base);
+            if let Some(Err(e)) = src.password.as_mut().map(Secret::expand_vars) {
+                p.add(format!("sources[{i}].password"), e);
+            }
+        }
+        let keys = &mut self.keys;
+        let mut secrets: Vec<(String, &mut Secret)> = Vec::new();
+        if let Some(s) = keys.encryption.as_mut() {
+            secrets.push(("keys.encryption".into(), s));
+        }
+        for (j, s) in keys.decryption.iter_mut().enumerate() {
+            secrets.push((format!("keys.decryption[{j}]"), s));
+        }
+        if let Some(s) = keys.pseudonym.as_mut() {
+            secrets.push(("keys.pseudonym".into(), s));
+        }
+        for (key, s) in secrets {
+            if let Err(e) = s.expand_vars() {
+                p.add(key, e);
+            }
         }
     }
 
@@ -618,6 +644,32 @@ impl Config {
         }
         if self.scan.max_connections == 0 {
             p.add("scan.max_connections", "must be at least 1");
+        }
+        let key_entries = self
+            .keys
+            .encryption
+            .iter()
+            .map(|s| ("keys.encryption".to_string(), s))
+            .chain(
+                self.keys
+                    .decryption
+                    .iter()
+                    .enumerate()
+                    .map(|(j, s)| (format!("keys.decryption[{j}]"), s)),
+            )
+            .chain(
+                self.keys
+                    .pseudonym
+                    .iter()
+                    .map(|s| ("keys.pseudonym".to_string(), s)),
+            );
+        for (key, s) in key_entries {
+            if s.is_literal() {
+                p.add(
+                    key,
+                    "a key is never written into the config: put it in a file (`datawarden keys generate --output PATH`) and write \"file:PATH\", \"env:NAME\" or \"credential:NAME\"",
+                );
+            }
         }
         let mut names = std::collections::HashSet::new();
         for (i, s) in self.sources.iter().enumerate() {
@@ -677,8 +729,25 @@ impl Config {
                     format!("no [[sources]] entry is named `{}`", pol.source),
                 );
             }
-            if let Err(e) = Retain::parse(&pol.retain) {
-                p.add(k("retain"), e);
+            match Retain::parse(&pol.retain) {
+                Err(e) => p.add(k("retain"), e),
+                Ok(r) if pol.clock_column().is_none() && !r.is_zero() => p.add(
+                    k("timestamp_column"),
+                    format!(
+                        "policy `{}` keeps rows for {} but names no timestamp_column to count \
+                         from: name the column that starts the retention clock, or write \
+                         retain = \"0d\" (without timestamp_column) to act on every row matching \
+                         the filter",
+                        pol.name, pol.retain
+                    ),
+                ),
+                Ok(_) => {}
+            }
+            if pol.clock_column().is_none() && pol.timestamp_format.is_some() {
+                p.add(
+                    k("timestamp_format"),
+                    "timestamp_format describes timestamp_column, which this policy does not name",
+                );
             }
             if let Some(f) = &pol.timestamp_format {
                 if let Err(e) = TimestampFormat::parse(f) {

@@ -38,7 +38,14 @@ impl Retain {
         }
     }
 
-    /// Parses `90d`, `6w`, `3m` (months) or `5y`, at most [`MAX_RETAIN_YEARS`] long.
+    /// True for a zero period (`0d`): the cutoff is the run's start, so every row whose clock is
+    /// valid and not in the future is due.
+    pub fn is_zero(&self) -> bool {
+        self.amount == 0
+    }
+
+    /// Parses `90d`, `6w`, `3m` (months) or `5y`, at most [`MAX_RETAIN_YEARS`] long; `0d` (any
+    /// unit) means "act now".
     pub fn parse(s: &str) -> Result<Self, String> {
         let s = s.trim();
         let (num, unit) = s.split_at(s.len().saturating_sub(1));
@@ -54,12 +61,6 @@ impl Retain {
                 "`{s}` is not a retention period: write a number and d, w, m or y, e.g. \"90d\""
             )
         })?;
-        if amount == 0 {
-            return Err(
-                "a retention period of zero would expire every row at once; write at least 1"
-                    .into(),
-            );
-        }
         if amount > Retain::max_amount(unit) {
             return Err(format!(
                 "`{s}` is longer than every database can compute a cutoff for: write at most \
@@ -129,9 +130,12 @@ mod tests {
             Retain::parse("5y").unwrap().cutoff(now),
             Utc.with_ymd_and_hms(2021, 3, 31, 12, 0, 0).unwrap()
         );
-        for bad in ["", "d", "90", "90x", "-1d", "0d", "1.5y"] {
+        for bad in ["", "d", "90", "90x", "-1d", "1.5y"] {
             assert!(Retain::parse(bad).is_err(), "{bad}");
         }
+        let zero = Retain::parse("0d").unwrap();
+        assert!(zero.is_zero());
+        assert_eq!(zero.cutoff(now), now, "0d acts on every row before now");
     }
 
     #[test]

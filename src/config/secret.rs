@@ -69,6 +69,29 @@ impl fmt::Debug for SecretValue {
 }
 
 impl Secret {
+    /// True for a value written in the config itself rather than a reference.
+    pub fn is_literal(&self) -> bool {
+        matches!(self, Secret::Literal(_))
+    }
+
+    /// Expands `${VAR}` in the reference (path, variable or credential name) or literal value from
+    /// the environment. The error names the variable, never a value.
+    pub fn expand_vars(&mut self) -> std::result::Result<(), String> {
+        match self {
+            Secret::File(p) => {
+                let s = p.to_string_lossy().into_owned();
+                *p = PathBuf::from(super::expand_vars(&s)?);
+            }
+            Secret::Env(n) | Secret::Credential(n) => *n = super::expand_vars(n)?,
+            Secret::Literal(v) => {
+                if v.contains("${") {
+                    *v = Zeroizing::new(super::expand_vars(v)?);
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Reads the value. Errors name the reference (path, variable or credential), never a value.
     pub fn resolve(&self) -> Result<SecretValue> {
         let err = |message: String| Error::Secret {
@@ -153,6 +176,24 @@ mod tests {
             .resolve()
             .unwrap_err();
         assert!(missing.to_string().contains("env:DW_TEST_SECRET_MISSING"));
+    }
+
+    #[test]
+    fn references_expand_environment_variables() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("k"), "abc\n").unwrap();
+        std::env::set_var("DW_TEST_SECRET_DIR", dir.path());
+        let mut s = Secret::from("file:${DW_TEST_SECRET_DIR}/k".to_string());
+        s.expand_vars().unwrap();
+        assert_eq!(s.resolve().unwrap().expose(), b"abc");
+        std::env::set_var("DW_TEST_SECRET_NAME", "DW_TEST_SECRET_X2");
+        std::env::set_var("DW_TEST_SECRET_X2", "v2");
+        let mut s = Secret::from("env:${DW_TEST_SECRET_NAME}".to_string());
+        s.expand_vars().unwrap();
+        assert_eq!(s.to_string(), "env:DW_TEST_SECRET_X2");
+        let mut s = Secret::from("file:${DW_TEST_SECRET_UNSET}/k".to_string());
+        let e = s.expand_vars().unwrap_err();
+        assert!(e.contains("DW_TEST_SECRET_UNSET"), "{e}");
     }
 
     #[test]

@@ -84,3 +84,81 @@ fn the_shipped_example_config_is_valid() {
     assert_eq!(c.policies.len(), 3);
     assert_eq!(c.tz(), chrono_tz::Asia::Shanghai);
 }
+
+fn policy_config(policy: &str) -> String {
+    format!(
+        "[[sources]]\nname = \"crm\"\nurl = \"sqlite://a.db\"\n\n[[policies]]\nname = \"p\"\n\
+         description = \"d\"\nsource = \"crm\"\ntable = \"t\"\naction = \"delete\"\n{policy}"
+    )
+}
+
+#[test]
+fn zero_retention_and_policies_without_a_clock() {
+    let c = parse(&policy_config(
+        "timestamp_column = \"ts\"\nretain = \"0d\"\n",
+    ))
+    .unwrap();
+    assert!(c.policies[0].retain().is_zero());
+    assert_eq!(c.policies[0].clock_column(), Some("ts"));
+    // No timestamp_column: only with retain = "0d".
+    let c = parse(&policy_config("retain = \"0d\"\n")).unwrap();
+    assert_eq!(c.policies[0].clock_column(), None);
+    let msg = parse(&policy_config("retain = \"90d\"\n"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        msg.contains("policies[0].timestamp_column: policy `p` keeps rows for 90d but names no timestamp_column")
+            && msg.contains("retain = \"0d\""),
+        "{msg}"
+    );
+    let msg = parse(&policy_config(
+        "retain = \"0d\"\ntimestamp_format = \"unix_seconds\"\n",
+    ))
+    .unwrap_err()
+    .to_string();
+    assert!(msg.contains("policies[0].timestamp_format:"), "{msg}");
+}
+
+#[test]
+fn literal_keys_are_refused_without_showing_them() {
+    let text = "[keys]\nencryption = \"plaintextsecret\"\n";
+    let msg = parse(text).unwrap_err().to_string();
+    assert!(
+        msg.starts_with(
+            "/etc/dw/test.toml:2: keys.encryption: a key is never written into the config"
+        ),
+        "{msg}"
+    );
+    assert!(!msg.contains("plaintextsecret"), "{msg}");
+    let msg = parse("[keys]\ndecryption = [\"file:/k\", \"oldsecret\"]\n")
+        .unwrap_err()
+        .to_string();
+    assert!(msg.contains("keys.decryption[1]"), "{msg}");
+    assert!(!msg.contains("oldsecret"), "{msg}");
+    assert!(parse("[keys]\nencryption = \"file:/k\"\npseudonym = \"env:K\"\n").is_ok());
+}
+
+#[test]
+fn secret_references_expand_variables() {
+    std::env::set_var("DW_TEST_KEYDIR", "/run/keys");
+    let c = parse(
+        "[keys]\nencryption = \"file:${DW_TEST_KEYDIR}/aes.key\"\n\n[[sources]]\nname = \"a\"\n\
+         url = \"postgres://u@h/x\"\npassword = \"file:${DW_TEST_KEYDIR}/pg\"\n",
+    )
+    .unwrap();
+    assert_eq!(
+        c.keys.encryption.as_ref().unwrap().to_string(),
+        "file:/run/keys/aes.key"
+    );
+    assert_eq!(
+        c.sources[0].password.as_ref().unwrap().to_string(),
+        "file:/run/keys/pg"
+    );
+    let msg = parse("[keys]\npseudonym = \"file:${DW_TEST_KEYDIR_UNSET}/k\"\n")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        msg.contains(":2: keys.pseudonym: environment variable `DW_TEST_KEYDIR_UNSET` is not set"),
+        "{msg}"
+    );
+}

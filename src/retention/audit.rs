@@ -301,7 +301,7 @@ pub fn write_csv<W: std::io::Write>(recs: &[AuditRecord], out: W) -> Result<()> 
         "policy",
         "description",
         "source",
-        "table",
+        "table_name",
         "action",
         "columns",
         "key_id",
@@ -421,6 +421,30 @@ mod tests {
         let mut buf = Vec::new();
         write_csv(&records(&pool).await.unwrap(), &mut buf).unwrap();
         assert_eq!(String::from_utf8(buf).unwrap().lines().count(), 4);
+    }
+
+    /// CSV and JSON exports name the fields alike (one name per field, `table_name` in both).
+    #[test]
+    fn csv_and_json_use_the_same_field_names() {
+        let mut r = rec(1);
+        r.cascaded.insert("public.child".into(), 2);
+        r.warnings.push("w".into());
+        let json = serde_json::to_value(&r).unwrap();
+        let mut json_keys: Vec<String> = json.as_object().unwrap().keys().cloned().collect();
+        let mut buf = Vec::new();
+        write_csv(std::slice::from_ref(&r), &mut buf).unwrap();
+        let text = String::from_utf8(buf).unwrap();
+        let mut csv_keys: Vec<String> = text
+            .lines()
+            .next()
+            .unwrap()
+            .split(',')
+            .map(str::to_string)
+            .collect();
+        json_keys.sort();
+        csv_keys.sort();
+        assert_eq!(csv_keys, json_keys);
+        assert!(csv_keys.contains(&"table_name".to_string()));
     }
 
     /// A record as the code before `cascaded` and `warnings` hashed it (hash computed then).

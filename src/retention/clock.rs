@@ -38,6 +38,9 @@ pub enum Clock {
     },
     /// Fixed-width text in a declared format, read by position, in UTC.
     Text(TextFormat),
+    /// No clock: a policy without `timestamp_column` (allowed only with `retain = "0d"`), every
+    /// row matching the filter is due.
+    Always,
 }
 
 fn type_hint(t: ClockType) -> &'static str {
@@ -142,6 +145,9 @@ impl Clock {
                 let sql = dialect.clock_text_valid(col, f, q.binds.len());
                 q.push(&sql);
             }
+            Clock::Always => {
+                q.push("1 = 1");
+            }
         }
     }
 
@@ -175,6 +181,9 @@ impl Clock {
                 q.binds.push(Bind::Text(text_cutoff(cutoff)));
                 let sql = dialect.clock_text_before(col, f, q.binds.len());
                 q.push(&sql);
+            }
+            Clock::Always => {
+                q.push("1 = 1");
             }
         }
     }
@@ -343,6 +352,66 @@ mod tests {
                 q.sql
             );
         }
+    }
+
+    #[test]
+    fn a_policy_without_a_clock_acts_on_every_row_matching_the_filter() {
+        use crate::retention::plan::Plan;
+        use crate::sources::{TableInfo, TableKind, TableRef, TriggerInfo};
+        let p: PolicyConfig = toml::from_str(
+            "name = \"p\"\ndescription = \"d\"\nsource = \"s\"\ntable = \"t\"\n\
+             retain = \"0d\"\naction = \"nullify\"\ncolumns = [\"phone\"]\n\
+             filter = \"status = 'closed'\"",
+        )
+        .unwrap();
+        let id = ColumnInfo {
+            name: "id".into(),
+            sql_type: "bigint".into(),
+            nullable: false,
+            max_length: None,
+        };
+        let phone = ColumnInfo {
+            name: "phone".into(),
+            sql_type: "varchar(20)".into(),
+            nullable: true,
+            max_length: Some(20),
+        };
+        let table = TableInfo {
+            table: TableRef {
+                schema: "public".into(),
+                name: "t".into(),
+            },
+            kind: TableKind::Table,
+            columns: vec![id, phone],
+            primary_key: vec!["id".into()],
+            unique_keys: vec![],
+            foreign_keys: vec![],
+            row_estimate: None,
+            pages: None,
+        };
+        let mut plan = Plan::check(
+            Dialect::new(Backend::Postgres),
+            &p,
+            table,
+            vec![],
+            Utc::now(),
+        )
+        .unwrap();
+        assert_eq!(plan.clock, Clock::Always);
+        let mut q = Stmt::new(plan.dialect);
+        plan.push_expired(&mut q);
+        assert_eq!(q.sql, "(1 = 1 AND 1 = 1) AND (status = 'closed')");
+        assert!(q.binds.is_empty());
+        let invalid = plan.count_stmt(|p, q| p.push_invalid_clock(q));
+        placeholders_match(&invalid);
+        // No clock column, so no trigger can restart a retention period.
+        plan.triggers = vec![TriggerInfo {
+            name: "touch".into(),
+            timing: "BEFORE".into(),
+            events: vec!["UPDATE".into()],
+            body: None,
+        }];
+        assert!(plan.trigger_warnings().is_empty());
     }
 
     #[test]

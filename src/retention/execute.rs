@@ -317,6 +317,22 @@ pub async fn run_policy(
     result
 }
 
+/// The dry run of `policy` on an already connected (read-only) `source`: everything
+/// `enforce --dry-run` checks (the preflight of [`Plan::prepare`], the keys, the preflight scan,
+/// the length check, the safety brake and the database's check of a first batch), changing
+/// nothing. `check-config --connect` runs it for every policy.
+pub async fn dry_run_on(
+    config: &Config,
+    source: &Source,
+    policy: &PolicyConfig,
+) -> Result<RunReport> {
+    let opts = RunOptions {
+        dry_run: true,
+        ..RunOptions::default()
+    };
+    run_on(config, source, policy, &opts, &Stop::new()).await
+}
+
 async fn run_on(
     config: &Config,
     source: &Source,

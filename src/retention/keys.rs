@@ -150,6 +150,33 @@ pub fn pseudonym_key(keys: &KeysConfig) -> Result<Option<Key>> {
     keys.pseudonym.as_ref().map(Key::from_secret).transpose()
 }
 
+/// Loads every `[keys]` entry once, proving each readable and exactly 32 bytes (offline
+/// `check-config`); returns `(entry, key id)` pairs. Errors name the entry and the reference,
+/// never a value.
+pub fn check_keys(keys: &KeysConfig) -> Result<Vec<(String, String)>> {
+    let entries = keys
+        .encryption
+        .iter()
+        .map(|s| ("keys.encryption".to_string(), s))
+        .chain(
+            keys.decryption
+                .iter()
+                .enumerate()
+                .map(|(j, s)| (format!("keys.decryption[{j}]"), s)),
+        )
+        .chain(
+            keys.pseudonym
+                .iter()
+                .map(|s| ("keys.pseudonym".to_string(), s)),
+        );
+    let mut out = Vec::new();
+    for (entry, secret) in entries {
+        let key = Key::from_secret(secret).map_err(|e| Error::Other(format!("{entry}: {e}")))?;
+        out.push((entry, key.id().to_string()));
+    }
+    Ok(out)
+}
+
 /// Writes a new random key as base64 text to `path` with mode 0600; refuses to overwrite.
 /// Returns the key id.
 pub fn generate_key_file(path: &Path) -> Result<String> {
@@ -206,6 +233,42 @@ mod tests {
         assert_eq!(k.id().len(), 8);
         assert!(Key::parse(b"short").is_err());
         assert!(Key::parse(&[0u8; 31]).is_err());
+    }
+
+    #[test]
+    fn check_keys_refuses_empty_short_and_garbage_key_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let good = dir.path().join("good");
+        let id = generate_key_file(&good).unwrap();
+        let cases: [(&str, &[u8]); 4] = [
+            ("empty", b""),
+            ("short", &[7u8; 16]),
+            ("garbage", b"not a key at all, just some words\n"),
+            ("b64short", b"AAAAAAAAAAAAAAAAAAAAAA==\n"),
+        ];
+        for (name, bytes) in cases {
+            let p = dir.path().join(name);
+            std::fs::write(&p, bytes).unwrap();
+            let keys = KeysConfig {
+                encryption: Some(Secret::from(format!("file:{}", good.display()))),
+                decryption: vec![],
+                pseudonym: Some(Secret::from(format!("file:{}", p.display()))),
+            };
+            let e = check_keys(&keys).unwrap_err().to_string();
+            assert!(
+                e.starts_with("keys.pseudonym: ") && e.contains("is not a 32-byte key"),
+                "{name}: {e}"
+            );
+            assert!(e.contains(&p.display().to_string()), "{e}");
+        }
+        let keys = KeysConfig {
+            encryption: Some(Secret::from(format!("file:{}", good.display()))),
+            ..KeysConfig::default()
+        };
+        assert_eq!(
+            check_keys(&keys).unwrap(),
+            vec![("keys.encryption".to_string(), id)]
+        );
     }
 
     #[test]

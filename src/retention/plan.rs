@@ -170,6 +170,28 @@ fn mentions(body: &str, column: &str) -> bool {
     })
 }
 
+/// The timestamp column and its clock; a policy without `timestamp_column` (`retain = "0d"`,
+/// validated at load) gets [`Clock::Always`] and an unnamed placeholder column.
+fn clock_of(
+    dialect: Dialect,
+    policy: &PolicyConfig,
+    table: &TableInfo,
+) -> Result<(ColumnInfo, Clock)> {
+    let Some(name) = policy.clock_column() else {
+        let none = ColumnInfo {
+            name: String::new(),
+            sql_type: String::new(),
+            nullable: true,
+            max_length: None,
+        };
+        return Ok((none, Clock::Always));
+    };
+    let ts = column(policy, table, name, "timestamp_column")?.clone();
+    let clock = Clock::classify(dialect, policy, &table.table.to_string(), &ts)
+        .map_err(|m| refuse(policy, m))?;
+    Ok((ts, clock))
+}
+
 impl Plan {
     /// Introspects the policy's table and checks everything that can be checked without data:
     /// a key exists, the columns exist and accept what the action writes, foreign keys do not block
@@ -351,7 +373,8 @@ impl Plan {
                 }
                 continue;
             }
-            if !fires_on(t, "UPDATE") {
+            // Without a clock column no trigger can restart a retention period.
+            if !fires_on(t, "UPDATE") || self.clock == Clock::Always {
                 continue;
             }
             match &t.body {
@@ -419,9 +442,7 @@ impl Plan {
             .iter()
             .map(|k| column(policy, &table, k, "key column").cloned())
             .collect::<Result<_>>()?;
-        let ts = column(policy, &table, &policy.timestamp_column, "timestamp_column")?.clone();
-        let clock = Clock::classify(dialect, policy, &table.table.to_string(), &ts)
-            .map_err(|m| refuse(policy, m))?;
+        let (ts, clock) = clock_of(dialect, policy, &table)?;
         let mut columns = Vec::new();
         for c in &policy.columns {
             let col = column(policy, &table, c, "column")?.clone();
