@@ -18,6 +18,7 @@ pub mod inventory;
 pub mod retention;
 pub mod scan;
 pub mod schedule;
+pub mod shell;
 pub mod sources;
 pub mod stop;
 
