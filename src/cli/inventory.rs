@@ -111,7 +111,7 @@ async fn open(config: &ConfigArg) -> anyhow::Result<(datawarden::config::Config,
 }
 
 /// Left-aligned text columns, widths counted in characters.
-fn print_table(rows: &[Vec<String>]) -> std::io::Result<()> {
+pub(crate) fn print_table(rows: &[Vec<String>]) -> std::io::Result<()> {
     let cols = rows.first().map_or(0, Vec::len);
     let widths: Vec<usize> = (0..cols)
         .map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0))
