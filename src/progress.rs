@@ -84,7 +84,26 @@ impl BatchObserver for LogBatches {
     }
 
     fn batch(&self, task: &str, done: &BatchDone) {
-        let now = Instant::now();
+        let Some((rate, eta)) = self.due(task, done, Instant::now()) else {
+            return;
+        };
+        tracing::info!(
+            policy = task,
+            batch = done.batch,
+            rows_done = done.rows_done,
+            rows_total = done.rows_total,
+            rows_per_s = rate.round() as u64,
+            eta_s = eta.map(|d| d.as_secs()),
+            batch_ms = done.took.as_millis() as u64,
+            "batch committed"
+        );
+    }
+}
+
+impl LogBatches {
+    /// The rate and time left when this batch gets a line: the first batch of a task, the last
+    /// (all rows done), and any batch at least `every` after the previous line.
+    fn due(&self, task: &str, done: &BatchDone, now: Instant) -> Option<(f64, Option<Duration>)> {
         let mut tasks = self.tasks.lock().unwrap_or_else(|e| e.into_inner());
         let clock = tasks.entry(task.to_string()).or_insert(TaskClock {
             started: now,
@@ -96,20 +115,10 @@ impl BatchObserver for LogBatches {
             .last_line
             .is_some_and(|t| now.duration_since(t) < self.every && !last_batch)
         {
-            return;
+            return None;
         }
         clock.last_line = Some(now);
-        let (rate, eta) = rate_eta(clock.started, clock.rows_at_start, done, now);
-        tracing::info!(
-            policy = task,
-            batch = done.batch,
-            rows_done = done.rows_done,
-            rows_total = done.rows_total,
-            rows_per_s = rate.round() as u64,
-            eta_s = eta.map(|d| d.as_secs()),
-            batch_ms = done.took.as_millis() as u64,
-            "batch committed"
-        );
+        Some(rate_eta(clock.started, clock.rows_at_start, done, now))
     }
 }
 
@@ -152,5 +161,44 @@ mod tests {
             rate_eta(t0, 1300, &done, t0 + Duration::from_secs(1)).1,
             None
         );
+    }
+
+    #[test]
+    fn log_lines_come_per_batch_on_slow_tables_and_per_second_on_fast_ones() {
+        let log = LogBatches::new(Duration::from_secs(1));
+        let t0 = Instant::now();
+        log.tasks.lock().unwrap().insert(
+            "p".into(),
+            TaskClock {
+                started: t0,
+                rows_at_start: 0,
+                last_line: None,
+            },
+        );
+        let b = |batch: u64, rows_done: u64| BatchDone {
+            batch,
+            rows: 10,
+            rows_done,
+            rows_total: 100,
+            took: Duration::from_millis(1),
+        };
+        let ms = |n: u64| t0 + Duration::from_millis(n);
+        assert!(log.due("p", &b(1, 10), ms(10)).is_some(), "the first batch");
+        assert!(log.due("p", &b(2, 20), ms(20)).is_none(), "fast: skipped");
+        assert!(log.due("p", &b(3, 30), ms(900)).is_none());
+        assert!(
+            log.due("p", &b(4, 40), ms(1010)).is_some(),
+            "a second later"
+        );
+        assert!(
+            log.due("p", &b(5, 50), ms(2500)).is_some(),
+            "slow: every batch"
+        );
+        assert!(
+            log.due("p", &b(10, 100), ms(2510)).is_some(),
+            "the last batch"
+        );
+        // Another task has its own clock.
+        assert!(log.due("q", &b(1, 10), ms(2520)).is_some());
     }
 }
