@@ -109,3 +109,21 @@ fn quiet_turns_progress_off_and_failures_are_in_the_table() {
         "{stdout}"
     );
 }
+
+#[test]
+fn scan_quiet_drops_the_per_table_lines() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = demo(&tmp.path().join("demo"));
+    for (quiet, lines) in [(false, 4), (true, 0)] {
+        let mut c = datawarden();
+        c.args(["scan", "--config"]).arg(&config);
+        if quiet {
+            c.arg("--quiet");
+        }
+        let out = c.output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{stderr}");
+        assert_eq!(stderr.matches("table scanned").count(), lines, "{stderr}");
+        assert!(String::from_utf8_lossy(&out.stdout).contains("cars: scan #"));
+    }
+}

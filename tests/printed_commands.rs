@@ -209,3 +209,43 @@ fn the_missing_key_hint_makes_the_key() {
     ok(tmp, tmp, &hints[0]);
     ok(tmp, tmp, enforce);
 }
+
+#[tokio::test]
+async fn the_daemons_brake_hint_runs_as_printed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let tmp = tmp.path();
+    demo(tmp);
+    // The demo's closed-accounts policy, scheduled, with a brake it trips (177 rows qualify).
+    let path = tmp.join("my demo/datawarden-demo.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let text = text.replace(
+        "batch_size = 500",
+        "batch_size = 500\nmax_rows = 10\nschedule = \"0 3 * * *\"",
+    );
+    std::fs::write(&path, text).unwrap();
+    let config = std::sync::Arc::new(datawarden::config::Config::load(&path).unwrap());
+    let store = datawarden::inventory::Store::open(&config.inventory.url)
+        .await
+        .unwrap();
+    let jobs = datawarden::daemon::jobs::from_config(&config, &store).unwrap();
+    let job = jobs
+        .iter()
+        .find(|j| j.name == "enforce:closed-accounts")
+        .unwrap();
+    let err = match (job.run)(datawarden::stop::Stop::new()).await {
+        Err(e) => e.to_string(),
+        Ok(_) => panic!("the brake should stop the job"),
+    };
+    store.close().await;
+    let hints = hinted_commands(&err);
+    assert_eq!(hints.len(), 1, "{err}");
+    let out = ok(tmp, tmp, &hints[0]);
+    assert!(
+        squeezed(&out).contains("closed-accounts nullify cars.members completed 177 1 177"),
+        "{out}"
+    );
+}
+
+fn squeezed(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}

@@ -86,20 +86,19 @@ fn readme_command_blocks_run_as_printed() {
         match b.info.get(1).map(String::as_str) {
             None => {}
             Some("notest") => continue,
-            Some("server") => {
-                if !postgres_up() {
-                    assert!(
-                        !require_db,
-                        "README.md:{}: PostgreSQL is down and DATAWARDEN_TEST_REQUIRE_DB=1",
-                        b.line
-                    );
-                    eprintln!(
-                        "SKIPPED README.md:{}: needs PostgreSQL on 127.0.0.1:5432",
-                        b.line
-                    );
-                    continue;
-                }
+            Some("server") if !postgres_up() => {
+                assert!(
+                    !require_db,
+                    "README.md:{}: PostgreSQL is down and DATAWARDEN_TEST_REQUIRE_DB=1",
+                    b.line
+                );
+                eprintln!(
+                    "SKIPPED README.md:{}: needs PostgreSQL on 127.0.0.1:5432",
+                    b.line
+                );
+                continue;
             }
+            Some("server") => {}
             Some(other) => panic!(
                 "README.md:{}: unknown marker `sh {other}` (use `sh`, `sh notest` or `sh server`)",
                 b.line

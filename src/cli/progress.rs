@@ -12,6 +12,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 pub enum Progress {
     Bar(Mutex<Option<ProgressBar>>),
     Log(LogProgress),
+    /// `--quiet`: nothing.
+    Quiet,
 }
 
 impl Progress {
@@ -51,6 +53,7 @@ impl ScanProgress for Progress {
                 }
             }
             Progress::Log(l) => l.started(source, tables),
+            Progress::Quiet => {}
         }
     }
 
@@ -66,6 +69,7 @@ impl ScanProgress for Progress {
                 }
             }
             Progress::Log(l) => l.table_done(source, table, outcome),
+            Progress::Quiet => {}
         }
     }
 }

@@ -68,7 +68,7 @@ impl Key {
             return Ok(Key::from_bytes(arr));
         }
         Err(
-            "is not a 32-byte key: write base64 of 32 bytes (as `datawarden keys generate` does), \
+            "is not a 32-byte key: write base64 of 32 bytes (as the `keys generate` command does), \
              64 hex digits, or 32 raw bytes"
                 .into(),
         )
