@@ -15,9 +15,11 @@ pub mod demo;
 pub mod detect;
 pub mod error;
 pub mod inventory;
+pub mod progress;
 pub mod retention;
 pub mod scan;
 pub mod schedule;
+pub mod shell;
 pub mod sources;
 pub mod stop;
 

@@ -30,13 +30,23 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     println!("export (JSON):  {}", files.json.display());
     println!();
     println!("next:");
-    println!(
-        "  datawarden inventory list --config {}",
-        files.config.display()
-    );
-    println!(
-        "  datawarden inventory review --config {} --confirm cars.members.real_name name --note \"legal name\"",
-        files.config.display()
-    );
+    for line in next_steps(&files.config, super::inventory::login_name().is_some()) {
+        println!("  {line}");
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The commands printed after "next:", each runnable as printed in a POSIX shell (paths quoted when
+/// they need it; `tests/printed_commands.rs` runs them). `inventory review` records the login
+/// name when `--by` is not given; without a login name the hint names the reviewer itself.
+pub fn next_steps(config: &std::path::Path, has_login: bool) -> Vec<String> {
+    let c = datawarden::shell::quote_path(config);
+    vec![
+        format!("datawarden inventory list --config {c}"),
+        format!(
+            "datawarden inventory review --config {c} --confirm cars.members.real_name name --note \"legal name\"{}",
+            if has_login { "" } else { " --by demo-user" }
+        ),
+        format!("datawarden enforce --dry-run --config {c}"),
+    ]
 }

@@ -1,10 +1,13 @@
 //! `datawarden enforce`: runs retention policies once (or previews them with `--dry-run`).
 
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Instant;
 
 use datawarden::retention::{run_policy, Outcome, RunOptions};
 use datawarden::stop::Stop;
 
+use super::progress::BatchProgress;
 use super::ConfigArg;
 
 /// Arguments of `enforce`.
@@ -21,6 +24,9 @@ pub struct Args {
     /// Run even when a policy's safety brake (max_rows / max_share) would stop it.
     #[arg(long)]
     pub override_brake: bool,
+    /// No progress: neither the bar (on a terminal) nor the per-batch log lines.
+    #[arg(long, short)]
+    pub quiet: bool,
 }
 
 /// Exit codes of `enforce` (and `enforce --dry-run`, for what the run would do), the most severe
@@ -76,14 +82,29 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             s2.request();
         }
     });
+    let progress = (!args.quiet && !args.dry_run).then(|| Arc::new(BatchProgress::for_stderr()));
     let opts = RunOptions {
         dry_run: args.dry_run,
         override_brake: args.override_brake,
         now: None,
+        progress: progress
+            .clone()
+            .map(|p| p as Arc<dyn datawarden::progress::BatchObserver>),
     };
     let mut status = Status::Ok;
+    let mut summary = vec![[
+        "POLICY", "ACTION", "TABLE", "OUTCOME", "ROWS", "BATCHES", "ELIGIBLE", "TIME",
+    ]
+    .map(String::from)
+    .to_vec()];
     for p in &policies {
-        match run_policy(&config, p, &opts, &stop).await {
+        let t0 = Instant::now();
+        let result = run_policy(&config, p, &opts, &stop).await;
+        if let Some(progress) = &progress {
+            progress.finish();
+        }
+        summary.push(summary_row(p, &result, t0.elapsed().as_secs_f64()));
+        match result {
             Ok(r) => {
                 if let Some(pv) = &r.preview {
                     println!("policy {} (dry run: nothing changed)", r.policy);
@@ -194,5 +215,50 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             break;
         }
     }
+    println!();
+    super::inventory::print_table(&summary)?;
     Ok(ExitCode::from(status as u8))
+}
+
+/// One line of the summary table that ends `enforce`.
+fn summary_row(
+    p: &datawarden::config::PolicyConfig,
+    result: &datawarden::error::Result<datawarden::retention::RunReport>,
+    secs: f64,
+) -> Vec<String> {
+    let mut row = vec![
+        p.name.clone(),
+        p.action.as_str().to_string(),
+        format!("{}.{}", p.source, p.table),
+    ];
+    let dash = || "-".to_string();
+    match result {
+        Ok(r) => match &r.preview {
+            Some(pv) => row.extend([
+                if pv.brake.is_some() {
+                    "dry run: would stop at the brake".into()
+                } else {
+                    "dry run: would proceed".into()
+                },
+                dash(),
+                dash(),
+                r.eligible.to_string(),
+            ]),
+            None => row.extend([
+                format!(
+                    "{:?}{}",
+                    r.outcome,
+                    if r.resumed { " (resumed)" } else { "" }
+                )
+                .to_lowercase(),
+                r.rows_affected.to_string(),
+                r.batches.to_string(),
+                r.eligible.to_string(),
+            ]),
+        },
+        Err(e) if e.is_refusal() => row.extend(["refused".into(), dash(), dash(), dash()]),
+        Err(_) => row.extend(["failed".into(), dash(), dash(), dash()]),
+    }
+    row.push(format!("{secs:.1} s"));
+    row
 }

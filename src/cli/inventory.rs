@@ -72,7 +72,8 @@ pub struct ReviewArgs {
     /// Why (recorded with the decision).
     #[arg(long)]
     pub note: Option<String>,
-    /// Who decides (default: $USER).
+    /// Who decides. Default: your login name ($USER, else $LOGNAME, else the name of your user
+    /// id), recorded as `login:NAME` so that a defaulted name is told apart from one given here.
     #[arg(long)]
     pub by: Option<String>,
 }
@@ -110,7 +111,7 @@ async fn open(config: &ConfigArg) -> anyhow::Result<(datawarden::config::Config,
 }
 
 /// Left-aligned text columns, widths counted in characters.
-fn print_table(rows: &[Vec<String>]) -> std::io::Result<()> {
+pub(crate) fn print_table(rows: &[Vec<String>]) -> std::io::Result<()> {
     let cols = rows.first().map_or(0, Vec::len);
     let widths: Vec<usize> = (0..cols)
         .map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0))
@@ -203,7 +204,7 @@ async fn list(a: ListArgs) -> anyhow::Result<ExitCode> {
                 .as_deref()
                 .map(|s| format!(" for source {s}"))
                 .unwrap_or_default(),
-            a.config.config.display()
+            datawarden::shell::quote_path(&a.config.config)
         );
         return Ok(ExitCode::SUCCESS);
     }
@@ -263,7 +264,10 @@ async fn diff(a: DiffArgs) -> anyhow::Result<ExitCode> {
     let drifts = drift_all(&store, a.source.as_deref()).await?;
     store.close().await;
     if drifts.is_empty() {
-        println!("no source has two completed scans yet; run `datawarden scan` again to compare");
+        println!(
+            "no source has two completed scans yet; run `datawarden scan --config {}` again to compare",
+            datawarden::shell::quote_path(&a.config.config)
+        );
     }
     for d in &drifts {
         print_drift(d);
@@ -272,14 +276,16 @@ async fn diff(a: DiffArgs) -> anyhow::Result<ExitCode> {
 }
 
 async fn review(a: ReviewArgs) -> anyhow::Result<ExitCode> {
-    let by = match a
-        .by
-        .clone()
-        .or_else(|| std::env::var("USER").ok())
-        .or_else(|| std::env::var("LOGNAME").ok())
-    {
+    let by = match a.by.clone() {
         Some(b) if !b.trim().is_empty() => b,
-        _ => anyhow::bail!("say who decides: --by NAME"),
+        Some(_) => anyhow::bail!("--by is empty: say who decides, e.g. --by \"Jane Doe\""),
+        None => match login_name() {
+            Some(login) => format!("login:{login}"),
+            None => anyhow::bail!(
+                "say who decides: add --by NAME (no login name to default to: $USER and $LOGNAME \
+                 are unset and the user id has no account name)"
+            ),
+        },
     };
     let decision = if a.confirm {
         Decision::Confirm
@@ -290,7 +296,8 @@ async fn review(a: ReviewArgs) -> anyhow::Result<ExitCode> {
     let (_, store) = open(&a.config).await?;
     let key = store
         .review(&path, &a.category, decision, &by, a.note.as_deref())
-        .await?;
+        .await
+        .map_err(|e| with_config(e.to_string(), &a.config.config))?;
     store.close().await;
     println!(
         "{key}: {} {} by {by}",
@@ -298,6 +305,45 @@ async fn review(a: ReviewArgs) -> anyhow::Result<ExitCode> {
         decision.status().as_str()
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// Adds `--config PATH` to the `datawarden scan` and `datawarden inventory ...` commands that a
+/// library message suggests, so that the hint runs as printed.
+fn with_config(message: String, config: &std::path::Path) -> anyhow::Error {
+    let c = datawarden::shell::quote_path(config);
+    anyhow::anyhow!(
+        "{}",
+        message
+            .replace(
+                "`datawarden scan`",
+                &format!("`datawarden scan --config {c}`")
+            )
+            .replace(
+                "`datawarden inventory list --all`",
+                &format!("`datawarden inventory list --all --config {c}`")
+            )
+    )
+}
+
+/// The login name of the user running this process: `$USER`, else `$LOGNAME`, else the account
+/// name of the real user id (so `sudo -u`, cron and containers without `$USER` still have one).
+pub fn login_name() -> Option<String> {
+    let env = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
+    env("USER").or_else(|| env("LOGNAME")).or_else(account_name)
+}
+
+#[cfg(unix)]
+fn account_name() -> Option<String> {
+    nix::unistd::User::from_uid(nix::unistd::getuid())
+        .ok()
+        .flatten()
+        .map(|u| u.name)
+        .filter(|n| !n.is_empty())
+}
+
+#[cfg(not(unix))]
+fn account_name() -> Option<String> {
+    None
 }
 
 async fn export(a: ExportArgs) -> anyhow::Result<ExitCode> {

@@ -17,6 +17,9 @@ pub struct Args {
     /// Scan only this source (a `[[sources]]` name).
     #[arg(long)]
     pub source: Option<String>,
+    /// No progress: neither the bar (on a terminal) nor the per-table log lines.
+    #[arg(long, short)]
+    pub quiet: bool,
 }
 
 /// One line per scanned source.
@@ -48,7 +51,11 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     };
     let engine = Engine::load(config.detectors_dir.as_deref())?;
     let store = Store::open(&config.inventory.url).await?;
-    let progress = Progress::for_stderr();
+    let progress = if args.quiet {
+        Progress::Quiet
+    } else {
+        Progress::for_stderr()
+    };
     let stop = stop_on_ctrl_c();
     let mut ok = true;
     for source in sources {

@@ -121,11 +121,13 @@ fn enforce_fn(config: Arc<Config>, name: &str) -> JobFn {
             match report.outcome {
                 Outcome::Braked => {
                     return Err(Error::Policy {
-                        policy: name,
+                        policy: name.clone(),
                         message: format!(
                             "the safety brake stopped the run before any change: {} rows qualify; \
-                             raise max_rows/max_share or run `datawarden enforce --override-brake`",
-                            report.eligible
+                             raise max_rows/max_share or run `datawarden enforce --config {} --policy {} --override-brake`",
+                            report.eligible,
+                            crate::shell::quote_path(&config.path),
+                            crate::shell::quote(&name),
                         ),
                     })
                 }

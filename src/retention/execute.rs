@@ -31,6 +31,8 @@ pub struct RunOptions {
     pub override_brake: bool,
     /// The instant the cutoff is computed from (default: now). A resumed run keeps its cutoff.
     pub now: Option<DateTime<Utc>>,
+    /// Told when the batches start and after each committed batch (progress bars, log lines).
+    pub progress: Option<std::sync::Arc<dyn crate::progress::BatchObserver>>,
 }
 
 /// How a run ended.
@@ -534,6 +536,10 @@ async fn execute(
         pending: None,
     };
     audit::append(store, &mut start, CheckpointChange::Save(&checkpoint)).await?;
+    let rows_total = report.rows_affected + report.eligible;
+    if let Some(o) = &opts.progress {
+        o.started(&p.name, report.rows_affected, rows_total);
+    }
     let mut last = checkpoint.last_key.as_deref().map(parse_key).transpose()?;
     let nkey = plan.key.len();
     let locking = p.action != Action::Delete && p.action != Action::Nullify;
@@ -617,6 +623,16 @@ async fn execute(
         r.finished_at = Some(rfc3339(Utc::now()));
         r.outcome = "committed".into();
         audit::append(store, &mut r, CheckpointChange::Save(&checkpoint)).await?;
+        if let Some(o) = &opts.progress {
+            let done = crate::progress::BatchDone {
+                batch: report.batches,
+                rows: affected,
+                rows_done: report.rows_affected,
+                rows_total,
+                took,
+            };
+            o.batch(&p.name, &done);
+        }
         last = Some(upto);
         let pause = p.pause();
         if pause > Duration::ZERO && !stop.is_requested() {

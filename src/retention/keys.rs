@@ -68,7 +68,7 @@ impl Key {
             return Ok(Key::from_bytes(arr));
         }
         Err(
-            "is not a 32-byte key: write base64 of 32 bytes (as `datawarden keys generate` does), \
+            "is not a 32-byte key: write base64 of 32 bytes (as the `keys generate` command does), \
              64 hex digits, or 32 raw bytes"
                 .into(),
         )
@@ -76,7 +76,18 @@ impl Key {
 
     /// Resolves a `[keys]` secret and parses it. Errors name the reference, never the value.
     pub fn from_secret(secret: &Secret) -> Result<Key> {
-        let value = secret.resolve()?;
+        let value = secret.resolve().map_err(|e| match (secret, e) {
+            (Secret::File(path), Error::Secret { reference, message }) if !path.exists() => {
+                Error::Secret {
+                    reference,
+                    message: format!(
+                        "{message}; make a key with `datawarden keys generate --output {}`",
+                        crate::shell::quote_path(path)
+                    ),
+                }
+            }
+            (_, e) => e,
+        })?;
         Key::parse(value.expose()).map_err(|message| Error::Secret {
             reference: secret.to_string(),
             message,
