@@ -108,7 +108,12 @@ fn enforce_fn(config: Arc<Config>, name: &str) -> JobFn {
         let counted = counted.clone();
         Box::pin(async move {
             let policy = config.policy(&name)?.clone();
-            let report = run_policy(&config, &policy, &RunOptions::default(), &stop).await?;
+            // One journal line per batch (at most one a second on fast tables).
+            let opts = RunOptions {
+                progress: Some(Arc::new(crate::progress::LogBatches::default())),
+                ..RunOptions::default()
+            };
+            let report = run_policy(&config, &policy, &opts, &stop).await?;
             let new_rows = {
                 let mut c = counted.lock().unwrap_or_else(|e| e.into_inner());
                 let before = match c.as_ref() {
