@@ -20,5 +20,6 @@ pub mod scan;
 pub mod schedule;
 pub mod sources;
 pub mod stop;
+pub mod transformed;
 
 pub use error::{Error, Result};

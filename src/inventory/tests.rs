@@ -36,6 +36,7 @@ fn report(findings: Vec<Finding>) -> ColumnReport {
     ColumnReport {
         sampled: 100,
         non_null: 90,
+        transformed: 0,
         status: if findings.iter().any(|f| f.personal) {
             ColumnStatus::Personal
         } else {
@@ -367,6 +368,7 @@ async fn exports_parse_back_and_escape_markup() {
     let unknown = ColumnReport {
         sampled: 50,
         non_null: 0,
+        transformed: 0,
         status: ColumnStatus::Unknown,
         findings: vec![],
     };
