@@ -12,10 +12,16 @@
 //!   negative name hint (`email_opt_in`, `phone_model`) lowers confidence and disables that.
 //! - Blank values (empty or whitespace) carry nothing and are treated like NULL.
 //! - Values of numeric SQL types arrive as text; a trailing `.000` fraction is ignored.
+//! - Values datawarden wrote ([`crate::transformed::written_by_datawarden`]: envelopes,
+//!   pseudonyms, masks) are counted apart (`transformed`) and left out of every share's
+//!   denominator, so a partly transformed column stays flagged while any raw value holds the
+//!   category. A mask-shaped value in which a detector still finds an identifier is raw (the
+//!   masker hides every identifier it finds).
 
 use serde::{Deserialize, Serialize};
 
 use crate::detect::{hints, mask, Engine, Match, Sensitivity};
+use crate::transformed::Written;
 
 /// The outcome for one column.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -57,7 +63,7 @@ pub struct Finding {
     pub detectors: Vec<DetectorVersion>,
     /// Sampled non-null values holding the category.
     pub matched: u64,
-    /// `matched / non_null`.
+    /// `matched / (non_null - transformed)`: the share of the raw values.
     pub share: f64,
     /// Whole-value or free-text column.
     pub layout: Layout,
@@ -78,8 +84,11 @@ pub struct Finding {
 pub struct ColumnReport {
     /// Values observed, NULLs included.
     pub sampled: u64,
-    /// Non-null, non-blank values observed.
+    /// Non-null, non-blank values observed (transformed ones included).
     pub non_null: u64,
+    /// Of those, values datawarden wrote (envelopes, pseudonyms, masks), left out of every share.
+    #[serde(default)]
+    pub transformed: u64,
     /// Overall status.
     pub status: ColumnStatus,
     /// Categories with any evidence, strongest first.
@@ -117,6 +126,7 @@ pub struct ColumnClassifier<'e> {
     cats: Vec<CategoryState>,
     sampled: u64,
     non_null: u64,
+    transformed: u64,
     buf: Vec<Match>,
 }
 
@@ -188,6 +198,7 @@ impl<'e> ColumnClassifier<'e> {
             cats,
             sampled: 0,
             non_null: 0,
+            transformed: 0,
             buf: Vec::with_capacity(8),
         }
     }
@@ -206,9 +217,19 @@ impl<'e> ColumnClassifier<'e> {
             v = strip_zero_fraction(v);
         }
         self.non_null += 1;
+        let written = std::str::from_utf8(v)
+            .ok()
+            .and_then(crate::transformed::written_by_datawarden);
+        if matches!(written, Some(Written::Envelope | Written::Pseudonym)) {
+            self.transformed += 1;
+            return;
+        }
         self.engine
             .find_supported(v, &self.supported, &mut self.buf);
         if self.buf.is_empty() {
+            if written == Some(Written::Mask) {
+                self.transformed += 1;
+            }
             return;
         }
         for ci in 0..self.cats.len() {
@@ -260,6 +281,7 @@ impl<'e> ColumnClassifier<'e> {
     pub fn finish(self) -> ColumnReport {
         let engine = self.engine;
         let non_null = self.non_null;
+        let raw = non_null - self.transformed;
         let mut findings = Vec::new();
         for (ci, c) in self.cats.into_iter().enumerate() {
             if c.matched == 0 && c.name_hint.is_none() {
@@ -284,7 +306,7 @@ impl<'e> ColumnClassifier<'e> {
                 .map(|&i| engine.detectors()[i].sensitivity)
                 .max()
                 .unwrap_or(Sensitivity::Moderate);
-            let denom = non_null.max(1) as f64;
+            let denom = raw.max(1) as f64;
             let share = c.matched as f64 / denom;
             let whole_share = c.whole as f64 / denom;
             let whole_ok = c.whole > 0 && whole_share >= min_share;
@@ -354,6 +376,7 @@ impl<'e> ColumnClassifier<'e> {
         ColumnReport {
             sampled: self.sampled,
             non_null,
+            transformed: self.transformed,
             status,
             findings,
         }

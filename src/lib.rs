@@ -22,5 +22,6 @@ pub mod schedule;
 pub mod shell;
 pub mod sources;
 pub mod stop;
+pub mod transformed;
 
 pub use error::{Error, Result};

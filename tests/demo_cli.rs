@@ -96,12 +96,12 @@ fn demo_builds_scans_and_exports_then_the_inventory_commands_work() {
         "unknown"
     );
     assert_eq!(
-        col("members", "mobile").unwrap()["covered_by"],
-        serde_json::json!(["closed-accounts"])
+        col("members", "mobile").unwrap()["covered_by"][0]["policy"],
+        "closed-accounts"
     );
     assert_eq!(
-        col("inquiries", "phone").unwrap()["covered_by"],
-        serde_json::json!(["inquiries"])
+        col("inquiries", "phone").unwrap()["covered_by"][0]["policy"],
+        "inquiries"
     );
     assert_eq!(
         col("inquiries", "message").unwrap()["covered_by"],
@@ -120,7 +120,7 @@ fn demo_builds_scans_and_exports_then_the_inventory_commands_work() {
     }
 
     let html = std::fs::read_to_string(dir.join("inventory.html")).unwrap();
-    assert!(html.contains("Personal data no retention policy covers"));
+    assert!(html.contains("Personal data no enforced retention policy covers"));
     assert!(html.contains("inquiries.message"));
 
     // Review from the command line; the decision survives a second demo run (a rescan).

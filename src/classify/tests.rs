@@ -153,6 +153,49 @@ fn weak_evidence_needs_a_name_hint() {
     assert!(finding(&strong, "cn_resident_id").unwrap().confidence > f.confidence);
 }
 
+/// 49 of 65 phones masked: the 16 raw ones still make a phone column; the masked ones are counted
+/// apart and do not dilute the share. Envelopes and pseudonyms likewise.
+#[test]
+fn transformed_values_are_counted_apart_and_do_not_dilute_the_share() {
+    let raw: Vec<String> = (0..16)
+        .map(|i| format!("138{:08}", 10_000_000 + i * 7919))
+        .collect();
+    let mut values: Vec<Option<&str>> = vec![Some("138****5678"); 49];
+    values.extend(raw.iter().map(|v| Some(v.as_str())));
+    let r = classify("contact", "varchar(20)", &values);
+    assert_eq!((r.non_null, r.transformed), (65, 49));
+    let f = finding(&r, "phone").expect("phone finding");
+    assert!(f.personal, "{f:?}");
+    assert_eq!((f.matched, f.share), (16, 1.0));
+    assert_eq!(r.status, ColumnStatus::Personal);
+
+    let env = format!("dw1:0a1b2c3d:{}", "Q".repeat(60));
+    let mut values: Vec<Option<&str>> = vec![Some(env.as_str()); 30];
+    values.push(Some("dwp1:AbCdEfGhIjKlMnOpQrStUv"));
+    values.extend(raw.iter().take(3).map(|v| Some(v.as_str())));
+    let r = classify("contact", "varchar(100)", &values);
+    assert_eq!(r.transformed, 31);
+    assert!(finding(&r, "phone").unwrap().personal);
+
+    // Every value transformed: nothing raw is left, the column is clean (not unknown).
+    let r = classify("contact", "varchar(20)", &[Some("138****5678"); 10]);
+    assert_eq!((r.status, r.transformed), (ColumnStatus::Clean, 10));
+}
+
+/// A `*` alone does not make a value a mask, and a mask-shaped value that still holds a phone is
+/// raw: neither hides the phone.
+#[test]
+fn a_star_does_not_hide_a_raw_value() {
+    let values = [Some("*VIP* call 13812345678"); 10];
+    let r = classify("remark", "text", &values);
+    assert_eq!(r.transformed, 0);
+    assert!(finding(&r, "phone").unwrap().personal);
+    let values = [Some("**urgent** 13812345678"); 10];
+    let r = classify("remark", "text", &values);
+    assert_eq!(r.transformed, 0);
+    assert!(finding(&r, "phone").unwrap().personal);
+}
+
 #[test]
 fn a_few_accidental_matches_do_not_flag_a_column() {
     let mut values: Vec<String> = (0..50).map(|i| format!("PRD-{i:05}")).collect();

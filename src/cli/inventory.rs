@@ -6,7 +6,9 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use datawarden::inventory::export::{Format, Report};
-use datawarden::inventory::{drift_all, ColumnFilter, ColumnPath, Decision, Drift, Store};
+use datawarden::inventory::{
+    coverage, drift_all, last_runs, ColumnFilter, ColumnPath, Decision, Drift, Store,
+};
 
 use super::ConfigArg;
 
@@ -20,7 +22,8 @@ pub struct Args {
 /// The `inventory` subcommands.
 #[derive(Debug, clap::Subcommand)]
 pub enum Sub {
-    /// Print personal-data columns with categories, share and review status.
+    /// Print personal-data columns with categories, share, review status and coverage (each
+    /// covering policy as NAME:enforced|failing|not_run).
     List(ListArgs),
     /// Print what changed since the previous scan of each source.
     Diff(DiffArgs),
@@ -134,19 +137,46 @@ pub(crate) fn print_table(rows: &[Vec<String>]) -> std::io::Result<()> {
 }
 
 async fn list(a: ListArgs) -> anyhow::Result<ExitCode> {
-    let (_, store) = open(&a.config).await?;
+    let (config, store) = open(&a.config).await?;
     let filter = ColumnFilter {
         source: a.source.clone(),
         all: a.all,
     };
     let columns = store.columns(&filter).await?;
+    let runs = last_runs(store.pool()).await?;
     store.close().await;
     let mut rows = vec![[
         "SOURCE", "TABLE", "COLUMN", "TYPE", "CATEGORY", "SHARE", "MATCHED", "LAYOUT", "STATUS",
+        "COVERAGE",
     ]
     .map(String::from)
     .to_vec()];
     for c in &columns {
+        let k = &c.key;
+        let covered = coverage(
+            &config.policies,
+            &runs,
+            &k.source,
+            &k.schema,
+            &k.table,
+            &k.column,
+        );
+        let covered = if covered.is_empty() {
+            "none".to_string()
+        } else {
+            covered
+                .iter()
+                .map(|p| format!("{}:{}", p.policy, p.state.as_str()))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        // Matched of the raw values; values datawarden wrote are counted apart.
+        let raw = c.non_null - c.transformed.min(c.non_null);
+        let transformed = if c.transformed > 0 {
+            format!(" +{} transformed", c.transformed)
+        } else {
+            String::new()
+        };
         let place = [
             c.key.source.clone(),
             format!("{}.{}", c.key.schema, c.key.table),
@@ -168,9 +198,10 @@ async fn list(a: ListArgs) -> anyhow::Result<ExitCode> {
             row.extend([
                 "-".into(),
                 "-".into(),
-                format!("0/{}", c.non_null),
+                format!("0/{raw}{transformed}"),
                 "-".into(),
                 status.into(),
+                covered.clone(),
             ]);
             rows.push(row);
         }
@@ -187,11 +218,12 @@ async fn list(a: ListArgs) -> anyhow::Result<ExitCode> {
             row.extend([
                 k.category.clone(),
                 e.map_or("-".into(), |e| format!("{:.1}%", e.share * 100.0)),
-                e.map_or("-".into(), |e| format!("{}/{}", e.matched, c.non_null)),
+                e.map_or("-".into(), |e| format!("{}/{raw}{transformed}", e.matched)),
                 e.map_or("-".into(), |e| {
                     datawarden::inventory::model::layout_name(e.layout).replace('_', " ")
                 }),
                 status,
+                covered.clone(),
             ]);
             rows.push(row);
         }
@@ -240,6 +272,22 @@ fn print_drift(d: &Drift) {
             "  - stopped matching    {}  {}",
             place(&c.key),
             c.categories.join(", ")
+        );
+    }
+    for c in &d.partly_transformed {
+        println!(
+            "  ~ partly transformed  {}  {} (raw values remain; {} sampled values transformed)",
+            place(&c.key),
+            c.categories.join(", "),
+            c.transformed
+        );
+    }
+    for c in &d.transformed {
+        println!(
+            "  ~ transformed         {}  {} ({} sampled values transformed)",
+            place(&c.key),
+            c.categories.join(", "),
+            c.transformed
         );
     }
     for t in &d.new_tables {

@@ -1,8 +1,143 @@
-//! Which retention policies cover a column. A column is covered when a `[[policies]]` entry names its
-//! source and table (`table` may be `schema.table` or bare) and either deletes whole rows or lists
-//! the column in `columns`.
+//! Which retention policies cover a column, and whether they are enforced. A policy covers a column
+//! when it names its source and table (`table` may be `schema.table` or bare) and either deletes
+//! whole rows or lists the column in `columns`. Covering is not enforcing: [`coverage`] reads the
+//! audit trail's `run_finished` records, and only a policy whose last run completed is
+//! [`CoverageState::Enforced`].
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use sqlx::{Row, SqlitePool};
 
 use crate::config::{Action, PolicyConfig};
+use crate::error::{Error, Result};
+
+/// Where a covering policy stands, from its last run in the audit trail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CoverageState {
+    /// The policy's last run completed (every qualifying row handled).
+    Enforced,
+    /// The policy ran, and its last run did not complete: refused by its preflight, failed,
+    /// stopped by the safety brake, or stopped before the end.
+    Failing,
+    /// The audit trail has no finished run of the policy as configured now (dry runs leave none).
+    NotRun,
+}
+
+impl CoverageState {
+    /// The snake_case name used in exports.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            CoverageState::Enforced => "enforced",
+            CoverageState::Failing => "failing",
+            CoverageState::NotRun => "not_run",
+        }
+    }
+}
+
+/// One policy covering a column, with its state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Coverage {
+    /// Policy name.
+    pub policy: String,
+    /// Enforced, failing or not run.
+    pub state: CoverageState,
+    /// When its last run finished (`None` when it never ran as configured now).
+    pub last_run: Option<DateTime<Utc>>,
+}
+
+/// The last `run_finished` record of a policy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LastRun {
+    pub source: String,
+    pub table_name: String,
+    pub action: String,
+    pub columns: Vec<String>,
+    /// `completed`, `refused`, `failed`, `braked`, `stopped`.
+    pub outcome: String,
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+/// The last `run_finished` audit record of every policy, by policy name. Empty when the store has
+/// no audit trail yet (nothing was ever enforced).
+pub async fn last_runs(pool: &SqlitePool) -> Result<HashMap<String, LastRun>> {
+    let exists: Option<i64> = sqlx::query_scalar(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'retention_audit'",
+    )
+    .fetch_optional(pool)
+    .await
+    .map_err(|e| Error::Inventory(format!("reading the audit trail: {e}")))?;
+    if exists.is_none() {
+        return Ok(HashMap::new());
+    }
+    let rows = sqlx::query(
+        "SELECT a.policy, a.source, a.table_name, a.action, a.columns, a.outcome, a.finished_at \
+         FROM retention_audit a WHERE a.kind = 'run_finished' AND a.seq = \
+         (SELECT MAX(b.seq) FROM retention_audit b WHERE b.kind = 'run_finished' AND b.policy = a.policy)",
+    )
+    .fetch_all(pool)
+    .await
+    .map_err(|e| Error::Inventory(format!("reading the audit trail: {e}")))?;
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            let columns: String = r.get("columns");
+            let finished: Option<String> = r.get("finished_at");
+            (
+                r.get::<String, _>("policy"),
+                LastRun {
+                    source: r.get("source"),
+                    table_name: r.get("table_name"),
+                    action: r.get("action"),
+                    columns: serde_json::from_str(&columns).unwrap_or_default(),
+                    outcome: r.get("outcome"),
+                    finished_at: finished
+                        .and_then(|f| DateTime::parse_from_rfc3339(&f).ok())
+                        .map(|t| t.with_timezone(&Utc)),
+                },
+            )
+        })
+        .collect())
+}
+
+/// The policies covering column `column` of `schema.table` in `source`, in config order, each with
+/// its state: enforced when its last run completed and that run was of the policy as configured
+/// now (same source, table and action, and for transforms this column among its columns); failing
+/// when that run ended otherwise; not run when there is no such run.
+pub fn coverage(
+    policies: &[PolicyConfig],
+    runs: &HashMap<String, LastRun>,
+    source: &str,
+    schema: &str,
+    table: &str,
+    column: &str,
+) -> Vec<Coverage> {
+    let covering = covered_by(policies, source, schema, table, column);
+    policies
+        .iter()
+        .filter(|p| covering.contains(&p.name.as_str()))
+        .map(|p| {
+            let run = runs.get(&p.name).filter(|r| {
+                r.source == p.source
+                    && r.table_name == p.table
+                    && r.action == p.action.as_str()
+                    && (p.action == Action::Delete || r.columns.iter().any(|c| c == column))
+            });
+            let (state, last_run) = match run {
+                None => (CoverageState::NotRun, None),
+                Some(r) if r.outcome == "completed" => (CoverageState::Enforced, r.finished_at),
+                Some(r) => (CoverageState::Failing, r.finished_at),
+            };
+            Coverage {
+                policy: p.name.clone(),
+                state,
+                last_run,
+            }
+        })
+        .collect()
+}
 
 /// The names of the policies that cover column `column` of `schema.table` in `source`, in config order.
 pub fn covered_by<'p>(
@@ -64,5 +199,68 @@ mod tests {
             ["inq"]
         );
         assert!(covered_by(&policies, "crm", "public", "inquiries", "message").is_empty());
+    }
+
+    fn run(table: &str, action: &str, columns: &[&str], outcome: &str) -> LastRun {
+        LastRun {
+            source: "crm".into(),
+            table_name: table.into(),
+            action: action.into(),
+            columns: columns.iter().map(|c| c.to_string()).collect(),
+            outcome: outcome.into(),
+            finished_at: Some(Utc::now()),
+        }
+    }
+
+    #[test]
+    fn only_a_completed_last_run_of_the_policy_as_configured_is_enforced() {
+        let policies = vec![
+            policy("closed", "members", Action::Delete, &[]),
+            policy("enc", "members", Action::Encrypt, &["mobile", "id_no"]),
+            policy("mask", "members", Action::Mask, &["mobile"]),
+        ];
+        let state = |runs: &HashMap<String, LastRun>, column: &str| {
+            coverage(&policies, runs, "crm", "main", "members", column)
+                .into_iter()
+                .map(|c| (c.policy, c.state))
+                .collect::<Vec<_>>()
+        };
+        let none = HashMap::new();
+        assert_eq!(
+            state(&none, "mobile"),
+            [
+                ("closed".to_string(), CoverageState::NotRun),
+                ("enc".to_string(), CoverageState::NotRun),
+                ("mask".to_string(), CoverageState::NotRun)
+            ]
+        );
+        let runs = HashMap::from([
+            (
+                "closed".to_string(),
+                run("members", "delete", &[], "completed"),
+            ),
+            (
+                "enc".to_string(),
+                run("members", "encrypt", &["mobile", "id_no"], "refused"),
+            ),
+            // Ran when it masked another column: not this one.
+            (
+                "mask".to_string(),
+                run("members", "mask", &["phone"], "completed"),
+            ),
+        ]);
+        assert_eq!(
+            state(&runs, "mobile"),
+            [
+                ("closed".to_string(), CoverageState::Enforced),
+                ("enc".to_string(), CoverageState::Failing),
+                ("mask".to_string(), CoverageState::NotRun)
+            ]
+        );
+        for outcome in ["failed", "braked", "stopped"] {
+            let runs =
+                HashMap::from([("closed".to_string(), run("members", "delete", &[], outcome))]);
+            assert_eq!(state(&runs, "x")[0].1, CoverageState::Failing, "{outcome}");
+        }
     }
 }

@@ -1,6 +1,9 @@
 //! Drift between the last two completed scans of a source: new personal-data columns, columns that
-//! stopped matching, new and dropped tables and columns. Tables that failed in either scan are left
-//! out, so a failure never looks like a dropped table.
+//! stopped matching, columns datawarden transformed (in part or entirely), new and dropped tables
+//! and columns. Tables that failed in either scan are left out, so a failure never looks like a
+//! dropped table. A column whose latest sample holds values datawarden wrote is never reported as
+//! "stopped matching": it is "partly transformed" while raw values still hold its categories,
+//! "transformed" when none do.
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
@@ -24,6 +27,18 @@ pub struct CategoryChange {
     pub after: Vec<String>,
 }
 
+/// A column in which the latest scan found values datawarden wrote (envelopes, pseudonyms, masks).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TransformedChange {
+    #[serde(flatten)]
+    pub key: ColumnKey,
+    /// Partly transformed: the categories raw values still hold. Transformed: the categories no
+    /// raw value holds any more.
+    pub categories: Vec<String>,
+    /// Sampled values datawarden wrote, at the latest scan.
+    pub transformed: u64,
+}
+
 /// A table by source, schema and name.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub struct TableKey {
@@ -44,8 +59,14 @@ pub struct Drift {
     pub to_finished: Option<DateTime<Utc>>,
     /// Columns that hold personal categories they did not hold before (new columns included).
     pub new_personal: Vec<CategoryChange>,
-    /// Columns that no longer match categories they matched before.
+    /// Columns that no longer match categories they matched before, with no transformed values
+    /// in their latest sample.
     pub stopped_matching: Vec<CategoryChange>,
+    /// Columns that still hold their categories and in which values datawarden wrote appeared
+    /// since the previous scan: transformed in part, raw values remain.
+    pub partly_transformed: Vec<TransformedChange>,
+    /// Columns that lost categories while their latest sample holds values datawarden wrote.
+    pub transformed: Vec<TransformedChange>,
     /// Tables that appeared.
     pub new_tables: Vec<TableKey>,
     /// Columns that appeared in tables that existed before.
@@ -61,6 +82,8 @@ impl Drift {
     pub fn is_empty(&self) -> bool {
         self.new_personal.is_empty()
             && self.stopped_matching.is_empty()
+            && self.partly_transformed.is_empty()
+            && self.transformed.is_empty()
             && self.new_tables.is_empty()
             && self.new_columns.is_empty()
             && self.dropped_tables.is_empty()
@@ -101,6 +124,8 @@ impl Drift {
             to_finished: to.finished_at,
             new_personal: Vec::new(),
             stopped_matching: Vec::new(),
+            partly_transformed: Vec::new(),
+            transformed: Vec::new(),
             new_tables: new_tables.difference(&old_tables).cloned().collect(),
             new_columns: Vec::new(),
             dropped_tables: old_tables.difference(&new_tables).cloned().collect(),
@@ -136,7 +161,20 @@ impl Drift {
                         .filter(|c| !now.categories.contains(c))
                         .cloned()
                         .collect();
-                    if !lost.is_empty() {
+                    if now.transformed > 0 && !now.categories.is_empty() && col.transformed == 0 {
+                        drift.partly_transformed.push(TransformedChange {
+                            key: (*key).clone(),
+                            categories: now.categories.clone(),
+                            transformed: now.transformed,
+                        });
+                    }
+                    if !lost.is_empty() && now.transformed > 0 {
+                        drift.transformed.push(TransformedChange {
+                            key: (*key).clone(),
+                            categories: lost,
+                            transformed: now.transformed,
+                        });
+                    } else if !lost.is_empty() {
                         drift.stopped_matching.push(CategoryChange {
                             key: (*key).clone(),
                             categories: lost,
@@ -220,6 +258,7 @@ mod tests {
                 ColumnStatus::Personal
             },
             categories: cats.iter().map(|c| c.to_string()).collect(),
+            transformed: 0,
         }
     }
 
@@ -279,5 +318,41 @@ mod tests {
         assert!(!d.is_empty());
         let same = Drift::between(&scan(1, vec![]), &after, &scan(2, vec![]), &after);
         assert!(same.is_empty());
+    }
+
+    /// A column with values datawarden wrote is never "stopped matching": partly transformed
+    /// while it still holds its categories, transformed when it does not.
+    #[test]
+    fn transformed_columns_never_stop_matching() {
+        let before = vec![
+            col("orders", "phone", &["phone"]),
+            col("orders", "mobile", &["phone"]),
+            col("orders", "fax", &["phone"]),
+        ];
+        let mut after = vec![
+            col("orders", "phone", &["phone"]),
+            col("orders", "mobile", &[]),
+            col("orders", "fax", &[]),
+        ];
+        after[0].transformed = 49;
+        after[1].transformed = 65;
+        let d = Drift::between(&scan(1, vec![]), &before, &scan(2, vec![]), &after);
+        let names = |v: &[TransformedChange]| {
+            v.iter()
+                .map(|c| (c.key.column.clone(), c.transformed))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(names(&d.partly_transformed), [("phone".to_string(), 49)]);
+        assert_eq!(names(&d.transformed), [("mobile".to_string(), 65)]);
+        assert_eq!(
+            d.stopped_matching
+                .iter()
+                .map(|c| c.key.column.as_str())
+                .collect::<Vec<_>>(),
+            ["fax"]
+        );
+        // Already partly transformed at the previous scan: not a change.
+        let again = Drift::between(&scan(2, vec![]), &after, &scan(3, vec![]), &after);
+        assert!(again.is_empty(), "{again:?}");
     }
 }

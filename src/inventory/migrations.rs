@@ -25,8 +25,14 @@ pub(crate) const SCHEMA_VERSION: &str = "CREATE TABLE IF NOT EXISTS schema_versi
 /// The inventory's own schema.
 pub const INVENTORY: Migrations = Migrations {
     module: "inventory",
-    scripts: &[V1],
+    scripts: &[V1, V2],
 };
+
+/// v2: values datawarden wrote (envelopes, pseudonyms, masks) counted apart per column and per
+/// scan snapshot ([`crate::classify::ColumnReport::transformed`]).
+const V2: &str = "ALTER TABLE columns ADD COLUMN transformed INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE scan_columns ADD COLUMN transformed INTEGER NOT NULL DEFAULT 0;
+";
 
 /// v1: scans, columns, findings (latest evidence), per-scan snapshots (drift) and reviews.
 const V1: &str = "

@@ -8,7 +8,7 @@ pub mod migrations;
 pub mod model;
 pub mod store;
 
-pub use coverage::covered_by;
+pub use coverage::{coverage, covered_by, last_runs, Coverage, CoverageState};
 pub use drift::{drift, drift_all, Drift};
 pub use migrations::Migrations;
 pub use model::{

@@ -91,7 +91,7 @@ pub struct Evidence {
     pub detectors: Vec<DetectorVersion>,
     /// Sampled non-null values holding the category.
     pub matched: u64,
-    /// `matched / non_null` of the column.
+    /// `matched / (non_null - transformed)` of the column: the share of the raw values.
     pub share: f64,
     /// Whole-value or free-text column.
     pub layout: Layout,
@@ -105,6 +105,10 @@ pub struct Evidence {
     pub personal: bool,
     /// The scan that produced this evidence.
     pub scan_id: i64,
+    /// Sampled values of the column that datawarden wrote (envelopes, pseudonyms, masks): counted
+    /// apart, never in `share`.
+    #[serde(default)]
+    pub transformed: u64,
 }
 
 /// One category of one column: evidence (absent when a person added the category) and status.
@@ -139,8 +143,11 @@ pub struct ColumnRecord {
     pub sample_method: Option<String>,
     /// Values observed at the last scan, NULLs included.
     pub sampled: u64,
-    /// Non-null values observed at the last scan.
+    /// Non-null values observed at the last scan (transformed ones included).
     pub non_null: u64,
+    /// Of those, values datawarden wrote (envelopes, pseudonyms, masks).
+    #[serde(default)]
+    pub transformed: u64,
     /// Scanner status at the last scan.
     pub scan_status: ColumnStatus,
     /// First time a scan saw the column.

@@ -50,6 +50,8 @@ pub struct SnapshotColumn {
     pub status: ColumnStatus,
     /// Categories the scanner found personal in that scan, sorted.
     pub categories: Vec<String>,
+    /// Sampled values datawarden wrote (envelopes, pseudonyms, masks) in that scan.
+    pub transformed: u64,
 }
 
 fn db(context: &'static str) -> impl FnOnce(sqlx::Error) -> Error {
@@ -203,13 +205,14 @@ impl Store {
         for (info, report) in columns {
             let column_id: i64 = sqlx::query_scalar(
                 "INSERT INTO columns (source, schema_name, table_name, column_name, sql_type, row_estimate, \
-                 sample_method, sampled, non_null, status, first_seen, last_seen, last_scanned, last_scan_id) \
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
+                 sample_method, sampled, non_null, status, first_seen, last_seen, last_scanned, last_scan_id, \
+                 transformed) \
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
                  ON CONFLICT (source, schema_name, table_name, column_name) DO UPDATE SET \
                  sql_type = excluded.sql_type, row_estimate = excluded.row_estimate, \
                  sample_method = excluded.sample_method, sampled = excluded.sampled, non_null = excluded.non_null, \
                  status = excluded.status, last_seen = excluded.last_seen, last_scanned = excluded.last_scanned, \
-                 last_scan_id = excluded.last_scan_id, dropped_at = NULL \
+                 last_scan_id = excluded.last_scan_id, dropped_at = NULL, transformed = excluded.transformed \
                  RETURNING id",
             )
             .bind(source)
@@ -226,6 +229,7 @@ impl Store {
             .bind(now)
             .bind(now)
             .bind(scan_id)
+            .bind(report.transformed as i64)
             .fetch_one(&mut *tx)
             .await
             .map_err(db("recording a column"))?;
@@ -264,13 +268,15 @@ impl Store {
             personal.sort_unstable();
             personal.dedup();
             sqlx::query(
-                "INSERT INTO scan_columns (scan_id, column_id, status, categories) VALUES (?, ?, ?, ?) \
-                 ON CONFLICT (scan_id, column_id) DO UPDATE SET status = excluded.status, categories = excluded.categories",
+                "INSERT INTO scan_columns (scan_id, column_id, status, categories, transformed) VALUES (?, ?, ?, ?, ?) \
+                 ON CONFLICT (scan_id, column_id) DO UPDATE SET status = excluded.status, categories = excluded.categories, \
+                 transformed = excluded.transformed",
             )
             .bind(scan_id)
             .bind(column_id)
             .bind(column_status_str(report.status))
             .bind(personal.join(","))
+            .bind(report.transformed as i64)
             .execute(&mut *tx)
             .await
             .map_err(db("recording the scan snapshot"))?;
@@ -429,8 +435,10 @@ impl Store {
 
     /// The columns a scan classified, with the categories it found personal.
     pub async fn snapshot(&self, scan_id: i64) -> Result<Vec<SnapshotColumn>> {
-        let rows = sqlx::query_as::<_, (String, String, String, String, String, String)>(
-            "SELECT c.source, c.schema_name, c.table_name, c.column_name, s.status, s.categories \
+        #[allow(clippy::type_complexity)]
+        let rows = sqlx::query_as::<_, (String, String, String, String, String, String, i64)>(
+            "SELECT c.source, c.schema_name, c.table_name, c.column_name, s.status, s.categories, \
+             s.transformed \
              FROM scan_columns s JOIN columns c ON c.id = s.column_id WHERE s.scan_id = ? \
              ORDER BY c.source, c.schema_name, c.table_name, c.column_name",
         )
@@ -439,22 +447,25 @@ impl Store {
         .await
         .map_err(db("reading a scan snapshot"))?;
         rows.into_iter()
-            .map(|(source, schema, table, column, status, cats)| {
-                Ok(SnapshotColumn {
-                    key: ColumnKey {
-                        source,
-                        schema,
-                        table,
-                        column,
-                    },
-                    status: parse_column_status(&status)?,
-                    categories: cats
-                        .split(',')
-                        .filter(|c| !c.is_empty())
-                        .map(str::to_string)
-                        .collect(),
-                })
-            })
+            .map(
+                |(source, schema, table, column, status, cats, transformed)| {
+                    Ok(SnapshotColumn {
+                        key: ColumnKey {
+                            source,
+                            schema,
+                            table,
+                            column,
+                        },
+                        status: parse_column_status(&status)?,
+                        categories: cats
+                            .split(',')
+                            .filter(|c| !c.is_empty())
+                            .map(str::to_string)
+                            .collect(),
+                        transformed: transformed.max(0) as u64,
+                    })
+                },
+            )
             .collect()
     }
 
@@ -464,7 +475,7 @@ impl Store {
     pub async fn columns(&self, filter: &ColumnFilter) -> Result<Vec<ColumnRecord>> {
         let rows = sqlx::query(
             "SELECT id, source, schema_name, table_name, column_name, sql_type, row_estimate, sample_method, \
-             sampled, non_null, status, first_seen, last_seen, last_scanned, dropped_at FROM columns \
+             sampled, non_null, transformed, status, first_seen, last_seen, last_scanned, dropped_at FROM columns \
              WHERE (?1 IS NULL OR source = ?1) ORDER BY source, schema_name, table_name, column_name",
         )
         .bind(filter.source.as_deref())
@@ -474,7 +485,8 @@ impl Store {
         let mut findings: HashMap<i64, Vec<CategoryRecord>> = HashMap::new();
         let frows = sqlx::query(
             "SELECT f.column_id, f.category, f.detectors, f.matched, f.share, f.layout, f.name_hint, f.confidence, \
-             f.sensitivity, f.examples, f.personal, f.scan_id FROM findings f JOIN columns c ON c.id = f.column_id \
+             f.sensitivity, f.examples, f.personal, f.scan_id, c.transformed FROM findings f \
+             JOIN columns c ON c.id = f.column_id \
              WHERE (?1 IS NULL OR c.source = ?1)",
         )
         .bind(filter.source.as_deref())
@@ -496,6 +508,7 @@ impl Store {
                 examples: serde_json::from_str(&examples).map_err(json_err("decoding examples"))?,
                 personal,
                 scan_id: r.get("scan_id"),
+                transformed: r.get::<i64, _>("transformed") as u64,
             };
             findings
                 .entry(r.get("column_id"))
@@ -574,6 +587,7 @@ impl Store {
                 sample_method: r.get("sample_method"),
                 sampled: r.get::<i64, _>("sampled") as u64,
                 non_null: r.get::<i64, _>("non_null") as u64,
+                transformed: r.get::<i64, _>("transformed") as u64,
                 scan_status: parse_column_status(r.get("status"))?,
                 first_seen: r.get("first_seen"),
                 last_seen: r.get("last_seen"),

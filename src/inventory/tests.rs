@@ -36,6 +36,7 @@ fn report(findings: Vec<Finding>) -> ColumnReport {
     ColumnReport {
         sampled: 100,
         non_null: 90,
+        transformed: 0,
         status: if findings.iter().any(|f| f.personal) {
             ColumnStatus::Personal
         } else {
@@ -77,11 +78,17 @@ async fn scan(store: &Store, columns: &[(ColumnInfo, ColumnReport)]) -> i64 {
 #[tokio::test]
 async fn migrations_are_idempotent_and_extensible() {
     let (_dir, store, url) = temp_store().await;
-    assert_eq!(store.schema_version("inventory").await.unwrap(), 1);
+    assert_eq!(
+        store.schema_version("inventory").await.unwrap(),
+        super::migrations::INVENTORY.scripts.len() as i64
+    );
     store.close().await;
     // Reopening applies nothing twice.
     let store = Store::open(&url).await.unwrap();
-    assert_eq!(store.schema_version("inventory").await.unwrap(), 1);
+    assert_eq!(
+        store.schema_version("inventory").await.unwrap(),
+        super::migrations::INVENTORY.scripts.len() as i64
+    );
     // Another module adds its tables; ensure twice, then a longer list applies only the new script.
     const V1: &[&str] = &["CREATE TABLE audit_test (id INTEGER PRIMARY KEY, what TEXT NOT NULL)"];
     const V2: &[&str] = &[V1[0], "ALTER TABLE audit_test ADD COLUMN at TEXT"];
@@ -367,6 +374,7 @@ async fn exports_parse_back_and_escape_markup() {
     let unknown = ColumnReport {
         sampled: 50,
         non_null: 0,
+        transformed: 0,
         status: ColumnStatus::Unknown,
         findings: vec![],
     };
@@ -415,7 +423,10 @@ async fn exports_parse_back_and_escape_markup() {
             .unwrap_or_else(|| panic!("{name}"))
     };
     assert_eq!(by("mobile")["categories"], serde_json::json!(["phone"]));
-    assert_eq!(by("mobile")["covered_by"], serde_json::json!(["closed"]));
+    assert_eq!(
+        by("mobile")["covered_by"],
+        serde_json::json!([{"policy": "closed", "state": "not_run", "last_run": null}])
+    );
     assert_eq!(by("mobile")["evidence"][0]["matched"], 88);
     assert_eq!(
         by("mobile")["evidence"][0]["detectors"][0]["id"],

@@ -18,9 +18,9 @@ const NONCE_LEN: usize = 12;
 const TAG_LEN: usize = 16;
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
-/// True when `value` is an envelope (already encrypted).
+/// True when `value` is an envelope (already encrypted): [`crate::transformed::is_envelope`].
 pub fn is_envelope(value: &str) -> bool {
-    value.starts_with(ENVELOPE_PREFIX)
+    crate::transformed::is_envelope(value)
 }
 
 /// Characters of the envelope of a plaintext of `plaintext_bytes` bytes.

@@ -370,10 +370,20 @@ async fn run_on(
             format!("{}-{}", policy.name, now.format("%Y%m%dT%H%M%S%.6fZ")),
         ),
     };
-    let plan = Plan::prepare(source, policy, cutoff).await?;
+    let early = EarlyEnd {
+        store: store.as_ref().filter(|_| !opts.dry_run),
+        policy,
+        run_id: &run_id,
+        cutoff: rfc3339(cutoff),
+        rows: cp.as_ref().map_or(0, |c| c.rows_affected),
+    };
+    let plan = match Plan::prepare(source, policy, cutoff).await {
+        Ok(plan) => plan,
+        Err(e) => return Err(early.record(e).await),
+    };
     let mut report = RunReport {
         policy: policy.name.clone(),
-        run_id,
+        run_id: run_id.clone(),
         cutoff: rfc3339(cutoff),
         rows_affected: cp.as_ref().map(|c| c.rows_affected as u64).unwrap_or(0),
         batches: cp.as_ref().map(|c| c.batches as u64).unwrap_or(0),
@@ -387,13 +397,16 @@ async fn run_on(
     };
     // Keys are part of the preflight: a missing, short or unreadable key refuses the policy in
     // the dry run as in the run.
-    let transform = Transform::new(config, &plan).map_err(|e| match e {
+    let transform = match Transform::new(config, &plan).map_err(|e| match e {
         Error::Refused { .. } => e,
         e => Error::Refused {
             policy: policy.name.clone(),
             message: e.to_string(),
         },
-    })?;
+    }) {
+        Ok(t) => t,
+        Err(e) => return Err(early.record(e).await),
+    };
     for w in &plan.warnings {
         tracing::warn!(policy = %policy.name, "{w}");
     }
@@ -438,6 +451,55 @@ async fn run_on(
     let _ = lock.release().await;
     store.close().await;
     result.map(|()| report)
+}
+
+/// A run that ends before it has a plan and a transform: refused by [`Plan::prepare`] (table,
+/// columns, keys, foreign keys) or by its keys, or failed there. [`EarlyEnd::record`] appends its
+/// `run_finished` record (outcome `refused`, or `failed` for other errors), so that the audit
+/// trail tells a policy that fails at every run from one that never ran. Dry runs record nothing.
+struct EarlyEnd<'a> {
+    /// `None` in dry runs.
+    store: Option<&'a SqlitePool>,
+    policy: &'a PolicyConfig,
+    run_id: &'a str,
+    cutoff: String,
+    /// Rows of a resumed run's earlier batches.
+    rows: i64,
+}
+
+impl EarlyEnd<'_> {
+    /// Appends the record and returns `e`. A record that cannot be written is logged; the run's
+    /// own error is returned either way.
+    async fn record(&self, e: Error) -> Error {
+        let Some(store) = self.store else { return e };
+        let p = self.policy;
+        let now = rfc3339(Utc::now());
+        let mut r = AuditRecord {
+            run_id: self.run_id.to_string(),
+            kind: "run_finished".into(),
+            policy: p.name.clone(),
+            description: p.description.clone(),
+            source: p.source.clone(),
+            table_name: p.table.clone(),
+            action: p.action.as_str().into(),
+            columns: p.columns.clone(),
+            cutoff: self.cutoff.clone(),
+            rows_affected: self.rows,
+            started_at: now.clone(),
+            finished_at: Some(now),
+            outcome: if matches!(e, Error::Refused { .. }) {
+                "refused".into()
+            } else {
+                "failed".into()
+            },
+            error: Some(e.to_string()),
+            ..Default::default()
+        };
+        if let Err(ae) = audit::append(store, &mut r, CheckpointChange::Keep).await {
+            tracing::error!(policy = %p.name, "cannot record the refused run in the audit trail: {ae}");
+        }
+        e
+    }
 }
 
 fn base_record(plan: &Plan, report: &RunReport, key_id: &Option<String>) -> AuditRecord {

@@ -1,5 +1,6 @@
 //! The mask action: shape-keeping masks (`13812345678` -> `138****5678`) from
-//! [`crate::detect::mask::mask`]. A value containing `*` counts as masked and is never masked again.
+//! [`crate::detect::mask::mask`]. A value with the shape of a mask ([`crate::transformed::is_mask`]:
+//! all `*`, a run of `**`, or `*@`) counts as masked and is never masked again.
 //!
 //! What is masked ([`Masker::mask_into`]):
 //! - a whole value that is one identifier (the detectors find one span covering it, or, when they
@@ -15,9 +16,9 @@
 use crate::detect::mask::{mask, MASK};
 use crate::detect::{Engine, Match};
 
-/// True when `value` is already masked.
+/// True when `value` is already masked: [`crate::transformed::is_mask`].
 pub fn is_masked(value: &str) -> bool {
-    value.contains(MASK)
+    crate::transformed::is_mask(value)
 }
 
 /// The detector category whose mask fits `value` as a whole: `email`, `phone`, `cn_resident_id`,

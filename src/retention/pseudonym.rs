@@ -13,9 +13,9 @@ pub const PSEUDONYM_PREFIX: &str = "dwp1:";
 /// Characters of every pseudonym (`dwp1:` + 22 base64url characters).
 pub const PSEUDONYM_LEN: usize = PSEUDONYM_PREFIX.len() + 22;
 
-/// True when `value` is a pseudonym.
+/// True when `value` is a pseudonym: [`crate::transformed::is_pseudonym`].
 pub fn is_pseudonym(value: &str) -> bool {
-    value.starts_with(PSEUDONYM_PREFIX)
+    crate::transformed::is_pseudonym(value)
 }
 
 /// Normalizes a value so that spellings of the same identifier pseudonymize alike: trimmed; e-mail

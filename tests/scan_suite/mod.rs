@@ -371,7 +371,10 @@ pub async fn drift_and_exports(kind: Kind) {
     let mobile = col("members", "mobile");
     assert_eq!(mobile["source"], "crm");
     assert_eq!(mobile["categories"], serde_json::json!(["phone"]));
-    assert_eq!(mobile["covered_by"], serde_json::json!(["closed-members"]));
+    assert_eq!(
+        mobile["covered_by"],
+        serde_json::json!([{"policy": "closed-members", "state": "not_run", "last_run": null}])
+    );
     let ev = &mobile["evidence"][0];
     assert_eq!(ev["status"], "suggested");
     assert!(ev["matched"].as_u64().unwrap() >= 4);

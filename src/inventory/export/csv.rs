@@ -1,6 +1,12 @@
 //! CSV export: one row per column and category with the evidence. Starts with a UTF-8 byte order
 //! mark so that Excel opens Chinese text correctly; text cells that a spreadsheet would run as a
 //! formula (`=`, `+`, `-`, `@`) are prefixed with `'`.
+//!
+//! Coverage is flat: `covered_by` lists the covering policies as `NAME:STATE` joined by `;`
+//! (STATE is `enforced`, `failing` or `not_run`; split each entry at its last `:`), and
+//! `covered_by_last_run` lists, in the same order and joined by `;`, when each one's last run
+//! finished (RFC 3339, empty when it never ran). `transformed` counts sampled values datawarden
+//! wrote (envelopes, pseudonyms, masks); `share` is `matched / (non_null - transformed)`.
 
 use std::borrow::Cow;
 use std::io::Write;
@@ -37,6 +43,8 @@ pub const HEADERS: &[&str] = &[
     "first_seen",
     "last_seen",
     "last_scanned",
+    "transformed",
+    "covered_by_last_run",
 ];
 
 /// Neutralises cells that spreadsheets would evaluate as formulas.
@@ -60,7 +68,18 @@ pub fn write(report: &Report, out: &mut dyn Write) -> Result<()> {
         |t: Option<chrono::DateTime<chrono::Utc>>| t.map(|t| t.to_rfc3339()).unwrap_or_default();
     for c in &report.columns {
         let r = &c.record;
-        let covered = c.covered_by.join("; ");
+        let covered = c
+            .covered_by
+            .iter()
+            .map(|p| format!("{}:{}", p.policy, p.state.as_str()))
+            .collect::<Vec<_>>()
+            .join(";");
+        let last_runs = c
+            .covered_by
+            .iter()
+            .map(|p| time(p.last_run))
+            .collect::<Vec<_>>()
+            .join(";");
         let base = |category: &str, status: &str| -> Vec<String> {
             vec![
                 cell(&r.key.source).into_owned(),
@@ -79,6 +98,8 @@ pub fn write(report: &Report, out: &mut dyn Write) -> Result<()> {
             r.first_seen.to_rfc3339(),
             r.last_seen.to_rfc3339(),
             time(r.last_scanned),
+            r.transformed.to_string(),
+            last_runs,
         ];
         if r.categories.is_empty() {
             // A column whose sample held no values: unknown, listed so nobody reads it as clean.

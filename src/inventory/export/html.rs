@@ -50,6 +50,9 @@ code, .mono { font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace; 
 .st-suggested { background:#eceff3; color:#3b4452; }
 .st-rejected { background:#f2f2f2; color:#888; text-decoration:line-through; }
 .st-below_threshold { background:#fafafa; color:#888; }
+.cov-enforced { background:#e3f1e6; color:#1f5c2c; }
+.cov-failing { background:#fde2e1; color:#8a1116; }
+.cov-not_run { background:#fff1d6; color:#7a4b00; }
 .ok { color:#1f5c2c; }
 .bad { color:#a4161a; }
 .empty { color:var(--muted); font-style:italic; }
@@ -64,6 +67,34 @@ fn sensitivity_badge(s: Option<Sensitivity>) -> String {
         Some(s) => format!(r#"<span class="badge s-{0}">{0}</span>"#, s.as_str()),
         None => r#"<span class="muted">-</span>"#.to_string(),
     }
+}
+
+/// The covering policies with their states (`none` when no policy covers the column).
+fn policies_cell(c: &ReportColumn) -> String {
+    if c.covered_by.is_empty() {
+        return "<span class=\"bad\">none</span>".to_string();
+    }
+    c.covered_by
+        .iter()
+        .map(|p| {
+            let when = p
+                .last_run
+                .map(|t| {
+                    format!(
+                        " <span class=\"muted\">{}</span>",
+                        t.format("%Y-%m-%d %H:%M")
+                    )
+                })
+                .unwrap_or_default();
+            format!(
+                r#"{} <span class="badge cov-{1}">{2}</span>{when}"#,
+                esc(&p.policy),
+                p.state.as_str(),
+                p.state.as_str().replace('_', " ")
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("<br>")
 }
 
 fn table_name(c: &ReportColumn) -> String {
@@ -117,7 +148,7 @@ pub fn write(report: &Report, out: &mut dyn Write) -> Result<()> {
     card(
         &mut h,
         uncovered.len(),
-        "not covered by a retention policy",
+        "not covered by an enforced retention policy",
         true,
     );
     card(
@@ -186,16 +217,18 @@ pub fn write(report: &Report, out: &mut dyn Write) -> Result<()> {
     h.push_str("</table></div></div></section>\n");
 
     // Uncovered.
-    h.push_str("<section><h2>Personal data no retention policy covers</h2>");
+    h.push_str("<section><h2>Personal data no enforced retention policy covers</h2>");
     if uncovered.is_empty() {
         h.push_str(
-            "<p class=\"empty\">Every personal-data column is covered by a retention policy.</p>",
+            "<p class=\"empty\">Every personal-data column is covered by a retention policy whose last run completed.</p>",
         );
     } else {
         h.push_str(
-            "<p class=\"muted\">Add a <code>[[policies]]</code> entry that deletes these rows or transforms these columns.</p>",
+            "<p class=\"muted\">A policy counts once its last run completed. Add a <code>[[policies]]</code> entry that \
+             deletes these rows or transforms these columns, or fix the policy that fails (see <code>datawarden audit export</code>) \
+             or has not run yet.</p>",
         );
-        h.push_str("<table><tr><th>Source</th><th>Table</th><th>Column</th><th>Categories</th><th>Sensitivity</th></tr>");
+        h.push_str("<table><tr><th>Source</th><th>Table</th><th>Column</th><th>Categories</th><th>Sensitivity</th><th>Retention policy</th></tr>");
         for c in &uncovered {
             let cats: Vec<String> = c
                 .record
@@ -204,12 +237,13 @@ pub fn write(report: &Report, out: &mut dyn Write) -> Result<()> {
                 .collect();
             let _ = write!(
                 h,
-                "<tr><td>{}</td><td>{}</td><td><code>{}</code></td><td>{}</td><td>{}</td></tr>",
+                "<tr><td>{}</td><td>{}</td><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td></tr>",
                 esc(&c.record.key.source),
                 esc(&table_name(c)),
                 esc(&c.record.key.column),
                 cats.join(", "),
-                sensitivity_badge(c.record.sensitivity())
+                sensitivity_badge(c.record.sensitivity()),
+                policies_cell(c)
             );
         }
         h.push_str("</table>");
@@ -229,7 +263,8 @@ pub fn write(report: &Report, out: &mut dyn Write) -> Result<()> {
     // Columns.
     h.push_str("<section><h2>Personal-data columns and evidence</h2>");
     h.push_str(
-        "<p class=\"muted\">Share = sampled non-null values holding the category. Examples are masked. \
+        "<p class=\"muted\">Share = sampled raw non-null values holding the category; values datawarden wrote \
+         (encrypted, pseudonymized, masked) are counted apart and never in the share. Examples are masked. \
          Rejected categories stay rejected on every rescan.</p>",
     );
     h.push_str(
@@ -287,14 +322,8 @@ pub fn write(report: &Report, out: &mut dyn Write) -> Result<()> {
                 .unwrap_or_default();
             let policies = if !cat.status.holds() {
                 "<span class=\"muted\">-</span>".to_string()
-            } else if c.covered_by.is_empty() {
-                "<span class=\"bad\">none</span>".to_string()
             } else {
-                c.covered_by
-                    .iter()
-                    .map(|p| esc(p).into_owned())
-                    .collect::<Vec<_>>()
-                    .join("<br>")
+                policies_cell(c)
             };
             let _ = write!(
                 h,
@@ -309,7 +338,15 @@ pub fn write(report: &Report, out: &mut dyn Write) -> Result<()> {
                 esc(&cat.category),
                 sensitivity_badge(cat.sensitivity),
                 e.map_or("-".to_string(), |e| e.matched.to_string()),
-                r.non_null,
+                if r.transformed > 0 {
+                    format!(
+                        "{}<br><span class=\"muted\">{} transformed, not counted</span>",
+                        r.non_null - r.transformed,
+                        r.transformed
+                    )
+                } else {
+                    r.non_null.to_string()
+                },
                 e.map_or("-".to_string(), |e| percent(e.share)),
                 e.map_or("-", |e| match layout_name(e.layout) {
                     "free_text" => "free text",
@@ -431,6 +468,29 @@ fn write_drift(h: &mut String, d: &Drift) {
         row(
             h,
             "stopped matching",
+            "ok",
+            format!("{}.{}", c.key.schema, c.key.table),
+            &c.key.column,
+            &c.categories,
+        );
+    }
+    for c in &d.partly_transformed {
+        row(
+            h,
+            &format!(
+                "partly transformed ({} sampled values transformed, raw values remain)",
+                c.transformed
+            ),
+            "bad",
+            format!("{}.{}", c.key.schema, c.key.table),
+            &c.key.column,
+            &c.categories,
+        );
+    }
+    for c in &d.transformed {
+        row(
+            h,
+            &format!("transformed ({} sampled values)", c.transformed),
             "ok",
             format!("{}.{}", c.key.schema, c.key.table),
             &c.key.column,

@@ -1,5 +1,7 @@
 //! JSON export: `{"generated_at", "columns": [...], "drift": [...], "scans": [...]}`, one object per
-//! column with the categories it holds and the evidence per category.
+//! column with the categories it holds and the evidence per category. `covered_by` lists the
+//! covering policies as `{"policy", "state": "enforced" | "failing" | "not_run", "last_run"}`;
+//! `transformed` counts sampled values datawarden wrote, which no `share` includes.
 
 use std::io::Write;
 
@@ -10,6 +12,7 @@ use super::{io_err, Report, ReportColumn};
 use crate::classify::{ColumnStatus, DetectorVersion, Layout};
 use crate::detect::Sensitivity;
 use crate::error::{Error, Result};
+use crate::inventory::coverage::Coverage;
 use crate::inventory::drift::Drift;
 use crate::inventory::model::{CategoryStatus, ScanRecord};
 
@@ -35,11 +38,12 @@ struct Column<'a> {
     sample_method: Option<&'a str>,
     sampled: u64,
     non_null: u64,
+    transformed: u64,
     scan_status: ColumnStatus,
     first_seen: DateTime<Utc>,
     last_seen: DateTime<Utc>,
     last_scanned: Option<DateTime<Utc>>,
-    covered_by: &'a [String],
+    covered_by: &'a [Coverage],
     evidence: Vec<Evidence<'a>>,
 }
 
@@ -55,6 +59,7 @@ struct Evidence<'a> {
     sampled: u64,
     non_null: u64,
     matched: u64,
+    transformed: u64,
     share: f64,
     layout: Option<Layout>,
     name_hint: Option<&'a str>,
@@ -76,6 +81,7 @@ fn column(c: &ReportColumn) -> Column<'_> {
         sample_method: r.sample_method.as_deref(),
         sampled: r.sampled,
         non_null: r.non_null,
+        transformed: r.transformed,
         scan_status: r.scan_status,
         first_seen: r.first_seen,
         last_seen: r.last_seen,
@@ -97,6 +103,7 @@ fn column(c: &ReportColumn) -> Column<'_> {
                     sampled: r.sampled,
                     non_null: r.non_null,
                     matched: e.map_or(0, |e| e.matched),
+                    transformed: e.map_or(r.transformed, |e| e.transformed),
                     share: e.map_or(0.0, |e| e.share),
                     layout: e.map(|e| e.layout),
                     name_hint: e.and_then(|e| e.name_hint.as_deref()),

@@ -9,7 +9,7 @@ use std::io::Write;
 
 use chrono::{DateTime, Utc};
 
-use super::coverage::covered_by;
+use super::coverage::{coverage, last_runs, Coverage, CoverageState};
 use super::drift::{drift_all, Drift};
 use super::model::{ColumnRecord, ScanRecord};
 use super::store::{ColumnFilter, Store};
@@ -40,8 +40,17 @@ impl Format {
 #[derive(Debug, Clone)]
 pub struct ReportColumn {
     pub record: ColumnRecord,
-    /// Names of the retention policies that cover the column.
-    pub covered_by: Vec<String>,
+    /// The retention policies that cover the column, with their states (config order).
+    pub covered_by: Vec<Coverage>,
+}
+
+impl ReportColumn {
+    /// True when a covering policy is enforced (its last run completed).
+    pub fn is_enforced(&self) -> bool {
+        self.covered_by
+            .iter()
+            .any(|c| c.state == CoverageState::Enforced)
+    }
 }
 
 /// Everything an export shows, read once from the store.
@@ -57,7 +66,8 @@ pub struct Report {
 }
 
 impl Report {
-    /// Reads the inventory (all sources or one) and computes coverage against `policies`.
+    /// Reads the inventory (all sources or one) and computes coverage against `policies` and the
+    /// audit trail (the last run of each policy).
     pub async fn load(
         store: &Store,
         policies: &[PolicyConfig],
@@ -67,6 +77,7 @@ impl Report {
             source: source.map(str::to_string),
             all: true,
         };
+        let runs = last_runs(store.pool()).await?;
         let columns = store
             .columns(&filter)
             .await?
@@ -75,10 +86,8 @@ impl Report {
             .filter(|c| !c.categories.is_empty() || c.scan_status == ColumnStatus::Unknown)
             .map(|record| {
                 let k = &record.key;
-                let covered_by = covered_by(policies, &k.source, &k.schema, &k.table, &k.column)
-                    .into_iter()
-                    .map(str::to_string)
-                    .collect();
+                let covered_by =
+                    coverage(policies, &runs, &k.source, &k.schema, &k.table, &k.column);
                 ReportColumn { record, covered_by }
             })
             .collect();
@@ -103,9 +112,10 @@ impl Report {
         self.columns.iter().filter(|c| c.record.is_personal())
     }
 
-    /// Personal columns that no retention policy covers.
+    /// Personal columns that no enforced retention policy covers: no policy covers them, or every
+    /// policy that does is failing or has never run.
     pub fn uncovered(&self) -> impl Iterator<Item = &ReportColumn> {
-        self.personal().filter(|c| c.covered_by.is_empty())
+        self.personal().filter(|c| !c.is_enforced())
     }
 
     /// Writes the report in `format`.
