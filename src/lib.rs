@@ -15,6 +15,7 @@ pub mod demo;
 pub mod detect;
 pub mod error;
 pub mod inventory;
+pub mod report;
 pub mod retention;
 pub mod scan;
 pub mod schedule;

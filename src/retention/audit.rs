@@ -722,17 +722,12 @@ mod tests {
             ("filter", "'1 = 1'"),
             ("legal_hold", "NULL"),
         ] {
-            sqlx::query(&format!(
-                "UPDATE retention_audit SET {col} = {val}"
-            ))
-            .execute(&pool)
-            .await
-            .unwrap();
+            sqlx::query(&format!("UPDATE retention_audit SET {col} = {val}"))
+                .execute(&pool)
+                .await
+                .unwrap();
             assert!(
-                matches!(
-                    verify(&pool).await.unwrap(),
-                    Verification::Broken { .. }
-                ),
+                matches!(verify(&pool).await.unwrap(), Verification::Broken { .. }),
                 "{col}"
             );
             let mut conn = pool.acquire().await.unwrap();
