@@ -299,9 +299,9 @@ fn write_policy(h: &mut String, p: &PolicyEvidence) {
             esc(e.as_deref().unwrap_or("unknown error"))
         ),
     };
-    let _ = write!(
+    let _ = writeln!(
         h,
-        "<tr><td class=\"policy\">{}<br><code>{}</code></td><td>{what}</td><td>{coverage}</td><td class=\"run\">{last}</td><td>{live}</td></tr>\n",
+        "<tr><td class=\"policy\">{}<br><code>{}</code></td><td>{what}</td><td>{coverage}</td><td class=\"run\">{last}</td><td>{live}</td></tr>",
         badge(p.kept),
         esc(&p.name),
     );
