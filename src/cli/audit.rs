@@ -35,7 +35,8 @@ pub enum AuditCommand {
         #[arg(long, value_name = "SEQ:HASH")]
         expect_head: Vec<audit::Head>,
         /// An anchor file (`TIME POLICY RUN_ID SEQ:HASH` per line): every head in it must still
-        /// be in the trail. Default: `[audit] anchor_file` of the config, when the file exists.
+        /// be in the trail. Default, when no --expect-head is given: `[audit] anchor_file` of the
+        /// config, if the file exists.
         #[arg(long, value_name = "PATH")]
         anchor_file: Option<PathBuf>,
     },
@@ -124,9 +125,11 @@ async fn verify(
         .iter()
         .map(|h| ("--expect-head".to_string(), h.clone()))
         .collect();
+    // The config's anchor file is the default when no head is given on the command line.
     let (anchor, explicit) = match anchor_file {
         Some(p) => (Some(p), true),
-        None => (config.audit.anchor_file.clone(), false),
+        None if expect_head.is_empty() => (config.audit.anchor_file.clone(), false),
+        None => (None, false),
     };
     let mut anchors_read = None;
     if let Some(path) = &anchor {
