@@ -526,3 +526,60 @@ impl EvidenceReport {
             .map_err(|e| Error::Other(format!("cannot write the report: {e}")))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn policy() -> PolicyConfig {
+        toml::from_str(
+            "name = \"p\"\ndescription = \"d\"\nsource = \"s\"\ntable = \"t\"\n\
+             timestamp_column = \"ts\"\nretain = \"90d\"\naction = \"delete\"\n",
+        )
+        .unwrap()
+    }
+
+    fn rec(run: &str, kind: &str, outcome: &str, rows: i64) -> AuditRecord {
+        AuditRecord {
+            run_id: run.into(),
+            kind: kind.into(),
+            policy: "p".into(),
+            action: "delete".into(),
+            started_at: format!("{run}-start"),
+            outcome: outcome.into(),
+            rows_affected: rows,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn the_last_run_is_the_latest_and_an_unfinished_one_says_so() {
+        let mut b = rec("r2", "batch", "committed", 4);
+        b.cascaded = BTreeMap::from([("public.orders".into(), 3)]);
+        let mut b2 = rec("r2", "batch", "committed", 5);
+        b2.cascaded = BTreeMap::from([("public.orders".into(), 2)]);
+        let mut started = rec("r2", "run_started", "started", 9);
+        started.held = Some(2);
+        let mut recs = vec![
+            rec("r1", "run_started", "started", 1),
+            rec("r1", "run_finished", "completed", 1),
+            started,
+            b,
+            b2,
+        ];
+        let r = last_run(&recs, &policy()).unwrap();
+        assert_eq!(r.run_id, "r2");
+        assert_eq!(r.outcome, "unfinished");
+        assert_eq!(r.batches, 2);
+        assert_eq!(r.rows_by_action["delete"], 9);
+        assert_eq!(r.cascaded["public.orders"], 5);
+        assert_eq!(r.held, Some(2));
+        recs.push(rec("r2", "run_finished", "completed", 9));
+        assert_eq!(last_run(&recs, &policy()).unwrap().outcome, "completed");
+        // A braked run writes only its run_finished record.
+        recs.push(rec("r3", "run_finished", "braked", 0));
+        let r = last_run(&recs, &policy()).unwrap();
+        assert_eq!((r.outcome.as_str(), r.batches), ("braked", 0));
+        assert!(last_run(&recs[..0], &policy()).is_none());
+    }
+}
