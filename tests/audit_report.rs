@@ -364,7 +364,7 @@ fn verify_with_published_heads_detects_a_cut_tail_and_an_emptied_inventory() {
     );
     let lines = std::fs::read_to_string(&anchors).unwrap();
     assert_eq!(lines.lines().count(), 1, "{lines}");
-    assert!(lines.contains(" p p-"), "policy and run id: {lines}");
+    assert!(lines.contains("\tp\tp-"), "policy and run id: {lines}");
     assert!(lines.trim_end().ends_with(&h1), "{lines}");
 
     // A second run: the store grows after the first head, which stays valid.

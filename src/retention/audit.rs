@@ -442,9 +442,16 @@ pub struct Anchor {
     pub head: Head,
 }
 
-/// The anchor-file line of a run (without the newline).
+/// The anchor-file line of a run (without the newline): the four fields separated by tabs (a
+/// policy name may hold spaces).
 pub fn anchor_line(time: &str, policy: &str, run_id: &str, head: &Head) -> String {
-    format!("{time} {policy} {run_id} {head}")
+    let clean = |s: &str| s.replace(['\t', '\n', '\r'], " ");
+    format!(
+        "{}\t{}\t{}\t{head}",
+        clean(time),
+        clean(policy),
+        clean(run_id)
+    )
 }
 
 /// Appends one line to the anchor file (created when missing, mode 0600 on Unix) and syncs it.
@@ -470,7 +477,12 @@ pub fn read_anchors(path: &std::path::Path) -> Result<Vec<Anchor>> {
         if l.is_empty() || l.starts_with('#') {
             continue;
         }
-        let parts: Vec<&str> = l.split_whitespace().collect();
+        // Tab-separated as written; whitespace-separated when edited by hand.
+        let parts: Vec<&str> = if l.contains('\t') {
+            l.split('\t').map(str::trim).collect()
+        } else {
+            l.split_whitespace().collect()
+        };
         let bad = |why: String| {
             Error::Other(format!(
                 "{}:{}: not an anchor line (TIME POLICY RUN_ID SEQ:HASH): {why}",
@@ -809,14 +821,26 @@ mod tests {
             hash: "ab".repeat(32),
         };
         append_anchor(&path, &anchor_line("2026-01-01T00:00:00Z", "p", "p-1", &h)).unwrap();
-        append_anchor(&path, &anchor_line("2026-01-02T00:00:00Z", "q", "q-1", &h)).unwrap();
+        append_anchor(
+            &path,
+            &anchor_line("2026-01-02T00:00:00Z", "q r", "q r-1", &h),
+        )
+        .unwrap();
         let a = read_anchors(&path).unwrap();
         assert_eq!(a.len(), 2);
         assert_eq!(
             (a[1].line, a[1].policy.as_str(), a[1].run_id.as_str()),
-            (2, "q", "q-1")
+            (2, "q r", "q r-1")
         );
         assert_eq!(a[1].head, h);
+        // Written by hand: spaces, comments, blank lines.
+        std::fs::write(
+            &path,
+            format!("# copied from the journal\n\n2026 s s-1 {h}\n"),
+        )
+        .unwrap();
+        let a = read_anchors(&path).unwrap();
+        assert_eq!((a[0].line, a[0].policy.as_str()), (3, "s"));
         std::fs::write(&path, "2026 p r 7:xyz\n").unwrap();
         let e = read_anchors(&path).unwrap_err().to_string();
         assert!(e.contains("anchors.log:1"), "{e}");
