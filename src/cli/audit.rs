@@ -135,8 +135,8 @@ async fn verify(
     if let Some(path) = &anchor {
         if !explicit && !path.exists() {
             println!(
-                "anchor file {}: not checked (it does not exist yet; each enforcement run appends \
-                 its head to it)",
+                "anchor file {}: does not exist, not checked (each enforcement run appends its \
+                 head to it: if runs happened since it was configured, it was removed)",
                 path.display()
             );
         } else {
