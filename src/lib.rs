@@ -16,6 +16,7 @@ pub mod detect;
 pub mod error;
 pub mod inventory;
 pub mod progress;
+pub mod report;
 pub mod retention;
 pub mod scan;
 pub mod schedule;

@@ -35,6 +35,7 @@ fn main() -> ExitCode {
             Command::Scan(a) => cli::scan::run(a).await,
             Command::Inventory(a) => cli::inventory::run(a).await,
             Command::Demo(a) => cli::demo::run(a).await,
+            Command::Report(a) => cli::report::run(a).await,
         }
     });
     match result {

@@ -277,7 +277,11 @@ async fn delete_policies_have_a_default_brake_that_the_dry_run_predicts() {
         );
         let o = enforce(&cfg, &[]);
         assert_eq!(o.status.code(), Some(4), "{kind:?}: {}", text(&o));
-        assert_eq!(db.ids("members").await.len(), 10, "{kind:?}: nothing deleted");
+        assert_eq!(
+            db.ids("members").await.len(),
+            10,
+            "{kind:?}: nothing deleted"
+        );
         // Under half the table: no brake.
         let cfg = db.config(&policy("delete", "filter = \"id <= 4\""));
         let o = enforce(&cfg, &["--dry-run"]);

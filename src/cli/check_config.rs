@@ -54,6 +54,9 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         "  inventory: {}",
         datawarden::config::redact_url(&config.inventory.url)
     );
+    if let Some(f) = &config.audit.anchor_file {
+        println!("  audit anchor file: {}", f.display());
+    }
     println!("  detectors: {}", engine.detectors().len());
     for (entry, id) in &keys {
         println!("  {entry}: key id {id}");

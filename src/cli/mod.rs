@@ -11,6 +11,7 @@ pub mod inventory;
 pub mod keys;
 pub mod logging;
 pub mod progress;
+pub mod report;
 pub mod run;
 pub mod scan;
 pub mod status;
@@ -53,6 +54,8 @@ pub enum Command {
     Scan(scan::Args),
     /// List, diff, review and export the inventory.
     Inventory(inventory::Args),
+    /// Per promise (policy description): coverage, last run, rows violating it now, audit head.
+    Report(report::Args),
     /// Build a car-platform demo database, scan it and write the inventory and its exports.
     Demo(demo::Args),
 }

@@ -50,6 +50,9 @@ pub struct Config {
     /// Settings of `datawarden run`.
     #[serde(default)]
     pub daemon: DaemonConfig,
+    /// Where the audit trail's chain heads are published.
+    #[serde(default)]
+    pub audit: AuditConfig,
     /// The file this configuration was read from (set by [`Config::load`]).
     #[serde(skip)]
     pub path: PathBuf,
@@ -78,6 +81,16 @@ impl Default for InventoryConfig {
             url: default_inventory_url(),
         }
     }
+}
+
+/// `[audit]`
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditConfig {
+    /// A file outside the inventory that every enforcement run appends its chain head to
+    /// (`TIME POLICY RUN_ID SEQ:HASH`); `audit verify` checks each head is still in the trail.
+    /// Relative paths are resolved against the config file's directory.
+    pub anchor_file: Option<PathBuf>,
 }
 
 /// How values are drawn from a table.
@@ -599,6 +612,11 @@ impl Config {
             let mut s = dir.to_string_lossy().into_owned();
             expand("detectors_dir".into(), &mut s, p);
             *dir = base.join(s);
+        }
+        if let Some(f) = &mut self.audit.anchor_file {
+            let mut s = f.to_string_lossy().into_owned();
+            expand("audit.anchor_file".into(), &mut s, p);
+            *f = base.join(s);
         }
         for (i, src) in self.sources.iter_mut().enumerate() {
             expand(format!("sources[{i}].url"), &mut src.url, p);

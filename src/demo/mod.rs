@@ -116,6 +116,11 @@ url = "sqlite://inventory.db"
 [scan]
 sample_size = 2000
 
+[audit]
+# Each enforcement run appends the audit chain head here; `audit verify` checks every head is
+# still in the trail (a cut tail or an emptied inventory fails).
+anchor_file = "audit-anchors.log"
+
 [[sources]]
 name = "{SOURCE}"
 url = "sqlite://car-platform.db"

@@ -6,8 +6,14 @@
 //! fields (keys sorted, `prev_hash` included). [`verify`] recomputes the chain and names the first
 //! record that was modified, or that follows a deleted record.
 //!
-//! Fields added later (`cascaded`, `warnings`) enter the hashed form only when they are not empty,
-//! so records written before they existed keep their hashes and old trails still verify.
+//! Fields added later (`cascaded`, `warnings`, `key_first`, `key_last`, `held`, `filter`,
+//! `legal_hold`) enter the hashed form only when they are not empty, so records written before they
+//! existed keep their hashes and old trails still verify.
+//!
+//! A chain proves nothing about records cut off its end, or about a store emptied and started
+//! again: every run therefore publishes the chain head ([`Head`], `SEQ:HASH`) outside the store (its
+//! log line, and the `[audit] anchor_file`), and [`check_heads`] checks that every published head
+//! is still in the chain.
 
 use std::collections::BTreeMap;
 
@@ -69,6 +75,24 @@ pub struct AuditRecord {
     /// `run_started` records: warnings of the preflight (triggers that change what the run does).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+    /// Batch records: the first key the batch found eligible (key column values). Empty on other
+    /// records and on records written before key ranges were recorded.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub key_first: Vec<String>,
+    /// Batch records: the last key of the batch (its range is `key_first..=key_last`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub key_last: Vec<String>,
+    /// `run_started` records: rows past the cutoff that match the filter and still need the action
+    /// but are excluded by legal holds when the run starts.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub held: Option<i64>,
+    /// The policy's `filter` in force for this run (as written in the config).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub filter: Option<String>,
+    /// The legal holds in force for this run: the `legal_hold` predicate as written, and each
+    /// `holds` column with its number of values (never the values).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub legal_hold: Option<String>,
     /// Hash of the previous record.
     pub prev_hash: String,
     /// SHA-256 of this record.
@@ -77,7 +101,8 @@ pub struct AuditRecord {
 
 impl AuditRecord {
     /// The hash of this record's fields (all but `seq` and `hash`), chained to `prev_hash`.
-    /// `cascaded` and `warnings` are part of it only when not empty (older records have neither).
+    /// `cascaded`, `warnings`, `key_first`, `key_last`, `held`, `filter` and `legal_hold` are part
+    /// of it only when present (older records have none of them).
     pub fn compute_hash(&self) -> String {
         let mut v = serde_json::json!({
             "run_id": self.run_id, "kind": self.kind, "policy": self.policy,
@@ -92,6 +117,21 @@ impl AuditRecord {
         }
         if !self.warnings.is_empty() {
             v["warnings"] = serde_json::json!(self.warnings);
+        }
+        if !self.key_first.is_empty() {
+            v["key_first"] = serde_json::json!(self.key_first);
+        }
+        if !self.key_last.is_empty() {
+            v["key_last"] = serde_json::json!(self.key_last);
+        }
+        if let Some(h) = self.held {
+            v["held"] = serde_json::json!(h);
+        }
+        if let Some(f) = &self.filter {
+            v["filter"] = serde_json::json!(f);
+        }
+        if let Some(h) = &self.legal_hold {
+            v["legal_hold"] = serde_json::json!(h);
         }
         // serde_json maps keep keys sorted: this is the canonical form.
         let canonical = serde_json::to_string(&v).expect("serializable");
@@ -113,11 +153,13 @@ async fn append_on(conn: &mut SqliteConnection, rec: &mut AuditRecord) -> Result
         .then(|| serde_json::to_string(&rec.cascaded).expect("serializable"));
     let warnings = (!rec.warnings.is_empty())
         .then(|| serde_json::to_string(&rec.warnings).expect("serializable"));
+    let key =
+        |k: &Vec<String>| (!k.is_empty()).then(|| serde_json::to_string(k).expect("serializable"));
     let seq = sqlx::query(
         "INSERT INTO retention_audit (run_id, kind, policy, description, source, table_name, action,
            columns, key_id, cutoff, batch, rows_affected, started_at, finished_at, outcome, error,
-           prev_hash, hash, cascaded, warnings)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+           prev_hash, hash, cascaded, warnings, key_first, key_last, held, filter, legal_hold)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(&rec.run_id)
     .bind(&rec.kind)
@@ -139,6 +181,11 @@ async fn append_on(conn: &mut SqliteConnection, rec: &mut AuditRecord) -> Result
     .bind(&rec.hash)
     .bind(cascaded)
     .bind(warnings)
+    .bind(key(&rec.key_first))
+    .bind(key(&rec.key_last))
+    .bind(rec.held)
+    .bind(&rec.filter)
+    .bind(&rec.legal_hold)
     .execute(&mut *conn)
     .await
     .map_err(inv)?
@@ -199,7 +246,7 @@ pub async fn records(pool: &SqlitePool) -> Result<Vec<AuditRecord>> {
     let rows = sqlx::query(
         "SELECT seq, run_id, kind, policy, description, source, table_name, action, columns, key_id,
            cutoff, batch, rows_affected, started_at, finished_at, outcome, error, prev_hash, hash,
-           cascaded, warnings
+           cascaded, warnings, key_first, key_last, held, filter, legal_hold
          FROM retention_audit ORDER BY seq",
     )
     .fetch_all(pool)
@@ -210,6 +257,14 @@ pub async fn records(pool: &SqlitePool) -> Result<Vec<AuditRecord>> {
             let columns: String = r.get(8);
             let cascaded: Option<String> = r.get(19);
             let warnings: Option<String> = r.get(20);
+            let key = |i: usize| {
+                r.get::<Option<String>, _>(i)
+                    .map(|k| {
+                        serde_json::from_str(&k)
+                            .unwrap_or_else(|_| vec![format!("<unreadable: {k}>")])
+                    })
+                    .unwrap_or_default()
+            };
             Ok(AuditRecord {
                 seq: r.get(0),
                 run_id: r.get(1),
@@ -244,6 +299,11 @@ pub async fn records(pool: &SqlitePool) -> Result<Vec<AuditRecord>> {
                             .unwrap_or_else(|_| vec![format!("<unreadable: {w}>")])
                     })
                     .unwrap_or_default(),
+                key_first: key(21),
+                key_last: key(22),
+                held: r.get(23),
+                filter: r.get(24),
+                legal_hold: r.get(25),
             })
         })
         .collect()
@@ -290,6 +350,161 @@ pub fn verify_records(recs: &[AuditRecord]) -> Verification {
     }
 }
 
+/// A chain head: the sequence number and hash of a record that was the last one when it was
+/// published. Written and parsed as `SEQ:HASH`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Head {
+    /// The record's `seq`.
+    pub seq: i64,
+    /// The record's `hash` (64 lowercase hex digits).
+    pub hash: String,
+}
+
+impl std::fmt::Display for Head {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.seq, self.hash)
+    }
+}
+
+impl std::str::FromStr for Head {
+    type Err = String;
+
+    fn from_str(s: &str) -> std::result::Result<Head, String> {
+        let bad = || {
+            format!(
+                "`{s}` is not a chain head: write SEQ:HASH, e.g. 12:{GENESIS} (as `audit verify` \
+                 and each run's `audit chain head` log line print it)"
+            )
+        };
+        let (seq, hash) = s.trim().split_once(':').ok_or_else(bad)?;
+        let seq: i64 = seq.parse().map_err(|_| bad())?;
+        let hash = hash.to_ascii_lowercase();
+        if seq < 1 || hash.len() != 64 || !hash.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(bad());
+        }
+        Ok(Head { seq, hash })
+    }
+}
+
+/// The last record's head, `None` when the trail is empty.
+pub async fn head(pool: &SqlitePool) -> Result<Option<Head>> {
+    let row: Option<(i64, String)> =
+        sqlx::query_as("SELECT seq, hash FROM retention_audit ORDER BY seq DESC LIMIT 1")
+            .fetch_optional(pool)
+            .await
+            .map_err(inv)?;
+    Ok(row.map(|(seq, hash)| Head { seq, hash }))
+}
+
+/// Where a published head stands in a trail (see [`check_head`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HeadCheck {
+    /// The record is there with that hash; `after` records follow it.
+    Present { after: usize },
+    /// No record has that sequence number: records were cut off the end, or the store was
+    /// emptied or replaced. `last` is the trail's head now.
+    Missing { last: Option<Head> },
+    /// The record has another hash: the trail was rewritten from there on (or replaced).
+    Different { hash: String },
+}
+
+/// Checks that `expected` is in `recs` (a chain [`verify_records`] found intact: then every
+/// record up to it is as it was when the head was published).
+pub fn check_head(recs: &[AuditRecord], expected: &Head) -> HeadCheck {
+    match recs.iter().position(|r| r.seq == expected.seq) {
+        Some(i) if recs[i].hash == expected.hash => HeadCheck::Present {
+            after: recs.len() - i - 1,
+        },
+        Some(i) => HeadCheck::Different {
+            hash: recs[i].hash.clone(),
+        },
+        None => HeadCheck::Missing {
+            last: recs.last().map(|r| Head {
+                seq: r.seq,
+                hash: r.hash.clone(),
+            }),
+        },
+    }
+}
+
+/// One line of an anchor file: `TIME POLICY RUN_ID SEQ:HASH`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Anchor {
+    /// Line number in the file (1-based).
+    pub line: usize,
+    /// When the run ended (RFC 3339).
+    pub time: String,
+    /// The policy of the run.
+    pub policy: String,
+    /// The run id.
+    pub run_id: String,
+    /// The chain head after the run.
+    pub head: Head,
+}
+
+/// The anchor-file line of a run (without the newline): the four fields separated by tabs (a
+/// policy name may hold spaces).
+pub fn anchor_line(time: &str, policy: &str, run_id: &str, head: &Head) -> String {
+    let clean = |s: &str| s.replace(['\t', '\n', '\r'], " ");
+    format!(
+        "{}\t{}\t{}\t{head}",
+        clean(time),
+        clean(policy),
+        clean(run_id)
+    )
+}
+
+/// Appends one line to the anchor file (created when missing, mode 0600 on Unix) and syncs it.
+pub fn append_anchor(path: &std::path::Path, line: &str) -> Result<()> {
+    use std::io::Write as _;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.create(true).append(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+    let mut f = opts.open(path).map_err(|e| Error::io(path, e))?;
+    f.write_all(format!("{line}\n").as_bytes())
+        .and_then(|()| f.sync_data())
+        .map_err(|e| Error::io(path, e))
+}
+
+/// Reads an anchor file. Blank lines and `#` comments are skipped; any other line that is not
+/// `TIME POLICY RUN_ID SEQ:HASH` is an error naming the file and line.
+pub fn read_anchors(path: &std::path::Path) -> Result<Vec<Anchor>> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    let mut out = Vec::new();
+    for (i, l) in text.lines().enumerate() {
+        let l = l.trim();
+        if l.is_empty() || l.starts_with('#') {
+            continue;
+        }
+        // Tab-separated as written; whitespace-separated when edited by hand.
+        let parts: Vec<&str> = if l.contains('\t') {
+            l.split('\t').map(str::trim).collect()
+        } else {
+            l.split_whitespace().collect()
+        };
+        let bad = |why: String| {
+            Error::Other(format!(
+                "{}:{}: not an anchor line (TIME POLICY RUN_ID SEQ:HASH): {why}",
+                path.display(),
+                i + 1
+            ))
+        };
+        if parts.len() < 4 {
+            return Err(bad("too few fields".into()));
+        }
+        let head: Head = parts[parts.len() - 1].parse().map_err(bad)?;
+        out.push(Anchor {
+            line: i + 1,
+            time: parts[0].to_string(),
+            policy: parts[1..parts.len() - 2].join(" "),
+            run_id: parts[parts.len() - 2].to_string(),
+            head,
+        });
+    }
+    Ok(out)
+}
+
 /// Writes the records as CSV (one row per record, columns as a `;`-joined list).
 pub fn write_csv<W: std::io::Write>(recs: &[AuditRecord], out: W) -> Result<()> {
     let mut w = csv::Writer::from_writer(out);
@@ -316,6 +531,11 @@ pub fn write_csv<W: std::io::Write>(recs: &[AuditRecord], out: W) -> Result<()> 
         "hash",
         "cascaded",
         "warnings",
+        "key_first",
+        "key_last",
+        "held",
+        "filter",
+        "legal_hold",
     ])
     .map_err(e)?;
     for r in recs {
@@ -345,6 +565,11 @@ pub fn write_csv<W: std::io::Write>(recs: &[AuditRecord], out: W) -> Result<()> 
                 .collect::<Vec<_>>()
                 .join(";"),
             r.warnings.join(" | "),
+            r.key_first.join(";"),
+            r.key_last.join(";"),
+            r.held.map(|h| h.to_string()).unwrap_or_default(),
+            r.filter.clone().unwrap_or_default(),
+            r.legal_hold.clone().unwrap_or_default(),
         ])
         .map_err(e)?;
     }
@@ -510,5 +735,139 @@ mod tests {
             verify(&pool).await.unwrap(),
             Verification::Broken { seq: 2, .. }
         ));
+    }
+
+    #[tokio::test]
+    async fn key_range_holds_and_filter_are_hashed_and_round_trip() {
+        let (_d, pool) = pool().await;
+        let mut a = rec(1);
+        a.key_first = vec!["3".into()];
+        a.key_last = vec!["99".into()];
+        a.held = Some(4);
+        a.filter = Some("status = 'closed'".into());
+        a.legal_hold = Some("litigation = 1".into());
+        append(&pool, &mut a, CheckpointChange::Keep).await.unwrap();
+        let recs = records(&pool).await.unwrap();
+        assert_eq!(recs[0], a);
+        let mut plain = a.clone();
+        plain.key_first.clear();
+        assert_ne!(plain.compute_hash(), a.hash, "key_first is hashed");
+        for (col, val) in [
+            ("key_last", "'[\"98\"]'"),
+            ("held", "3"),
+            ("filter", "'1 = 1'"),
+            ("legal_hold", "NULL"),
+        ] {
+            sqlx::query(&format!("UPDATE retention_audit SET {col} = {val}"))
+                .execute(&pool)
+                .await
+                .unwrap();
+            assert!(
+                matches!(verify(&pool).await.unwrap(), Verification::Broken { .. }),
+                "{col}"
+            );
+            let mut conn = pool.acquire().await.unwrap();
+            sqlx::query("DELETE FROM retention_audit")
+                .execute(&mut *conn)
+                .await
+                .unwrap();
+            drop(conn);
+            let mut again = a.clone();
+            append(&pool, &mut again, CheckpointChange::Keep)
+                .await
+                .unwrap();
+            assert_eq!(again.hash, a.hash);
+        }
+    }
+
+    #[tokio::test]
+    async fn published_heads_detect_a_cut_tail_and_an_emptied_store() {
+        let (_d, pool) = pool().await;
+        for i in 1..=3 {
+            append(&pool, &mut rec(i), CheckpointChange::Keep)
+                .await
+                .unwrap();
+        }
+        let h3 = head(&pool).await.unwrap().unwrap();
+        assert_eq!(h3.seq, 3);
+        assert_eq!(h3.to_string().parse::<Head>().unwrap(), h3);
+        let recs = records(&pool).await.unwrap();
+        let h2 = Head {
+            seq: 2,
+            hash: recs[1].hash.clone(),
+        };
+        assert_eq!(check_head(&recs, &h3), HeadCheck::Present { after: 0 });
+        assert_eq!(check_head(&recs, &h2), HeadCheck::Present { after: 1 });
+        // Cut the last record: the chain still verifies, the published head does not.
+        sqlx::query("DELETE FROM retention_audit WHERE seq = 3")
+            .execute(&pool)
+            .await
+            .unwrap();
+        let recs = records(&pool).await.unwrap();
+        assert!(matches!(
+            verify_records(&recs),
+            Verification::Intact { records: 2, .. }
+        ));
+        assert_eq!(
+            check_head(&recs, &h3),
+            HeadCheck::Missing {
+                last: Some(h2.clone())
+            }
+        );
+        // Emptied, then written again: same sequence numbers, other hashes.
+        sqlx::query("DELETE FROM retention_audit")
+            .execute(&pool)
+            .await
+            .unwrap();
+        assert_eq!(check_head(&[], &h2), HeadCheck::Missing { last: None });
+        sqlx::query("DELETE FROM sqlite_sequence WHERE name = 'retention_audit'")
+            .execute(&pool)
+            .await
+            .unwrap();
+        for i in 1..=3 {
+            let mut r = rec(i);
+            r.policy = "other".into();
+            append(&pool, &mut r, CheckpointChange::Keep).await.unwrap();
+        }
+        let recs = records(&pool).await.unwrap();
+        assert!(matches!(
+            check_head(&recs, &h3),
+            HeadCheck::Different { .. }
+        ));
+    }
+
+    #[test]
+    fn anchor_files_round_trip_and_bad_lines_are_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("anchors.log");
+        let h = Head {
+            seq: 7,
+            hash: "ab".repeat(32),
+        };
+        append_anchor(&path, &anchor_line("2026-01-01T00:00:00Z", "p", "p-1", &h)).unwrap();
+        append_anchor(
+            &path,
+            &anchor_line("2026-01-02T00:00:00Z", "q r", "q r-1", &h),
+        )
+        .unwrap();
+        let a = read_anchors(&path).unwrap();
+        assert_eq!(a.len(), 2);
+        assert_eq!(
+            (a[1].line, a[1].policy.as_str(), a[1].run_id.as_str()),
+            (2, "q r", "q r-1")
+        );
+        assert_eq!(a[1].head, h);
+        // Written by hand: spaces, comments, blank lines.
+        std::fs::write(
+            &path,
+            format!("# copied from the journal\n\n2026 s s-1 {h}\n"),
+        )
+        .unwrap();
+        let a = read_anchors(&path).unwrap();
+        assert_eq!((a[0].line, a[0].policy.as_str()), (3, "s"));
+        std::fs::write(&path, "2026 p r 7:xyz\n").unwrap();
+        let e = read_anchors(&path).unwrap_err().to_string();
+        assert!(e.contains("anchors.log:1"), "{e}");
+        assert!("0:abc".parse::<Head>().is_err());
     }
 }

@@ -42,13 +42,15 @@ pub struct PendingBatch {
     /// Rows it removed or changed in other tables (JSON object per `schema.table`, as in the
     /// audit record), `None` when none.
     pub cascaded: Option<String>,
+    /// Its first key (JSON array), `None` when unknown (checkpoints written before it was kept).
+    pub first: Option<String>,
 }
 
 /// The checkpoint of `policy`, if a run did not finish.
 pub async fn load(pool: &SqlitePool, policy: &str) -> Result<Option<Checkpoint>> {
     let row = sqlx::query(
         "SELECT policy, run_id, cutoff, last_key, rows_affected, batches, pending_key, pending_rows, \
-         pending_started, pending_cascaded FROM retention_checkpoint WHERE policy = ?",
+         pending_started, pending_cascaded, pending_first FROM retention_checkpoint WHERE policy = ?",
     )
     .bind(policy)
     .fetch_optional(pool)
@@ -66,6 +68,7 @@ pub async fn load(pool: &SqlitePool, policy: &str) -> Result<Option<Checkpoint>>
             rows: r.get::<Option<i64>, _>(7).unwrap_or(0),
             started: r.get::<Option<String>, _>(8).unwrap_or_default(),
             cascaded: r.get(9),
+            first: r.get(10),
         }),
     }))
 }
@@ -74,13 +77,14 @@ pub async fn load(pool: &SqlitePool, policy: &str) -> Result<Option<Checkpoint>>
 pub async fn save(conn: &mut SqliteConnection, cp: &Checkpoint) -> Result<()> {
     sqlx::query(
         "INSERT INTO retention_checkpoint (policy, run_id, cutoff, last_key, rows_affected, batches,
-           pending_key, pending_rows, pending_started, pending_cascaded, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+           pending_key, pending_rows, pending_started, pending_cascaded, pending_first, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT(policy) DO UPDATE SET run_id = excluded.run_id, cutoff = excluded.cutoff,
            last_key = excluded.last_key, rows_affected = excluded.rows_affected,
            batches = excluded.batches, pending_key = excluded.pending_key,
            pending_rows = excluded.pending_rows, pending_started = excluded.pending_started,
-           pending_cascaded = excluded.pending_cascaded, updated_at = excluded.updated_at",
+           pending_cascaded = excluded.pending_cascaded, pending_first = excluded.pending_first,
+           updated_at = excluded.updated_at",
     )
     .bind(&cp.policy)
     .bind(&cp.run_id)
@@ -92,6 +96,7 @@ pub async fn save(conn: &mut SqliteConnection, cp: &Checkpoint) -> Result<()> {
     .bind(cp.pending.as_ref().map(|p| p.rows))
     .bind(cp.pending.as_ref().map(|p| &p.started))
     .bind(cp.pending.as_ref().and_then(|p| p.cascaded.as_ref()))
+    .bind(cp.pending.as_ref().and_then(|p| p.first.as_ref()))
     .bind(chrono::Utc::now().to_rfc3339())
     .execute(conn)
     .await

@@ -449,6 +449,7 @@ async fn run_on(
     )
     .await;
     let _ = lock.release().await;
+    publish_head(config, &store, &report).await;
     store.close().await;
     result.map(|()| report)
 }
@@ -502,6 +503,46 @@ impl EarlyEnd<'_> {
     }
 }
 
+/// Publishes the audit chain head after a run, outside the inventory: in the run's log line
+/// (the journal under systemd) and, with `[audit] anchor_file`, as one appended line. A head
+/// that cannot be published is logged as an error; the run's outcome stands.
+async fn publish_head(config: &Config, store: &SqlitePool, report: &RunReport) {
+    let head = match audit::head(store).await {
+        Ok(Some(h)) => h,
+        Ok(None) => return,
+        Err(e) => {
+            tracing::error!(policy = %report.policy, "cannot read the audit chain head: {e}");
+            return;
+        }
+    };
+    tracing::info!(
+        policy = %report.policy,
+        run_id = %report.run_id,
+        head = %head,
+        "audit chain head {head}"
+    );
+    if let Some(path) = &config.audit.anchor_file {
+        let line = audit::anchor_line(&rfc3339(Utc::now()), &report.policy, &report.run_id, &head);
+        if let Err(e) = audit::append_anchor(path, &line) {
+            tracing::error!(
+                policy = %report.policy,
+                "cannot append the audit chain head {head} to the anchor file: {e}; \
+                 `audit verify` will not know this run's head: make the file writable"
+            );
+        }
+    }
+}
+
+/// The legal holds of a policy as recorded in its audit records: the `legal_hold` predicate as
+/// written and each `holds` column with its number of values (never the values).
+fn holds_text(p: &PolicyConfig) -> Option<String> {
+    let mut parts: Vec<String> = p.legal_hold.iter().cloned().collect();
+    for h in p.holds.iter().filter(|h| !h.values.is_empty()) {
+        parts.push(format!("{} in {} held values", h.column, h.values.len()));
+    }
+    (!parts.is_empty()).then(|| parts.join("; "))
+}
+
 fn base_record(plan: &Plan, report: &RunReport, key_id: &Option<String>) -> AuditRecord {
     let p = &plan.policy;
     AuditRecord {
@@ -514,6 +555,8 @@ fn base_record(plan: &Plan, report: &RunReport, key_id: &Option<String>) -> Audi
         columns: p.columns.clone(),
         key_id: key_id.clone(),
         cutoff: report.cutoff.clone(),
+        filter: p.filter.clone(),
+        legal_hold: holds_text(p),
         ..Default::default()
     }
 }
@@ -588,6 +631,7 @@ async fn execute(
     };
     start.rows_affected = report.eligible as i64;
     start.warnings = plan.warnings.clone();
+    start.held = Some(held_rows(source, plan, report.eligible).await?);
     let mut checkpoint = Checkpoint {
         policy: p.name.clone(),
         run_id: report.run_id.clone(),
@@ -637,6 +681,7 @@ async fn execute(
             Err(e) => Err(e),
         };
         let Batch {
+            first,
             upto,
             affected,
             selected,
@@ -681,6 +726,8 @@ async fn execute(
             .iter()
             .map(|(t, n)| (t.clone(), *n as i64))
             .collect();
+        r.key_first = first;
+        r.key_last = upto.clone();
         r.started_at = rfc3339(batch_started);
         r.finished_at = Some(rfc3339(Utc::now()));
         r.outcome = "committed".into();
@@ -716,6 +763,25 @@ fn as_refusal(plan: &Plan, e: Error) -> Error {
         policy: plan.policy.name.clone(),
         message: format!("preflight on {}: {e}", plan.table.table),
     }
+}
+
+/// Rows past the cutoff that match the filter and still need the action, but are held by a legal
+/// hold (0 without holds, without a query).
+async fn held_rows(source: &Source, plan: &Plan, eligible: u64) -> Result<i64> {
+    let p = &plan.policy;
+    if p.legal_hold.is_none() && p.holds.iter().all(|h| h.values.is_empty()) {
+        return Ok(0);
+    }
+    let qualifying = count(
+        source,
+        &plan.count_stmt(|p, q| {
+            p.push_expired(q);
+            q.push(" AND ");
+            p.push_pending(q);
+        }),
+    )
+    .await?;
+    Ok(qualifying.saturating_sub(eligible) as i64)
 }
 
 /// True when an eligible row is left after `last` (a stop that comes after the last batch leaves
@@ -770,6 +836,7 @@ async fn commit_batch(
         started: rfc3339(started),
         cascaded: (!batch.cascaded.is_empty())
             .then(|| serde_json::to_string(&batch.cascaded).expect("serializable")),
+        first: Some(serde_json::to_string(&batch.first).expect("serializable")),
     });
     let mut conn = store.acquire().await.map_err(super::store::inv)?;
     if let Err(e) = checkpoint::save(&mut conn, checkpoint).await {
@@ -830,6 +897,12 @@ async fn resolve_pending(
     for (t, n) in &r.cascaded {
         *report.cascaded.entry(t.clone()).or_default() += (*n).max(0) as u64;
     }
+    r.key_first = pending
+        .first
+        .as_deref()
+        .and_then(|k| parse_key(k).ok())
+        .unwrap_or_default();
+    r.key_last = upto;
     r.started_at = pending.started.clone();
     r.outcome = "recovered".into();
     tracing::info!(policy = %plan.policy.name, batch = next.batches, rows = pending.rows, "the batch in flight when the last run stopped had committed; recorded");
@@ -882,6 +955,8 @@ impl BatchSizer {
 
 /// A committed batch.
 struct Batch {
+    /// The first eligible key the batch found (its key range is `first..=upto`).
+    first: Vec<String>,
     /// The last key of the batch (the checkpoint).
     upto: Vec<String>,
     /// Rows deleted or updated.
@@ -924,6 +999,7 @@ async fn run_batch(
     };
     let values_needed = !matches!(p.action, Action::Delete | Action::Nullify);
     if plan.single_statement() && !dense_key {
+        let first = first_key(&mut tx, plan, last).await?;
         let q = plan.batch_in_one(last, limit);
         let rows = tx.fetch_rows(&q.sql, &q.binds).await?;
         let Some(r) = rows.first() else {
@@ -931,6 +1007,7 @@ async fn run_batch(
             return Ok(None);
         };
         let done = Batch {
+            first,
             upto: key_of(r),
             affected: num(r.get(nkey)),
             selected: num(r.get(nkey + 1)),
@@ -944,7 +1021,7 @@ async fn run_batch(
         }
         return Ok(Some((tx, done)));
     }
-    let (rows, upto, selected) = if dense_key && !values_needed {
+    let (rows, first, upto, selected) = if dense_key && !values_needed {
         let q = plan.range_start(last);
         let rows = tx.fetch_rows(&q.sql, &q.binds).await?;
         let first = rows
@@ -956,7 +1033,7 @@ async fn run_batch(
             return Ok(None);
         };
         let upto = vec![plan.range_end(first, limit).to_string()];
-        (rows, upto, u64::from(limit))
+        (rows, vec![first.to_string()], upto, u64::from(limit))
     } else {
         let sel = if values_needed {
             plan.select_batch(last, locking, true, limit)
@@ -970,12 +1047,12 @@ async fn run_batch(
         };
         let upto = key_of(last_row);
         // `batch_end` returns only the last key; its batch is full unless fewer rows were left.
-        let selected = if values_needed {
-            rows.len() as u64
+        let (selected, first) = if values_needed {
+            (rows.len() as u64, key_of(&rows[0]))
         } else {
-            u64::from(limit)
+            (u64::from(limit), first_key(&mut tx, plan, last).await?)
         };
-        (rows, upto, selected)
+        (rows, first, upto, selected)
     };
     let mut affected = 0;
     let mut cascaded = BTreeMap::new();
@@ -1024,12 +1101,29 @@ async fn run_batch(
     Ok(Some((
         tx,
         Batch {
+            first,
             upto,
             affected,
             selected,
             cascaded,
         },
     )))
+}
+
+/// The first eligible key after `last`, for the audit record's key range where the batch's own
+/// statements do not return it: one key-ordered row, in the batch's transaction.
+async fn first_key(tx: &mut Tx, plan: &Plan, last: Option<&[String]>) -> Result<Vec<String>> {
+    let q = plan.batch_end(last, 1);
+    let rows = tx.fetch_rows(&q.sql, &q.binds).await?;
+    Ok(rows
+        .first()
+        .map(|r| {
+            r[..plan.key.len()]
+                .iter()
+                .map(|v| v.clone().unwrap_or_default())
+                .collect()
+        })
+        .unwrap_or_default())
 }
 
 /// The error of a batch whose write did not read back as written; names the policy, table,

@@ -9,10 +9,11 @@ use crate::error::{Error, Result};
 use crate::inventory::{Migrations, Store};
 
 /// The retention schema: v1 creates the audit trail and the checkpoint table; v2 adds the batch
-/// in flight to the checkpoint; v3 adds the side effects and warnings of audit records.
+/// in flight to the checkpoint; v3 adds the side effects and warnings of audit records; v4 adds
+/// the key range, held rows, filter and legal holds of audit records.
 pub const MIGRATIONS: Migrations = Migrations {
     module: "retention",
-    scripts: &[V1, V2, V3],
+    scripts: &[V1, V2, V3, V4],
 };
 
 const V1: &str = concat!(
@@ -61,6 +62,17 @@ ALTER TABLE retention_checkpoint ADD COLUMN pending_started TEXT;
 const V3: &str = "ALTER TABLE retention_audit ADD COLUMN cascaded TEXT;
 ALTER TABLE retention_audit ADD COLUMN warnings TEXT;
 ALTER TABLE retention_checkpoint ADD COLUMN pending_cascaded TEXT;
+";
+
+/// v4: the batch's first and last key (JSON arrays), rows held by legal holds at the start of a
+/// run, and the filter and legal holds in force, of audit records (NULL when absent); the pending
+/// batch's first key.
+const V4: &str = "ALTER TABLE retention_audit ADD COLUMN key_first TEXT;
+ALTER TABLE retention_audit ADD COLUMN key_last TEXT;
+ALTER TABLE retention_audit ADD COLUMN held INTEGER;
+ALTER TABLE retention_audit ADD COLUMN filter TEXT;
+ALTER TABLE retention_audit ADD COLUMN legal_hold TEXT;
+ALTER TABLE retention_checkpoint ADD COLUMN pending_first TEXT;
 ";
 
 /// Opens (creating if needed) the inventory store at `url` with the retention tables.
