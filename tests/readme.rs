@@ -140,7 +140,7 @@ fn readme_command_blocks_run_as_printed() {
         "4 tables (0 failed), 39 columns, 9 personal",
         "shop main.members mobile TEXT phone 100.0% 1433/1433 whole value",
         "shop main.orders remarks TEXT phone 35.0% 219/626 free text",
-        "closed-accounts: nullify members after 90d on shop.closed_at",
+        "closed-accounts: nullify shop.members after 90d on closed_at",
         "policy closed-accounts (dry run: nothing changed)",
         "rows that qualify: 177",
         "rows that would be affected: 177",

@@ -654,6 +654,11 @@ mod tests {
         let mut r = rec(1);
         r.cascaded.insert("public.child".into(), 2);
         r.warnings.push("w".into());
+        r.key_first = vec!["1".into()];
+        r.key_last = vec!["9".into()];
+        r.held = Some(1);
+        r.filter = Some("status = 'closed'".into());
+        r.legal_hold = Some("hold = 1".into());
         let json = serde_json::to_value(&r).unwrap();
         let mut json_keys: Vec<String> = json.as_object().unwrap().keys().cloned().collect();
         let mut buf = Vec::new();
