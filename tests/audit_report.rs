@@ -14,6 +14,7 @@ use datawarden::config::Config;
 use datawarden::sources::{Access, Bind, Source};
 
 mod common;
+use common::{dw, text};
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Kind {
@@ -82,21 +83,6 @@ impl Db {
             .await
             .unwrap()
     }
-}
-
-fn dw(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_datawarden"))
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
 }
 
 fn stdout(o: &Output) -> String {

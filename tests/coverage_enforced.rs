@@ -5,13 +5,14 @@
 //! Set DATAWARDEN_TEST_REQUIRE_DB=1 to fail when a server is down.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 use chrono::{Duration, Utc};
 use datawarden::config::Config;
 use datawarden::sources::{Access, Bind, Source};
 
 mod common;
+use common::{dw, text};
 
 struct Db {
     kind: common::Kind,
@@ -70,21 +71,6 @@ impl Db {
             .await
             .unwrap()
     }
-}
-
-fn dw(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_datawarden"))
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
 }
 
 fn run(cfg: &Path, args: &[&str]) -> Output {

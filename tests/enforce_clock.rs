@@ -5,7 +5,7 @@
 //! Set DATAWARDEN_TEST_REQUIRE_DB=1 to fail when a server is down.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
 use chrono::{Duration, Utc};
 use datawarden::config::Config;
@@ -13,6 +13,7 @@ use datawarden::sources::{Access, Source};
 
 mod common;
 use common::Kind;
+use common::{enforce, text};
 
 struct Db {
     test: common::TestDb,
@@ -69,22 +70,6 @@ impl Db {
         ids.sort_unstable();
         ids
     }
-}
-
-fn enforce(cfg: &Path, extra: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_datawarden"))
-        .args(["enforce", "--config", cfg.to_str().unwrap()])
-        .args(extra)
-        .output()
-        .unwrap()
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
 }
 
 /// A dry run that succeeds and reports `affected` rows and `invalid` rows without a valid clock.

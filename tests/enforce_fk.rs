@@ -6,12 +6,13 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
 use datawarden::config::Config;
 use datawarden::sources::{Access, Source};
 
 mod common;
+use common::{enforce, text};
 
 struct Db {
     test: common::TestDb,
@@ -57,22 +58,6 @@ fn policy(name: &str, table: &str, action: &str, ts: &str, extra: &str) -> Strin
     format!(
         "[[policies]]\nname = \"{name}\"\ndescription = \"{name}\"\nsource = \"db\"\ntable = \"{table}\"\n\
          timestamp_column = \"{ts}\"\nretain = \"90d\"\naction = \"{action}\"\n{extra}\n\n"
-    )
-}
-
-fn enforce(cfg: &Path, extra: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_datawarden"))
-        .args(["enforce", "--config", cfg.to_str().unwrap()])
-        .args(extra)
-        .output()
-        .unwrap()
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
     )
 }
 

@@ -6,9 +6,9 @@
 //! refused up front. Set DATAWARDEN_TEST_REQUIRE_DB=1 to fail when a server is down.
 
 mod common;
+use common::{dw, enforce, text};
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::PathBuf;
 
 use common::{Kind, TestDb};
 use datawarden::config::Config;
@@ -128,27 +128,6 @@ impl Db {
         ids.sort_unstable();
         ids
     }
-}
-
-fn dw(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_datawarden"))
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn enforce(cfg: &Path, extra: &[&str]) -> Output {
-    let mut a = vec!["enforce", "--config", cfg.to_str().unwrap()];
-    a.extend_from_slice(extra);
-    dw(&a)
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
 }
 
 fn policy(action: &str, extra: &str) -> String {

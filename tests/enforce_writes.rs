@@ -13,6 +13,7 @@ use datawarden::detect::Engine;
 use datawarden::sources::{Access, Bind, Source};
 
 mod common;
+use common::{dw, text};
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Kind {
@@ -140,23 +141,8 @@ async fn read_notes(src: &Source) -> Vec<(i64, Option<String>)> {
         .collect()
 }
 
-fn dw(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_datawarden"))
-        .args(args)
-        .output()
-        .unwrap()
-}
-
 fn enforce(cfg: &Path) -> Output {
     dw(&["enforce", "--config", cfg.to_str().unwrap()])
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
 }
 
 fn policy(name: &str, action: &str, batch_size: u32) -> String {

@@ -2,6 +2,9 @@
 //! `datawarden ...` hints in error messages, through `sh -c` with `datawarden` on `PATH` (the
 //! binary under test). Paths hold a space, so a hint that forgets to quote one fails here.
 
+mod common;
+use common::text;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -38,15 +41,6 @@ fn shell(tmp: &Path, cwd: &Path, line: &str) -> Output {
         .env_remove("DATAWARDEN_CONFIG")
         .output()
         .unwrap()
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "status {:?}\nstdout:\n{}\nstderr:\n{}",
-        o.status.code(),
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
 }
 
 /// Runs `line` and asserts exit 0; returns stdout and stderr together.

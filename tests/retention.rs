@@ -3,7 +3,7 @@
 //! chain and SIGKILL resume. Set DATAWARDEN_TEST_REQUIRE_DB=1 to fail when a server is down.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
 use chrono::{Duration, Utc};
 use datawarden::config::Config;
@@ -17,6 +17,7 @@ enum Kind {
 }
 
 mod common;
+use common::{dw, dw_stdin, enforce, text};
 
 struct Db {
     kind: Kind,
@@ -89,45 +90,6 @@ impl Db {
             .await
             .unwrap()
     }
-}
-
-fn dw(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_datawarden"))
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn dw_stdin(args: &[&str], input: &str) -> Output {
-    use std::io::Write;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_datawarden"))
-        .args(args)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap()
-}
-
-fn enforce(cfg: &Path, extra: &[&str]) -> Output {
-    let mut a = vec!["enforce", "--config", cfg.to_str().unwrap()];
-    a.extend_from_slice(extra);
-    dw(&a)
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
 }
 
 /// Every row of a table, every column as text, ordered by `id`.

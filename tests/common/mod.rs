@@ -338,3 +338,46 @@ pub fn batch_records(config: &std::path::Path, policy: &str) -> Vec<(i64, String
         })
         .collect()
 }
+
+/// Runs the datawarden binary under test with `args`.
+pub fn dw(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_datawarden"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+/// Runs the binary with `input` on its standard input.
+pub fn dw_stdin(args: &[&str], input: &str) -> std::process::Output {
+    use std::io::Write;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_datawarden"))
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+/// `datawarden enforce --config CFG EXTRA...`.
+pub fn enforce(cfg: &std::path::Path, extra: &[&str]) -> std::process::Output {
+    let mut a = vec!["enforce", "--config", cfg.to_str().unwrap()];
+    a.extend_from_slice(extra);
+    dw(&a)
+}
+
+/// Standard output then standard error, as text.
+pub fn text(o: &std::process::Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
