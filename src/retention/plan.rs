@@ -493,7 +493,7 @@ impl Plan {
                                 policy,
                                 format!(
                                     "column `{c}` holds {max} characters; even a 1-byte value encrypts to \
-                                     {min_needed}: widen it (envelope length = 58 + 4/3 x value bytes)"
+                                     {min_needed}: widen it (the envelope of an n-byte value holds 13 + 4/3 x (n + 28) characters, rounded up)"
                                 ),
                             ));
                         }
