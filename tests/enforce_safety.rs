@@ -254,6 +254,12 @@ async fn delete_policies_have_a_default_brake_that_the_dry_run_predicts() {
             out.contains("would STOP") && out.contains("default brake"),
             "{kind:?}: {out}"
         );
+        let o = enforce(&cfg, &["--dry-run", "--sample-keys", "3"]);
+        assert!(
+            text(&o).contains("sample keys: 1, 2, 3\n"),
+            "{kind:?}: {}",
+            text(&o)
+        );
         let o = enforce(&cfg, &[]);
         assert_eq!(o.status.code(), Some(4), "{kind:?}: {}", text(&o));
         assert_eq!(
@@ -361,4 +367,51 @@ async fn a_runner_that_finds_the_policy_locked_says_it_skipped() {
         assert_eq!(o.status.code(), Some(0), "{kind:?}: {}", text(&o));
         db.test.drop_db().await;
     }
+}
+
+/// Requests a stop as soon as a batch has done every eligible row (as SIGTERM would, just after
+/// the last batch committed).
+#[derive(Debug)]
+struct StopWhenDone(datawarden::stop::Stop);
+
+impl datawarden::progress::BatchObserver for StopWhenDone {
+    fn batch(&self, _task: &str, done: &datawarden::progress::BatchDone) {
+        if done.rows_done >= done.rows_total {
+            self.0.request();
+        }
+    }
+}
+
+/// A run whose rows were all done when the stop came is completed, not stopped; a stop with rows
+/// left stops it (and the next run resumes).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stop_after_the_last_batch_leaves_a_completed_run() {
+    use datawarden::retention::{run_policy, Outcome, RunOptions};
+    let Some(db) = Db::new(Kind::Sqlite, "safe_stop").await else {
+        return;
+    };
+    for (batch, expected) in [(10, Outcome::Completed), (2, Outcome::Stopped)] {
+        db.test.exec("DROP TABLE IF EXISTS members").await;
+        db.members(6, 0).await;
+        let cfg = db.config(&policy(
+            "encrypt",
+            &format!("columns = [\"phone\"]\nbatch_size = {batch}"),
+        ));
+        let config = Config::load(&cfg).unwrap();
+        let stop = datawarden::stop::Stop::new();
+        let opts = RunOptions {
+            progress: Some(std::sync::Arc::new(StopWhenDone(stop.clone()))),
+            ..RunOptions::default()
+        };
+        if expected == Outcome::Stopped {
+            // Stop after the first batch, with rows left.
+            stop.request();
+        }
+        let report = run_policy(&config, &config.policies[0], &opts, &stop)
+            .await
+            .unwrap();
+        assert_eq!(report.outcome, expected, "batch_size {batch}: {report:?}");
+        let _ = std::fs::remove_file(db.dir.path().join("inv.db"));
+    }
+    db.test.drop_db().await;
 }

@@ -21,6 +21,9 @@ pub struct Args {
     /// Change nothing; print what would happen (counts, held rows, sample keys, statements).
     #[arg(long)]
     pub dry_run: bool,
+    /// With --dry-run: how many keys of rows that would be acted on to list (in key order).
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub sample_keys: u32,
     /// Run even when a policy's safety brake (max_rows / max_share) would stop it.
     #[arg(long)]
     pub override_brake: bool,
@@ -87,6 +90,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         dry_run: args.dry_run,
         override_brake: args.override_brake,
         now: None,
+        sample_keys: args.sample_keys,
         progress: progress
             .clone()
             .map(|p| p as Arc<dyn datawarden::progress::BatchObserver>),

@@ -33,6 +33,8 @@ pub struct RunOptions {
     pub now: Option<DateTime<Utc>>,
     /// Told when the batches start and after each committed batch (progress bars, log lines).
     pub progress: Option<std::sync::Arc<dyn crate::progress::BatchObserver>>,
+    /// Dry run: how many keys of rows that would be acted on to show (0: the default, 10).
+    pub sample_keys: u32,
 }
 
 /// How a run ended.
@@ -61,7 +63,8 @@ pub struct Preview {
     /// Rows the filter selects whose clock is NULL, a zero date, infinite or unparsable: never
     /// acted on.
     pub invalid_clock: u64,
-    /// Up to 10 keys of rows that would be acted on (keys only, never personal values).
+    /// Keys of the first rows that would be acted on, in key order (10, or
+    /// [`RunOptions::sample_keys`]; keys only, never personal values).
     pub sample_keys: Vec<Vec<String>>,
     /// The statements each batch runs (placeholders unbound).
     pub statements: Vec<String>,
@@ -1287,7 +1290,12 @@ async fn preview(source: &Source, plan: &Plan, opts: &RunOptions) -> Result<Prev
         brake(&plan.policy, &pre)
     };
     // Keys only: the sample query reads no personal values.
-    let sel = plan.select_batch(None, false, false, 10);
+    let sample = if opts.sample_keys == 0 {
+        10
+    } else {
+        opts.sample_keys
+    };
+    let sel = plan.select_batch(None, false, false, sample);
     let rows = source.fetch_rows(&sel.sql, &sel.binds).await?;
     let sample_keys: Vec<Vec<String>> = rows
         .iter()
