@@ -1093,9 +1093,22 @@ async fn run_batch(
                 keys.push(key_of(r));
                 values.push(new);
             }
-            let q = plan.update_stmt(last, &upto, &keys, &values);
-            affected = tx.execute(&q.sql, &q.binds).await?;
-            if let Err(e) = verify_transform(&mut tx, plan, last, &upto, &keys, &values).await {
+            let mut q = plan.update_stmt(last, &upto, &keys, &values);
+            let checked = match plan.readback_returning() {
+                // PostgreSQL: the update returns the rows as stored (after BEFORE triggers,
+                // type coercion and any cut), so the check costs no second statement.
+                Some(returning) => {
+                    q.sql.push_str(&returning);
+                    let rows = tx.fetch_rows(&q.sql, &q.binds).await?;
+                    affected = rows.len() as u64;
+                    check_readback(plan, &rows, &keys, &values)
+                }
+                None => {
+                    affected = tx.execute(&q.sql, &q.binds).await?;
+                    verify_transform(&mut tx, plan, last, &upto, &keys, &values).await
+                }
+            };
+            if let Err(e) = checked {
                 let _ = tx.rollback().await;
                 return Err(e);
             }
@@ -1165,14 +1178,28 @@ async fn verify_transform(
     keys: &[Vec<String>],
     values: &[Vec<Option<String>>],
 ) -> Result<()> {
+    if values.iter().all(|v| v.iter().all(Option::is_none)) {
+        return Ok(());
+    }
+    let q = plan.readback_stmt(last, upto, keys);
+    let rows = tx.fetch_rows(&q.sql, &q.binds).await?;
+    check_readback(plan, &rows, keys, values)
+}
+
+/// Compares rows read back (key columns as text, then [`crate::sources::Dialect::readback_cells`]
+/// per transformed column) with the values computed for `keys`.
+fn check_readback(
+    plan: &Plan,
+    rows: &[Vec<Option<String>>],
+    keys: &[Vec<String>],
+    values: &[Vec<Option<String>>],
+) -> Result<()> {
     use sha2::{Digest, Sha256};
     use std::collections::HashMap;
     use std::fmt::Write as _;
     if values.iter().all(|v| v.iter().all(Option::is_none)) {
         return Ok(());
     }
-    let q = plan.readback_stmt(last, upto, keys);
-    let rows = tx.fetch_rows(&q.sql, &q.binds).await?;
     let nkey = plan.key.len();
     // Cells per column: (length, value or hash) on PostgreSQL and MySQL, the value on SQLite.
     let per_col = plan.dialect.readback_cells("x").len();

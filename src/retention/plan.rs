@@ -943,6 +943,28 @@ impl Plan {
         q
     }
 
+    /// PostgreSQL: a `RETURNING` clause for [`Plan::update_stmt`] giving, per updated row, the key
+    /// columns as text and [`Dialect::readback_cells`] of each transformed column as stored, so
+    /// that the update itself reads back what it wrote. `None` elsewhere: MySQL has no
+    /// `UPDATE ... RETURNING`, and SQLite triggers change a row after the update (read it back
+    /// with [`Plan::readback_stmt`]).
+    pub fn readback_returning(&self) -> Option<String> {
+        if !self.dialect.writable_cte() {
+            return None;
+        }
+        let d = self.dialect;
+        let t = self.qualified();
+        let mut cols: Vec<String> = self
+            .key
+            .iter()
+            .map(|k| d.cast_text(&format!("{t}.{}", d.quote_ident(&k.name))))
+            .collect();
+        for c in &self.columns {
+            cols.extend(d.readback_cells(&format!("{t}.{}", d.quote_ident(&c.name))));
+        }
+        Some(format!(" RETURNING {}", cols.join(", ")))
+    }
+
     /// The read-back of a transform batch (see `execute::verify_transform`): for the rows of
     /// `keys` (the batch, whose keys lie in `(last, upto]`), the key columns as text, then per
     /// transformed column [`Dialect::readback_cells`]. One statement: with a one-column key, the
