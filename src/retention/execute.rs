@@ -1101,7 +1101,7 @@ async fn run_batch(
                     q.sql.push_str(&returning);
                     let rows = tx.fetch_rows(&q.sql, &q.binds).await?;
                     affected = rows.len() as u64;
-                    check_readback(plan, &rows, &keys, &values)
+                    check_returned(plan, &rows, &keys, &values)
                 }
                 None => {
                     affected = tx.execute(&q.sql, &q.binds).await?;
@@ -1184,6 +1184,65 @@ async fn verify_transform(
     let q = plan.readback_stmt(last, upto, keys);
     let rows = tx.fetch_rows(&q.sql, &q.binds).await?;
     check_readback(plan, &rows, keys, values)
+}
+
+/// Checks the rows a PostgreSQL update returned ([`Plan::readback_returning`]): per transformed
+/// column, the stored length equals the length of the value computed here, and the stored value
+/// equals the one the statement received.
+fn check_returned(
+    plan: &Plan,
+    rows: &[Vec<Option<String>>],
+    keys: &[Vec<String>],
+    values: &[Vec<Option<String>>],
+) -> Result<()> {
+    use std::collections::HashMap;
+    let nkey = plan.key.len();
+    let by_key: HashMap<Vec<&str>, &[Option<String>]> = rows
+        .iter()
+        .map(|r| {
+            let k = r[..nkey]
+                .iter()
+                .map(|v| v.as_deref().unwrap_or(""))
+                .collect();
+            (k, &r[nkey..])
+        })
+        .collect();
+    for (key, new) in keys.iter().zip(values) {
+        if new.iter().all(Option::is_none) {
+            continue;
+        }
+        let probe: Vec<&str> = key.iter().map(String::as_str).collect();
+        let Some(cells) = by_key.get(&probe) else {
+            let ci = new.iter().position(Option::is_some).unwrap_or(0);
+            let col = plan.columns.get(ci).map(|c| c.name.as_str()).unwrap_or("");
+            return Err(write_mismatch(plan, col, key, "is gone after the update"));
+        };
+        for (ci, v) in new.iter().enumerate() {
+            let Some(v) = v else { continue };
+            let col = &plan.columns[ci];
+            let stored: Option<usize> = cells
+                .get(2 * ci)
+                .cloned()
+                .flatten()
+                .and_then(|l| l.parse().ok());
+            let same = cells.get(2 * ci + 1).cloned().flatten().as_deref() == Some("true");
+            let written = if is_padded_char(&col.sql_type) {
+                v.trim_end_matches(' ').len()
+            } else {
+                v.len()
+            };
+            let what = match stored {
+                None => format!("is NULL where {} bytes were written", v.len()),
+                Some(n) if n != written && !is_padded_char(&col.sql_type) => {
+                    format!("holds {n} bytes where {written} were written")
+                }
+                _ if !same => "holds other content than was written".to_string(),
+                _ => continue,
+            };
+            return Err(write_mismatch(plan, &col.name, key, &what));
+        }
+    }
+    Ok(())
 }
 
 /// Compares rows read back (key columns as text, then [`crate::sources::Dialect::readback_cells`]

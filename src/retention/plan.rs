@@ -943,11 +943,12 @@ impl Plan {
         q
     }
 
-    /// PostgreSQL: a `RETURNING` clause for [`Plan::update_stmt`] giving, per updated row, the key
-    /// columns as text and [`Dialect::readback_cells`] of each transformed column as stored, so
-    /// that the update itself reads back what it wrote. `None` elsewhere: MySQL has no
-    /// `UPDATE ... RETURNING`, and SQLite triggers change a row after the update (read it back
-    /// with [`Plan::readback_stmt`]).
+    /// PostgreSQL: a `RETURNING` clause for [`Plan::update_stmt`] that reads back, per updated row,
+    /// the key columns as text and, per transformed column, the stored value's length in bytes and
+    /// whether it equals the value the statement received (`true`/`false`), so that the update
+    /// itself reads back what it wrote (after BEFORE triggers, type coercion and any cut) and
+    /// sends little back. `None` elsewhere: MySQL has no `UPDATE ... RETURNING`, and SQLite
+    /// triggers change a row after the update (read it back with [`Plan::readback_stmt`]).
     pub fn readback_returning(&self) -> Option<String> {
         if !self.dialect.writable_cte() {
             return None;
@@ -959,8 +960,13 @@ impl Plan {
             .iter()
             .map(|k| d.cast_text(&format!("{t}.{}", d.quote_ident(&k.name))))
             .collect();
-        for c in &self.columns {
-            cols.extend(d.readback_cells(&format!("{t}.{}", d.quote_ident(&c.name))));
+        for (ci, c) in self.columns.iter().enumerate() {
+            let col = format!("{t}.{}", d.quote_ident(&c.name));
+            let sent = format!("dw_v.{}", d.quote_ident(&format!("dw_v{ci}")));
+            cols.push(format!("octet_length({col})"));
+            cols.push(d.cast_text(&format!(
+                "({sent} IS NULL OR CAST({col} AS text) IS NOT DISTINCT FROM {sent})"
+            )));
         }
         Some(format!(" RETURNING {}", cols.join(", ")))
     }
