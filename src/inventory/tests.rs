@@ -42,6 +42,7 @@ fn report(findings: Vec<Finding>) -> ColumnReport {
             ColumnStatus::Clean
         },
         findings,
+        note: None,
     }
 }
 
@@ -369,6 +370,7 @@ async fn exports_parse_back_and_escape_markup() {
         non_null: 0,
         status: ColumnStatus::Unknown,
         findings: vec![],
+        note: None,
     };
     let cols = vec![
         (
