@@ -163,13 +163,17 @@ async fn list(a: ListArgs) -> anyhow::Result<ExitCode> {
             } else {
                 scan_status(c.scan_status)
             };
+            let mut status = status.to_string();
+            if let Some(note) = &c.scan_note {
+                status.push_str(&format!(" ({note})"));
+            }
             let mut row = place.to_vec();
             row.extend([
                 "-".into(),
                 "-".into(),
                 format!("0/{}", c.non_null),
                 "-".into(),
-                status.into(),
+                status,
             ]);
             rows.push(row);
         }
@@ -181,6 +185,9 @@ async fn list(a: ListArgs) -> anyhow::Result<ExitCode> {
             }
             if c.dropped_at.is_some() {
                 status.push_str(" (dropped)");
+            }
+            if let Some(note) = &c.scan_note {
+                status.push_str(&format!(" ({note})"));
             }
             let mut row = place.to_vec();
             row.extend([
@@ -309,8 +316,11 @@ async fn export(a: ExportArgs) -> anyhow::Result<ExitCode> {
     store.close().await;
     match &a.output {
         None => {
+            // Rendered first, so that a closed stdout is an I/O error (a quiet exit, see main).
+            let mut buf = Vec::new();
+            report.write(a.format, &mut buf)?;
             let mut out = std::io::stdout().lock();
-            report.write(a.format, &mut out)?;
+            out.write_all(&buf)?;
             out.flush()?;
         }
         Some(path) => {

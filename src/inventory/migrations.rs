@@ -25,8 +25,11 @@ pub(crate) const SCHEMA_VERSION: &str = "CREATE TABLE IF NOT EXISTS schema_versi
 /// The inventory's own schema.
 pub const INVENTORY: Migrations = Migrations {
     module: "inventory",
-    scripts: &[V1],
+    scripts: &[V1, V2],
 };
+
+/// v2: a column's scan note (detection cut short, view lineage, a view not read).
+const V2: &str = "ALTER TABLE columns ADD COLUMN scan_note TEXT;";
 
 /// v1: scans, columns, findings (latest evidence), per-scan snapshots (drift) and reviews.
 const V1: &str = "
