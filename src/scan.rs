@@ -248,7 +248,7 @@ pub async fn scan_source(
     let lineage = match db.view_lineage().await {
         Ok(l) => Lineage::new(l),
         Err(e) => {
-            tracing::warn!(source = %source.name, error = %scrub(e.to_string(), &secrets), "view lineage unavailable: views are read");
+            tracing::warn!(source = %source.name, error = %scrub(e.to_string(), secrets), "view lineage unavailable: views are read");
             Lineage::new(Vec::new())
         }
     };
