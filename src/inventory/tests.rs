@@ -78,11 +78,11 @@ async fn scan(store: &Store, columns: &[(ColumnInfo, ColumnReport)]) -> i64 {
 #[tokio::test]
 async fn migrations_are_idempotent_and_extensible() {
     let (_dir, store, url) = temp_store().await;
-    assert_eq!(store.schema_version("inventory").await.unwrap(), 1);
+    assert_eq!(store.schema_version("inventory").await.unwrap(), 2);
     store.close().await;
     // Reopening applies nothing twice.
     let store = Store::open(&url).await.unwrap();
-    assert_eq!(store.schema_version("inventory").await.unwrap(), 1);
+    assert_eq!(store.schema_version("inventory").await.unwrap(), 2);
     // Another module adds its tables; ensure twice, then a longer list applies only the new script.
     const V1: &[&str] = &["CREATE TABLE audit_test (id INTEGER PRIMARY KEY, what TEXT NOT NULL)"];
     const V2: &[&str] = &[V1[0], "ALTER TABLE audit_test ADD COLUMN at TEXT"];
