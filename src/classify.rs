@@ -93,7 +93,15 @@ pub struct ColumnReport {
     pub status: ColumnStatus,
     /// Categories with any evidence, strongest first.
     pub findings: Vec<Finding>,
+    /// What else the evidence needs said: detection cut short (values searched only in part, or
+    /// not at all when the table's time budget ran out), or the view lineage it came from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
+
+/// Values longer than this are searched only in their first this-many bytes by default (see
+/// [`ColumnClassifier::set_max_value_bytes`]).
+pub const DEFAULT_MAX_VALUE_BYTES: usize = 256 << 10;
 
 /// Maximum masked examples per finding.
 const MAX_EXAMPLES: usize = 3;
@@ -128,6 +136,23 @@ pub struct ColumnClassifier<'e> {
     non_null: u64,
     transformed: u64,
     buf: Vec<Match>,
+    max_value_bytes: usize,
+    /// Values searched only in their first `max_value_bytes`.
+    truncated: u64,
+    /// Values not searched at all (the table's detection budget ran out).
+    unsearched: u64,
+}
+
+/// The longest prefix of `v` of at most `max` bytes that does not split a UTF-8 character.
+fn prefix_at_char(v: &[u8], max: usize) -> &[u8] {
+    if v.len() <= max {
+        return v;
+    }
+    let mut end = max;
+    while end > 0 && end > max.saturating_sub(3) && (v[end] & 0xC0) == 0x80 {
+        end -= 1;
+    }
+    &v[..end]
 }
 
 fn is_numeric_type(sql_type: &str) -> bool {
@@ -200,6 +225,25 @@ impl<'e> ColumnClassifier<'e> {
             non_null: 0,
             transformed: 0,
             buf: Vec::with_capacity(8),
+            max_value_bytes: DEFAULT_MAX_VALUE_BYTES,
+            truncated: 0,
+            unsearched: 0,
+        }
+    }
+
+    /// Values longer than `max` bytes are searched only in their first `max` bytes (at least
+    /// 1 KiB), so one huge value costs a bounded time; the report notes how many were cut.
+    pub fn set_max_value_bytes(&mut self, max: usize) {
+        self.max_value_bytes = max.max(1024);
+    }
+
+    /// Counts a value that was read but not searched (the table's detection budget ran out):
+    /// it is in `sampled` and `non_null` but holds no evidence, and the report says so.
+    pub fn skip(&mut self, value: Option<&[u8]>) {
+        self.sampled += 1;
+        if value.is_some_and(|v| !trim(v).is_empty()) {
+            self.non_null += 1;
+            self.unsearched += 1;
         }
     }
 
@@ -223,6 +267,10 @@ impl<'e> ColumnClassifier<'e> {
         if matches!(written, Some(Written::Envelope | Written::Pseudonym)) {
             self.transformed += 1;
             return;
+        }
+        if v.len() > self.max_value_bytes {
+            self.truncated += 1;
+            v = prefix_at_char(v, self.max_value_bytes);
         }
         self.engine
             .find_supported(v, &self.supported, &mut self.buf);
@@ -282,6 +330,20 @@ impl<'e> ColumnClassifier<'e> {
         let engine = self.engine;
         let non_null = self.non_null;
         let raw = non_null - self.transformed;
+        let mut cut = Vec::new();
+        if self.truncated > 0 {
+            cut.push(format!(
+                "{} value(s) over {} bytes searched in their first {} bytes",
+                self.truncated, self.max_value_bytes, self.max_value_bytes
+            ));
+        }
+        if self.unsearched > 0 {
+            cut.push(format!(
+                "{} value(s) not searched: the table's detection budget ran out",
+                self.unsearched
+            ));
+        }
+        let note = (!cut.is_empty()).then(|| format!("detection cut short: {}", cut.join("; ")));
         let mut findings = Vec::new();
         for (ci, c) in self.cats.into_iter().enumerate() {
             if c.matched == 0 && c.name_hint.is_none() {
@@ -379,6 +441,7 @@ impl<'e> ColumnClassifier<'e> {
             transformed: self.transformed,
             status,
             findings,
+            note,
         }
     }
 }

@@ -9,7 +9,35 @@ use clap::Parser;
 
 use cli::{Cli, Command};
 
+/// True when `e` (or an error it wraps) is a write to a closed pipe.
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+/// A closed stdout (`datawarden ... | head -1`) ends the command quietly with status 0, as Unix
+/// tools do: `print!` panics with "failed printing to stdout: Broken pipe" (caught here by the
+/// panic hook), and writes that return errors end as a broken-pipe error (caught in `main`).
+fn quiet_on_broken_pipe() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let payload = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        if payload.contains("failed printing to stdout") && payload.contains("Broken pipe") {
+            std::process::exit(0);
+        }
+        default(info);
+    }));
+}
+
 fn main() -> ExitCode {
+    quiet_on_broken_pipe();
     let args = Cli::parse();
     cli::logging::init(args.log_format);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -40,6 +68,7 @@ fn main() -> ExitCode {
     });
     match result {
         Ok(code) => code,
+        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE

@@ -17,7 +17,7 @@ use crate::error::{Error, Result};
 use crate::inventory::model::{ScanCounts, ScanStatus, TableFailure};
 use crate::inventory::Store;
 use crate::sources::{
-    Access, Backend, SampleOptions, Scope, Source, TableGlob, TableInfo, TableRef,
+    Access, Backend, SampleOptions, Scope, Source, TableGlob, TableInfo, TableKind, TableRef,
 };
 use crate::stop::Stop;
 
@@ -237,37 +237,72 @@ pub async fn scan_source(
     let secrets = &secrets;
     // Indices, not `tables.iter()`: a closure over `&TableInfo` makes the future's type
     // higher-ranked, which the compiler cannot prove `Send` (rust-lang/rust#102211).
-    let mut results = stream::iter(0..tables.len())
-        .map(|i| {
-            let table = &tables[i];
-            let full = mode == ScanMode::Full || full.iter().any(|g| g.matches(&table.table));
-            let db = &db;
-            async move {
-                if stop.is_requested() {
-                    return Ok((table, None));
-                }
-                let mode = if full {
-                    ScanMode::Full
-                } else {
-                    ScanMode::Sample
-                };
-                let mut options = SampleOptions::new(size, mode);
-                options.stop = Some(stop.clone());
-                match scan_table(engine, store, db, scan_id, &source.name, table, &options).await {
-                    Ok(t) => Ok((table, Some(Ok(t)))),
-                    // The inventory itself failing ends the scan.
-                    Err(e @ Error::Inventory(_)) => Err(e),
-                    Err(e) => {
-                        let message = scrub(source_message(e), secrets);
-                        store
-                            .record_failure(scan_id, &table.table, &message)
-                            .await?;
-                        Ok((table, Some(Err(message))))
-                    }
+    let limits = Limits {
+        view_timeout: source.view_timeout(&config.scan),
+        detect_budget: crate::config::parse_duration(&config.scan.detect_budget)
+            .unwrap_or(Duration::from_secs(10)),
+        max_value_bytes: config.scan.max_value_bytes,
+    };
+    // View columns that read one base column inherit its classification (see `Lineage`); an
+    // unreadable lineage catalogue only means the views are read instead.
+    let lineage = match db.view_lineage().await {
+        Ok(l) => Lineage::new(l),
+        Err(e) => {
+            tracing::warn!(source = %source.name, error = %scrub(e.to_string(), secrets), "view lineage unavailable: views are read");
+            Lineage::new(Vec::new())
+        }
+    };
+    let lineage = &lineage;
+    let limits = &limits;
+    // Tables first, then views, so that a view column's base column is classified before it.
+    let (bases, views): (Vec<usize>, Vec<usize>) =
+        (0..tables.len()).partition(|&i| tables[i].kind == TableKind::Table);
+    let scan_one = |i: usize| {
+        let table = &tables[i];
+        let full = mode == ScanMode::Full || full.iter().any(|g| g.matches(&table.table));
+        let db = &db;
+        async move {
+            if stop.is_requested() {
+                return Ok((table, None));
+            }
+            let mode = if full {
+                ScanMode::Full
+            } else {
+                ScanMode::Sample
+            };
+            let mut options = SampleOptions::new(size, mode);
+            options.stop = Some(stop.clone());
+            let run = TableRun {
+                engine,
+                store,
+                db,
+                scan_id,
+                source: &source.name,
+                lineage,
+                limits,
+            };
+            match run.scan(table, &options).await {
+                Ok(t) => Ok((table, Some(Ok(t)))),
+                // The inventory itself failing ends the scan.
+                Err(e @ Error::Inventory(_)) => Err(e),
+                Err(e) => {
+                    let message = scrub(source_message(e), secrets);
+                    store
+                        .record_failure(scan_id, &table.table, &message)
+                        .await?;
+                    Ok((table, Some(Err(message))))
                 }
             }
-        })
-        .buffer_unordered(TABLE_CONCURRENCY);
+        }
+    };
+    let mut results = stream::iter(bases)
+        .map(scan_one)
+        .buffer_unordered(TABLE_CONCURRENCY)
+        .chain(
+            stream::iter(views)
+                .map(scan_one)
+                .buffer_unordered(TABLE_CONCURRENCY),
+        );
     let mut fatal = None;
     while let Some(next) = results.next().await {
         let (table, result) = match next {
@@ -356,57 +391,202 @@ struct TableResult {
     rows: u64,
 }
 
-async fn scan_table(
-    engine: &Engine,
-    store: &Store,
-    db: &Source,
+/// The budgets of one source's scan.
+struct Limits {
+    /// How long a view is read before it is recorded as timed out.
+    view_timeout: Duration,
+    /// Detection time per table.
+    detect_budget: Duration,
+    /// Values longer than this are searched in their first this-many bytes.
+    max_value_bytes: usize,
+}
+
+/// View columns that read one base column, and the base columns' reports once scanned.
+struct Lineage {
+    of: std::collections::HashMap<(TableRef, String), (TableRef, String)>,
+    reports: std::sync::Mutex<std::collections::HashMap<(TableRef, String), ColumnReport>>,
+}
+
+impl Lineage {
+    fn new(list: Vec<crate::sources::ColumnLineage>) -> Lineage {
+        Lineage {
+            of: list
+                .into_iter()
+                .map(|l| ((l.view, l.column), (l.base, l.base_column)))
+                .collect(),
+            reports: Default::default(),
+        }
+    }
+
+    /// The base column's report for a view column, with the lineage as its note.
+    fn inherited(&self, view: &TableRef, column: &str) -> Option<ColumnReport> {
+        let base = self.of.get(&(view.clone(), column.to_string()))?;
+        let reports = self.reports.lock().unwrap_or_else(|e| e.into_inner());
+        let mut r = reports.get(base)?.clone();
+        r.note = Some(format!(
+            "via view of {}.{}.{}",
+            base.0.schema, base.0.name, base.1
+        ));
+        Some(r)
+    }
+
+    fn remember(&self, table: &TableRef, column: &str, report: &ColumnReport) {
+        if self.of.is_empty() {
+            return;
+        }
+        self.reports
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert((table.clone(), column.to_string()), report.clone());
+    }
+}
+
+/// True for the PostgreSQL error of reading a materialized view created `WITH NO DATA`.
+fn not_populated(e: &Error) -> bool {
+    e.to_string().contains("has not been populated")
+}
+
+/// Everything one table's scan needs.
+struct TableRun<'a> {
+    engine: &'a Engine,
+    store: &'a Store,
+    db: &'a Source,
     scan_id: i64,
-    source: &str,
-    table: &TableInfo,
-    options: &SampleOptions,
-) -> Result<TableResult> {
-    let mut classifiers: Vec<ColumnClassifier<'_>> = table
-        .columns
-        .iter()
-        .map(|c| ColumnClassifier::new(engine, &c.name, &c.sql_type))
-        .collect();
-    let sample = db
-        .sample(table, options, &mut |row: &[Option<&[u8]>]| {
+    source: &'a str,
+    lineage: &'a Lineage,
+    limits: &'a Limits,
+}
+
+impl TableRun<'_> {
+    /// Samples and classifies one table or view and records it. A view column with lineage
+    /// takes its base column's report; the other columns of a view are read under the view
+    /// timeout. A view that times out or is not populated is recorded (its columns unknown, with
+    /// a note), not failed.
+    async fn scan(&self, table: &TableInfo, options: &SampleOptions) -> Result<TableResult> {
+        let is_view = table.kind == TableKind::View;
+        let inherited: Vec<Option<ColumnReport>> = table
+            .columns
+            .iter()
+            .map(|c| {
+                is_view
+                    .then(|| self.lineage.inherited(&table.table, &c.name))
+                    .flatten()
+            })
+            .collect();
+        let mut to_read = table.clone();
+        to_read.columns = table
+            .columns
+            .iter()
+            .zip(&inherited)
+            .filter(|(_, i)| i.is_none())
+            .map(|(c, _)| c.clone())
+            .collect();
+        let mut classifiers: Vec<ColumnClassifier<'_>> = to_read
+            .columns
+            .iter()
+            .map(|c| {
+                let mut k = ColumnClassifier::new(self.engine, &c.name, &c.sql_type);
+                k.set_max_value_bytes(self.limits.max_value_bytes);
+                k
+            })
+            .collect();
+        let deadline = Instant::now() + self.limits.detect_budget;
+        let mut out_of_time = false;
+        let mut on_row = |row: &[Option<&[u8]>]| {
+            out_of_time = out_of_time || Instant::now() >= deadline;
             for (classifier, value) in classifiers.iter_mut().zip(row) {
-                classifier.observe(*value);
+                if out_of_time {
+                    classifier.skip(*value);
+                } else {
+                    classifier.observe(*value);
+                }
             }
+        };
+        let read = self.db.sample(&to_read, options, &mut on_row);
+        let (method, rows, note) = if to_read.columns.is_empty() {
+            drop(read);
+            ("lineage".to_string(), 0, None)
+        } else if is_view {
+            match tokio::time::timeout(self.limits.view_timeout, read).await {
+                Ok(Ok(s)) => (s.method.to_string(), s.rows, None),
+                Ok(Err(e)) if not_populated(&e) => (
+                    "not_populated".to_string(),
+                    0,
+                    Some(
+                        "not populated: a materialized view created WITH NO DATA, skipped"
+                            .to_string(),
+                    ),
+                ),
+                Ok(Err(e)) => return Err(e),
+                Err(_) => (
+                    "timed_out".to_string(),
+                    0,
+                    Some(format!(
+                        "timed out: the view was not read within view_timeout ({})",
+                        humantime::format_duration(self.limits.view_timeout)
+                    )),
+                ),
+            }
+        } else {
+            let s = read.await?;
+            (s.method.to_string(), s.rows, None)
+        };
+        let mut read_reports = classifiers.into_iter().map(|c| {
+            let mut r = c.finish();
+            if note.is_some() {
+                // Whatever was read before the view gave up is not a sample of it.
+                r = ColumnReport {
+                    sampled: 0,
+                    non_null: 0,
+                    transformed: 0,
+                    status: ColumnStatus::Unknown,
+                    findings: Vec::new(),
+                    note: note.clone(),
+                };
+            }
+            r
+        });
+        let reports: Vec<(crate::sources::ColumnInfo, ColumnReport)> = table
+            .columns
+            .iter()
+            .cloned()
+            .zip(inherited)
+            .map(|(c, i)| {
+                let r = match i {
+                    Some(r) => r,
+                    None => read_reports.next().expect("one report per column read"),
+                };
+                (c, r)
+            })
+            .collect();
+        for (c, r) in &reports {
+            self.lineage.remember(&table.table, &c.name, r);
+        }
+        let personal = reports
+            .iter()
+            .filter(|(_, r)| r.status == ColumnStatus::Personal)
+            .count();
+        let unknown = reports
+            .iter()
+            .filter(|(_, r)| r.status == ColumnStatus::Unknown)
+            .count();
+        self.store
+            .record_table(
+                self.scan_id,
+                self.source,
+                &table.table,
+                table.row_estimate,
+                &method,
+                &reports,
+            )
+            .await?;
+        Ok(TableResult {
+            reports: reports.len(),
+            personal,
+            unknown,
+            rows,
         })
-        .await?;
-    let reports: Vec<(crate::sources::ColumnInfo, ColumnReport)> = table
-        .columns
-        .iter()
-        .cloned()
-        .zip(classifiers.into_iter().map(ColumnClassifier::finish))
-        .collect();
-    let personal = reports
-        .iter()
-        .filter(|(_, r)| r.status == ColumnStatus::Personal)
-        .count();
-    let unknown = reports
-        .iter()
-        .filter(|(_, r)| r.status == ColumnStatus::Unknown)
-        .count();
-    store
-        .record_table(
-            scan_id,
-            source,
-            &table.table,
-            table.row_estimate,
-            &sample.method.to_string(),
-            &reports,
-        )
-        .await?;
-    Ok(TableResult {
-        reports: reports.len(),
-        personal,
-        unknown,
-        rows: sample.rows,
-    })
+    }
 }
 
 #[cfg(test)]

@@ -223,3 +223,25 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn values_cut_short_are_counted_and_noted() {
+    let mut c = ColumnClassifier::new(engine(), "remarks", "text");
+    c.set_max_value_bytes(2048);
+    // The address sits past the first 2048 bytes: not searched.
+    let long = format!("{}bob@example.com", "x ".repeat(2000));
+    c.observe(Some(long.as_bytes()));
+    c.observe(Some(b"alice@example.com"));
+    c.skip(Some(b"carol@example.com"));
+    c.skip(None);
+    let r = c.finish();
+    assert_eq!((r.sampled, r.non_null), (4, 3));
+    assert_eq!(finding(&r, "email").unwrap().matched, 1);
+    let note = r.note.unwrap();
+    assert!(
+        note.contains("1 value(s) over 2048 bytes searched in their first 2048 bytes"),
+        "{note}"
+    );
+    assert!(note.contains("1 value(s) not searched"), "{note}");
+    assert_eq!(classify("remarks", "text", &[Some("a@b.cn")]).note, None);
+}

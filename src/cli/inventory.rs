@@ -194,13 +194,17 @@ async fn list(a: ListArgs) -> anyhow::Result<ExitCode> {
             } else {
                 scan_status(c.scan_status)
             };
+            let mut status = status.to_string();
+            if let Some(note) = &c.scan_note {
+                status.push_str(&format!(" ({note})"));
+            }
             let mut row = place.to_vec();
             row.extend([
                 "-".into(),
                 "-".into(),
                 format!("0/{raw}{transformed}"),
                 "-".into(),
-                status.into(),
+                status,
                 covered.clone(),
             ]);
             rows.push(row);
@@ -213,6 +217,9 @@ async fn list(a: ListArgs) -> anyhow::Result<ExitCode> {
             }
             if c.dropped_at.is_some() {
                 status.push_str(" (dropped)");
+            }
+            if let Some(note) = &c.scan_note {
+                status.push_str(&format!(" ({note})"));
             }
             let mut row = place.to_vec();
             row.extend([
@@ -403,8 +410,11 @@ async fn export(a: ExportArgs) -> anyhow::Result<ExitCode> {
     store.close().await;
     match &a.output {
         None => {
+            // Rendered first, so that a closed stdout is an I/O error (a quiet exit, see main).
+            let mut buf = Vec::new();
+            report.write(a.format, &mut buf)?;
             let mut out = std::io::stdout().lock();
-            report.write(a.format, &mut out)?;
+            out.write_all(&buf)?;
             out.flush()?;
         }
         Some(path) => {

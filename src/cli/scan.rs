@@ -11,6 +11,13 @@ use super::ConfigArg;
 
 /// Arguments of `scan`.
 #[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Exit codes: 0 complete (every table and view in scope of every source \
+was read, or recorded as a view that is not populated or timed out); 3 partial (every source \
+was scanned but some tables failed, or the scan was stopped: see the `failed:` lines); 1 failed \
+(a source could not be scanned: unreachable, introspection failed, or the inventory failed); \
+2 usage error."
+)]
 pub struct Args {
     #[command(flatten)]
     pub config: ConfigArg,
@@ -39,7 +46,11 @@ pub fn summary_line(s: &ScanSummary) -> String {
     )
 }
 
-/// Runs the command. Exit code 1 when a source could not be scanned or a table failed.
+/// Exit code of a scan in which some tables failed (or that was stopped).
+pub const EXIT_PARTIAL: u8 = 3;
+
+/// Runs the command. Exit codes: 0 complete, 3 partial (tables failed or stopped), 1 failed (a
+/// source could not be scanned).
 pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let config = args.config.load()?;
     let sources = match &args.source {
@@ -57,9 +68,10 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         Progress::for_stderr()
     };
     let stop = stop_on_ctrl_c();
-    let mut ok = true;
+    let (mut failed, mut partial) = (false, false);
     for source in sources {
         if stop.is_requested() {
+            partial = true;
             break;
         }
         let result = scan_source(&config, &engine, &store, source, &progress, &stop).await;
@@ -70,18 +82,20 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
                 for f in &s.failures {
                     println!("  failed: {}.{}: {}", f.schema, f.table, f.error);
                 }
-                ok &= s.status == ScanStatus::Ok;
+                partial |= s.status != ScanStatus::Ok;
             }
             Err(e) => {
                 eprintln!("error: {e}");
-                ok = false;
+                failed = true;
             }
         }
     }
     store.close().await;
-    Ok(if ok {
-        ExitCode::SUCCESS
-    } else {
+    Ok(if failed {
         ExitCode::FAILURE
+    } else if partial {
+        ExitCode::from(EXIT_PARTIAL)
+    } else {
+        ExitCode::SUCCESS
     })
 }

@@ -120,6 +120,26 @@ pub struct ScanConfig {
     /// Per-statement timeout, e.g. "30s".
     #[serde(default = "default_statement_timeout")]
     pub statement_timeout: String,
+    /// How long a view that has no lineage is read before it is recorded as timed out, e.g. "2s".
+    #[serde(default = "default_view_timeout")]
+    pub view_timeout: String,
+    /// Detection time per table, e.g. "10s": values left when it runs out are not searched (the
+    /// column records that its detection was cut short).
+    #[serde(default = "default_detect_budget")]
+    pub detect_budget: String,
+    /// Values longer than this many bytes are searched only in their first this-many bytes.
+    #[serde(default = "default_max_value_bytes")]
+    pub max_value_bytes: usize,
+}
+
+fn default_view_timeout() -> String {
+    "2s".into()
+}
+fn default_detect_budget() -> String {
+    "10s".into()
+}
+fn default_max_value_bytes() -> usize {
+    crate::classify::DEFAULT_MAX_VALUE_BYTES
 }
 
 fn default_sample_size() -> u32 {
@@ -139,6 +159,9 @@ impl Default for ScanConfig {
             mode: ScanMode::Sample,
             max_connections: default_max_connections(),
             statement_timeout: default_statement_timeout(),
+            view_timeout: default_view_timeout(),
+            detect_budget: default_detect_budget(),
+            max_value_bytes: default_max_value_bytes(),
         }
     }
 }
@@ -179,6 +202,8 @@ pub struct SourceConfig {
     pub max_connections: Option<u32>,
     /// Overrides `[scan] statement_timeout`.
     pub statement_timeout: Option<String>,
+    /// Overrides `[scan] view_timeout`.
+    pub view_timeout: Option<String>,
 }
 
 impl std::fmt::Debug for SourceConfig {
@@ -262,6 +287,11 @@ impl SourceConfig {
             .as_deref()
             .unwrap_or(&scan.statement_timeout);
         parse_duration(s).unwrap_or(Duration::from_secs(30))
+    }
+    /// Effective view timeout (see [`ScanConfig::view_timeout`]).
+    pub fn view_timeout(&self, scan: &ScanConfig) -> Duration {
+        let s = self.view_timeout.as_deref().unwrap_or(&scan.view_timeout);
+        parse_duration(s).unwrap_or(Duration::from_secs(2))
     }
 }
 
@@ -657,6 +687,8 @@ impl Config {
             );
         }
         check_duration(p, "scan.statement_timeout", &self.scan.statement_timeout);
+        check_duration(p, "scan.view_timeout", &self.scan.view_timeout);
+        check_duration(p, "scan.detect_budget", &self.scan.detect_budget);
         if self.scan.sample_size == 0 {
             p.add("scan.sample_size", "must be at least 1");
         }
@@ -709,6 +741,9 @@ impl Config {
                         redact_url(&s.url)
                     ),
                 );
+            }
+            if let Some(t) = &s.view_timeout {
+                check_duration(p, &k("view_timeout"), t);
             }
             if let Some(t) = &s.statement_timeout {
                 check_duration(p, &k("statement_timeout"), t);

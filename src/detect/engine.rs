@@ -254,6 +254,9 @@ impl Facts {
 
 /// Marks a match removed during overlap resolution.
 const DEAD: usize = usize::MAX;
+/// Up to this many matches, overlaps are resolved by comparing with every kept match (cheaper
+/// than a map for the few matches of ordinary values).
+const SMALL_RESOLVE: usize = 16;
 
 /// Values longer than this are searched in windows around their digit clusters (for the
 /// digit-anchored detectors) instead of end to end.
@@ -650,14 +653,37 @@ fn resolve(compiled: &[Compiled], out: &mut Vec<Match>) {
         )
     };
     out.sort_unstable_by_key(rank);
-    for i in 1..out.len() {
-        let cat = compiled[out[i].detector].category;
-        let (s, e) = (out[i].start, out[i].end);
-        let clash = out[..i].iter().any(|k| {
-            k.detector != DEAD && compiled[k.detector].category == cat && k.start < e && s < k.end
-        });
-        if clash {
-            out[i].detector = DEAD;
+    if out.len() <= SMALL_RESOLVE {
+        for i in 1..out.len() {
+            let cat = compiled[out[i].detector].category;
+            let (s, e) = (out[i].start, out[i].end);
+            let clash = out[..i].iter().any(|k| {
+                k.detector != DEAD
+                    && compiled[k.detector].category == cat
+                    && k.start < e
+                    && s < k.end
+            });
+            if clash {
+                out[i].detector = DEAD;
+            }
+        }
+    } else {
+        // The kept matches of one category never overlap, so among those starting before `e`
+        // only the one starting last can reach past `s`: one ordered-map lookup per match keeps
+        // this O(m log m) (comparing with every kept match was quadratic on values holding
+        // thousands of overlapping candidates, such as `a@b.c` repeated).
+        let mut kept: std::collections::BTreeMap<(usize, usize), usize> = Default::default();
+        for m in out.iter_mut() {
+            let cat = compiled[m.detector].category;
+            let clash = kept
+                .range((cat, 0)..(cat, m.end))
+                .next_back()
+                .is_some_and(|(_, &end)| end > m.start);
+            if clash {
+                m.detector = DEAD;
+            } else {
+                kept.insert((cat, m.start), m.end);
+            }
         }
     }
     out.retain(|m| m.detector != DEAD);

@@ -3,8 +3,9 @@
 //!
 //! Names are split into lower-case tokens at `_`, `-`, `.`, spaces and camelCase boundaries; an
 //! ASCII hint matches when its tokens appear consecutively in the name (`id_card` in
-//! `user_id_card_no`), or, for hints of five or more letters, inside a single token (`phone` in
-//! `cellphone`). Hints with non-ASCII characters (Chinese) match anywhere in the name.
+//! `user_id_card_no`), as whole tokens only: `plate` is no hint in `feight_template_id`, and
+//! compounds such as `cellphone` are hints of their own. Hints with non-ASCII characters (Chinese)
+//! match anywhere in the name.
 
 /// Splits `name` into lower-case tokens.
 pub fn tokens(name: &str) -> Vec<String> {
@@ -65,10 +66,7 @@ impl Hint {
         if ht.is_empty() {
             return false;
         }
-        if name.tokens.windows(ht.len()).any(|w| w == ht.as_slice()) {
-            return true;
-        }
-        ht.len() == 1 && ht[0].len() >= 5 && name.tokens.iter().any(|t| t.contains(&ht[0]))
+        name.tokens.windows(ht.len()).any(|w| w == ht.as_slice())
     }
 }
 
@@ -129,7 +127,9 @@ mod tests {
     fn matching() {
         let phone = h(&["mobile", "phone", "tel", "手机", "sjhm"]);
         assert_eq!(find_hint("contact_mobile", &phone), Some("mobile"));
-        assert_eq!(find_hint("cellphone", &phone), Some("phone"));
+        assert_eq!(find_hint("cellphone", &phone), None);
+        assert_eq!(find_hint("cell_phone", &phone), Some("phone"));
+        assert_eq!(find_hint("cellPhone", &phone), Some("phone"));
         assert_eq!(find_hint("用户手机号", &phone), Some("手机"));
         assert_eq!(find_hint("SJHM", &phone), Some("sjhm"));
         assert_eq!(find_hint("tel", &phone), Some("tel"));
@@ -141,5 +141,10 @@ mod tests {
         let neg = h(&["opt_in", "phone_model"]);
         assert_eq!(find_hint("email_opt_in", &neg), Some("opt_in"));
         assert_eq!(find_hint("phoneModel", &neg), Some("phone_model"));
+        let plate = h(&["plate", "cph"]);
+        assert_eq!(find_hint("feight_template_id", &plate), None);
+        assert_eq!(find_hint("templateId", &plate), None);
+        assert_eq!(find_hint("plate-no", &plate), Some("plate"));
+        assert_eq!(find_hint("licensePlate", &plate), Some("plate"));
     }
 }

@@ -160,6 +160,10 @@ pub struct ColumnRecord {
     pub dropped_at: Option<DateTime<Utc>>,
     /// Categories with evidence or a decision, held ones first.
     pub categories: Vec<CategoryRecord>,
+    /// The last scan's note: detection cut short, the view lineage the evidence came from, or
+    /// why a view was not read (`not populated`, `timed out`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scan_note: Option<String>,
 }
 
 impl ColumnRecord {

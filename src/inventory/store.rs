@@ -206,13 +206,14 @@ impl Store {
             let column_id: i64 = sqlx::query_scalar(
                 "INSERT INTO columns (source, schema_name, table_name, column_name, sql_type, row_estimate, \
                  sample_method, sampled, non_null, status, first_seen, last_seen, last_scanned, last_scan_id, \
-                 transformed) \
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
+                 transformed, scan_note) \
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
                  ON CONFLICT (source, schema_name, table_name, column_name) DO UPDATE SET \
                  sql_type = excluded.sql_type, row_estimate = excluded.row_estimate, \
                  sample_method = excluded.sample_method, sampled = excluded.sampled, non_null = excluded.non_null, \
                  status = excluded.status, last_seen = excluded.last_seen, last_scanned = excluded.last_scanned, \
-                 last_scan_id = excluded.last_scan_id, dropped_at = NULL, transformed = excluded.transformed \
+                 last_scan_id = excluded.last_scan_id, dropped_at = NULL, transformed = excluded.transformed, \
+                 scan_note = excluded.scan_note \
                  RETURNING id",
             )
             .bind(source)
@@ -230,6 +231,7 @@ impl Store {
             .bind(now)
             .bind(scan_id)
             .bind(report.transformed as i64)
+            .bind(&report.note)
             .fetch_one(&mut *tx)
             .await
             .map_err(db("recording a column"))?;
@@ -475,7 +477,7 @@ impl Store {
     pub async fn columns(&self, filter: &ColumnFilter) -> Result<Vec<ColumnRecord>> {
         let rows = sqlx::query(
             "SELECT id, source, schema_name, table_name, column_name, sql_type, row_estimate, sample_method, \
-             sampled, non_null, transformed, status, first_seen, last_seen, last_scanned, dropped_at FROM columns \
+             sampled, non_null, transformed, status, first_seen, last_seen, last_scanned, dropped_at, scan_note FROM columns \
              WHERE (?1 IS NULL OR source = ?1) ORDER BY source, schema_name, table_name, column_name",
         )
         .bind(filter.source.as_deref())
@@ -593,6 +595,7 @@ impl Store {
                 last_seen: r.get("last_seen"),
                 last_scanned: r.get("last_scanned"),
                 dropped_at: r.get("dropped_at"),
+                scan_note: r.get("scan_note"),
                 categories,
             };
             if filter.all || (record.dropped_at.is_none() && record.is_personal()) {

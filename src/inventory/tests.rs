@@ -43,6 +43,7 @@ fn report(findings: Vec<Finding>) -> ColumnReport {
             ColumnStatus::Clean
         },
         findings,
+        note: None,
     }
 }
 
@@ -377,6 +378,7 @@ async fn exports_parse_back_and_escape_markup() {
         transformed: 0,
         status: ColumnStatus::Unknown,
         findings: vec![],
+        note: None,
     };
     let cols = vec![
         (

@@ -160,7 +160,7 @@ impl Dialect {
 
     /// The select expression reading a column's value as text bytes for sampling. PostgreSQL
     /// `bytea` keeps printable ASCII (`encode(.., 'escape')`) so identifiers inside binary data stay
-    /// visible; MySQL binary strings are read as they are; SQLite reads every value as a BLOB so
+    /// visible; MySQL binary strings are read as they are, `BIT` as its number; SQLite reads every value as a BLOB so
     /// invalid UTF-8 never fails.
     pub(crate) fn sample_expr(&self, column: &ColumnInfo) -> String {
         let q = self.quote_ident(&column.name);
@@ -169,6 +169,10 @@ impl Dialect {
             Backend::Postgres if t == "bytea" => format!("encode({q}, 'escape')"),
             Backend::Postgres => self.cast_text(&q),
             Backend::MySql if t.contains("blob") || t.contains("binary") => q,
+            // BIT values are bytes; `+ 0` makes them the number they hold, read as digits.
+            Backend::MySql if t == "bit" || t.starts_with("bit(") => {
+                self.cast_text(&format!("{q} + 0"))
+            }
             Backend::MySql => self.cast_text(&q),
             Backend::Sqlite => format!("CAST({q} AS BLOB)"),
         }
