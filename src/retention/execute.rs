@@ -1094,19 +1094,24 @@ async fn run_batch(
                 values.push(new);
             }
             let mut q = plan.update_stmt(last, &upto, &keys, &values);
-            let checked = match plan.readback_returning() {
-                // PostgreSQL: the update returns the rows as stored (after BEFORE triggers,
-                // type coercion and any cut), so the check costs no second statement.
-                Some(returning) => {
-                    q.sql.push_str(&returning);
-                    let rows = tx.fetch_rows(&q.sql, &q.binds).await?;
-                    affected = rows.len() as u64;
-                    check_returned(plan, &rows, &keys, &values)
+            let checked = if plan.readback_wrap(&mut q).is_some() {
+                // PostgreSQL: the update reads back what it stored and answers in one row.
+                let rows = tx.fetch_rows(&q.sql, &q.binds).await?;
+                let summary = rows.first().cloned().unwrap_or_default();
+                affected = num(summary.first());
+                match check_summary(plan, &summary, &keys, &values) {
+                    Ok(()) => Ok(()),
+                    // Name the row: the detailed read-back sees what this transaction wrote.
+                    Err(e) => {
+                        match verify_transform(&mut tx, plan, last, &upto, &keys, &values).await {
+                            Ok(()) => Err(e),
+                            Err(named) => Err(named),
+                        }
+                    }
                 }
-                None => {
-                    affected = tx.execute(&q.sql, &q.binds).await?;
-                    verify_transform(&mut tx, plan, last, &upto, &keys, &values).await
-                }
+            } else {
+                affected = tx.execute(&q.sql, &q.binds).await?;
+                verify_transform(&mut tx, plan, last, &upto, &keys, &values).await
             };
             if let Err(e) = checked {
                 let _ = tx.rollback().await;
@@ -1186,61 +1191,81 @@ async fn verify_transform(
     check_readback(plan, &rows, keys, values)
 }
 
-/// Checks the rows a PostgreSQL update returned ([`Plan::readback_returning`]): per transformed
-/// column, the stored length equals the length of the value computed here, and the stored value
-/// equals the one the statement received.
-fn check_returned(
+/// Checks the one-row answer of a PostgreSQL update wrapped by [`Plan::readback_wrap`] against
+/// the values computed here: every row that was given a value was updated, each column's stored
+/// bytes add up to what was written, and no stored value differs from the one sent.
+fn check_summary(
     plan: &Plan,
-    rows: &[Vec<Option<String>>],
+    summary: &[Option<String>],
     keys: &[Vec<String>],
     values: &[Vec<Option<String>>],
 ) -> Result<()> {
-    use std::collections::HashMap;
-    let nkey = plan.key.len();
-    let by_key: HashMap<Vec<&str>, &[Option<String>]> = rows
+    let n = |i: usize| -> u64 {
+        summary
+            .get(i)
+            .cloned()
+            .flatten()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0)
+    };
+    let first_key = || keys.first().cloned().unwrap_or_default();
+    let sent_rows = values
         .iter()
-        .map(|r| {
-            let k = r[..nkey]
-                .iter()
-                .map(|v| v.as_deref().unwrap_or(""))
-                .collect();
-            (k, &r[nkey..])
-        })
-        .collect();
-    for (key, new) in keys.iter().zip(values) {
-        if new.iter().all(Option::is_none) {
-            continue;
-        }
-        let probe: Vec<&str> = key.iter().map(String::as_str).collect();
-        let Some(cells) = by_key.get(&probe) else {
-            let ci = new.iter().position(Option::is_some).unwrap_or(0);
-            let col = plan.columns.get(ci).map(|c| c.name.as_str()).unwrap_or("");
-            return Err(write_mismatch(plan, col, key, "is gone after the update"));
-        };
-        for (ci, v) in new.iter().enumerate() {
-            let Some(v) = v else { continue };
-            let col = &plan.columns[ci];
-            let stored: Option<usize> = cells
-                .get(2 * ci)
-                .cloned()
-                .flatten()
-                .and_then(|l| l.parse().ok());
-            let same = cells.get(2 * ci + 1).cloned().flatten().as_deref() == Some("true");
-            let written = if is_padded_char(&col.sql_type) {
-                v.trim_end_matches(' ').len()
-            } else {
-                v.len()
-            };
-            let what = match stored {
-                None => format!("is NULL where {} bytes were written", v.len()),
-                Some(n) if n != written && !is_padded_char(&col.sql_type) => {
-                    format!("holds {n} bytes where {written} were written")
+        .filter(|v| v.iter().any(Option::is_some))
+        .count() as u64;
+    if n(1) != sent_rows {
+        let col = plan.columns.first().map(|c| c.name.as_str()).unwrap_or("");
+        return Err(write_mismatch(
+            plan,
+            col,
+            &first_key(),
+            &format!(
+                "(or another row of the batch) is gone after the update: {} of {sent_rows} rows \
+                 were written",
+                n(1)
+            ),
+        ));
+    }
+    for (ci, col) in plan.columns.iter().enumerate() {
+        let (rows, bytes) = (n(2 + 2 * ci), n(3 + 2 * ci));
+        let sent = values
+            .iter()
+            .filter(|v| v.get(ci).is_some_and(Option::is_some))
+            .count() as u64;
+        let written: u64 = values
+            .iter()
+            .filter_map(|v| v.get(ci).and_then(|x| x.as_deref()))
+            .map(|v| {
+                if is_padded_char(&col.sql_type) {
+                    v.trim_end_matches(' ').len() as u64
+                } else {
+                    v.len() as u64
                 }
-                _ if !same => "holds other content than was written".to_string(),
-                _ => continue,
-            };
-            return Err(write_mismatch(plan, &col.name, key, &what));
+            })
+            .sum();
+        let lengths_differ = !is_padded_char(&col.sql_type) && bytes != written;
+        if rows != sent || lengths_differ {
+            return Err(write_mismatch(
+                plan,
+                &col.name,
+                &first_key(),
+                &format!(
+                    "(or another row of the batch) does not hold what was written: {bytes} bytes \
+                     stored where {written} were written"
+                ),
+            ));
         }
+    }
+    let bad_at = 2 + 2 * plan.columns.len();
+    if let Some(Some(bad)) = summary.get(bad_at) {
+        let key: Vec<String> = bad.split(", ").map(str::to_string).collect();
+        let col = plan.columns.first().map(|c| c.name.as_str()).unwrap_or("");
+        return Err(write_mismatch(
+            plan,
+            col,
+            &key,
+            "(or another column of that row) holds other content than was written",
+        ));
     }
     Ok(())
 }

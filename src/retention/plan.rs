@@ -943,32 +943,62 @@ impl Plan {
         q
     }
 
-    /// PostgreSQL: a `RETURNING` clause for [`Plan::update_stmt`] that reads back, per updated row,
-    /// the key columns as text and, per transformed column, the stored value's length in bytes and
-    /// whether it equals the value the statement received (`true`/`false`), so that the update
-    /// itself reads back what it wrote (after BEFORE triggers, type coercion and any cut) and
-    /// sends little back. `None` elsewhere: MySQL has no `UPDATE ... RETURNING`, and SQLite
-    /// triggers change a row after the update (read it back with [`Plan::readback_stmt`]).
-    pub fn readback_returning(&self) -> Option<String> {
+    /// PostgreSQL: wraps the update of a transform batch ([`Plan::update_stmt`]) so that it reads
+    /// back what it wrote and answers in one row: `WITH dw_u AS (<update> RETURNING ...)` over the
+    /// rows as stored (after BEFORE triggers, type coercion and any cut), then the rows updated,
+    /// the rows that received a new value, per transformed column the rows that received one and
+    /// the sum of their stored lengths in bytes, and the key (as text, `, `-joined) of the first
+    /// row whose stored value differs from the value the statement received (`NULL`: none).
+    /// `None` elsewhere: MySQL has no `UPDATE ... RETURNING`, and SQLite triggers change a row
+    /// after the update (read it back with [`Plan::readback_stmt`]).
+    pub fn readback_wrap(&self, update: &mut Stmt) -> Option<()> {
         if !self.dialect.writable_cte() {
             return None;
         }
         let d = self.dialect;
         let t = self.qualified();
-        let mut cols: Vec<String> = self
+        let key: Vec<String> = self
             .key
             .iter()
             .map(|k| d.cast_text(&format!("{t}.{}", d.quote_ident(&k.name))))
             .collect();
+        let mut ret = vec![format!("concat_ws(', ', {}) AS dw_key", key.join(", "))];
+        let mut any_sent = Vec::new();
+        let mut all_ok = Vec::new();
+        let mut out = vec![
+            "CAST(count(*) AS text)".to_string(),
+            String::new(), // rows that received a value, filled below
+        ];
         for (ci, c) in self.columns.iter().enumerate() {
             let col = format!("{t}.{}", d.quote_ident(&c.name));
             let sent = format!("dw_v.{}", d.quote_ident(&format!("dw_v{ci}")));
-            cols.push(format!("octet_length({col})"));
-            cols.push(d.cast_text(&format!(
-                "({sent} IS NULL OR CAST({col} AS text) IS NOT DISTINCT FROM {sent})"
-            )));
+            ret.push(format!("octet_length({col}) AS dw_l{ci}"));
+            ret.push(format!("({sent} IS NOT NULL) AS dw_s{ci}"));
+            ret.push(format!(
+                "({sent} IS NULL OR CAST({col} AS text) IS NOT DISTINCT FROM {sent}) AS dw_ok{ci}"
+            ));
+            any_sent.push(format!("dw_s{ci}"));
+            all_ok.push(format!("dw_ok{ci}"));
+            out.push(format!("CAST(count(*) FILTER (WHERE dw_s{ci}) AS text)"));
+            out.push(format!(
+                "CAST(sum(dw_l{ci}) FILTER (WHERE dw_s{ci}) AS text)"
+            ));
         }
-        Some(format!(" RETURNING {}", cols.join(", ")))
+        out[1] = format!(
+            "CAST(count(*) FILTER (WHERE {}) AS text)",
+            any_sent.join(" OR ")
+        );
+        out.push(format!(
+            "min(dw_key) FILTER (WHERE NOT ({}))",
+            all_ok.join(" AND ")
+        ));
+        update.sql = format!(
+            "WITH dw_u AS ({} RETURNING {}) SELECT {} FROM dw_u",
+            update.sql,
+            ret.join(", "),
+            out.join(", ")
+        );
+        Some(())
     }
 
     /// The read-back of a transform batch (see `execute::verify_transform`): for the rows of
