@@ -644,11 +644,24 @@ impl Plan {
                 q.push(" OR ");
             }
             let col = self.dialect.quote_ident(&c.name);
+            if self.policy.action == Action::Mask {
+                // Not yet masked: the mask shapes of `crate::transformed::is_mask` (`**`, `*@`,
+                // or nothing but `*` and spaces); a raw value may hold a lone `*` (`*VIP*`).
+                q.push("(")
+                    .push(&col)
+                    .push(" IS NOT NULL AND NOT (")
+                    .push(&col)
+                    .push(" LIKE '%**%' OR ")
+                    .push(&col)
+                    .push(" LIKE '%*@%' OR replace(replace(")
+                    .push(&col)
+                    .push(", '*', ''), ' ', '') = ''))");
+                continue;
+            }
             let pattern = match self.policy.action {
                 Action::Encrypt => Some("'dw1:%'"),
                 Action::Pseudonymize => Some("'dwp1:%'"),
-                Action::Mask => Some("'%*%'"),
-                Action::Nullify | Action::Delete => None,
+                Action::Mask | Action::Nullify | Action::Delete => None,
             };
             match pattern {
                 Some(p) => q
