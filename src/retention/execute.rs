@@ -1002,13 +1002,16 @@ async fn run_batch(
     };
     let values_needed = !matches!(p.action, Action::Delete | Action::Nullify);
     if plan.single_statement() && !dense_key {
-        let first = first_key(&mut tx, plan, last).await?;
         let q = plan.batch_in_one(last, limit);
         let rows = tx.fetch_rows(&q.sql, &q.binds).await?;
         let Some(r) = rows.first() else {
             tx.rollback().await?;
             return Ok(None);
         };
+        let first = r[nkey + 2..]
+            .iter()
+            .map(|v| v.clone().unwrap_or_default())
+            .collect();
         let done = Batch {
             first,
             upto: key_of(r),
@@ -1053,7 +1056,11 @@ async fn run_batch(
         let (selected, first) = if values_needed {
             (rows.len() as u64, key_of(&rows[0]))
         } else {
-            (u64::from(limit), first_key(&mut tx, plan, last).await?)
+            let first = last_row[nkey..2 * nkey]
+                .iter()
+                .map(|v| v.clone().unwrap_or_default())
+                .collect();
+            (u64::from(limit), first)
         };
         (rows, first, upto, selected)
     };
@@ -1129,22 +1136,6 @@ async fn run_batch(
             cascaded,
         },
     )))
-}
-
-/// The first eligible key after `last`, for the audit record's key range where the batch's own
-/// statements do not return it: one key-ordered row, in the batch's transaction.
-async fn first_key(tx: &mut Tx, plan: &Plan, last: Option<&[String]>) -> Result<Vec<String>> {
-    let q = plan.batch_end(last, 1);
-    let rows = tx.fetch_rows(&q.sql, &q.binds).await?;
-    Ok(rows
-        .first()
-        .map(|r| {
-            r[..plan.key.len()]
-                .iter()
-                .map(|v| v.clone().unwrap_or_default())
-                .collect()
-        })
-        .unwrap_or_default())
 }
 
 /// The error of a batch whose write did not read back as written; names the policy, table,

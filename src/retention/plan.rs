@@ -1187,29 +1187,34 @@ impl Plan {
         d.rows_table(names, &rows)
     }
 
-    /// The statement returning the last key of the next batch of at most `limit` rows (delete and
-    /// nullify need no values).
+    /// The statement returning the last key of the next batch of at most `limit` rows, then its
+    /// first key (each as text; no row when nothing is left). Delete and nullify need no values.
     pub fn batch_end(&self, last: Option<&[String]>, limit: u32) -> Stmt {
         let d = self.dialect;
         let mut q = Stmt::new(d);
-        q.push("SELECT ");
         let inner: Vec<String> = self.key.iter().map(|k| d.quote_ident(&k.name)).collect();
-        let outer: Vec<String> = inner
-            .iter()
-            .map(|k| d.cast_text(&format!("dw_s.{k}")))
-            .collect();
-        q.push(&outer.join(", "))
-            .push(" FROM (SELECT ")
-            .push(&inner.join(", "));
+        let klist = inner.join(", ");
+        q.push("WITH dw_s AS (SELECT ").push(&klist);
         q.push(" FROM ").push(&self.qualified()).push(" WHERE ");
         self.push_after(&mut q, last, ">");
         self.push_eligible(&mut q);
-        q.push(" ORDER BY ").push(&inner.join(", "));
-        q.push(" LIMIT ")
-            .push(&limit.to_string())
-            .push(") dw_s ORDER BY ");
-        let desc: Vec<String> = inner.iter().map(|k| format!("dw_s.{k} DESC")).collect();
-        q.push(&desc.join(", ")).push(" LIMIT 1");
+        q.push(" ORDER BY ").push(&klist);
+        q.push(" LIMIT ").push(&limit.to_string()).push(") SELECT ");
+        let cols: Vec<String> = ["dw_l", "dw_f"]
+            .iter()
+            .flat_map(|t| inner.iter().map(move |k| d.cast_text(&format!("{t}.{k}"))))
+            .collect();
+        let desc: Vec<String> = inner.iter().map(|k| format!("{k} DESC")).collect();
+        q.push(&cols.join(", "))
+            .push(" FROM (SELECT ")
+            .push(&klist)
+            .push(" FROM dw_s ORDER BY ")
+            .push(&desc.join(", "))
+            .push(" LIMIT 1) dw_l CROSS JOIN (SELECT ")
+            .push(&klist)
+            .push(" FROM dw_s ORDER BY ")
+            .push(&klist)
+            .push(" LIMIT 1) dw_f");
         q
     }
 
@@ -1240,7 +1245,8 @@ impl Plan {
     /// `dw_b` selects up to `limit` eligible keys after `last` in key order, `dw_m` its last key,
     /// and the action covers the key range `(last, dw_m]` with every condition repeated, exactly
     /// as [`Plan::delete_stmts`] / [`Plan::update_stmt`] do with a separately selected batch end.
-    /// The statement returns one row (key columns as text, rows acted on, rows selected), or no
+    /// The statement returns one row (last key columns as text, rows acted on, rows selected, first
+    /// key columns as text), or no
     /// row when nothing is left.
     pub fn batch_in_one(&self, last: Option<&[String]>, limit: u32) -> Stmt {
         let d = self.dialect;
@@ -1276,11 +1282,19 @@ impl Plan {
             .push(&klist)
             .push(" FROM dw_m) AND ");
         self.push_eligible(&mut q);
-        q.push(" RETURNING 1) SELECT ");
+        q.push(" RETURNING 1), dw_f AS (SELECT ")
+            .push(&klist)
+            .push(" FROM dw_b ORDER BY ")
+            .push(&klist)
+            .push(" LIMIT 1) SELECT ");
         for k in &keys {
             q.push(&d.cast_text(&format!("dw_m.{k}"))).push(", ");
         }
-        q.push("(SELECT COUNT(*) FROM dw_a), (SELECT COUNT(*) FROM dw_b) FROM dw_m");
+        q.push("(SELECT COUNT(*) FROM dw_a), (SELECT COUNT(*) FROM dw_b)");
+        for k in &keys {
+            q.push(", ").push(&d.cast_text(&format!("dw_f.{k}")));
+        }
+        q.push(" FROM dw_m CROSS JOIN dw_f");
         q
     }
 
