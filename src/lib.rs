@@ -23,6 +23,7 @@ pub mod schedule;
 pub mod shell;
 pub mod sources;
 pub mod stop;
+pub mod store;
 pub mod transformed;
 
 pub use error::{Error, Result};

@@ -3,7 +3,8 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use datawarden::retention::{audit, store};
+use datawarden::retention::audit;
+use datawarden::store::Store;
 
 use super::ConfigArg;
 
@@ -70,8 +71,9 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             output,
         } => {
             let config = config.load()?;
-            let pool = store::open(&config.inventory.url).await?;
-            let recs = audit::records(&pool).await?;
+            let store = Store::open(&config.inventory.url).await?;
+            let recs = audit::records(&store).await?;
+            store.close().await;
             let mut out: Box<dyn std::io::Write> = match &output {
                 Some(p) => Box::new(
                     std::fs::File::create(p)
@@ -99,9 +101,9 @@ async fn verify(
     expect_head: &[audit::Head],
     anchor_file: Option<PathBuf>,
 ) -> anyhow::Result<ExitCode> {
-    let pool = store::open(&config.inventory.url).await?;
-    let recs = audit::records(&pool).await?;
-    pool.close().await;
+    let store = Store::open(&config.inventory.url).await?;
+    let recs = audit::records(&store).await?;
+    store.close().await;
     match audit::verify_records(&recs) {
         audit::Verification::Intact { records, head } => {
             let last = recs.last().map(|r| r.seq).unwrap_or(0);

@@ -143,7 +143,7 @@ async fn list(a: ListArgs) -> anyhow::Result<ExitCode> {
         all: a.all,
     };
     let columns = store.columns(&filter).await?;
-    let runs = last_runs(store.pool()).await?;
+    let runs = last_runs(&store).await?;
     store.close().await;
     let mut rows = vec![[
         "SOURCE", "TABLE", "COLUMN", "TYPE", "CATEGORY", "SHARE", "MATCHED", "LAYOUT", "STATUS",

@@ -66,7 +66,8 @@ fn default_timezone() -> String {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct InventoryConfig {
-    /// `sqlite://path` (created on first use).
+    /// `sqlite://path` (created on first use) or `postgres://user@host/database` (the database
+    /// must exist; its tables are created on first use). Never logged with its password.
     #[serde(default = "default_inventory_url")]
     pub url: String,
 }
@@ -680,10 +681,16 @@ impl Config {
                 format!("{e}: use an IANA name such as \"UTC\" or \"Asia/Shanghai\""),
             );
         }
-        if Backend::of_url(&self.inventory.url) != Some(Backend::Sqlite) {
+        if !matches!(
+            Backend::of_url(&self.inventory.url),
+            Some(Backend::Sqlite | Backend::Postgres)
+        ) {
             p.add(
                 "inventory.url",
-                "the inventory store is SQLite for now: write sqlite://path",
+                format!(
+                    "`{}`: the inventory store is SQLite or PostgreSQL: write sqlite://path or postgres://user@host/database",
+                    redact_url(&self.inventory.url)
+                ),
             );
         }
         check_duration(p, "scan.statement_timeout", &self.scan.statement_timeout);

@@ -8,10 +8,10 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use sqlx::{Row, SqlitePool};
 
 use crate::config::{Action, PolicyConfig};
-use crate::error::{Error, Result};
+use crate::error::Result;
+use crate::store::Store;
 
 /// Where a covering policy stands, from its last run in the audit trail.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -62,44 +62,8 @@ pub struct LastRun {
 
 /// The last `run_finished` audit record of every policy, by policy name. Empty when the store has
 /// no audit trail yet (nothing was ever enforced).
-pub async fn last_runs(pool: &SqlitePool) -> Result<HashMap<String, LastRun>> {
-    let exists: Option<i64> = sqlx::query_scalar(
-        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'retention_audit'",
-    )
-    .fetch_optional(pool)
-    .await
-    .map_err(|e| Error::Inventory(format!("reading the audit trail: {e}")))?;
-    if exists.is_none() {
-        return Ok(HashMap::new());
-    }
-    let rows = sqlx::query(
-        "SELECT a.policy, a.source, a.table_name, a.action, a.columns, a.outcome, a.finished_at \
-         FROM retention_audit a WHERE a.kind = 'run_finished' AND a.seq = \
-         (SELECT MAX(b.seq) FROM retention_audit b WHERE b.kind = 'run_finished' AND b.policy = a.policy)",
-    )
-    .fetch_all(pool)
-    .await
-    .map_err(|e| Error::Inventory(format!("reading the audit trail: {e}")))?;
-    Ok(rows
-        .into_iter()
-        .map(|r| {
-            let columns: String = r.get("columns");
-            let finished: Option<String> = r.get("finished_at");
-            (
-                r.get::<String, _>("policy"),
-                LastRun {
-                    source: r.get("source"),
-                    table_name: r.get("table_name"),
-                    action: r.get("action"),
-                    columns: serde_json::from_str(&columns).unwrap_or_default(),
-                    outcome: r.get("outcome"),
-                    finished_at: finished
-                        .and_then(|f| DateTime::parse_from_rfc3339(&f).ok())
-                        .map(|t| t.with_timezone(&Utc)),
-                },
-            )
-        })
-        .collect())
+pub async fn last_runs(store: &Store) -> Result<HashMap<String, LastRun>> {
+    store.last_policy_runs().await
 }
 
 /// The policies covering column `column` of `schema.table` in `source`, in config order, each with

@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::model::{ColumnKey, ScanRecord};
-use super::store::{SnapshotColumn, Store};
+use crate::store::{SnapshotColumn, Store};
 use crate::error::Result;
 
 /// A column whose personal categories changed.

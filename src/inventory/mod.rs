@@ -1,21 +1,18 @@
 //! The inventory: what personal data lives where, with evidence, review decisions, scan history and
-//! drift, stored in one database ([`Store`]) and exported as CSV, JSON or HTML ([`export`]).
+//! drift, stored in the store ([`Store`], [`crate::store`]) and exported as CSV, JSON or HTML ([`export`]).
 
 pub mod coverage;
 pub mod drift;
 pub mod export;
-pub mod migrations;
 pub mod model;
-pub mod store;
 
 pub use coverage::{coverage, covered_by, last_runs, Coverage, CoverageState};
 pub use drift::{drift, drift_all, Drift};
-pub use migrations::Migrations;
 pub use model::{
     CategoryRecord, CategoryStatus, ColumnKey, ColumnPath, ColumnRecord, Decision, ScanRecord,
     ScanStatus,
 };
-pub use store::{ColumnFilter, Store};
+pub use crate::store::{ColumnFilter, SnapshotColumn, Store};
 
 #[cfg(test)]
 mod tests;

@@ -1,8 +1,8 @@
 //! Store tests against real SQLite files in temporary directories.
 
-use super::migrations::Migrations;
 use super::model::{CategoryStatus, ColumnPath, Decision, ScanCounts, ScanStatus};
-use super::store::{ColumnFilter, Store};
+use crate::retention::audit::AuditRecord;
+use crate::store::{ColumnFilter, Store};
 use crate::classify::{ColumnReport, ColumnStatus, DetectorVersion, Finding, Layout};
 use crate::detect::Sensitivity;
 use crate::sources::{ColumnInfo, TableRef};
@@ -77,58 +77,135 @@ async fn scan(store: &Store, columns: &[(ColumnInfo, ColumnReport)]) -> i64 {
 }
 
 #[tokio::test]
-async fn migrations_are_idempotent_and_extensible() {
+async fn migrations_are_idempotent() {
     let (_dir, store, url) = temp_store().await;
-    assert_eq!(
-        store.schema_version("inventory").await.unwrap(),
-        super::migrations::INVENTORY.scripts.len() as i64
-    );
-    store.close().await;
+    let applied = |store: Store| async move {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations WHERE success")
+            .fetch_one(store.sqlite_pool_for_tests())
+            .await
+            .unwrap();
+        store.close().await;
+        n
+    };
+    let all = crate::store::sqlite::migrator().iter().count() as i64;
+    assert_eq!(applied(store).await, all);
     // Reopening applies nothing twice.
     let store = Store::open(&url).await.unwrap();
-    assert_eq!(
-        store.schema_version("inventory").await.unwrap(),
-        super::migrations::INVENTORY.scripts.len() as i64
-    );
-    // Another module adds its tables; ensure twice, then a longer list applies only the new script.
-    const V1: &[&str] = &["CREATE TABLE audit_test (id INTEGER PRIMARY KEY, what TEXT NOT NULL)"];
-    const V2: &[&str] = &[V1[0], "ALTER TABLE audit_test ADD COLUMN at TEXT"];
-    store
-        .ensure(&Migrations {
-            module: "audit",
-            scripts: V1,
-        })
-        .await
-        .unwrap();
-    store
-        .ensure(&Migrations {
-            module: "audit",
-            scripts: V1,
-        })
-        .await
-        .unwrap();
-    store
-        .ensure(&Migrations {
-            module: "audit",
-            scripts: V2,
-        })
-        .await
-        .unwrap();
-    assert_eq!(store.schema_version("audit").await.unwrap(), 2);
-    sqlx::query("INSERT INTO audit_test (what, at) VALUES ('x', 'now')")
-        .execute(store.pool())
-        .await
-        .unwrap();
     let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
-        .fetch_one(store.pool())
+        .fetch_one(store.sqlite_pool_for_tests())
         .await
         .unwrap();
     assert_eq!(mode, "wal");
     let fk: i64 = sqlx::query_scalar("PRAGMA foreign_keys")
-        .fetch_one(store.pool())
+        .fetch_one(store.sqlite_pool_for_tests())
         .await
         .unwrap();
     assert_eq!(fk, 1);
+    assert_eq!(applied(store).await, all);
+}
+
+/// A file made by the hand-rolled migrations of earlier versions (here: inventory v1, retention
+/// v1-v2, no job history yet), with a scan, a review, an audit record and a checkpoint, opens
+/// with everything kept and the schema brought up to date.
+#[tokio::test]
+async fn an_inventory_of_the_old_schema_is_upgraded_without_losing_data() {
+    use crate::store::sqlite::legacy;
+    use sqlx::Connection;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old.db");
+    let url = format!("sqlite://{}", path.display());
+    let mut c = sqlx::SqliteConnection::connect(&format!("{url}?mode=rwc"))
+        .await
+        .unwrap();
+    let old = [
+        legacy::SCHEMA_VERSION,
+        legacy::INVENTORY_V1,
+        legacy::RETENTION_V1,
+        legacy::RETENTION_V2,
+        "INSERT INTO schema_version VALUES ('inventory', 1, '2026-01-01T00:00:00Z'),
+           ('retention', 1, '2026-01-01T00:00:00Z'), ('retention', 2, '2026-01-01T00:00:00Z');
+         INSERT INTO scans (id, source, started_at, finished_at, duration_ms, status, tables_total,
+           tables_scanned, columns_scanned, personal_columns)
+           VALUES (1, 'crm', '2026-01-02T03:04:05.123456789+00:00', '2026-01-02T03:04:06+00:00', 877,
+           'ok', 1, 1, 1, 1);
+         INSERT INTO columns (id, source, schema_name, table_name, column_name, sql_type, sampled,
+           non_null, status, first_seen, last_seen, last_scanned, last_scan_id)
+           VALUES (1, 'crm', 'main', 'members', 'mobile', 'text', 100, 90, 'personal',
+           '2026-01-02T03:04:05+00:00', '2026-01-02T03:04:05+00:00', '2026-01-02T03:04:05+00:00', 1);
+         INSERT INTO findings VALUES (1, 'phone', '[]', 88, 0.97, 'whole_value', NULL, 0.9,
+           'moderate', '[\"138****5678\"]', 1, 1);
+         INSERT INTO scan_columns VALUES (1, 1, 'personal', 'phone');
+         INSERT INTO reviews VALUES (1, 'phone', 'confirmed', 'dpo', '2026-01-03T00:00:00Z', 'ok');
+         INSERT INTO retention_checkpoint (policy, run_id, cutoff, last_key, rows_affected, batches,
+           updated_at, pending_key, pending_rows, pending_started)
+           VALUES ('p', 'p-1', '2025-10-01T00:00:00Z', '[\"7\"]', 7, 1, '2026-01-03T00:00:00Z',
+           '[\"9\"]', 2, '2026-01-03T00:00:01Z');",
+    ];
+    for script in old {
+        sqlx::Executor::execute(&mut c, script).await.unwrap();
+    }
+    let mut rec = crate::retention::audit::AuditRecord {
+        run_id: "p-1".into(),
+        kind: "run_started".into(),
+        policy: "p".into(),
+        cutoff: "2025-10-01T00:00:00Z".into(),
+        started_at: "2026-01-03T00:00:00Z".into(),
+        outcome: "started".into(),
+        prev_hash: crate::retention::audit::GENESIS.into(),
+        ..Default::default()
+    };
+    rec.hash = rec.compute_hash();
+    sqlx::query(
+        "INSERT INTO retention_audit (run_id, kind, policy, description, source, table_name, action,
+           columns, cutoff, rows_affected, started_at, outcome, prev_hash, hash)
+         VALUES (?, ?, ?, '', '', '', '', '[]', ?, 0, ?, ?, ?, ?)",
+    )
+    .bind(&rec.run_id)
+    .bind(&rec.kind)
+    .bind(&rec.policy)
+    .bind(&rec.cutoff)
+    .bind(&rec.started_at)
+    .bind(&rec.outcome)
+    .bind(&rec.prev_hash)
+    .bind(&rec.hash)
+    .execute(&mut c)
+    .await
+    .unwrap();
+    c.close().await.unwrap();
+
+    let store = Store::open(&url).await.unwrap();
+    let scans = store.scans(Some("crm"), 10).await.unwrap();
+    assert_eq!(scans.len(), 1);
+    assert_eq!(scans[0].duration_ms, Some(877));
+    assert_eq!(
+        scans[0].started_at.to_rfc3339(),
+        "2026-01-02T03:04:05.123456789+00:00"
+    );
+    let cols = store.columns(&ColumnFilter::default()).await.unwrap();
+    assert_eq!(cols.len(), 1);
+    assert_eq!(cols[0].transformed, 0, "v2 column added with its default");
+    assert_eq!(cols[0].scan_note, None, "v3 column added");
+    assert_eq!(cols[0].categories[0].status, CategoryStatus::Confirmed);
+    assert_eq!(cols[0].categories[0].reviewed_by.as_deref(), Some("dpo"));
+    let cp = store.checkpoint("p").await.unwrap().unwrap();
+    assert_eq!(cp.last_key.as_deref(), Some("[\"7\"]"));
+    assert_eq!(cp.pending.as_ref().unwrap().rows, 2);
+    assert_eq!(cp.pending.as_ref().unwrap().first, None, "v4 column added");
+    let recs = store.audit_records().await.unwrap();
+    assert_eq!(recs, vec![AuditRecord { seq: 1, ..rec }]);
+    assert!(matches!(
+        crate::retention::audit::verify_records(&recs),
+        crate::retention::audit::Verification::Intact { records: 1, .. }
+    ));
+    // The job history table was created, and new writes go on.
+    assert!(store.latest_runs().await.unwrap().is_empty());
+    let id = store.start_run("scan:crm", "scan", chrono::Utc::now(), 1).await.unwrap();
+    assert!(id > 0);
+    store.close().await;
+    // Reopening changes nothing more.
+    let store = Store::open(&url).await.unwrap();
+    assert_eq!(store.audit_records().await.unwrap().len(), 1);
+    store.close().await;
 }
 
 #[tokio::test]

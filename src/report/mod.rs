@@ -20,7 +20,7 @@ use serde::Serialize;
 use crate::config::{Action, Config, PolicyConfig};
 use crate::error::{Error, Result};
 use crate::inventory::coverage::covered_by;
-use crate::inventory::store::{ColumnFilter, Store};
+use crate::store::{ColumnFilter, Store};
 use crate::retention::audit::{self, AuditRecord, Verification};
 use crate::retention::plan::Plan;
 use crate::sources::{Access, Source};
@@ -160,9 +160,7 @@ fn rfc3339(t: DateTime<Utc>) -> String {
 /// every policy on its source, read-only.
 pub async fn build(config: &Config) -> Result<EvidenceReport> {
     let store = Store::open(&config.inventory.url).await?;
-    store.ensure(&crate::retention::store::MIGRATIONS).await?;
-    let pool = store.pool().clone();
-    let recs = audit::records(&pool).await?;
+    let recs = audit::records(&store).await?;
     let audit_state = match audit::verify_records(&recs) {
         Verification::Intact { records, head } => AuditState {
             records,

@@ -19,11 +19,9 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 use sha2::{Digest, Sha256};
-use sqlx::{Row, SqliteConnection, SqlitePool};
-
-use super::checkpoint::{self, Checkpoint};
-use super::store::inv;
 use crate::error::{Error, Result};
+pub use crate::store::CheckpointChange;
+use crate::store::Store;
 
 /// The `prev_hash` of the first record.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -140,173 +138,15 @@ impl AuditRecord {
     }
 }
 
-async fn append_on(conn: &mut SqliteConnection, rec: &mut AuditRecord) -> Result<()> {
-    let prev: Option<String> =
-        sqlx::query_scalar("SELECT hash FROM retention_audit ORDER BY seq DESC LIMIT 1")
-            .fetch_optional(&mut *conn)
-            .await
-            .map_err(inv)?;
-    rec.prev_hash = prev.unwrap_or_else(|| GENESIS.to_string());
-    rec.hash = rec.compute_hash();
-    let columns = serde_json::to_string(&rec.columns).expect("serializable");
-    let cascaded = (!rec.cascaded.is_empty())
-        .then(|| serde_json::to_string(&rec.cascaded).expect("serializable"));
-    let warnings = (!rec.warnings.is_empty())
-        .then(|| serde_json::to_string(&rec.warnings).expect("serializable"));
-    let key =
-        |k: &Vec<String>| (!k.is_empty()).then(|| serde_json::to_string(k).expect("serializable"));
-    let seq = sqlx::query(
-        "INSERT INTO retention_audit (run_id, kind, policy, description, source, table_name, action,
-           columns, key_id, cutoff, batch, rows_affected, started_at, finished_at, outcome, error,
-           prev_hash, hash, cascaded, warnings, key_first, key_last, held, filter, legal_hold)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-    )
-    .bind(&rec.run_id)
-    .bind(&rec.kind)
-    .bind(&rec.policy)
-    .bind(&rec.description)
-    .bind(&rec.source)
-    .bind(&rec.table_name)
-    .bind(&rec.action)
-    .bind(columns)
-    .bind(&rec.key_id)
-    .bind(&rec.cutoff)
-    .bind(rec.batch)
-    .bind(rec.rows_affected)
-    .bind(&rec.started_at)
-    .bind(&rec.finished_at)
-    .bind(&rec.outcome)
-    .bind(&rec.error)
-    .bind(&rec.prev_hash)
-    .bind(&rec.hash)
-    .bind(cascaded)
-    .bind(warnings)
-    .bind(key(&rec.key_first))
-    .bind(key(&rec.key_last))
-    .bind(rec.held)
-    .bind(&rec.filter)
-    .bind(&rec.legal_hold)
-    .execute(&mut *conn)
-    .await
-    .map_err(inv)?
-    .last_insert_rowid();
-    rec.seq = seq;
-    Ok(())
-}
-
 /// Appends `rec` to the chain and, in the same store transaction, writes or clears the policy's
-/// checkpoint (`Some` saves, `None` leaves it). Retries when another writer appended concurrently.
-pub async fn append(
-    pool: &SqlitePool,
-    rec: &mut AuditRecord,
-    cp: CheckpointChange<'_>,
-) -> Result<()> {
-    let mut attempt = 0;
-    loop {
-        attempt += 1;
-        let mut tx = pool.begin_with("BEGIN IMMEDIATE").await.map_err(inv)?;
-        let res = async {
-            append_on(&mut tx, rec).await?;
-            match cp {
-                CheckpointChange::Keep => {}
-                CheckpointChange::Save(c) => checkpoint::save(&mut tx, c).await?,
-                CheckpointChange::Clear(p) => checkpoint::clear(&mut tx, p).await?,
-            }
-            Ok::<_, Error>(())
-        }
-        .await;
-        match res {
-            Ok(()) => {
-                tx.commit().await.map_err(inv)?;
-                return Ok(());
-            }
-            Err(e) => {
-                let _ = tx.rollback().await;
-                if attempt >= 5 {
-                    return Err(e);
-                }
-            }
-        }
-    }
-}
-
-/// What [`append`] does to the checkpoint.
-#[derive(Debug, Clone, Copy)]
-pub enum CheckpointChange<'a> {
-    /// Nothing.
-    Keep,
-    /// Save this checkpoint.
-    Save(&'a Checkpoint),
-    /// Clear the checkpoint of this policy.
-    Clear(&'a str),
+/// checkpoint (see [`Store::append_audit`]).
+pub async fn append(store: &Store, rec: &mut AuditRecord, cp: CheckpointChange<'_>) -> Result<()> {
+    store.append_audit(rec, cp).await
 }
 
 /// Every record, in order.
-pub async fn records(pool: &SqlitePool) -> Result<Vec<AuditRecord>> {
-    let rows = sqlx::query(
-        "SELECT seq, run_id, kind, policy, description, source, table_name, action, columns, key_id,
-           cutoff, batch, rows_affected, started_at, finished_at, outcome, error, prev_hash, hash,
-           cascaded, warnings, key_first, key_last, held, filter, legal_hold
-         FROM retention_audit ORDER BY seq",
-    )
-    .fetch_all(pool)
-    .await
-    .map_err(inv)?;
-    rows.into_iter()
-        .map(|r| {
-            let columns: String = r.get(8);
-            let cascaded: Option<String> = r.get(19);
-            let warnings: Option<String> = r.get(20);
-            let key = |i: usize| {
-                r.get::<Option<String>, _>(i)
-                    .map(|k| {
-                        serde_json::from_str(&k)
-                            .unwrap_or_else(|_| vec![format!("<unreadable: {k}>")])
-                    })
-                    .unwrap_or_default()
-            };
-            Ok(AuditRecord {
-                seq: r.get(0),
-                run_id: r.get(1),
-                kind: r.get(2),
-                policy: r.get(3),
-                description: r.get(4),
-                source: r.get(5),
-                table_name: r.get(6),
-                action: r.get(7),
-                columns: serde_json::from_str(&columns)
-                    .unwrap_or_else(|_| vec![format!("<unreadable: {columns}>")]),
-                key_id: r.get(9),
-                cutoff: r.get(10),
-                batch: r.get(11),
-                rows_affected: r.get(12),
-                started_at: r.get(13),
-                finished_at: r.get(14),
-                outcome: r.get(15),
-                error: r.get(16),
-                prev_hash: r.get(17),
-                hash: r.get(18),
-                // An unreadable value fails verification (the hash covers it) rather than vanish.
-                cascaded: cascaded
-                    .map(|c| {
-                        serde_json::from_str(&c)
-                            .unwrap_or_else(|_| BTreeMap::from([(format!("<unreadable: {c}>"), 0)]))
-                    })
-                    .unwrap_or_default(),
-                warnings: warnings
-                    .map(|w| {
-                        serde_json::from_str(&w)
-                            .unwrap_or_else(|_| vec![format!("<unreadable: {w}>")])
-                    })
-                    .unwrap_or_default(),
-                key_first: key(21),
-                key_last: key(22),
-                held: r.get(23),
-                filter: r.get(24),
-                legal_hold: r.get(25),
-            })
-        })
-        .collect()
+pub async fn records(store: &Store) -> Result<Vec<AuditRecord>> {
+    store.audit_records().await
 }
 
 /// The result of [`verify`].
@@ -320,8 +160,8 @@ pub enum Verification {
 }
 
 /// Recomputes the chain.
-pub async fn verify(pool: &SqlitePool) -> Result<Verification> {
-    let recs = records(pool).await?;
+pub async fn verify(store: &Store) -> Result<Verification> {
+    let recs = records(store).await?;
     Ok(verify_records(&recs))
 }
 
@@ -387,13 +227,8 @@ impl std::str::FromStr for Head {
 }
 
 /// The last record's head, `None` when the trail is empty.
-pub async fn head(pool: &SqlitePool) -> Result<Option<Head>> {
-    let row: Option<(i64, String)> =
-        sqlx::query_as("SELECT seq, hash FROM retention_audit ORDER BY seq DESC LIMIT 1")
-            .fetch_optional(pool)
-            .await
-            .map_err(inv)?;
-    Ok(row.map(|(seq, hash)| Head { seq, hash }))
+pub async fn head(store: &Store) -> Result<Option<Head>> {
+    store.audit_head().await
 }
 
 /// Where a published head stands in a trail (see [`check_head`]).
@@ -582,10 +417,10 @@ pub fn write_csv<W: std::io::Write>(recs: &[AuditRecord], out: W) -> Result<()> 
 mod tests {
     use super::*;
 
-    async fn pool() -> (tempfile::TempDir, SqlitePool) {
+    async fn pool() -> (tempfile::TempDir, Store) {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}", dir.path().join("inv.db").display());
-        let pool = super::super::store::open(&url).await.unwrap();
+        let pool = Store::open(&url).await.unwrap();
         (dir, pool)
     }
 
@@ -620,7 +455,7 @@ mod tests {
         };
         assert_eq!(n, 4);
         sqlx::query("UPDATE retention_audit SET rows_affected = 999 WHERE seq = 2")
-            .execute(&pool)
+            .execute(pool.sqlite_pool_for_tests())
             .await
             .unwrap();
         assert!(matches!(
@@ -628,7 +463,7 @@ mod tests {
             Verification::Broken { seq: 2, .. }
         ));
         sqlx::query("UPDATE retention_audit SET rows_affected = 20 WHERE seq = 2")
-            .execute(&pool)
+            .execute(pool.sqlite_pool_for_tests())
             .await
             .unwrap();
         assert!(matches!(
@@ -636,7 +471,7 @@ mod tests {
             Verification::Intact { .. }
         ));
         sqlx::query("DELETE FROM retention_audit WHERE seq = 3")
-            .execute(&pool)
+            .execute(pool.sqlite_pool_for_tests())
             .await
             .unwrap();
         assert!(matches!(
@@ -733,7 +568,7 @@ mod tests {
             Verification::Intact { records: 2, .. }
         ));
         sqlx::query("UPDATE retention_audit SET cascaded = '{\"public.orders\":1}' WHERE seq = 2")
-            .execute(&pool)
+            .execute(pool.sqlite_pool_for_tests())
             .await
             .unwrap();
         assert!(matches!(
@@ -764,14 +599,14 @@ mod tests {
             ("legal_hold", "NULL"),
         ] {
             sqlx::query(&format!("UPDATE retention_audit SET {col} = {val}"))
-                .execute(&pool)
+                .execute(pool.sqlite_pool_for_tests())
                 .await
                 .unwrap();
             assert!(
                 matches!(verify(&pool).await.unwrap(), Verification::Broken { .. }),
                 "{col}"
             );
-            let mut conn = pool.acquire().await.unwrap();
+            let mut conn = pool.sqlite_pool_for_tests().acquire().await.unwrap();
             sqlx::query("DELETE FROM retention_audit")
                 .execute(&mut *conn)
                 .await
@@ -805,7 +640,7 @@ mod tests {
         assert_eq!(check_head(&recs, &h2), HeadCheck::Present { after: 1 });
         // Cut the last record: the chain still verifies, the published head does not.
         sqlx::query("DELETE FROM retention_audit WHERE seq = 3")
-            .execute(&pool)
+            .execute(pool.sqlite_pool_for_tests())
             .await
             .unwrap();
         let recs = records(&pool).await.unwrap();
@@ -821,12 +656,12 @@ mod tests {
         );
         // Emptied, then written again: same sequence numbers, other hashes.
         sqlx::query("DELETE FROM retention_audit")
-            .execute(&pool)
+            .execute(pool.sqlite_pool_for_tests())
             .await
             .unwrap();
         assert_eq!(check_head(&[], &h2), HeadCheck::Missing { last: None });
         sqlx::query("DELETE FROM sqlite_sequence WHERE name = 'retention_audit'")
-            .execute(&pool)
+            .execute(pool.sqlite_pool_for_tests())
             .await
             .unwrap();
         for i in 1..=3 {

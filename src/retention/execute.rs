@@ -7,9 +7,9 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
-use sqlx::SqlitePool;
 
 use super::audit::{self, AuditRecord, CheckpointChange};
+use crate::store::Store;
 use super::checkpoint::{self, Checkpoint, PendingBatch};
 use super::crypto::{envelope_len, is_envelope, Sealer};
 use super::keys::{pseudonym_key, Keyring};
@@ -346,9 +346,13 @@ async fn run_on(
     stop: &Stop,
 ) -> Result<RunReport> {
     let store = if opts.dry_run {
-        super::store::open_read_only(&config.inventory.url).await
+        // A dry run leaves no inventory behind, and reads a checkpoint only when one exists.
+        Store::open_existing(&config.inventory.url)
+            .await
+            .ok()
+            .flatten()
     } else {
-        Some(super::store::open(&config.inventory.url).await?)
+        Some(Store::open(&config.inventory.url).await?)
     };
     let cp = match &store {
         Some(s) => checkpoint::load(s, &policy.name).await.or_else(|e| {
@@ -463,7 +467,7 @@ async fn run_on(
 /// trail tells a policy that fails at every run from one that never ran. Dry runs record nothing.
 struct EarlyEnd<'a> {
     /// `None` in dry runs.
-    store: Option<&'a SqlitePool>,
+    store: Option<&'a Store>,
     policy: &'a PolicyConfig,
     run_id: &'a str,
     cutoff: String,
@@ -509,7 +513,7 @@ impl EarlyEnd<'_> {
 /// Publishes the audit chain head after a run, outside the inventory: in the run's log line
 /// (the journal under systemd) and, with `[audit] anchor_file`, as one appended line. A head
 /// that cannot be published is logged as an error; the run's outcome stands.
-async fn publish_head(config: &Config, store: &SqlitePool, report: &RunReport) {
+async fn publish_head(config: &Config, store: &Store, report: &RunReport) {
     let head = match audit::head(store).await {
         Ok(Some(h)) => h,
         Ok(None) => return,
@@ -568,7 +572,7 @@ fn base_record(plan: &Plan, report: &RunReport, key_id: &Option<String>) -> Audi
 async fn execute(
     transform: (Transform, Option<String>),
     source: &Source,
-    store: &SqlitePool,
+    store: &Store,
     plan: &Plan,
     opts: &RunOptions,
     stop: &Stop,
@@ -827,7 +831,7 @@ fn parse_key(json: &str) -> Result<Vec<String>> {
 /// a process killed between the source commit and the audit record can tell on resume whether the
 /// batch committed ([`resolve_pending`]).
 async fn commit_batch(
-    store: &SqlitePool,
+    store: &Store,
     checkpoint: &mut Checkpoint,
     tx: Tx,
     batch: &Batch,
@@ -841,12 +845,10 @@ async fn commit_batch(
             .then(|| serde_json::to_string(&batch.cascaded).expect("serializable")),
         first: Some(serde_json::to_string(&batch.first).expect("serializable")),
     });
-    let mut conn = store.acquire().await.map_err(super::store::inv)?;
-    if let Err(e) = checkpoint::save(&mut conn, checkpoint).await {
+    if let Err(e) = store.save_checkpoint(checkpoint).await {
         let _ = tx.rollback().await;
         return Err(e);
     }
-    drop(conn);
     failpoint("before-commit", checkpoint.batches + 1);
     tx.commit().await?;
     failpoint("after-commit", checkpoint.batches + 1);
@@ -859,7 +861,7 @@ async fn commit_batch(
 /// settled checkpoint.
 async fn resolve_pending(
     source: &Source,
-    store: &SqlitePool,
+    store: &Store,
     plan: &Plan,
     cp: &Checkpoint,
     report: &mut RunReport,
@@ -879,8 +881,7 @@ async fn resolve_pending(
     };
     if left > 0 {
         tracing::info!(policy = %plan.policy.name, left, "the batch in flight when the last run stopped did not commit; redoing it");
-        let mut conn = store.acquire().await.map_err(super::store::inv)?;
-        checkpoint::save(&mut conn, &next).await?;
+        store.save_checkpoint(&next).await?;
         return Ok(next);
     }
     next.last_key = Some(pending.upto.clone());

@@ -12,6 +12,5 @@ pub mod mask;
 pub mod plan;
 pub mod pseudonym;
 pub mod sql;
-pub mod store;
 
 pub use execute::{run_policy, Outcome, Preview, RunOptions, RunReport};

@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 use super::coverage::{coverage, last_runs, Coverage, CoverageState};
 use super::drift::{drift_all, Drift};
 use super::model::{ColumnRecord, ScanRecord};
-use super::store::{ColumnFilter, Store};
+use crate::store::{ColumnFilter, Store};
 use crate::classify::ColumnStatus;
 use crate::config::PolicyConfig;
 use crate::error::{Error, Result};
@@ -77,7 +77,7 @@ impl Report {
             source: source.map(str::to_string),
             all: true,
         };
-        let runs = last_runs(store.pool()).await?;
+        let runs = last_runs(store).await?;
         let columns = store
             .columns(&filter)
             .await?

@@ -1,44 +1,8 @@
-//! Schema migrations of the inventory database.
-//!
-//! Each module that keeps state in the inventory database owns an ordered list of migrations
-//! ([`Migrations`]): a module name and SQL scripts. [`crate::inventory::Store::ensure`] applies the
-//! scripts not yet recorded in `schema_version` for that module, in order, each in its own
-//! transaction. Never edit or reorder a released script: append a new one.
+-- The inventory schema as the hand-rolled migrations left it (inventory v3, retention v4, daemon v1).
+-- Every statement is IF NOT EXISTS: an inventory created before sqlx migrations was first brought to
+-- that state by the legacy scripts (src/store/sqlite/legacy.rs), and this script then changes nothing.
 
-/// An ordered list of migrations owned by one module.
-#[derive(Debug, Clone, Copy)]
-pub struct Migrations {
-    /// The owner, e.g. `inventory` or `retention`; versions are counted per owner.
-    pub module: &'static str,
-    /// The scripts; script `i` is version `i + 1`. A script may hold several statements.
-    pub scripts: &'static [&'static str],
-}
-
-/// Bookkeeping table, created before any module's migrations.
-pub(crate) const SCHEMA_VERSION: &str = "CREATE TABLE IF NOT EXISTS schema_version (
-    module TEXT NOT NULL,
-    version INTEGER NOT NULL,
-    applied_at TEXT NOT NULL,
-    PRIMARY KEY (module, version)
-)";
-
-/// The inventory's own schema.
-pub const INVENTORY: Migrations = Migrations {
-    module: "inventory",
-    scripts: &[V1, V2, V3],
-};
-
-/// v2: values datawarden wrote (envelopes, pseudonyms, masks) counted apart per column and per
-/// scan snapshot ([`crate::classify::ColumnReport::transformed`]).
-const V2: &str = "ALTER TABLE columns ADD COLUMN transformed INTEGER NOT NULL DEFAULT 0;
-ALTER TABLE scan_columns ADD COLUMN transformed INTEGER NOT NULL DEFAULT 0;
-";
-/// v3: a column's scan note (detection cut short, view lineage, a view not read).
-const V3: &str = "ALTER TABLE columns ADD COLUMN scan_note TEXT;";
-
-/// v1: scans, columns, findings (latest evidence), per-scan snapshots (drift) and reviews.
-const V1: &str = "
-CREATE TABLE scans (
+CREATE TABLE IF NOT EXISTS scans (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     source TEXT NOT NULL,
     started_at TEXT NOT NULL,
@@ -53,9 +17,9 @@ CREATE TABLE scans (
     error TEXT,
     detectors TEXT NOT NULL DEFAULT '[]'
 );
-CREATE INDEX scans_source ON scans (source, id);
+CREATE INDEX IF NOT EXISTS scans_source ON scans (source, id);
 
-CREATE TABLE scan_failures (
+CREATE TABLE IF NOT EXISTS scan_failures (
     scan_id INTEGER NOT NULL REFERENCES scans (id) ON DELETE CASCADE,
     schema_name TEXT NOT NULL,
     table_name TEXT NOT NULL,
@@ -63,7 +27,7 @@ CREATE TABLE scan_failures (
     PRIMARY KEY (scan_id, schema_name, table_name)
 );
 
-CREATE TABLE columns (
+CREATE TABLE IF NOT EXISTS columns (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     source TEXT NOT NULL,
     schema_name TEXT NOT NULL,
@@ -80,10 +44,12 @@ CREATE TABLE columns (
     last_scanned TEXT,
     last_scan_id INTEGER REFERENCES scans (id),
     dropped_at TEXT,
+    transformed INTEGER NOT NULL DEFAULT 0,
+    scan_note TEXT,
     UNIQUE (source, schema_name, table_name, column_name)
 );
 
-CREATE TABLE findings (
+CREATE TABLE IF NOT EXISTS findings (
     column_id INTEGER NOT NULL REFERENCES columns (id) ON DELETE CASCADE,
     category TEXT NOT NULL,
     detectors TEXT NOT NULL,
@@ -99,15 +65,16 @@ CREATE TABLE findings (
     PRIMARY KEY (column_id, category)
 );
 
-CREATE TABLE scan_columns (
+CREATE TABLE IF NOT EXISTS scan_columns (
     scan_id INTEGER NOT NULL REFERENCES scans (id) ON DELETE CASCADE,
     column_id INTEGER NOT NULL REFERENCES columns (id) ON DELETE CASCADE,
     status TEXT NOT NULL,
     categories TEXT NOT NULL,
+    transformed INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (scan_id, column_id)
 );
 
-CREATE TABLE reviews (
+CREATE TABLE IF NOT EXISTS reviews (
     column_id INTEGER NOT NULL REFERENCES columns (id) ON DELETE CASCADE,
     category TEXT NOT NULL,
     status TEXT NOT NULL CHECK (status IN ('confirmed', 'rejected')),
@@ -117,7 +84,7 @@ CREATE TABLE reviews (
     PRIMARY KEY (column_id, category)
 );
 
-CREATE TABLE review_log (
+CREATE TABLE IF NOT EXISTS review_log (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     column_id INTEGER NOT NULL REFERENCES columns (id) ON DELETE CASCADE,
     category TEXT NOT NULL,
@@ -126,4 +93,61 @@ CREATE TABLE review_log (
     reviewed_at TEXT NOT NULL,
     note TEXT
 );
-";
+
+CREATE TABLE IF NOT EXISTS retention_audit (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    run_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    policy TEXT NOT NULL,
+    description TEXT NOT NULL,
+    source TEXT NOT NULL,
+    table_name TEXT NOT NULL,
+    action TEXT NOT NULL,
+    columns TEXT NOT NULL,
+    key_id TEXT,
+    cutoff TEXT NOT NULL,
+    batch INTEGER,
+    rows_affected INTEGER NOT NULL,
+    started_at TEXT NOT NULL,
+    finished_at TEXT,
+    outcome TEXT NOT NULL,
+    error TEXT,
+    prev_hash TEXT NOT NULL UNIQUE,
+    hash TEXT NOT NULL,
+    cascaded TEXT,
+    warnings TEXT,
+    key_first TEXT,
+    key_last TEXT,
+    held INTEGER,
+    filter TEXT,
+    legal_hold TEXT
+);
+
+CREATE TABLE IF NOT EXISTS retention_checkpoint (
+    policy TEXT PRIMARY KEY,
+    run_id TEXT NOT NULL,
+    cutoff TEXT NOT NULL,
+    last_key TEXT,
+    rows_affected INTEGER NOT NULL,
+    batches INTEGER NOT NULL,
+    updated_at TEXT NOT NULL,
+    pending_key TEXT,
+    pending_rows INTEGER,
+    pending_started TEXT,
+    pending_cascaded TEXT,
+    pending_first TEXT
+);
+
+CREATE TABLE IF NOT EXISTS job_runs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    job TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    scheduled TEXT NOT NULL,
+    started TEXT NOT NULL,
+    finished TEXT,
+    attempt INTEGER NOT NULL,
+    outcome TEXT NOT NULL,
+    error TEXT,
+    counts TEXT
+);
+CREATE INDEX IF NOT EXISTS job_runs_job ON job_runs (job, id);
