@@ -40,6 +40,10 @@ pub enum Error {
     /// The inventory store failed.
     #[error("inventory store: {0}")]
     Inventory(String),
+    /// This node lost the lease of the job run it was writing for (it expired, or another node
+    /// took the run over with a newer fencing epoch); the write was refused and rolled back.
+    #[error("lease lost: {0}")]
+    LeaseLost(String),
     /// A retention policy refused to run or failed.
     #[error("policy {policy}: {message}")]
     Policy { policy: String, message: String },

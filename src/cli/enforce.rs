@@ -94,6 +94,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         progress: progress
             .clone()
             .map(|p| p as Arc<dyn datawarden::progress::BatchObserver>),
+        fence: None,
     };
     let mut status = Status::Ok;
     let mut summary = vec![[

@@ -13,6 +13,10 @@ pub struct Args {
     /// policies; prefer 127.0.0.1 behind a reverse proxy).
     #[arg(long)]
     pub allow_remote_listen: bool,
+    /// The node name this daemon claims runs as (overrides `[daemon] node`; default the host
+    /// name). Daemons sharing one inventory need distinct names.
+    #[arg(long)]
+    pub node: Option<String>,
 }
 
 /// Runs the daemon until SIGTERM or SIGINT.
@@ -20,6 +24,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let abandoned = datawarden::daemon::run(datawarden::daemon::RunOptions {
         config_path: args.config.config,
         allow_remote_listen: args.allow_remote_listen,
+        node: args.node,
     })
     .await?;
     if abandoned > 0 {

@@ -512,6 +512,19 @@ pub struct DaemonConfig {
     /// First retry delay, doubled each retry, e.g. "30s".
     #[serde(default = "default_retry_backoff")]
     pub retry_backoff: String,
+    /// The name this daemon records as the owner of the runs it claims (default: the host name;
+    /// `datawarden run --node` overrides it). Daemons sharing an inventory need distinct names.
+    pub node: Option<String>,
+    /// How long a claimed run stays this node's without a heartbeat, e.g. "30s"; after it,
+    /// another node takes the run over.
+    #[serde(default = "default_lease")]
+    pub lease: String,
+    /// At most this many jobs of one source run at once across all daemons (unset: no cap).
+    pub max_concurrent_jobs: Option<u32>,
+}
+
+fn default_lease() -> String {
+    "30s".into()
 }
 
 fn default_shutdown_timeout() -> String {
@@ -535,6 +548,9 @@ impl Default for DaemonConfig {
             catch_up: true,
             retries: default_retries(),
             retry_backoff: default_retry_backoff(),
+            node: None,
+            lease: default_lease(),
+            max_concurrent_jobs: None,
         }
     }
 }
@@ -547,6 +563,10 @@ impl DaemonConfig {
     /// First retry delay.
     pub fn retry_backoff(&self) -> Duration {
         parse_duration(&self.retry_backoff).unwrap_or(Duration::from_secs(30))
+    }
+    /// The lease of a claimed run.
+    pub fn lease(&self) -> Duration {
+        parse_duration(&self.lease).unwrap_or(Duration::from_secs(30))
     }
 }
 
@@ -879,6 +899,24 @@ impl Config {
         }
         check_duration(p, "daemon.shutdown_timeout", &self.daemon.shutdown_timeout);
         check_duration(p, "daemon.retry_backoff", &self.daemon.retry_backoff);
+        check_duration(p, "daemon.lease", &self.daemon.lease);
+        if self.daemon.lease() < std::time::Duration::from_secs(1) {
+            p.add("daemon.lease", "the lease must be at least 1s".to_string());
+        }
+        if self.daemon.max_concurrent_jobs == Some(0) {
+            p.add(
+                "daemon.max_concurrent_jobs",
+                "must be at least 1 (leave it out for no cap)".to_string(),
+            );
+        }
+        if let Some(node) = &self.daemon.node {
+            if node.trim().is_empty() {
+                p.add(
+                    "daemon.node",
+                    "must not be empty (leave it out for the host name)".to_string(),
+                );
+            }
+        }
         if let Some(listen) = &self.daemon.listen {
             if listen.parse::<std::net::SocketAddr>().is_err() {
                 p.add(

@@ -31,6 +31,11 @@ impl History {
             .map(|store| History { store }))
     }
 
+    /// The store the history lives in (claims and leases are kept there too).
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
     /// Records the start of an attempt and returns its id.
     pub async fn start(
         &self,

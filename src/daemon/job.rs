@@ -7,6 +7,7 @@ use futures_util::future::BoxFuture;
 
 use crate::schedule::Cron;
 use crate::stop::Stop;
+use crate::store::Fence;
 use crate::Result;
 
 /// What a job does.
@@ -80,6 +81,26 @@ pub struct Job {
     pub cron: Cron,
     /// What it runs.
     pub run: JobFn,
+    /// The source it works on (the scanned source, or the policy's source): the unit of
+    /// `[daemon] max_concurrent_jobs`.
+    pub source: String,
+    /// A file this node must be able to open to take the job (a SQLite source).
+    pub local_file: Option<std::path::PathBuf>,
+}
+
+tokio::task_local! {
+    static CURRENT_FENCE: Option<Fence>;
+}
+
+/// The claim the current job run holds (inside a job's run function, when the daemon shares a
+/// store): its checkpoint and audit writes must be checked against it.
+pub fn current_fence() -> Option<Fence> {
+    CURRENT_FENCE.try_with(|f| f.clone()).ok().flatten()
+}
+
+/// Runs `fut` with `fence` as the [`current_fence`].
+pub(crate) async fn with_fence<F: std::future::Future>(fence: Option<Fence>, fut: F) -> F::Output {
+    CURRENT_FENCE.scope(fence, fut).await
 }
 
 impl Job {
@@ -91,7 +112,17 @@ impl Job {
             target: target.to_string(),
             cron,
             run,
+            source: target.to_string(),
+            local_file: None,
         }
+    }
+
+    /// The same job, counted against source `source` and taken only by a node that can open
+    /// `local_file` (a SQLite source's file).
+    pub fn on_source(mut self, source: &str, local_file: Option<std::path::PathBuf>) -> Job {
+        self.source = source.to_string();
+        self.local_file = local_file;
+        self
     }
 }
 

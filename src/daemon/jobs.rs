@@ -27,7 +27,10 @@ pub fn from_config(config: &Arc<Config>, store: &Store) -> Result<Vec<Job>> {
             };
             let cron = parse(expr, &format!("source `{}`", source.name))?;
             let run = scan_fn(config.clone(), engine.clone(), store.clone(), &source.name);
-            jobs.push(Job::new(JobKind::Scan, &source.name, cron, run));
+            jobs.push(
+                Job::new(JobKind::Scan, &source.name, cron, run)
+                    .on_source(&source.name, local_file(source)),
+            );
         }
     }
     for policy in &config.policies {
@@ -35,14 +38,25 @@ pub fn from_config(config: &Arc<Config>, store: &Store) -> Result<Vec<Job>> {
             continue;
         };
         let cron = parse(expr, &format!("policy `{}`", policy.name))?;
-        jobs.push(Job::new(
-            JobKind::Enforce,
-            &policy.name,
-            cron,
-            enforce_fn(config.clone(), &policy.name),
-        ));
+        let source = config.source(&policy.source)?;
+        jobs.push(
+            Job::new(
+                JobKind::Enforce,
+                &policy.name,
+                cron,
+                enforce_fn(config.clone(), &policy.name),
+            )
+            .on_source(&source.name, local_file(source)),
+        );
     }
     Ok(jobs)
+}
+
+/// The file of a SQLite source (a node takes its jobs only when it can open it).
+fn local_file(source: &crate::config::SourceConfig) -> Option<std::path::PathBuf> {
+    (source.backend() == crate::config::Backend::Sqlite)
+        .then(|| crate::store::sqlite::sqlite_path(&source.url).map(|p| p.to_path_buf()))
+        .flatten()
 }
 
 fn parse(expr: &str, owner: &str) -> Result<Cron> {
@@ -110,6 +124,7 @@ fn enforce_fn(config: Arc<Config>, name: &str) -> JobFn {
             let policy = config.policy(&name)?.clone();
             // One journal line per batch (at most one a second on fast tables).
             let opts = RunOptions {
+                fence: super::job::current_fence(),
                 progress: Some(Arc::new(crate::progress::LogBatches::default())),
                 ..RunOptions::default()
             };

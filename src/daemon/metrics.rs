@@ -173,7 +173,10 @@ impl Metrics {
             Outcome::Failure | Outcome::Panic => {
                 self.failures.get_or_create(&labels).inc();
             }
-            Outcome::Running | Outcome::Interrupted | Outcome::Abandoned => {}
+            Outcome::Running
+            | Outcome::Interrupted
+            | Outcome::Abandoned
+            | Outcome::LeaseExpired => {}
         }
     }
 

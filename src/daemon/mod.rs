@@ -36,6 +36,8 @@ pub struct RunOptions {
     pub config_path: PathBuf,
     /// Accept a non-loopback `[daemon] listen` address.
     pub allow_remote_listen: bool,
+    /// The node name (overrides `[daemon] node`; default the host name).
+    pub node: Option<String>,
 }
 
 /// Builds the jobs of a config (the real ones scan sources and enforce policies).
@@ -46,7 +48,12 @@ pub type JobFactory = Arc<dyn Fn(&Arc<Config>) -> Result<Vec<Job>> + Send + Sync
 /// exit without waiting for them; their open batch rolls back and the next run resumes).
 pub async fn run(opts: RunOptions) -> Result<usize> {
     let config = Config::load(&opts.config_path)?;
-    let store = Store::open(&config.inventory.url).await?;
+    let node = opts
+        .node
+        .clone()
+        .or_else(|| config.daemon.node.clone())
+        .unwrap_or_else(crate::store::default_node);
+    let store = Store::open(&config.inventory.url).await?.with_node(node);
     let factory_store = store.clone();
     let factory: JobFactory = Arc::new(move |config| jobs::from_config(config, &factory_store));
     run_with(opts, config, store, factory).await
@@ -72,7 +79,16 @@ pub async fn run_with(
     if abandoned > 0 {
         tracing::warn!(
             runs = abandoned,
-            "found runs left unfinished by a previous process; marked abandoned"
+            node = store.node(),
+            "found runs left unfinished by a previous process of this node; marked abandoned"
+        );
+    }
+    // This node's claims from before the restart are taken over now, not after their lease.
+    let expired = store.expire_own_claims().await?;
+    if expired > 0 {
+        tracing::warn!(
+            runs = expired,
+            "ended the leases of this node's previous process; their runs resume now"
         );
     }
     // Signal handlers first, so that a signal during start-up is not lost.

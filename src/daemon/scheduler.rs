@@ -14,11 +14,12 @@ use tokio::time::Instant;
 
 use super::history::{History, Outcome};
 use super::http::{Heartbeat, HEARTBEAT_EVERY};
-use super::job::{Job, JobKind, JobOutcome};
+use super::job::{with_fence, Job, JobKind, JobOutcome};
 use super::metrics::Metrics;
 use super::notify::Notifier;
 use crate::config::Config;
 use crate::stop::Stop;
+use crate::store::Fence;
 use crate::Result;
 
 /// The `[daemon]` and `timezone` settings the scheduler uses.
@@ -34,6 +35,10 @@ pub struct Settings {
     pub retry_backoff: Duration,
     /// How long shutdown waits for running jobs.
     pub shutdown_timeout: Duration,
+    /// How long a claimed run stays this node's without a heartbeat.
+    pub lease: Duration,
+    /// At most this many running jobs per source across the cluster.
+    pub max_concurrent_jobs: Option<u32>,
 }
 
 impl Settings {
@@ -45,6 +50,8 @@ impl Settings {
             retries: config.daemon.retries,
             retry_backoff: config.daemon.retry_backoff(),
             shutdown_timeout: config.daemon.shutdown_timeout(),
+            lease: config.daemon.lease(),
+            max_concurrent_jobs: config.daemon.max_concurrent_jobs,
         }
     }
 }
@@ -73,7 +80,8 @@ struct Slot {
 #[derive(Debug)]
 struct Done {
     job: String,
-    outcome: Outcome,
+    /// `None` when this node did not run it (another node claimed the fire time first).
+    outcome: Option<Outcome>,
     summary: String,
 }
 
@@ -99,6 +107,8 @@ pub struct Scheduler {
     notifier: Notifier,
     last_event: String,
     last_watchdog: Option<Instant>,
+    /// When this node last beat in the store and looked for expired leases to take over.
+    last_sweep: Option<Instant>,
 }
 
 impl Scheduler {
@@ -131,6 +141,7 @@ impl Scheduler {
             notifier,
             last_event: "no run yet".into(),
             last_watchdog: None,
+            last_sweep: None,
         };
         s.install(jobs);
         s
@@ -208,9 +219,68 @@ impl Scheduler {
             }
         }
         for (name, scheduled) in due {
-            self.fire(&name, scheduled);
+            self.fire(&name, scheduled, None);
         }
         Ok(())
+    }
+
+    /// How often this node beats in the store and looks for runs whose lease expired.
+    fn sweep_every(&self) -> Duration {
+        (self.settings.lease / 3).clamp(Duration::from_millis(200), HEARTBEAT_EVERY)
+    }
+
+    /// Records this node's heartbeat in the store and takes over runs of its jobs whose lease
+    /// expired (their node died or paused): each restarts here with the next fencing epoch and
+    /// resumes from its checkpoint.
+    async fn sweep(&mut self) {
+        let Some(history) = self.services.history.clone() else {
+            return;
+        };
+        if self
+            .last_sweep
+            .is_some_and(|t| t.elapsed() < self.sweep_every())
+        {
+            return;
+        }
+        self.last_sweep = Some(Instant::now());
+        let store = history.store();
+        if let Err(e) = store.node_heartbeat().await {
+            tracing::warn!(error = %e, "cannot record this node's heartbeat");
+        }
+        let jobs: Vec<String> = self
+            .slots
+            .keys()
+            .filter(|n| !self.running.contains(*n))
+            .cloned()
+            .collect();
+        let expired = match store.expired_claims(&jobs).await {
+            Ok(e) => e,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot look for expired leases");
+                return;
+            }
+        };
+        for claim in expired {
+            if self.running.contains(&claim.job) || !self.can_take(&claim.job) {
+                continue;
+            }
+            match store.take_over(&claim, self.settings.lease).await {
+                Ok(Some(fence)) => {
+                    tracing::warn!(job = %claim.job, scheduled = %claim.scheduled, previous_node = %claim.owner, epoch = fence.epoch, "took over a run whose lease expired");
+                    let name = claim.job.clone();
+                    self.start(&name, claim.scheduled, Some(fence));
+                }
+                Ok(None) => {}
+                Err(e) => tracing::warn!(job = %claim.job, error = %e, "cannot take over a run"),
+            }
+        }
+    }
+
+    /// True when this node can run `name` (a SQLite source's file must be reachable here).
+    fn can_take(&self, name: &str) -> bool {
+        self.slots
+            .get(name)
+            .is_some_and(|s| s.job.local_file.as_ref().is_none_or(|f| f.exists()))
     }
 
     /// A one-line summary of the last event and the next run, for `STATUS=` and logs.
@@ -241,6 +311,7 @@ impl Scheduler {
     pub async fn run(mut self, mut control: mpsc::Receiver<Control>, reload: Reloader) -> usize {
         loop {
             self.beat();
+            self.sweep().await;
             let now = Utc::now();
             let due: Vec<(String, DateTime<Utc>)> = self
                 .slots
@@ -248,7 +319,7 @@ impl Scheduler {
                 .filter_map(|s| Some((s.job.name.clone(), s.next.filter(|t| *t <= now)?)))
                 .collect();
             for (name, scheduled) in due {
-                self.fire(&name, scheduled);
+                self.fire(&name, scheduled, None);
             }
             let sleep = self.sleep_for(Utc::now());
             tokio::select! {
@@ -265,6 +336,9 @@ impl Scheduler {
 
     fn sleep_for(&self, now: DateTime<Utc>) -> Duration {
         let mut sleep = HEARTBEAT_EVERY;
+        if self.services.history.is_some() {
+            sleep = sleep.min(self.sweep_every());
+        }
         if let Some(w) = self.notifier.watchdog() {
             sleep = sleep.min(w / 2);
         }
@@ -290,8 +364,9 @@ impl Scheduler {
         }
     }
 
-    /// Starts the run of `name` scheduled at `scheduled`, or skips it when one is still going.
-    fn fire(&mut self, name: &str, scheduled: DateTime<Utc>) {
+    /// Starts the run of `name` scheduled at `scheduled` (already claimed when `fence` is set),
+    /// or skips it when one is still going.
+    fn fire(&mut self, name: &str, scheduled: DateTime<Utc>, fence: Option<Fence>) {
         let tz = self.settings.tz;
         let Some(slot) = self.slots.get(name) else {
             return;
@@ -308,15 +383,31 @@ impl Scheduler {
             self.services.metrics.record_skip(name, job.kind);
             return;
         }
+        if !self.can_take(name) {
+            tracing::debug!(job = %name, "not taken: this node cannot open the source's file");
+            return;
+        }
+        self.start(name, scheduled, fence);
+    }
+
+    /// Spawns the run of `name` at `scheduled`.
+    fn start(&mut self, name: &str, scheduled: DateTime<Utc>, fence: Option<Fence>) {
+        let Some(slot) = self.slots.get(name) else {
+            return;
+        };
+        let job = slot.job.clone();
         self.running.insert(name.to_string());
         let services = self.services.clone();
         let settings = self.settings.clone();
-        tokio::spawn(run_with_retries(job, scheduled, settings, services));
+        tokio::spawn(run_with_retries(job, scheduled, fence, settings, services));
     }
 
     fn finished(&mut self, done: Done) {
         self.running.remove(&done.job);
-        self.last_event = format!("{} {} ({})", done.job, done.outcome.as_str(), done.summary);
+        let Some(outcome) = done.outcome else {
+            return;
+        };
+        self.last_event = format!("{} {} ({})", done.job, outcome.as_str(), done.summary);
         let status = self.status_line();
         self.notifier.status(&status);
     }
@@ -381,16 +472,93 @@ impl Scheduler {
     }
 }
 
-/// One scheduled run: attempts, retries with backoff, history, metrics, logs.
+/// Claims fire time `scheduled` of `job` in the store (unless `fence` is a claim taken over);
+/// `None` when another node has it, or its source is at `max_concurrent_jobs`.
+async fn claim(
+    job: &Job,
+    scheduled: DateTime<Utc>,
+    settings: &Settings,
+    services: &Services,
+) -> std::result::Result<Option<Fence>, ()> {
+    let Some(history) = &services.history else {
+        return Ok(None);
+    };
+    match history
+        .store()
+        .claim_fire(
+            &job.name,
+            job.kind.as_str(),
+            &job.source,
+            scheduled,
+            settings.lease,
+            settings.max_concurrent_jobs,
+        )
+        .await
+    {
+        Ok(Some(f)) => Ok(Some(f)),
+        Ok(None) => {
+            tracing::debug!(job = %job.name, scheduled = %scheduled, "not run here: another node claimed this fire time (or its source is at max_concurrent_jobs)");
+            Err(())
+        }
+        Err(e) => {
+            tracing::error!(job = %job.name, error = %e, "cannot claim the run; skipped");
+            Err(())
+        }
+    }
+}
+
+/// Renews the lease of `fence` every third of the lease until dropped (aborted).
+fn keep_lease(
+    store: crate::store::Store,
+    fence: Fence,
+    lease: Duration,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let every = lease / 3;
+        loop {
+            tokio::time::sleep(every).await;
+            match store.renew_lease(&fence, lease).await {
+                Ok(true) => {}
+                Ok(false) => {
+                    tracing::error!(job = %fence.job, epoch = fence.epoch, "lease lost: another node may take this run over; its writes will be refused");
+                    return;
+                }
+                Err(e) => tracing::warn!(job = %fence.job, error = %e, "cannot renew the lease"),
+            }
+        }
+    })
+}
+
+/// One scheduled run: the claim, attempts, retries with backoff, history, metrics, logs.
 async fn run_with_retries(
     job: Job,
     scheduled: DateTime<Utc>,
+    fence: Option<Fence>,
     settings: Settings,
     mut services: Services,
 ) {
+    let fence = match fence {
+        Some(f) => Some(f),
+        None => match claim(&job, scheduled, &settings, &services).await {
+            Ok(f) => f,
+            Err(()) => {
+                let _ = services.done.send(Done {
+                    job: job.name.clone(),
+                    outcome: None,
+                    summary: String::new(),
+                });
+                return;
+            }
+        },
+    };
+    let lease = match (&fence, &services.history) {
+        (Some(f), Some(h)) => Some(keep_lease(h.store().clone(), f.clone(), settings.lease)),
+        _ => None,
+    };
     let mut attempt = 1u32;
     let (outcome, summary) = loop {
-        let (outcome, summary, retryable) = attempt_once(&job, scheduled, attempt, &services).await;
+        let (outcome, summary, retryable) =
+            attempt_once(&job, scheduled, attempt, fence.clone(), &services).await;
         // Only what a retry can fix (a lost connection, a lock timeout, a deadlock) is retried: a
         // braked or refused policy, a bad config or a panic would fail the same way again.
         let retry = outcome == Outcome::Failure
@@ -413,9 +581,17 @@ async fn run_with_retries(
         }
         attempt += 1;
     };
+    if let Some(l) = lease {
+        l.abort();
+    }
+    if let (Some(f), Some(h)) = (&fence, &services.history) {
+        if let Err(e) = h.store().release_claim(f).await {
+            tracing::warn!(job = %job.name, error = %e, "cannot record the end of the claim");
+        }
+    }
     let _ = services.done.send(Done {
         job: job.name.clone(),
-        outcome,
+        outcome: Some(outcome),
         summary,
     });
 }
@@ -424,6 +600,7 @@ async fn attempt_once(
     job: &Job,
     scheduled: DateTime<Utc>,
     attempt: u32,
+    fence: Option<Fence>,
     services: &Services,
 ) -> (Outcome, String, bool) {
     let kind = job.kind.as_str();
@@ -442,7 +619,7 @@ async fn attempt_once(
     let run = job.run.clone();
     let stop = services.stop.clone();
     // A separate task, so that a panic is caught as a JoinError instead of ending the daemon.
-    let result = tokio::spawn(async move { run(stop).await }).await;
+    let result = tokio::spawn(with_fence(fence, async move { run(stop).await })).await;
     let elapsed = started.elapsed();
     let duration_ms = elapsed.as_millis() as u64;
     let mut retryable = false;

@@ -14,6 +14,8 @@ fn settings() -> Settings {
         retries: 0,
         retry_backoff: Duration::from_millis(100),
         shutdown_timeout: Duration::from_secs(5),
+        lease: Duration::from_secs(30),
+        max_concurrent_jobs: None,
     }
 }
 

@@ -9,7 +9,6 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
 
 use super::audit::{self, AuditRecord, CheckpointChange};
-use crate::store::Store;
 use super::checkpoint::{self, Checkpoint, PendingBatch};
 use super::crypto::{envelope_len, is_envelope, Sealer};
 use super::keys::{pseudonym_key, Keyring};
@@ -21,6 +20,7 @@ use crate::config::{Action, Config, PolicyConfig, BATCH_TIME_BUDGET};
 use crate::error::{Error, Result};
 use crate::sources::{Access, Source, Tx, READBACK_HASH_ABOVE};
 use crate::stop::Stop;
+use crate::store::Store;
 
 /// Options of one run.
 #[derive(Debug, Clone, Default)]
@@ -35,6 +35,9 @@ pub struct RunOptions {
     pub progress: Option<std::sync::Arc<dyn crate::progress::BatchObserver>>,
     /// Dry run: how many keys of rows that would be acted on to show (0: the default, 10).
     pub sample_keys: u32,
+    /// The daemon's claim on this run: every checkpoint and audit write checks it
+    /// (see [`crate::store::Fence`]).
+    pub fence: Option<crate::store::Fence>,
 }
 
 /// How a run ended.
@@ -352,7 +355,11 @@ async fn run_on(
             .ok()
             .flatten()
     } else {
-        Some(Store::open(&config.inventory.url).await?)
+        Some(
+            Store::open(&config.inventory.url)
+                .await?
+                .fenced(opts.fence.clone()),
+        )
     };
     let cp = match &store {
         Some(s) => checkpoint::load(s, &policy.name).await.or_else(|e| {

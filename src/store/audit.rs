@@ -50,13 +50,17 @@ impl Store {
     /// Appends `rec` to the chain (filling in `seq`, `prev_hash` and `hash`) and applies `cp` to
     /// the checkpoint, in one transaction. Retries a few times when the transaction fails (a
     /// concurrent writer, a busy file).
-    pub async fn append_audit(&self, rec: &mut AuditRecord, cp: CheckpointChange<'_>) -> Result<()> {
+    pub async fn append_audit(
+        &self,
+        rec: &mut AuditRecord,
+        cp: CheckpointChange<'_>,
+    ) -> Result<()> {
         let mut attempt = 0;
         loop {
             attempt += 1;
             match self.try_append(rec, cp).await {
                 Ok(()) => return Ok(()),
-                Err(e) if attempt >= 5 => return Err(e),
+                Err(e) if attempt >= 5 || matches!(e, Error::LeaseLost(_)) => return Err(e),
                 Err(e) => tracing::debug!(attempt, "audit append retried: {e}"),
             }
         }
@@ -64,13 +68,19 @@ impl Store {
 
     async fn try_append(&self, rec: &mut AuditRecord, cp: CheckpointChange<'_>) -> Result<()> {
         with_db!(self, |pool, kind| {
-            let mut tx = pool.begin_write().await.map_err(db("starting an audit append"))?;
+            let mut tx = pool
+                .begin_write()
+                .await
+                .map_err(db("starting an audit append"))?;
             if kind == Kind::Postgres {
                 sqlx::query("SELECT pg_advisory_xact_lock($1)")
                     .bind(super::postgres::AUDIT_CHAIN_LOCK)
                     .execute(&mut *tx)
                     .await
                     .map_err(db("locking the audit chain"))?;
+            }
+            if let Some(fence) = &self.fence {
+                super::claims::check_fence!(&mut *tx, fence)?;
             }
             let prev: Option<String> =
                 sqlx::query_scalar("SELECT hash FROM retention_audit ORDER BY seq DESC LIMIT 1")

@@ -2,11 +2,12 @@
 
 use sqlx::Row;
 
-use super::{db, with_db, Store};
+use super::{db, with_db, Store, WritePool};
 use crate::error::Result;
 use crate::retention::checkpoint::{Checkpoint, PendingBatch};
 
-pub(super) const UPSERT: &str = "INSERT INTO retention_checkpoint (policy, run_id, cutoff, last_key, rows_affected, batches,
+pub(super) const UPSERT: &str =
+    "INSERT INTO retention_checkpoint (policy, run_id, cutoff, last_key, rows_affected, batches,
        pending_key, pending_rows, pending_started, pending_cascaded, pending_first, updated_at)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
      ON CONFLICT (policy) DO UPDATE SET run_id = excluded.run_id, cutoff = excluded.cutoff,
@@ -79,6 +80,17 @@ impl Store {
     /// Writes (inserts or replaces) a checkpoint in its own transaction (the pending-batch record
     /// saved just before a batch's source transaction commits).
     pub async fn save_checkpoint(&self, cp: &Checkpoint) -> Result<()> {
-        with_db!(self, |pool, kind| save_on_conn!(pool, cp))
+        with_db!(self, |pool, kind| match &self.fence {
+            None => save_on_conn!(pool, cp),
+            Some(fence) => {
+                let mut tx = pool
+                    .begin_write()
+                    .await
+                    .map_err(db("starting a checkpoint save"))?;
+                super::claims::check_fence!(&mut *tx, fence)?;
+                save_on_conn!(&mut *tx, cp)?;
+                tx.commit().await.map_err(db("committing the checkpoint"))
+            }
+        })
     }
 }

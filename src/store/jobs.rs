@@ -31,6 +31,8 @@ pub enum Outcome {
     Panic,
     /// Found still `running` when the daemon started: the process was killed during it.
     Abandoned,
+    /// Its node's lease ran out (the node died or paused) and another node took the run over.
+    LeaseExpired,
 }
 
 impl Outcome {
@@ -43,6 +45,7 @@ impl Outcome {
             Outcome::Failure => "failure",
             Outcome::Panic => "panic",
             Outcome::Abandoned => "abandoned",
+            Outcome::LeaseExpired => "lease_expired",
         }
     }
     fn parse(s: &str) -> Outcome {
@@ -52,6 +55,7 @@ impl Outcome {
             "interrupted" => Outcome::Interrupted,
             "panic" => Outcome::Panic,
             "abandoned" => Outcome::Abandoned,
+            "lease_expired" => Outcome::LeaseExpired,
             _ => Outcome::Failure,
         }
     }
@@ -113,7 +117,7 @@ impl Store {
         })
     }
 
-    /// Records the end of attempt `id`.
+    /// Records the end of attempt `id` (unless a takeover already closed it as `lease_expired`).
     pub async fn finish_run(
         &self,
         id: i64,
@@ -123,7 +127,8 @@ impl Store {
     ) -> Result<()> {
         with_db!(self, |pool, kind| {
             sqlx::query(
-                "UPDATE job_runs SET finished = $1, outcome = $2, error = $3, counts = $4 WHERE id = $5",
+                "UPDATE job_runs SET finished = $1, outcome = $2, error = $3, counts = $4 \
+                 WHERE id = $5 AND outcome = 'running'",
             )
             .bind(Utc::now())
             .bind(outcome.as_str())
@@ -175,9 +180,15 @@ impl Store {
             for row in rows {
                 let rec = RunRecord {
                     job: row.get("job"),
-                    scheduled: row.try_get("scheduled").map_err(db("job_runs holds a bad time"))?,
-                    started: row.try_get("started").map_err(db("job_runs holds a bad time"))?,
-                    finished: row.try_get("finished").map_err(db("job_runs holds a bad time"))?,
+                    scheduled: row
+                        .try_get("scheduled")
+                        .map_err(db("job_runs holds a bad time"))?,
+                    started: row
+                        .try_get("started")
+                        .map_err(db("job_runs holds a bad time"))?,
+                    finished: row
+                        .try_get("finished")
+                        .map_err(db("job_runs holds a bad time"))?,
                     attempt: row.get::<i64, _>("attempt") as u32,
                     outcome: Outcome::parse(row.get("outcome")),
                     error: row.get("error"),

@@ -19,6 +19,7 @@
 
 mod audit;
 mod checkpoint;
+pub(crate) mod claims;
 
 mod inventory;
 mod jobs;
@@ -33,6 +34,7 @@ use crate::config::{redact_url, Backend};
 use crate::error::{Error, Result};
 
 pub use audit::CheckpointChange;
+pub use claims::{ClusterRun, ExpiredClaim, Fence, NodeBeat};
 pub use inventory::{ColumnFilter, SnapshotColumn};
 pub use jobs::{JobHistory, Outcome, RunRecord};
 
@@ -44,6 +46,8 @@ pub struct Store {
     redacted: String,
     /// The node this process records as the owner of the job runs it starts.
     node: String,
+    /// When set, every checkpoint and audit write first checks that this claim still holds.
+    fence: Option<Fence>,
 }
 
 #[derive(Clone)]
@@ -158,6 +162,7 @@ impl Store {
             backend,
             redacted: redact_url(url),
             node: default_node(),
+            fence: None,
         })
     }
 
@@ -176,6 +181,7 @@ impl Store {
             backend,
             redacted: redact_url(url),
             node: default_node(),
+            fence: None,
         }))
     }
 

@@ -18,15 +18,26 @@ use crate::error::{Error, Result};
 /// `sqlx::migrate!` does, without its proc-macro build).
 pub fn migrator() -> Migrator {
     Migrator {
-        migrations: Cow::Owned(vec![Migration::new(
-            1,
-            Cow::Borrowed("baseline"),
-            MigrationType::Simple,
-            Cow::Borrowed(include_str!(
-                "../../../migrations/postgres/0001_baseline.sql"
-            )),
-            false,
-        )]),
+        migrations: Cow::Owned(vec![
+            Migration::new(
+                1,
+                Cow::Borrowed("baseline"),
+                MigrationType::Simple,
+                Cow::Borrowed(include_str!(
+                    "../../../migrations/postgres/0001_baseline.sql"
+                )),
+                false,
+            ),
+            Migration::new(
+                2,
+                Cow::Borrowed("job claims"),
+                MigrationType::Simple,
+                Cow::Borrowed(include_str!(
+                    "../../../migrations/postgres/0002_job_claims.sql"
+                )),
+                false,
+            ),
+        ]),
         ignore_missing: false,
         locking: true,
         no_tx: false,
@@ -66,7 +77,10 @@ pub(crate) async fn open(url: &str) -> Result<PgPool> {
 
 /// A driver message with the URL's password (if any) replaced, in case the driver quotes it.
 fn redact_error(message: &str, url: &str) -> String {
-    match url::Url::parse(url).ok().and_then(|u| u.password().map(str::to_string)) {
+    match url::Url::parse(url)
+        .ok()
+        .and_then(|u| u.password().map(str::to_string))
+    {
         Some(pw) if !pw.is_empty() => message.replace(&pw, "***"),
         _ => message.to_string(),
     }

@@ -41,6 +41,11 @@ pub fn migrator() -> Migrator {
                 "job run owner",
                 include_str!("../../../migrations/sqlite/0002_job_run_owner.sql"),
             ),
+            m(
+                3,
+                "job claims",
+                include_str!("../../../migrations/sqlite/0003_job_claims.sql"),
+            ),
         ]),
         ignore_missing: false,
         locking: true,
