@@ -12,9 +12,13 @@ use super::ConfigArg;
 pub struct Args {
     #[command(flatten)]
     pub config: ConfigArg,
-    /// Print JSON (one array) instead of a table.
+    /// Print JSON instead of a table: `{"jobs": [...], "runs": [...], "nodes": [...]}` (the
+    /// latest runs and the daemons of the whole cluster sharing this inventory).
     #[arg(long)]
     pub json: bool,
+    /// How many of the latest runs `--json` lists.
+    #[arg(long, default_value_t = 20)]
+    pub runs: u32,
 }
 
 fn when(t: Option<DateTime<Utc>>, tz: Tz) -> String {
@@ -29,11 +33,13 @@ fn when(t: Option<DateTime<Utc>>, tz: Tz) -> String {
 /// Runs the command.
 pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let config = args.config.load()?;
-    let jobs = datawarden::daemon::status::job_statuses(&config, Utc::now()).await?;
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&jobs)?);
+        let status =
+            datawarden::daemon::status::cluster_status(&config, Utc::now(), args.runs).await?;
+        println!("{}", serde_json::to_string_pretty(&status)?);
         return Ok(ExitCode::SUCCESS);
     }
+    let jobs = datawarden::daemon::status::job_statuses(&config, Utc::now()).await?;
     if jobs.is_empty() {
         println!(
             "no scheduled jobs: add `schedule = \"...\"` to [[sources]] or [[policies]] entries"

@@ -7,7 +7,39 @@ use serde::Serialize;
 use super::history::History;
 use super::job::{job_name, scheduled_in};
 use crate::config::Config;
+use crate::store::{ClusterRun, NodeBeat, Store};
 use crate::Result;
+
+/// `status --json`: the jobs of the config, the latest runs of the whole cluster and the nodes
+/// with their last heartbeat.
+#[derive(Debug, Clone, Serialize)]
+pub struct ClusterStatus {
+    /// Every scheduled job of the config.
+    pub jobs: Vec<JobStatus>,
+    /// The latest attempts on every node, newest first.
+    pub runs: Vec<ClusterRun>,
+    /// Every node that ever ran a daemon on this inventory, with its last heartbeat.
+    pub nodes: Vec<NodeBeat>,
+}
+
+/// The [`ClusterStatus`] of `config` with its latest `runs` attempts, reading the store without
+/// writing to it.
+pub async fn cluster_status(
+    config: &Config,
+    now: DateTime<Utc>,
+    runs: u32,
+) -> Result<ClusterStatus> {
+    let jobs = job_statuses(config, now).await?;
+    let (runs, nodes) = match Store::open_existing(&config.inventory.url).await? {
+        Some(store) => {
+            let r = (store.recent_runs(runs).await?, store.nodes().await?);
+            store.close().await;
+            r
+        }
+        None => (vec![], vec![]),
+    };
+    Ok(ClusterStatus { jobs, runs, nodes })
+}
 
 /// One job as `status` shows it. Times are UTC; render them in the config's zone.
 #[derive(Debug, Clone, Serialize)]

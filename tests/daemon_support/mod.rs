@@ -151,6 +151,15 @@ pub struct Daemon {
 impl Daemon {
     /// Starts `datawarden --log-format json run --config CONFIG` with `env`.
     pub fn start(config: &Path, env: &[(&str, String)]) -> Daemon {
+        Daemon::start_args(config, &[], env)
+    }
+
+    /// Like [`Daemon::start`], with `datawarden run --node NODE`.
+    pub fn start_node(config: &Path, node: &str) -> Daemon {
+        Daemon::start_args(config, &["--node", node], &[])
+    }
+
+    fn start_args(config: &Path, extra: &[&str], env: &[(&str, String)]) -> Daemon {
         let log = config.with_file_name(format!("daemon-{}.log", rand::random::<u32>()));
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_datawarden"));
         cmd.args([
@@ -160,6 +169,7 @@ impl Daemon {
             "--config",
             config.to_str().unwrap(),
         ])
+        .args(extra)
         .env("RUST_LOG", "info")
         .env_remove("NOTIFY_SOCKET")
         .env_remove("WATCHDOG_USEC")
@@ -264,7 +274,7 @@ pub fn status(config: &Path) -> serde_json::Value {
 
 /// The status entry of `job`.
 pub fn job_status<'a>(status: &'a serde_json::Value, job: &str) -> &'a serde_json::Value {
-    status
+    status["jobs"]
         .as_array()
         .unwrap()
         .iter()

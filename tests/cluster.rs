@@ -1,0 +1,330 @@
+//! Several daemons sharing one PostgreSQL inventory: each fire time runs once across the cluster,
+//! a killed node's run is taken over after its lease and resumes from its checkpoint, and a node
+//! that lost its lease cannot write a checkpoint or an audit record.
+
+mod daemon_support;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use daemon_support::*;
+use datawarden::retention::audit::AuditRecord;
+use datawarden::retention::checkpoint::Checkpoint;
+use datawarden::store::{CheckpointChange, ExpiredClaim, Store};
+use nix::sys::signal::Signal;
+use sqlx::{Connection, Row};
+
+const OLD: i64 = 300;
+const NEW: i64 = 20;
+
+async fn pg(url: &str) -> sqlx::PgConnection {
+    sqlx::PgConnection::connect(url).await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_daemons_share_the_work_and_absorb_a_killed_node() {
+    let Some(inv) = TestDb::create(Kind::Postgres, "cluster_inventory").await else {
+        return;
+    };
+    let Some(db) = TestDb::create(Kind::Postgres, "cluster_source").await else {
+        return;
+    };
+    let setup = Setup::new();
+    let cfg = setup.path("dw.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[inventory]\nurl = \"{}\"\n\n[[sources]]\nname = \"db\"\nurl = \"{}\"\nschedule = \"* * * * * *\"\n\n{}\n\
+             [daemon]\nretries = 0\nlease = \"3s\"\nshutdown_timeout = \"10s\"\n",
+            inv.url,
+            db.url,
+            delete_policy("purge", "db", "* * * * * *", "batch_size = 10\npause = \"100ms\"")
+        ),
+    )
+    .unwrap();
+    let src = setup.source("db").await;
+    events_table(&src, OLD, NEW).await;
+
+    let mut daemons: BTreeMap<String, Daemon> = ["a", "b", "c"]
+        .iter()
+        .map(|n| (n.to_string(), Daemon::start_node(&cfg, n)))
+        .collect();
+
+    // Wait until one node is mid-enforcement (a few batches committed), then SIGKILL it.
+    let mut inv_conn = pg(&inv.url).await;
+    let started = std::time::Instant::now();
+    let (victim, scheduled): (String, DateTime<Utc>) = loop {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "no enforcement run in progress after 60s"
+        );
+        let row = sqlx::query(
+            "SELECT c.owner, c.scheduled FROM job_claims c JOIN retention_checkpoint k ON k.policy = 'purge'
+             WHERE c.job = 'enforce:purge' AND c.state = 'running' AND k.batches >= 3",
+        )
+        .fetch_optional(&mut inv_conn)
+        .await
+        .unwrap_or(None);
+        if let Some(r) = row {
+            break (r.get(0), r.get(1));
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let killed_at = std::time::Instant::now();
+    daemons[&victim].signal(Signal::SIGKILL);
+    let mut dead = daemons.remove(&victim).unwrap();
+    dead.wait_exit(Duration::from_secs(10));
+    assert!(
+        count_events(&src).await > NEW as u64,
+        "killed mid-enforcement: old rows were left"
+    );
+
+    // Another node takes the killed node's run over (epoch 2) after the lease.
+    let mut taken: Option<(String, i64)> = None;
+    while killed_at.elapsed() < Duration::from_secs(30) {
+        let r = sqlx::query(
+            "SELECT owner, epoch FROM job_claims WHERE job = 'enforce:purge' AND scheduled = $1",
+        )
+        .bind(scheduled)
+        .fetch_one(&mut inv_conn)
+        .await
+        .unwrap();
+        if r.get::<i64, _>(1) >= 2 {
+            taken = Some((r.get(0), r.get(1)));
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let (taker, epoch) = taken.expect("the killed node's run was taken over within 30s");
+    let absorbed = killed_at.elapsed();
+    assert_ne!(taker, victim);
+    assert_eq!(epoch, 2);
+    assert!(
+        absorbed >= Duration::from_millis(1500),
+        "not before the lease ran out: {absorbed:?}"
+    );
+    eventually("old rows deleted", Duration::from_secs(60), || async {
+        count_events(&src).await == NEW as u64
+    })
+    .await;
+    // A few more per-second fires on the two survivors.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let status = {
+        let o = datawarden_status(&cfg, 500);
+        serde_json::from_slice::<serde_json::Value>(&o).unwrap()
+    };
+    for (_, d) in std::mem::take(&mut daemons) {
+        d.stop();
+    }
+
+    // Rows: exactly the recent ones are left.
+    assert_eq!(count_events(&src).await, NEW as u64);
+    let left: i64 = src
+        .fetch_rows("SELECT MIN(id) FROM events", &[])
+        .await
+        .unwrap()[0][0]
+        .as_deref()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(left, OLD + 1, "the rows kept are the recent ones");
+
+    // No fire time ran twice: per (job, fire time) at most one attempt that was not cut short by
+    // an expired lease, and the attempts of one fire time never overlap on two nodes.
+    let runs = sqlx::query("SELECT job, scheduled, node, outcome FROM job_runs ORDER BY id")
+        .fetch_all(&mut inv_conn)
+        .await
+        .unwrap();
+    let mut per_fire: BTreeMap<(String, DateTime<Utc>), Vec<(String, String)>> = BTreeMap::new();
+    let mut nodes = BTreeSet::new();
+    for r in &runs {
+        let key = (r.get::<String, _>(0), r.get::<DateTime<Utc>, _>(1));
+        let node: String = r.get(2);
+        nodes.insert(node.clone());
+        per_fire
+            .entry(key)
+            .or_default()
+            .push((node, r.get::<String, _>(3)));
+    }
+    assert!(
+        per_fire.len() >= 10,
+        "per-second jobs ran: {}",
+        per_fire.len()
+    );
+    for (fire, attempts) in &per_fire {
+        let finished: Vec<_> = attempts
+            .iter()
+            .filter(|(_, o)| o != "lease_expired")
+            .collect();
+        assert!(
+            finished.len() <= 1,
+            "{fire:?} ran more than once: {attempts:?}"
+        );
+    }
+    assert_eq!(nodes.len(), 3, "all three nodes ran jobs: {nodes:?}");
+    let cut: Vec<_> = per_fire[&("enforce:purge".to_string(), scheduled)].clone();
+    assert_eq!(
+        cut,
+        vec![
+            (victim.clone(), "lease_expired".to_string()),
+            (taker.clone(), "success".to_string())
+        ],
+        "the killed node's attempt expired and the taker finished it"
+    );
+    let claims: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM job_claims")
+        .fetch_one(&mut inv_conn)
+        .await
+        .unwrap();
+    assert_eq!(claims as usize, per_fire.len(), "one claim per fire time");
+
+    // The audit trail: every deleted row in exactly one batch record, and the chain verifies.
+    let batches = common::batch_records(&cfg, "purge");
+    assert_eq!(batches.iter().map(|b| b.0).sum::<i64>(), OLD, "{batches:?}");
+    let o = common::dw(&["audit", "verify", "--config", cfg.to_str().unwrap()]);
+    assert!(o.status.success(), "audit verify: {}", common::text(&o));
+
+    // status --json shows the cluster's runs and nodes.
+    let runs = status["runs"].as_array().expect("runs");
+    assert!(runs.iter().any(|r| r["node"] == taker.as_str()));
+    assert!(runs
+        .iter()
+        .any(|r| r["outcome"] == "lease_expired" && r["node"] == victim.as_str()));
+    let shown: BTreeSet<&str> = status["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["node"].as_str().unwrap())
+        .collect();
+    assert_eq!(shown, BTreeSet::from(["a", "b", "c"]));
+    assert!(status["jobs"].as_array().unwrap().len() == 2, "{status:#}");
+
+    drop(inv_conn);
+    src.close().await;
+    db.drop_db().await;
+    inv.drop_db().await;
+}
+
+fn datawarden_status(cfg: &std::path::Path, runs: u32) -> Vec<u8> {
+    let o = common::dw(&[
+        "status",
+        "--json",
+        "--runs",
+        &runs.to_string(),
+        "--config",
+        cfg.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "status: {}", common::text(&o));
+    o.stdout
+}
+
+/// A checkpoint of policy `p` after `batches` batches.
+fn checkpoint(batches: i64) -> Checkpoint {
+    Checkpoint {
+        policy: "p".into(),
+        run_id: "p-1".into(),
+        cutoff: "2026-01-01T00:00:00Z".into(),
+        last_key: Some(format!("[\"{batches}\"]")),
+        rows_affected: batches * 10,
+        batches,
+        pending: None,
+    }
+}
+
+fn record(batch: i64) -> AuditRecord {
+    AuditRecord {
+        run_id: "p-1".into(),
+        kind: "batch".into(),
+        policy: "p".into(),
+        batch: Some(batch),
+        rows_affected: 10,
+        outcome: "ok".into(),
+        started_at: "2026-01-01T00:00:00Z".into(),
+        cutoff: "2026-01-01T00:00:00Z".into(),
+        ..AuditRecord::default()
+    }
+}
+
+/// A node whose claim was taken over (stale epoch) has its checkpoint and audit writes refused and
+/// rolled back; the new owner's writes go through. On both inventory backends.
+async fn a_fenced_writer_is_refused_on(url: &str) {
+    let lease = Duration::from_millis(1000);
+    let a = Store::open(url).await.unwrap().with_node("a");
+    let b = Store::open(url).await.unwrap().with_node("b");
+    let fire: DateTime<Utc> = "2026-12-06T06:00:00Z".parse().unwrap();
+    let fa = a
+        .claim_fire("enforce:p", "enforce", "db", fire, lease, None)
+        .await
+        .unwrap()
+        .expect("first claim wins");
+    assert!(
+        b.claim_fire("enforce:p", "enforce", "db", fire, lease, None)
+            .await
+            .unwrap()
+            .is_none(),
+        "the same fire time is claimed once"
+    );
+    let a = a.fenced(Some(fa.clone()));
+    a.save_checkpoint(&checkpoint(1)).await.unwrap();
+    a.append_audit(&mut record(1), CheckpointChange::Keep)
+        .await
+        .unwrap();
+    assert!(a.renew_lease(&fa, lease).await.unwrap());
+
+    // a pauses past its lease; b takes the run over with epoch 2.
+    tokio::time::sleep(lease + Duration::from_millis(200)).await;
+    let expired = b.expired_claims(&["enforce:p".to_string()]).await.unwrap();
+    assert_eq!(expired.len(), 1);
+    let fb = b
+        .take_over(&expired[0], lease * 10)
+        .await
+        .unwrap()
+        .expect("takeover");
+    assert_eq!(fb.epoch, 2);
+    let again = ExpiredClaim {
+        epoch: 1,
+        ..expired[0].clone()
+    };
+    assert!(
+        a.take_over(&again, lease).await.unwrap().is_none(),
+        "one taker wins"
+    );
+
+    // a wakes up: every write of it is refused and changes nothing.
+    let err = a.save_checkpoint(&checkpoint(2)).await.unwrap_err();
+    assert!(err.to_string().contains("lease lost"), "{err}");
+    let err = a
+        .append_audit(&mut record(2), CheckpointChange::Save(&checkpoint(2)))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("lease lost"), "{err}");
+    assert!(!a.renew_lease(&fa, lease).await.unwrap());
+    assert_eq!(a.checkpoint("p").await.unwrap().unwrap().batches, 1);
+    assert_eq!(a.audit_records().await.unwrap().len(), 1);
+
+    // b, the current owner, writes.
+    let b = b.fenced(Some(fb));
+    b.append_audit(&mut record(2), CheckpointChange::Save(&checkpoint(2)))
+        .await
+        .unwrap();
+    assert_eq!(b.checkpoint("p").await.unwrap().unwrap().batches, 2);
+    assert_eq!(b.audit_records().await.unwrap().len(), 2);
+    a.close().await;
+    b.close().await;
+}
+
+#[tokio::test]
+async fn a_fenced_writer_is_refused_on_postgres() {
+    let Some(inv) = TestDb::create(Kind::Postgres, "cluster_fence").await else {
+        return;
+    };
+    a_fenced_writer_is_refused_on(&inv.url).await;
+    inv.drop_db().await;
+}
+
+#[tokio::test]
+async fn a_fenced_writer_is_refused_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("inv.db").display());
+    a_fenced_writer_is_refused_on(&url).await;
+}
