@@ -11,8 +11,8 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::model::{ColumnKey, ScanRecord};
-use crate::store::{SnapshotColumn, Store};
 use crate::error::Result;
+use crate::store::{SnapshotColumn, Store};
 
 /// A column whose personal categories changed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -6,13 +6,13 @@ pub mod drift;
 pub mod export;
 pub mod model;
 
+pub use crate::store::{ColumnFilter, SnapshotColumn, Store};
 pub use coverage::{coverage, covered_by, last_runs, Coverage, CoverageState};
 pub use drift::{drift, drift_all, Drift};
 pub use model::{
     CategoryRecord, CategoryStatus, ColumnKey, ColumnPath, ColumnRecord, Decision, ScanRecord,
     ScanStatus,
 };
-pub use crate::store::{ColumnFilter, SnapshotColumn, Store};
 
 #[cfg(test)]
 mod tests;

@@ -1,11 +1,11 @@
 //! Store tests against real SQLite files in temporary directories.
 
 use super::model::{CategoryStatus, ColumnPath, Decision, ScanCounts, ScanStatus};
-use crate::retention::audit::AuditRecord;
-use crate::store::{ColumnFilter, Store};
 use crate::classify::{ColumnReport, ColumnStatus, DetectorVersion, Finding, Layout};
 use crate::detect::Sensitivity;
+use crate::retention::audit::AuditRecord;
 use crate::sources::{ColumnInfo, TableRef};
+use crate::store::{ColumnFilter, Store};
 
 async fn temp_store() -> (tempfile::TempDir, Store, String) {
     let dir = tempfile::tempdir().unwrap();
@@ -199,7 +199,10 @@ async fn an_inventory_of_the_old_schema_is_upgraded_without_losing_data() {
     ));
     // The job history table was created, and new writes go on.
     assert!(store.latest_runs().await.unwrap().is_empty());
-    let id = store.start_run("scan:crm", "scan", chrono::Utc::now(), 1).await.unwrap();
+    let id = store
+        .start_run("scan:crm", "scan", chrono::Utc::now(), 1)
+        .await
+        .unwrap();
     assert!(id > 0);
     store.close().await;
     // Reopening changes nothing more.

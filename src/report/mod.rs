@@ -20,10 +20,10 @@ use serde::Serialize;
 use crate::config::{Action, Config, PolicyConfig};
 use crate::error::{Error, Result};
 use crate::inventory::coverage::covered_by;
-use crate::store::{ColumnFilter, Store};
 use crate::retention::audit::{self, AuditRecord, Verification};
 use crate::retention::plan::Plan;
 use crate::sources::{Access, Source};
+use crate::store::{ColumnFilter, Store};
 
 /// Report formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

@@ -17,11 +17,11 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
-use sha2::{Digest, Sha256};
 use crate::error::{Error, Result};
 pub use crate::store::CheckpointChange;
 use crate::store::Store;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
 
 /// The `prev_hash` of the first record.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";

@@ -9,7 +9,6 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
 
 use super::audit::{self, AuditRecord, CheckpointChange};
-use crate::store::Store;
 use super::checkpoint::{self, Checkpoint, PendingBatch};
 use super::crypto::{envelope_len, is_envelope, Sealer};
 use super::keys::{pseudonym_key, Keyring};
@@ -21,6 +20,7 @@ use crate::config::{Action, Config, PolicyConfig, BATCH_TIME_BUDGET};
 use crate::error::{Error, Result};
 use crate::sources::{Access, Source, Tx, READBACK_HASH_ABOVE};
 use crate::stop::Stop;
+use crate::store::Store;
 
 /// Options of one run.
 #[derive(Debug, Clone, Default)]

@@ -50,7 +50,11 @@ impl Store {
     /// Appends `rec` to the chain (filling in `seq`, `prev_hash` and `hash`) and applies `cp` to
     /// the checkpoint, in one transaction. Retries a few times when the transaction fails (a
     /// concurrent writer, a busy file).
-    pub async fn append_audit(&self, rec: &mut AuditRecord, cp: CheckpointChange<'_>) -> Result<()> {
+    pub async fn append_audit(
+        &self,
+        rec: &mut AuditRecord,
+        cp: CheckpointChange<'_>,
+    ) -> Result<()> {
         let mut attempt = 0;
         loop {
             attempt += 1;
@@ -64,7 +68,10 @@ impl Store {
 
     async fn try_append(&self, rec: &mut AuditRecord, cp: CheckpointChange<'_>) -> Result<()> {
         with_db!(self, |pool, kind| {
-            let mut tx = pool.begin_write().await.map_err(db("starting an audit append"))?;
+            let mut tx = pool
+                .begin_write()
+                .await
+                .map_err(db("starting an audit append"))?;
             if kind == Kind::Postgres {
                 sqlx::query("SELECT pg_advisory_xact_lock($1)")
                     .bind(super::postgres::AUDIT_CHAIN_LOCK)

@@ -6,7 +6,8 @@ use super::{db, with_db, Store};
 use crate::error::Result;
 use crate::retention::checkpoint::{Checkpoint, PendingBatch};
 
-pub(super) const UPSERT: &str = "INSERT INTO retention_checkpoint (policy, run_id, cutoff, last_key, rows_affected, batches,
+pub(super) const UPSERT: &str =
+    "INSERT INTO retention_checkpoint (policy, run_id, cutoff, last_key, rows_affected, batches,
        pending_key, pending_rows, pending_started, pending_cascaded, pending_first, updated_at)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
      ON CONFLICT (policy) DO UPDATE SET run_id = excluded.run_id, cutoff = excluded.cutoff,

@@ -76,7 +76,8 @@ impl Store {
     ) -> Result<()> {
         with_db!(self, |pool, kind| {
             let now = Utc::now();
-            let mut tx = pool.begin_write()
+            let mut tx = pool
+                .begin_write()
                 .await
                 .map_err(db("starting a table record"))?;
             for (info, report) in columns {
@@ -193,7 +194,8 @@ impl Store {
     ) -> Result<()> {
         with_db!(self, |pool, kind| {
             let now = Utc::now();
-            let mut tx = pool.begin_write()
+            let mut tx = pool
+                .begin_write()
                 .await
                 .map_err(db("starting the scan end"))?;
             let (source, started): (String, DateTime<Utc>) =
@@ -394,7 +396,8 @@ impl Store {
                     layout: parse_layout(r.get("layout"))?,
                     name_hint: r.get("name_hint"),
                     confidence: r.get("confidence"),
-                    examples: serde_json::from_str(&examples).map_err(json_err("decoding examples"))?,
+                    examples: serde_json::from_str(&examples)
+                        .map_err(json_err("decoding examples"))?,
                     personal,
                     scan_id: r.get("scan_id"),
                     transformed: r.get::<i64, _>("transformed") as u64,
@@ -556,9 +559,7 @@ impl Store {
             };
             let now = Utc::now();
             let status = decision.status().as_str();
-            let mut tx = pool.begin_write()
-                .await
-                .map_err(db("starting a review"))?;
+            let mut tx = pool.begin_write().await.map_err(db("starting a review"))?;
             let column_id: i64 = sqlx::query_scalar(
                 "SELECT id FROM columns WHERE source = $1 AND schema_name = $2 AND table_name = $3 AND column_name = $4",
             )

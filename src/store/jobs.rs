@@ -175,9 +175,15 @@ impl Store {
             for row in rows {
                 let rec = RunRecord {
                     job: row.get("job"),
-                    scheduled: row.try_get("scheduled").map_err(db("job_runs holds a bad time"))?,
-                    started: row.try_get("started").map_err(db("job_runs holds a bad time"))?,
-                    finished: row.try_get("finished").map_err(db("job_runs holds a bad time"))?,
+                    scheduled: row
+                        .try_get("scheduled")
+                        .map_err(db("job_runs holds a bad time"))?,
+                    started: row
+                        .try_get("started")
+                        .map_err(db("job_runs holds a bad time"))?,
+                    finished: row
+                        .try_get("finished")
+                        .map_err(db("job_runs holds a bad time"))?,
                     attempt: row.get::<i64, _>("attempt") as u32,
                     outcome: Outcome::parse(row.get("outcome")),
                     error: row.get("error"),

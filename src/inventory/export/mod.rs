@@ -12,10 +12,10 @@ use chrono::{DateTime, Utc};
 use super::coverage::{coverage, last_runs, Coverage, CoverageState};
 use super::drift::{drift_all, Drift};
 use super::model::{ColumnRecord, ScanRecord};
-use crate::store::{ColumnFilter, Store};
 use crate::classify::ColumnStatus;
 use crate::config::PolicyConfig;
 use crate::error::{Error, Result};
+use crate::store::{ColumnFilter, Store};
 
 /// Export format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

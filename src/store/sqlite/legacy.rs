@@ -46,7 +46,10 @@ pub(super) async fn upgrade(pool: &SqlitePool) -> Result<()> {
     for m in &MODULES {
         for (i, script) in m.scripts.iter().enumerate() {
             let version = i as i64 + 1;
-            let mut tx = pool.begin_write().await.map_err(db("starting a migration"))?;
+            let mut tx = pool
+                .begin_write()
+                .await
+                .map_err(db("starting a migration"))?;
             let done: Option<i64> = sqlx::query_scalar(
                 "SELECT version FROM schema_version WHERE module = $1 AND version = $2",
             )
@@ -178,7 +181,8 @@ CREATE TABLE review_log (
 );
 ";
 
-pub(crate) const INVENTORY_V2: &str = "ALTER TABLE columns ADD COLUMN transformed INTEGER NOT NULL DEFAULT 0;
+pub(crate) const INVENTORY_V2: &str =
+    "ALTER TABLE columns ADD COLUMN transformed INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE scan_columns ADD COLUMN transformed INTEGER NOT NULL DEFAULT 0;
 ";
 
@@ -219,7 +223,8 @@ pub(crate) const RETENTION_V1: &str = concat!(
 "
 );
 
-pub(crate) const RETENTION_V2: &str = "ALTER TABLE retention_checkpoint ADD COLUMN pending_key TEXT;
+pub(crate) const RETENTION_V2: &str =
+    "ALTER TABLE retention_checkpoint ADD COLUMN pending_key TEXT;
 ALTER TABLE retention_checkpoint ADD COLUMN pending_rows INTEGER;
 ALTER TABLE retention_checkpoint ADD COLUMN pending_started TEXT;
 ";
