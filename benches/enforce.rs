@@ -4,7 +4,8 @@
 //! on the bench tables so that a vacuum of one run's dead rows does not slow the next.
 //!
 //! Run: `cargo bench --bench enforce` (env DW_BENCH_ROWS to change the size, DW_BENCH_BATCH to set
-//! `batch_size`; unset, the policies use the default adaptive batches).
+//! `batch_size`; unset, the policies use the default adaptive batches; DW_BENCH_INVENTORY=postgres
+//! keeps the inventory (checkpoints, audit chain) in a PostgreSQL database instead of SQLite).
 
 use std::time::Instant;
 
@@ -76,13 +77,23 @@ async fn main() {
     .await
     .unwrap();
     let dir = tempfile::tempdir().unwrap();
+    let pg_inventory = std::env::var("DW_BENCH_INVENTORY").is_ok_and(|v| v == "postgres");
+    let inv_db = format!("{db}_inv");
+    let inventory = if pg_inventory {
+        admin
+            .execute(format!("CREATE DATABASE {inv_db}").as_str())
+            .await
+            .unwrap();
+        format!("postgres://postgres@127.0.0.1:5432/{inv_db}")
+    } else {
+        format!("sqlite://{}", dir.path().join("inv.db").display())
+    };
     let key_path = dir.path().join("aes.key");
     datawarden::retention::keys::generate_key_file(&key_path).unwrap();
     let cfg_text = format!(
-        "[inventory]\nurl = \"sqlite://{}\"\n[[sources]]\nname = \"pg\"\nurl = \"{url}\"\nstatement_timeout = \"300s\"\n[keys]\nencryption = \"file:{}\"\n\
+        "[inventory]\nurl = \"{inventory}\"\n[[sources]]\nname = \"pg\"\nurl = \"{url}\"\nstatement_timeout = \"300s\"\n[keys]\nencryption = \"file:{}\"\n\
          [[policies]]\nname = \"del\"\ndescription = \"bench delete\"\nsource = \"pg\"\ntable = \"t_del\"\ntimestamp_column = \"created_at\"\nretain = \"1y\"\naction = \"delete\"\n{batch_line}\
          [[policies]]\nname = \"enc\"\ndescription = \"bench encrypt\"\nsource = \"pg\"\ntable = \"t_enc\"\ntimestamp_column = \"created_at\"\nretain = \"1y\"\naction = \"encrypt\"\ncolumns = [\"mobile\", \"email\"]\n{batch_line}",
-        dir.path().join("inv.db").display(),
         key_path.display()
     );
     let cfg_path = dir.path().join("bench.toml");
@@ -90,7 +101,10 @@ async fn main() {
     let config = Config::load(&cfg_path).unwrap();
     let cutoff = chrono::Utc::now() - chrono::Duration::days(365);
     let expired = rows / 2;
-    println!("PostgreSQL, {rows} rows, {expired} expired, batch_size {batch_desc}");
+    println!(
+        "PostgreSQL, {rows} rows, {expired} expired, batch_size {batch_desc}, inventory {}",
+        if pg_inventory { "PostgreSQL" } else { "SQLite" }
+    );
 
     copy(&mut c, "t_plain").await;
     let t = Instant::now();
@@ -171,4 +185,10 @@ async fn main() {
         .execute(format!("DROP DATABASE {db} WITH (FORCE)").as_str())
         .await
         .unwrap();
+    if pg_inventory {
+        admin
+            .execute(format!("DROP DATABASE {inv_db} WITH (FORCE)").as_str())
+            .await
+            .unwrap();
+    }
 }

@@ -28,6 +28,7 @@ struct Db {
     url: String,
     test: common::TestDb,
     dir: tempfile::TempDir,
+    inv: common::Inventory,
 }
 
 async fn make_db(kind: Kind, purpose: &str) -> Option<Db> {
@@ -42,6 +43,7 @@ async fn make_db(kind: Kind, purpose: &str) -> Option<Db> {
         url: test.url.clone(),
         test,
         dir: tempfile::tempdir().unwrap(),
+        inv: common::Inventory::temp(),
     })
 }
 
@@ -66,9 +68,9 @@ impl Db {
             assert!(o.status.success(), "{}", text(&o));
         }
         let body = format!(
-            "[inventory]\nurl = \"sqlite://{}\"\n\n[[sources]]\nname = \"db\"\nurl = \"{}\"\n\n\
+            "[inventory]\nurl = \"{}\"\n\n[[sources]]\nname = \"db\"\nurl = \"{}\"\n\n\
              [keys]\npseudonym = \"file:{}\"\n\n{rest}",
-            self.path("inv.db").display(),
+            self.inv.url,
             self.url,
             key.display()
         );
@@ -309,17 +311,6 @@ fn head_of(cfg: &Path) -> String {
     format!("{}:{}", last["seq"], last["hash"].as_str().unwrap())
 }
 
-fn sqlite_exec(path: &Path, sql: &str) {
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    rt.block_on(async {
-        let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", path.display()))
-            .await
-            .unwrap();
-        sqlx::query(sql).execute(&pool).await.unwrap();
-        pool.close().await;
-    });
-}
-
 /// The chain alone cannot see a cut tail or an emptied inventory; the published heads can.
 #[test]
 fn verify_with_published_heads_detects_a_cut_tail_and_an_emptied_inventory() {
@@ -376,8 +367,10 @@ fn verify_with_published_heads_detects_a_cut_tail_and_an_emptied_inventory() {
     );
 
     // Cut the last record: the chain still verifies, the published heads do not.
-    let inv = db.path("inv.db");
-    sqlx_delete_last(&inv);
+    rt.block_on(db.inv.exec(
+        "DELETE FROM retention_audit WHERE seq = (SELECT MAX(seq) FROM retention_audit)",
+        &[],
+    ));
     let o = verify(&plain, &[]);
     assert!(o.status.success(), "{}", text(&o));
     assert!(
@@ -394,10 +387,16 @@ fn verify_with_published_heads_detects_a_cut_tail_and_an_emptied_inventory() {
     let o = verify(&plain, &["--expect-head", &h1]);
     assert!(o.status.success(), "the cut was after h1: {}", text(&o));
 
-    // Empty the inventory (0 bytes): the store opens as a new, empty trail.
-    std::fs::write(&inv, b"").unwrap();
-    for ext in ["-wal", "-shm"] {
-        let _ = std::fs::remove_file(format!("{}{ext}", inv.display()));
+    // Empty the inventory (SQLite: 0 bytes; PostgreSQL: every table dropped): the store opens
+    // as a new, empty trail.
+    if db.inv.is_postgres() {
+        rt.block_on(db.inv.wipe());
+    } else {
+        let inv = PathBuf::from(db.inv.url.trim_start_matches("sqlite://"));
+        std::fs::write(&inv, b"").unwrap();
+        for ext in ["-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{ext}", inv.display()));
+        }
     }
     let o = verify(&plain, &["--expect-head", &h1]);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
@@ -417,13 +416,6 @@ fn verify_with_published_heads_detects_a_cut_tail_and_an_emptied_inventory() {
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     assert!(text(&o).contains("SEQ:HASH"), "{}", text(&o));
     rt.block_on(db.test.drop_db());
-}
-
-fn sqlx_delete_last(inv: &Path) {
-    sqlite_exec(
-        inv,
-        "DELETE FROM retention_audit WHERE seq = (SELECT MAX(seq) FROM retention_audit)",
-    );
 }
 
 fn report(cfg: &Path, format: &str) -> String {

@@ -19,6 +19,7 @@ struct Db {
     url: String,
     test: common::TestDb,
     dir: tempfile::TempDir,
+    inv: common::Inventory,
 }
 
 async fn make_db(kind: common::Kind, purpose: &str) -> Option<Db> {
@@ -28,6 +29,7 @@ async fn make_db(kind: common::Kind, purpose: &str) -> Option<Db> {
         url: test.url.clone(),
         test,
         dir: tempfile::tempdir().unwrap(),
+        inv: common::Inventory::temp(),
     })
 }
 
@@ -53,9 +55,9 @@ impl Db {
             assert!(o.status.success(), "{}", text(&o));
         }
         let body = format!(
-            "[inventory]\nurl = \"sqlite://{}\"\n\n[scan]\nmode = \"full\"\n\n[[sources]]\nname = \"db\"\nurl = \"{}\"\n\n\
+            "[inventory]\nurl = \"{}\"\n\n[scan]\nmode = \"full\"\n\n[[sources]]\nname = \"db\"\nurl = \"{}\"\n\n\
              [keys]\nencryption = \"file:{}\"\n\n{policies}",
-            self.path("inv.db").display(),
+            self.inv.url,
             self.url,
             key.display()
         );
@@ -171,19 +173,12 @@ fn not_covered_card(cfg: &Path) -> (usize, String) {
 }
 
 async fn audit_outcomes(db: &Db, policy: &str) -> Vec<(String, String)> {
-    use sqlx::Connection;
-    let mut c =
-        sqlx::SqliteConnection::connect(&format!("sqlite://{}", db.path("inv.db").display()))
-            .await
-            .unwrap();
-    let rows: Vec<(String, String)> =
-        sqlx::query_as("SELECT kind, outcome FROM retention_audit WHERE policy = ? ORDER BY seq")
-            .bind(policy)
-            .fetch_all(&mut c)
-            .await
-            .unwrap();
-    let _ = c.close().await;
-    rows
+    db.inv
+        .pairs(
+            "SELECT kind, outcome FROM retention_audit WHERE policy = $1 ORDER BY seq",
+            &[policy],
+        )
+        .await
 }
 
 /// The issue's case: encrypt on a varchar(11) phone column is refused by the preflight at every

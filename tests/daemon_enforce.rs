@@ -6,27 +6,29 @@ mod daemon_support;
 use std::time::Duration;
 
 use daemon_support::*;
-use sqlx::Connection;
 
 async fn audit_rows(setup: &Setup, policy: &str) -> i64 {
-    let mut c = sqlx::SqliteConnection::connect(&setup.inventory_url())
-        .await
-        .unwrap();
-    sqlx::query_scalar("SELECT COUNT(*) FROM retention_audit WHERE policy = ?")
-        .bind(policy)
-        .fetch_one(&mut c)
+    setup
+        .inv
+        .try_scalar(
+            "SELECT COUNT(*) FROM retention_audit WHERE policy = $1",
+            &[policy],
+        )
         .await
         .unwrap_or(0)
 }
 
 async fn scans(setup: &Setup) -> Vec<(String, i64)> {
-    let mut c = sqlx::SqliteConnection::connect(&setup.inventory_url())
+    setup
+        .inv
+        .pairs(
+            "SELECT status, CAST(personal_columns AS TEXT) FROM scans WHERE source = 'db' ORDER BY id",
+            &[],
+        )
         .await
-        .unwrap();
-    sqlx::query_as("SELECT status, personal_columns FROM scans WHERE source = 'db' ORDER BY id")
-        .fetch_all(&mut c)
-        .await
-        .unwrap_or_default()
+        .into_iter()
+        .map(|(s, n)| (s, n.parse().unwrap()))
+        .collect()
 }
 
 async fn scan_and_enforce_on(setup: &Setup, url: &str) {

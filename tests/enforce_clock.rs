@@ -18,6 +18,7 @@ use common::{enforce, text};
 struct Db {
     test: common::TestDb,
     dir: tempfile::TempDir,
+    inv: common::Inventory,
 }
 
 async fn make_db(kind: Kind, purpose: &str) -> Option<Db> {
@@ -25,6 +26,7 @@ async fn make_db(kind: Kind, purpose: &str) -> Option<Db> {
     Some(Db {
         test,
         dir: tempfile::tempdir().unwrap(),
+        inv: common::Inventory::temp(),
     })
 }
 
@@ -37,12 +39,11 @@ impl Db {
     /// `at`, `retain = "90d"` and `extra` lines; returns its path.
     fn config(&self, extra: &str) -> PathBuf {
         let text = format!(
-            "[inventory]\nurl = \"sqlite://{}\"\n\n[[sources]]\nname = \"db\"\nurl = \"{}\"\n\n\
+            "[inventory]\nurl = \"{}\"\n\n[[sources]]\nname = \"db\"\nurl = \"{}\"\n\n\
              [[policies]]\nname = \"clock\"\ndescription = \"Events are deleted after 90 days\"\n\
              source = \"db\"\ntable = \"t\"\ntimestamp_column = \"at\"\nretain = \"90d\"\n\
              action = \"delete\"\n{extra}\n",
-            self.path("inv.db").display(),
-            self.test.url,
+            self.inv.url, self.test.url,
         );
         let p = self.path("dw.toml");
         std::fs::write(&p, text).unwrap();

@@ -17,6 +17,7 @@ use common::{enforce, text};
 struct Db {
     test: common::TestDb,
     dir: tempfile::TempDir,
+    inv: common::Inventory,
 }
 
 impl Db {
@@ -24,15 +25,15 @@ impl Db {
         Some(Db {
             test: common::TestDb::create(kind, purpose).await?,
             dir: tempfile::tempdir().unwrap(),
+            inv: common::Inventory::temp(),
         })
     }
 
     /// Writes a config with `policies` (one `[[policies]]` block each, source `db`).
     fn config(&self, policies: &str) -> PathBuf {
         let text = format!(
-            "[inventory]\nurl = \"sqlite://{}\"\n\n[[sources]]\nname = \"db\"\nurl = \"{}\"\n\n{policies}",
-            self.dir.path().join("inv.db").display(),
-            self.test.url,
+            "[inventory]\nurl = \"{}\"\n\n[[sources]]\nname = \"db\"\nurl = \"{}\"\n\n{policies}",
+            self.inv.url, self.test.url,
         );
         let p = self.dir.path().join("dw.toml");
         std::fs::write(&p, text).unwrap();

@@ -19,6 +19,7 @@ const ALL: [Kind; 3] = [Kind::Postgres, Kind::MySql, Kind::Sqlite];
 struct Db {
     test: TestDb,
     dir: tempfile::TempDir,
+    inv: common::Inventory,
 }
 
 impl Db {
@@ -27,6 +28,7 @@ impl Db {
         Some(Db {
             test,
             dir: tempfile::tempdir().unwrap(),
+            inv: common::Inventory::temp(),
         })
     }
 
@@ -80,9 +82,9 @@ impl Db {
         std::fs::write(
             &p,
             format!(
-                "[inventory]\nurl = \"sqlite://{}\"\n\n[[sources]]\nname = \"db\"\nurl = \"{}\"\n\n\
+                "[inventory]\nurl = \"{}\"\n\n[[sources]]\nname = \"db\"\nurl = \"{}\"\n\n\
                  [keys]\nencryption = \"file:{}\"\n\n{policies}",
-                self.dir.path().join("inv.db").display(),
+                self.inv.url,
                 self.test.url,
                 key.display()
             ),
@@ -96,9 +98,8 @@ impl Db {
         std::fs::write(
             &p,
             format!(
-                "[inventory]\nurl = \"sqlite://{}\"\n\n[[sources]]\nname = \"db\"\nurl = \"{}\"\n",
-                self.dir.path().join("inv.db").display(),
-                self.test.url
+                "[inventory]\nurl = \"{}\"\n\n[[sources]]\nname = \"db\"\nurl = \"{}\"\n",
+                self.inv.url, self.test.url
             ),
         )
         .unwrap();
@@ -411,7 +412,7 @@ async fn a_stop_after_the_last_batch_leaves_a_completed_run() {
             .await
             .unwrap();
         assert_eq!(report.outcome, expected, "batch_size {batch}: {report:?}");
-        let _ = std::fs::remove_file(db.dir.path().join("inv.db"));
+        db.inv.wipe().await;
     }
     db.test.drop_db().await;
 }

@@ -29,6 +29,7 @@ struct Db {
     url: String,
     test: common::TestDb,
     dir: tempfile::TempDir,
+    inv: common::Inventory,
 }
 
 async fn make_db(kind: Kind, purpose: &str) -> Option<Db> {
@@ -43,6 +44,7 @@ async fn make_db(kind: Kind, purpose: &str) -> Option<Db> {
         url: test.url.clone(),
         test,
         dir: tempfile::tempdir().unwrap(),
+        inv: common::Inventory::temp(),
     })
 }
 
@@ -63,8 +65,8 @@ impl Db {
             assert!(o.status.success(), "{}", text(&o));
         }
         let text = format!(
-            "[inventory]\nurl = \"sqlite://{}\"\n\n[[sources]]\nname = \"db\"\nurl = \"{}\"\n\n[keys]\nencryption = \"file:{}\"\n\n{policies}",
-            self.path("inv.db").display(),
+            "[inventory]\nurl = \"{}\"\n\n[[sources]]\nname = \"db\"\nurl = \"{}\"\n\n[keys]\nencryption = \"file:{}\"\n\n{policies}",
+            self.inv.url,
             self.url,
             self.path("enc.key").display(),
         );

@@ -24,6 +24,7 @@ struct Db {
     url: String,
     test: common::TestDb,
     dir: tempfile::TempDir,
+    inv: common::Inventory,
 }
 
 async fn make_db(kind: Kind, purpose: &str) -> Option<Db> {
@@ -33,11 +34,13 @@ async fn make_db(kind: Kind, purpose: &str) -> Option<Db> {
         Kind::Lite => common::Kind::Sqlite,
     };
     let test = common::TestDb::create(ck, purpose).await?;
+    let dir = tempfile::tempdir().unwrap();
     Some(Db {
         kind,
         url: test.url.clone(),
         test,
-        dir: tempfile::tempdir().unwrap(),
+        inv: common::Inventory::new(dir.path()),
+        dir,
     })
 }
 
@@ -72,8 +75,8 @@ impl Db {
             }
         }
         let text = format!(
-            "[inventory]\nurl = \"sqlite://{}\"\n\n[[sources]]\nname = \"db\"\nurl = \"{}\"\n\n[keys]\nencryption = \"file:{}\"\npseudonym = \"file:{}\"\n\n{policies}",
-            self.path("inv.db").display(),
+            "[inventory]\nurl = \"{}\"\n\n[[sources]]\nname = \"db\"\nurl = \"{}\"\n\n[keys]\nencryption = \"file:{}\"\npseudonym = \"file:{}\"\n\n{policies}",
+            self.inv.url,
             self.url,
             self.path("enc.key").display(),
             self.path("ps.key").display()
@@ -214,7 +217,7 @@ async fn encrypt_honours_filter_and_holds_dry_run_decrypt_and_audit() {
             "{kind:?}: dry run changed the table"
         );
         assert!(
-            !db.path("inv.db").exists(),
+            !db.inv.exists().await,
             "dry run created the inventory store"
         );
 
@@ -325,29 +328,26 @@ async fn encrypt_honours_filter_and_holds_dry_run_decrypt_and_audit() {
             batch_rows, 14,
             "{kind:?}: audit batches must sum to the rows encrypted"
         );
-        let inv = sqlx::SqlitePool::connect(&format!("sqlite://{}", db.path("inv.db").display()))
-            .await
-            .unwrap();
-        sqlx::query("UPDATE retention_audit SET rows_affected = rows_affected + 1 WHERE seq = 3")
-            .execute(&inv)
-            .await
-            .unwrap();
+        let inv = &db.inv;
+        inv.exec(
+            "UPDATE retention_audit SET rows_affected = rows_affected + 1 WHERE seq = 3",
+            &[],
+        )
+        .await;
         let o = verify();
         assert_eq!(o.status.code(), Some(1), "{}", text(&o));
         assert!(text(&o).contains("record 3"), "{}", text(&o));
-        sqlx::query("UPDATE retention_audit SET rows_affected = rows_affected - 1 WHERE seq = 3")
-            .execute(&inv)
-            .await
-            .unwrap();
+        inv.exec(
+            "UPDATE retention_audit SET rows_affected = rows_affected - 1 WHERE seq = 3",
+            &[],
+        )
+        .await;
         assert!(verify().status.success());
-        sqlx::query("DELETE FROM retention_audit WHERE seq = 2")
-            .execute(&inv)
-            .await
-            .unwrap();
+        inv.exec("DELETE FROM retention_audit WHERE seq = 2", &[])
+            .await;
         let o = verify();
         assert_eq!(o.status.code(), Some(1));
         assert!(text(&o).contains("record 3"), "{}", text(&o));
-        inv.close().await;
 
         // A config whose key is another one: decrypt fails naming the key id; enforce on a fresh
         // table with a missing key file fails and changes nothing.
@@ -574,20 +574,19 @@ async fn sigkill_mid_run_resumes_to_the_same_result_as_a_clean_run() {
             .spawn()
             .unwrap();
         // Wait until at least two batches committed, then SIGKILL.
-        let inv_url = format!("sqlite://{}", db.path("inv.db").display());
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
         loop {
             assert!(std::time::Instant::now() < deadline, "no batches committed");
-            if let Ok(p) = sqlx::SqlitePool::connect(&inv_url).await {
-                let n: i64 =
-                    sqlx::query_scalar("SELECT COUNT(*) FROM retention_audit WHERE kind = 'batch'")
-                        .fetch_one(&p)
-                        .await
-                        .unwrap_or(0);
-                p.close().await;
-                if n >= 2 {
-                    break;
-                }
+            let n = db
+                .inv
+                .try_scalar(
+                    "SELECT COUNT(*) FROM retention_audit WHERE kind = 'batch'",
+                    &[],
+                )
+                .await
+                .unwrap_or(0);
+            if n >= 2 {
+                break;
             }
             tokio::time::sleep(std::time::Duration::from_millis(30)).await;
         }
@@ -617,13 +616,11 @@ async fn sigkill_mid_run_resumes_to_the_same_result_as_a_clean_run() {
             dump(&src, "clean", &cols).await,
             "{kind:?}"
         );
-        let inv = sqlx::SqlitePool::connect(&inv_url).await.unwrap();
-        let cps: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM retention_checkpoint")
-            .fetch_one(&inv)
-            .await
-            .unwrap();
+        let cps = db
+            .inv
+            .scalar("SELECT COUNT(*) FROM retention_checkpoint", &[])
+            .await;
         assert_eq!(cps, 0, "finished runs clear their checkpoint");
-        inv.close().await;
         assert!(dw(&["audit", "verify", "--config", cfg.to_str().unwrap()])
             .status
             .success());

@@ -40,8 +40,9 @@ async fn unreachable_source_is_reported_without_its_password() {
         "mysql://scanner:Sup3r-S3cret-pw@127.0.0.1:1/crm",
         &format!("sqlite://{}/missing/nothing.db", dir.path().display()),
     ];
+    let inv = common::Inventory::new(dir.path());
     for url in urls {
-        let text = scan_suite::config_text(dir.path(), url, "");
+        let text = scan_suite::config_text(&inv.url, url, "");
         let path = dir.path().join("c.toml");
         std::fs::write(&path, text).unwrap();
         let config = Config::load(&path).unwrap();

@@ -63,13 +63,22 @@ fn default_timezone() -> String {
 }
 
 /// `[inventory]`
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct InventoryConfig {
     /// `sqlite://path` (created on first use) or `postgres://user@host/database` (the database
     /// must exist; its tables are created on first use). Never logged with its password.
     #[serde(default = "default_inventory_url")]
     pub url: String,
+}
+
+/// Shows the URL with its password replaced (the URL of a PostgreSQL inventory may carry one).
+impl std::fmt::Debug for InventoryConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("InventoryConfig")
+            .field("url", &redact_url(&self.url))
+            .finish()
+    }
 }
 
 fn default_inventory_url() -> String {

@@ -162,3 +162,27 @@ fn secret_references_expand_variables() {
         "{msg}"
     );
 }
+
+#[test]
+fn inventory_url_is_sqlite_or_postgres_and_never_shown_with_its_password() {
+    let c = parse("[inventory]\nurl = \"postgres://dw:hunter2@db.example/inventory\"\n").unwrap();
+    assert_eq!(
+        c.inventory.url,
+        "postgres://dw:hunter2@db.example/inventory"
+    );
+    let shown = format!("{:?}", c.inventory);
+    assert!(!shown.contains("hunter2"), "{shown}");
+    assert!(
+        shown.contains("postgres://dw:***@db.example/inventory"),
+        "{shown}"
+    );
+    let msg = parse("\n[inventory]\nurl = \"mysql://dw:hunter2@db.example/inventory\"\n")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        msg.starts_with("/etc/dw/test.toml:3: inventory.url:"),
+        "{msg}"
+    );
+    assert!(msg.contains("SQLite or PostgreSQL"), "{msg}");
+    assert!(!msg.contains("hunter2"), "{msg}");
+}

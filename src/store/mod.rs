@@ -20,7 +20,7 @@
 mod audit;
 mod checkpoint;
 pub(crate) mod claims;
-
+pub mod copy;
 mod inventory;
 mod jobs;
 pub mod postgres;
@@ -166,15 +166,16 @@ impl Store {
         })
     }
 
-    /// Opens an existing store without creating it: `None` when a SQLite file does not exist yet
-    /// (dry runs and `status` leave no file behind). A SQLite file is opened read-only and not
-    /// migrated; PostgreSQL is opened like [`Store::open`].
+    /// Opens an existing store without creating or migrating anything: `None` when a SQLite file
+    /// does not exist yet (dry runs and `status` leave no file behind); a SQLite file is opened
+    /// read-only. Reads of tables not created yet return nothing.
     pub async fn open_existing(url: &str) -> Result<Option<Store>> {
         let backend = match Backend::of_url(url) {
             Some(Backend::Sqlite) => match sqlite::open_read_only(url).await? {
                 Some(p) => Pools::Sqlite(p),
                 None => return Ok(None),
             },
+            Some(Backend::Postgres) => Pools::Postgres(postgres::connect(url).await?),
             _ => return Store::open(url).await.map(Some),
         };
         Ok(Some(Store {

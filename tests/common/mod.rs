@@ -381,3 +381,198 @@ pub fn text(o: &std::process::Output) -> String {
         String::from_utf8_lossy(&o.stderr)
     )
 }
+
+/// True when the tests' inventories live in PostgreSQL (`DATAWARDEN_TEST_INVENTORY=postgres`;
+/// default SQLite). `.ci/run` runs the inventory-sensitive test files once each way.
+pub fn postgres_inventory() -> bool {
+    std::env::var("DATAWARDEN_TEST_INVENTORY").is_ok_and(|v| v.eq_ignore_ascii_case("postgres"))
+}
+
+/// A test's inventory store: a SQLite file in the test's directory, or with
+/// `DATAWARDEN_TEST_INVENTORY=postgres` a uniquely named PostgreSQL database (`dw_inv_<random>`)
+/// dropped when this is dropped. Tests write `[inventory] url = "{url}"` into their configs.
+pub struct Inventory {
+    /// The `[inventory] url`.
+    pub url: String,
+    /// The PostgreSQL database name, when there is one.
+    pg: Option<String>,
+    /// The directory of a SQLite inventory made by [`Inventory::temp`].
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl Inventory {
+    /// The inventory of a test whose files live in `dir` (SQLite: `dir/inv.db`).
+    pub fn new(dir: &std::path::Path) -> Inventory {
+        Inventory::named(dir, "inv.db")
+    }
+
+    /// Like [`Inventory::new`] with another SQLite file name.
+    pub fn named(dir: &std::path::Path, file: &str) -> Inventory {
+        if !postgres_inventory() {
+            return Inventory {
+                url: format!("sqlite://{}", dir.join(file).display()),
+                pg: None,
+                _dir: None,
+            };
+        }
+        let name = unique_name("inv");
+        let create = name.clone();
+        std::thread::spawn(move || {
+            block_on(async move {
+                let mut c = connect_pg(&pg_admin_url())
+                    .await
+                    .expect("the PostgreSQL inventory needs the server at 127.0.0.1:5432");
+                c.execute(format!("CREATE DATABASE \"{create}\" TEMPLATE template0").as_str())
+                    .await
+                    .expect("CREATE DATABASE");
+                let _ = c.close().await;
+            })
+        })
+        .join()
+        .unwrap();
+        Inventory {
+            url: with_database(&pg_admin_url(), &name),
+            pg: Some(name),
+            _dir: None,
+        }
+    }
+
+    /// An inventory in a temporary directory of its own (SQLite), or a PostgreSQL database.
+    pub fn temp() -> Inventory {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut inv = Inventory::new(dir.path());
+        inv._dir = Some(dir);
+        inv
+    }
+
+    /// True for a PostgreSQL inventory.
+    pub fn is_postgres(&self) -> bool {
+        self.pg.is_some()
+    }
+
+    /// Runs one statement on the inventory (tests that tamper with the audit trail). Write
+    /// parameters as `$1`, `$2` (both backends read them); `binds` are text.
+    pub async fn exec(&self, sql: &str, binds: &[&str]) -> u64 {
+        if self.is_postgres() {
+            let mut c = connect_pg(&self.url).await.expect("connect");
+            let mut q = sqlx::query(sql);
+            for b in binds {
+                q = q.bind(*b);
+            }
+            let n = q.execute(&mut c).await.expect(sql).rows_affected();
+            let _ = c.close().await;
+            n
+        } else {
+            let mut c = sqlx::SqliteConnection::connect(&self.url)
+                .await
+                .expect("connect");
+            let mut q = sqlx::query(sql);
+            for b in binds {
+                q = q.bind(*b);
+            }
+            let n = q.execute(&mut c).await.expect(sql).rows_affected();
+            let _ = c.close().await;
+            n
+        }
+    }
+
+    /// The first column of the first row of `sql`, as a number (`COUNT(*)`, ...).
+    pub async fn scalar(&self, sql: &str, binds: &[&str]) -> i64 {
+        self.try_scalar(sql, binds).await.expect(sql)
+    }
+
+    /// Like [`Inventory::scalar`], `None` on any error (a store not created yet).
+    pub async fn try_scalar(&self, sql: &str, binds: &[&str]) -> Option<i64> {
+        if self.is_postgres() {
+            let mut c = connect_pg(&self.url).await.ok()?;
+            let mut q = sqlx::query_scalar::<_, i64>(sql);
+            for b in binds {
+                q = q.bind(*b);
+            }
+            let n = q.fetch_one(&mut c).await.ok();
+            let _ = c.close().await;
+            n
+        } else {
+            let mut c = sqlx::SqliteConnection::connect(&self.url).await.ok()?;
+            let mut q = sqlx::query_scalar::<_, i64>(sql);
+            for b in binds {
+                q = q.bind(*b);
+            }
+            let n = q.fetch_one(&mut c).await.ok();
+            let _ = c.close().await;
+            n
+        }
+    }
+
+    /// Rows of two text columns (`SELECT kind, outcome ...`); empty on any error (a store not
+    /// created yet).
+    pub async fn pairs(&self, sql: &str, binds: &[&str]) -> Vec<(String, String)> {
+        if self.is_postgres() {
+            let Ok(mut c) = connect_pg(&self.url).await else {
+                return Vec::new();
+            };
+            let mut q = sqlx::query_as::<_, (String, String)>(sql);
+            for b in binds {
+                q = q.bind(*b);
+            }
+            let rows = q.fetch_all(&mut c).await.unwrap_or_default();
+            let _ = c.close().await;
+            rows
+        } else {
+            let Ok(mut c) = sqlx::SqliteConnection::connect(&self.url).await else {
+                return Vec::new();
+            };
+            let mut q = sqlx::query_as::<_, (String, String)>(sql);
+            for b in binds {
+                q = q.bind(*b);
+            }
+            let rows = q.fetch_all(&mut c).await.unwrap_or_default();
+            let _ = c.close().await;
+            rows
+        }
+    }
+
+    /// True when the store exists: the SQLite file, or any datawarden table in the database.
+    pub async fn exists(&self) -> bool {
+        if self.is_postgres() {
+            self.scalar(
+                "SELECT COUNT(*) FROM pg_tables WHERE schemaname = 'public'",
+                &[],
+            )
+            .await
+                > 0
+        } else {
+            std::path::Path::new(self.url.trim_start_matches("sqlite://")).exists()
+        }
+    }
+
+    /// Empties the store: removes the SQLite file (and its WAL), or drops every table.
+    pub async fn wipe(&self) {
+        if self.is_postgres() {
+            self.exec("DROP SCHEMA public CASCADE", &[]).await;
+            self.exec("CREATE SCHEMA public", &[]).await;
+        } else {
+            let path = self.url.trim_start_matches("sqlite://").to_string();
+            for suffix in ["", "-wal", "-shm"] {
+                let _ = std::fs::remove_file(format!("{path}{suffix}"));
+            }
+        }
+    }
+}
+
+impl Drop for Inventory {
+    fn drop(&mut self) {
+        if let Some(name) = self.pg.take() {
+            let _ =
+                std::thread::spawn(move || block_on(drop_database(Kind::Postgres, name))).join();
+        }
+    }
+}
+
+fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+        .block_on(f)
+}

@@ -23,12 +23,16 @@ pub use common::{Kind, TestDb};
 /// A temp directory with a config file, an inventory store and optionally SQLite sources.
 pub struct Setup {
     pub dir: tempfile::TempDir,
+    /// The inventory (`inventory.db`, or PostgreSQL with `DATAWARDEN_TEST_INVENTORY=postgres`).
+    pub inv: common::Inventory,
 }
 
 impl Setup {
     pub fn new() -> Setup {
+        let dir = tempfile::tempdir().unwrap();
         Setup {
-            dir: tempfile::tempdir().unwrap(),
+            inv: common::Inventory::named(dir.path(), "inventory.db"),
+            dir,
         }
     }
 
@@ -37,7 +41,7 @@ impl Setup {
     }
 
     pub fn inventory_url(&self) -> String {
-        format!("sqlite://{}", self.path("inventory.db").display())
+        self.inv.url.clone()
     }
 
     /// A SQLite database file (created empty) as a source URL.

@@ -3,8 +3,6 @@
 
 #![allow(dead_code)]
 
-use std::path::Path;
-
 use datawarden::classify::{ColumnStatus, Layout};
 use datawarden::config::Config;
 use datawarden::detect::Engine;
@@ -23,15 +21,17 @@ pub struct Setup {
     pub config: Config,
     pub engine: Engine,
     pub store: Store,
+    /// The inventory (SQLite in `dir`, or PostgreSQL with `DATAWARDEN_TEST_INVENTORY=postgres`).
+    pub inv: crate::common::Inventory,
 }
 
-/// A config text with source `crm` at `url` (plus `extra` source lines) and a delete policy on members.
-pub fn config_text(dir: &Path, url: &str, extra: &str) -> String {
+/// A config text with the inventory at `inventory` (a URL), source `crm` at `url` (plus `extra`
+/// source lines) and a delete policy on members.
+pub fn config_text(inventory: &str, url: &str, extra: &str) -> String {
     format!(
-        "[inventory]\nurl = \"sqlite://{}/inventory.db\"\n\n[[sources]]\nname = \"crm\"\nurl = \"{url}\"\n{extra}\n\n\
+        "[inventory]\nurl = \"{inventory}\"\n\n[[sources]]\nname = \"crm\"\nurl = \"{url}\"\n{extra}\n\n\
          [[policies]]\nname = \"closed-members\"\ndescription = \"Closed accounts are deleted after 90 days.\"\n\
-         source = \"crm\"\ntable = \"members\"\ntimestamp_column = \"closed_at\"\nretain = \"90d\"\naction = \"delete\"\n",
-        dir.display()
+         source = \"crm\"\ntable = \"members\"\ntimestamp_column = \"closed_at\"\nretain = \"90d\"\naction = \"delete\"\n"
     )
 }
 
@@ -59,7 +59,8 @@ pub async fn setup(db: &TestDb, extra: &str) -> Setup {
     let extra = extra.as_str();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("datawarden.toml");
-    std::fs::write(&path, config_text(dir.path(), &db.url, extra)).unwrap();
+    let inv = crate::common::Inventory::named(dir.path(), "inventory.db");
+    std::fs::write(&path, config_text(&inv.url, &db.url, extra)).unwrap();
     let config = Config::load(&path).unwrap();
     let engine = Engine::load(None).unwrap();
     let store = Store::open(&config.inventory.url).await.unwrap();
@@ -68,6 +69,7 @@ pub async fn setup(db: &TestDb, extra: &str) -> Setup {
         config,
         engine,
         store,
+        inv,
     }
 }
 

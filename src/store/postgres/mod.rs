@@ -50,13 +50,28 @@ pub(crate) const AUDIT_CHAIN_LOCK: i64 = 0x6477_6175_6469_7401;
 /// Connects to the database at a `postgres://` URL (it must exist) and migrates it. Errors name
 /// the URL with its password replaced.
 pub(crate) async fn open(url: &str) -> Result<PgPool> {
-    let shown = redact_url(url);
-    let options = PgConnectOptions::from_str(url).map_err(|e| {
+    let pool = connect(url).await?;
+    migrator().run(&pool).await.map_err(|e| {
         Error::Inventory(format!(
-            "`{shown}` is not a PostgreSQL URL ({}); write postgres://user@host/database",
-            redact_error(&e.to_string(), url)
+            "migrating the inventory at {}: {e}",
+            redact_url(url)
         ))
     })?;
+    Ok(pool)
+}
+
+/// Connects without migrating (dry runs and `status` create nothing).
+pub(crate) async fn connect(url: &str) -> Result<PgPool> {
+    let shown = redact_url(url);
+    let options = PgConnectOptions::from_str(url)
+        .map_err(|e| {
+            Error::Inventory(format!(
+                "`{shown}` is not a PostgreSQL URL ({}); write postgres://user@host/database",
+                redact_error(&e.to_string(), url)
+            ))
+        })?
+        // The server's NOTICEs ("relation ... already exists, skipping") are not the user's news.
+        .options([("client_min_messages", "warning")]);
     let pool = PgPoolOptions::new()
         .max_connections(8)
         .acquire_timeout(Duration::from_secs(30))
@@ -68,10 +83,6 @@ pub(crate) async fn open(url: &str) -> Result<PgPool> {
                 redact_error(&e.to_string(), url)
             ))
         })?;
-    migrator()
-        .run(&pool)
-        .await
-        .map_err(|e| Error::Inventory(format!("migrating the inventory at {shown}: {e}")))?;
     Ok(pool)
 }
 
