@@ -80,9 +80,21 @@ impl Default for Metrics {
 }
 
 impl Metrics {
-    /// Creates and registers every metric.
+    /// Creates and registers every metric (no node label).
     pub fn new() -> Metrics {
-        let mut registry = Registry::with_prefix("datawarden");
+        Metrics::with_registry(Registry::with_prefix("datawarden"))
+    }
+
+    /// Creates and registers every metric, each series labelled `node="<node>"` (the daemon's
+    /// node name, so that the series of daemons sharing one inventory stay apart).
+    pub fn for_node(node: &str) -> Metrics {
+        Metrics::with_registry(Registry::with_prefix_and_labels(
+            "datawarden",
+            [("node".into(), node.to_string().into())].into_iter(),
+        ))
+    }
+
+    fn with_registry(mut registry: Registry) -> Metrics {
         let m = Metrics {
             runs: Family::default(),
             failures: Family::default(),
@@ -267,6 +279,26 @@ fn unix_now() -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_series_has_the_node_label() {
+        let m = Metrics::for_node("node-a");
+        m.record_run(
+            "scan:crm",
+            JobKind::Scan,
+            Outcome::Success,
+            Duration::from_millis(3),
+        );
+        m.add_rows("old", "delete", 4);
+        let text = m.encode();
+        for line in text
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.is_empty())
+        {
+            assert!(line.contains(r#"node="node-a""#), "{line}\n{text}");
+        }
+        assert!(text.contains("datawarden_rows_affected_total{"), "{text}");
+    }
 
     #[test]
     fn exposition_has_labels_and_values() {

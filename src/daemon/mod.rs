@@ -95,7 +95,7 @@ pub async fn run_with(
     let (control_tx, control_rx) = mpsc::channel(8);
     spawn_signal_handlers(control_tx)?;
 
-    let metrics = Arc::new(Metrics::new());
+    let metrics = Arc::new(Metrics::for_node(store.node()));
     for source in &config.sources {
         match jobs::personal_columns(&store, &source.name).await {
             Ok(by_category) if !by_category.is_empty() => {
