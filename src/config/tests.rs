@@ -186,3 +186,33 @@ fn inventory_url_is_sqlite_or_postgres_and_never_shown_with_its_password() {
     assert!(msg.contains("SQLite or PostgreSQL"), "{msg}");
     assert!(!msg.contains("hunter2"), "{msg}");
 }
+
+#[test]
+fn cluster_settings_are_checked_with_their_line() {
+    let c = parse("[daemon]\nnode = \"dw-a\"\nlease = \"5s\"\nmax_concurrent_jobs = 2\n").unwrap();
+    assert_eq!(c.daemon.node.as_deref(), Some("dw-a"));
+    assert_eq!(c.daemon.lease(), std::time::Duration::from_secs(5));
+    assert_eq!(c.daemon.max_concurrent_jobs, Some(2));
+    assert_eq!(
+        parse("").unwrap().daemon.lease(),
+        std::time::Duration::from_secs(30)
+    );
+    for (text, want) in [
+        ("[daemon]\nlease = \"soon\"\n", ":2: daemon.lease:"),
+        (
+            "[daemon]\nlease = \"200ms\"\n",
+            ":2: daemon.lease: the lease must be at least 1s",
+        ),
+        (
+            "[daemon]\nmax_concurrent_jobs = 0\n",
+            ":2: daemon.max_concurrent_jobs: must be at least 1",
+        ),
+        (
+            "[daemon]\nnode = \" \"\n",
+            ":2: daemon.node: must not be empty",
+        ),
+    ] {
+        let msg = parse(text).unwrap_err().to_string();
+        assert!(msg.contains(want), "{text}: {msg}");
+    }
+}
