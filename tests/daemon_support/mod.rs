@@ -331,3 +331,27 @@ where
     }
     panic!("timed out after {timeout:?} waiting for: {what}");
 }
+
+/// The metrics text with each series' `node="…"` label (the first one; the daemon's node name)
+/// removed, after asserting that every series has it.
+pub fn without_node(metrics: &str) -> String {
+    metrics
+        .lines()
+        .map(|l| {
+            if l.starts_with('#') || l.is_empty() {
+                return l.to_string();
+            }
+            let start = l
+                .find("{node=\"")
+                .unwrap_or_else(|| panic!("no node label: {l}"));
+            let rest = &l[start + 7..];
+            let end = rest.find('"').unwrap() + 1;
+            let after = rest[end..].strip_prefix(',').unwrap_or(&rest[end..]);
+            match after.strip_prefix('}') {
+                Some(unlabelled) => format!("{}{unlabelled}", &l[..start]),
+                None => format!("{}{{{after}", &l[..start]),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
