@@ -277,33 +277,40 @@ fn run_after(hay: &[u8], i: usize) -> usize {
 }
 
 /// True when the number at `[start, end)` is a piece of a longer digit group: joined to more
-/// digits by a hyphen (`177-17778612-7736-46`, `110105-19900307-1239-5`), or by a single space
-/// where the digit runs on both sides of it are display-group short (`138 0013 8000 2019`). A
-/// long run next to a space is a number of its own (`2024-03-15 13800138000`,
-/// `110105199003071239 13800138000`). Only joins of digits count: a number starting with `+` or
-/// `(` begins a new one.
+/// digits by a hyphen (`177-17778612-7736-46`, `110105-19900307-123X-5`), or by a single space
+/// to a display-group short run (at most 8 digits) when its own run there is short too
+/// (`138 0013 8000 2019`) or that run goes on to more digits after another space
+/// (`15314959853 9327 39`). A long run next to a space is a number of its own
+/// (`2024-03-15 13800138000`, `110105199003071239 13800138000`, `13800138000 2019年`). Only
+/// joins of digits count: a number starting with `+` or `(` begins a new one.
 pub(crate) fn in_longer_group(hay: &[u8], start: usize, end: usize) -> bool {
-    let joined = |sep: u8, mine: usize, theirs: usize| match sep {
-        b'-' => true,
-        b' ' => mine <= GROUP_RUN && theirs <= GROUP_RUN,
-        _ => false,
-    };
     if start >= end || end > hay.len() {
         return false;
     }
-    let before = start >= 2
-        && hay[start].is_ascii_digit()
-        && hay[start - 2].is_ascii_digit()
-        && joined(
-            hay[start - 1],
-            run_after(hay, start),
-            run_before(hay, start - 1),
-        );
-    let after = end >= 1
-        && end + 1 < hay.len()
-        && hay[end - 1].is_ascii_digit()
-        && hay[end + 1].is_ascii_digit()
-        && joined(hay[end], run_before(hay, end), run_after(hay, end + 1));
+    let digit_at = |i: usize| hay.get(i).is_some_and(u8::is_ascii_digit);
+    // `sep` joins my run of `mine` digits to their run of `theirs`, whose far side is `beyond`
+    // (the separator there and the byte past it).
+    let joined = |sep: u8, mine: usize, theirs: usize, beyond: Option<(u8, usize)>| match sep {
+        b'-' => true,
+        b' ' => {
+            theirs <= GROUP_RUN
+                && (mine <= GROUP_RUN || beyond.is_some_and(|(b, i)| b == b' ' && digit_at(i)))
+        }
+        _ => false,
+    };
+    let before = start >= 2 && hay[start].is_ascii_digit() && digit_at(start - 2) && {
+        let theirs = run_before(hay, start - 1);
+        let far = (start - 1).checked_sub(theirs + 1);
+        let beyond = far.and_then(|f| Some((hay[f], f.checked_sub(1)?)));
+        joined(hay[start - 1], run_after(hay, start), theirs, beyond)
+    };
+    let after =
+        end + 1 < hay.len() && hay[end - 1].is_ascii_alphanumeric() && digit_at(end + 1) && {
+            let theirs = run_after(hay, end + 1);
+            let far = end + 1 + theirs;
+            let beyond = hay.get(far).map(|&b| (b, far + 1));
+            joined(hay[end], run_before(hay, end), theirs, beyond)
+        };
     before || after
 }
 
