@@ -12,6 +12,12 @@
 //!   negative name hint (`email_opt_in`, `phone_model`) lowers confidence and disables that.
 //! - Blank values (empty or whitespace) carry nothing and are treated like NULL.
 //! - Values of numeric SQL types arrive as text; a trailing `.000` fraction is ignored.
+//! - "Name + shape": a column named as a phone (a `phone` name hint as a whole token, not an
+//!   `..._id`) in which at least [`PHONE_SHAPE_SHARE`] of the raw values have the shape of a phone
+//!   number ([`phone_shaped`]: 7-15 digits, optionally a leading `+` and the separators people
+//!   write) is a phone column even when the numbering plans are not known to the detectors
+//!   (pagila's `address.phone`: unformatted numbers of many countries). The report's note says
+//!   so. Without the name, such values decide nothing (ids, amounts).
 //! - Values datawarden wrote ([`crate::transformed::written_by_datawarden`]: envelopes,
 //!   pseudonyms, masks) are counted apart (`transformed`) and left out of every share's
 //!   denominator, so a partly transformed column stays flagged while any raw value holds the
@@ -103,6 +109,33 @@ pub struct ColumnReport {
 /// [`ColumnClassifier::set_max_value_bytes`]).
 pub const DEFAULT_MAX_VALUE_BYTES: usize = 256 << 10;
 
+/// The share of raw values that must be phone-shaped for the "name + shape" rule.
+pub const PHONE_SHAPE_SHARE: f64 = 0.8;
+
+/// True when `v` has the shape of a phone number written by a person or stored unformatted:
+/// 7-15 digits (full-width ones too), an optional leading `+`, and spaces, hyphens, parentheses
+/// or (at least two, so that a decimal is not one) dots between them; not one digit repeated.
+pub fn phone_shaped(v: &[u8]) -> bool {
+    let Ok(text) = std::str::from_utf8(v) else {
+        return false;
+    };
+    let (mut digits, mut dots, mut first, mut same) = (0u32, 0u32, None, true);
+    for (i, c) in text.chars().enumerate() {
+        let c = crate::detect::fold::fold_char(c).unwrap_or(c);
+        match c {
+            '0'..='9' => {
+                digits += 1;
+                same &= *first.get_or_insert(c) == c;
+            }
+            '+' if i == 0 => {}
+            ' ' | '-' | '(' | ')' => {}
+            '.' => dots += 1,
+            _ => return false,
+        }
+    }
+    (7..=15).contains(&digits) && dots != 1 && !same
+}
+
 /// Maximum masked examples per finding.
 const MAX_EXAMPLES: usize = 3;
 
@@ -141,6 +174,12 @@ pub struct ColumnClassifier<'e> {
     truncated: u64,
     /// Values not searched at all (the table's detection budget ran out).
     unsearched: u64,
+    /// The phone category's index when the column is named as a phone ("name + shape").
+    phone_named: Option<usize>,
+    /// Raw values with the shape of a phone number (counted only when `phone_named`).
+    phone_shaped: u64,
+    /// Masked examples of phone-shaped values.
+    shape_examples: Vec<String>,
 }
 
 /// The longest prefix of `v` of at most `max` bytes that does not split a UTF-8 character.
@@ -216,6 +255,12 @@ impl<'e> ColumnClassifier<'e> {
         let supported = (0..engine.detectors().len())
             .map(|i| cats[engine.category_index(i)].name_hint.is_some())
             .collect();
+        let names_an_id = hints::tokens(name).last().is_some_and(|t| t == "id");
+        let phone_named = engine
+            .categories()
+            .iter()
+            .position(|c| c == "phone")
+            .filter(|&ci| cats[ci].name_hint.is_some() && !names_an_id);
         ColumnClassifier {
             engine,
             numeric: is_numeric_type(sql_type),
@@ -228,6 +273,9 @@ impl<'e> ColumnClassifier<'e> {
             max_value_bytes: DEFAULT_MAX_VALUE_BYTES,
             truncated: 0,
             unsearched: 0,
+            phone_named,
+            phone_shaped: 0,
+            shape_examples: Vec::new(),
         }
     }
 
@@ -271,6 +319,15 @@ impl<'e> ColumnClassifier<'e> {
         if v.len() > self.max_value_bytes {
             self.truncated += 1;
             v = prefix_at_char(v, self.max_value_bytes);
+        }
+        if self.phone_named.is_some() && phone_shaped(v) {
+            self.phone_shaped += 1;
+            if self.shape_examples.len() < MAX_EXAMPLES {
+                let masked = mask("phone", &String::from_utf8_lossy(v));
+                if !self.shape_examples.contains(&masked) {
+                    self.shape_examples.push(masked);
+                }
+            }
         }
         self.engine
             .find_supported(v, &self.supported, &mut self.buf);
@@ -343,9 +400,17 @@ impl<'e> ColumnClassifier<'e> {
                 self.unsearched
             ));
         }
-        let note = (!cut.is_empty()).then(|| format!("detection cut short: {}", cut.join("; ")));
+        let mut notes: Vec<String> = Vec::new();
+        if !cut.is_empty() {
+            notes.push(format!("detection cut short: {}", cut.join("; ")));
+        }
+        let raw_share = |n: u64| n as f64 / raw.max(1) as f64;
+        let name_and_shape = self
+            .phone_named
+            .filter(|_| self.phone_shaped > 0 && raw_share(self.phone_shaped) >= PHONE_SHAPE_SHARE);
         let mut findings = Vec::new();
-        for (ci, c) in self.cats.into_iter().enumerate() {
+        let mut shape_examples = self.shape_examples;
+        for (ci, mut c) in self.cats.into_iter().enumerate() {
             if c.matched == 0 && c.name_hint.is_none() {
                 continue;
             }
@@ -373,7 +438,30 @@ impl<'e> ColumnClassifier<'e> {
             let whole_share = c.whole as f64 / denom;
             let whole_ok = c.whole > 0 && whole_share >= min_share;
             let free_ok = c.free >= min_matched;
-            let personal = whole_ok || free_ok;
+            let mut personal = whole_ok || free_ok;
+            let (mut share, mut whole_share, mut whole_ok) = (share, whole_share, whole_ok);
+            if name_and_shape == Some(ci) && !personal {
+                // Name + shape: the phone-shaped values are the evidence.
+                personal = true;
+                whole_ok = true;
+                c.matched = c.matched.max(self.phone_shaped);
+                c.whole = c.whole.max(self.phone_shaped);
+                c.weak_only = 0;
+                share = raw_share(c.matched);
+                whole_share = raw_share(c.whole);
+                for e in shape_examples.drain(..) {
+                    if c.examples.len() < MAX_EXAMPLES && !c.examples.contains(&e) {
+                        c.examples.push(e);
+                    }
+                }
+                notes.push(format!(
+                    "name + shape: {} of {} value(s) are 7-15 digit phone-shaped numbers in a column \
+                     named as a phone (hint {:?})",
+                    self.phone_shaped,
+                    raw,
+                    c.name_hint.as_deref().unwrap_or_default()
+                ));
+            }
             let layout = if whole_ok || (!free_ok && c.whole >= c.free) {
                 Layout::WholeValue
             } else {
@@ -441,7 +529,7 @@ impl<'e> ColumnClassifier<'e> {
             transformed: self.transformed,
             status,
             findings,
-            note,
+            note: (!notes.is_empty()).then(|| notes.join("; ")),
         }
     }
 }

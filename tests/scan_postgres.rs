@@ -56,3 +56,8 @@ async fn a_failing_table_does_not_stop_the_scan() {
     s.store.close().await;
     db.drop_db().await;
 }
+
+#[tokio::test]
+async fn phone_named_column_of_phone_shapes() {
+    scan_suite::phone_named_column_of_phone_shapes(Kind::Postgres).await;
+}

@@ -69,3 +69,8 @@ async fn unreachable_source_is_reported_without_its_password() {
         store.close().await;
     }
 }
+
+#[tokio::test]
+async fn phone_named_column_of_phone_shapes() {
+    scan_suite::phone_named_column_of_phone_shapes(Kind::Sqlite).await;
+}

@@ -245,3 +245,112 @@ fn values_cut_short_are_counted_and_noted() {
     assert!(note.contains("1 value(s) not searched"), "{note}");
     assert_eq!(classify("remarks", "text", &[Some("a@b.cn")]).note, None);
 }
+
+/// Unformatted numbers of many countries, as pagila's `address.phone` holds them.
+const WORLD_PHONES: &[&str] = &[
+    "14033335568",
+    "6172235589",
+    "28303384290",
+    "35470136890",
+    "705814003527",
+    "338244023543",
+    "838635286649",
+    "657105007218",
+    "271646426340",
+    "491271355190",
+    "803004066180",
+    "80303246192",
+    "270765478523",
+    "996314843519",
+    "478229987054",
+    "１３４８９０３２１２０",
+    "+44 20 7946 0958",
+    "0316 7154 339",
+    "",
+];
+
+#[test]
+fn a_column_named_as_a_phone_with_phone_shaped_values_is_a_phone_column() {
+    let values: Vec<Option<&str>> = WORLD_PHONES.iter().map(|v| Some(*v)).collect();
+    let r = classify("phone", "character varying(20)", &values);
+    assert_eq!(r.status, ColumnStatus::Personal, "{r:?}");
+    let f = finding(&r, "phone").unwrap();
+    assert!(f.personal && f.layout == Layout::WholeValue, "{f:?}");
+    assert_eq!(f.matched, 18);
+    assert_eq!(f.name_hint.as_deref(), Some("phone"));
+    assert!(f.examples.iter().all(|e| e.contains("****")), "{f:?}");
+    let note = r.note.as_deref().unwrap();
+    assert!(
+        note.starts_with("name + shape: 18 of 18 value(s)"),
+        "{note}"
+    );
+    for name in [
+        "mobile",
+        "tel",
+        "phone_number",
+        "手机",
+        "联系电话",
+        "contactPhone",
+    ] {
+        let r = classify(name, "text", &values);
+        assert_eq!(r.status, ColumnStatus::Personal, "{name}");
+    }
+}
+
+#[test]
+fn phone_shaped_values_without_the_name_decide_nothing() {
+    let values: Vec<Option<&str>> = WORLD_PHONES.iter().map(|v| Some(*v)).collect();
+    for name in [
+        "amount",
+        "order_no",
+        "account",
+        "phone_id",
+        "phone_model",
+        "telemetry",
+    ] {
+        let r = classify(name, "text", &values);
+        assert!(
+            finding(&r, "phone").is_none_or(|f| !f.personal),
+            "{name}: {r:?}"
+        );
+        assert!(r
+            .note
+            .as_deref()
+            .is_none_or(|n| !n.contains("name + shape")));
+    }
+    // Named as a phone, but the values are not mostly phone-shaped.
+    let mixed = [
+        Some("14033335568"),
+        Some("n/a"),
+        Some("ask at desk"),
+        Some("12.5"),
+        Some("1111111111"),
+    ];
+    let r = classify("phone", "text", &mixed);
+    assert_ne!(r.status, ColumnStatus::Personal, "{r:?}");
+}
+
+#[test]
+fn phone_shapes() {
+    for good in [
+        "14033335568",
+        "+44 20 7946 0958",
+        "(010) 6552 9988",
+        "212.555.1234",
+        "１３８００１３８０００",
+        "0316-7154-339",
+    ] {
+        assert!(phone_shaped(good.as_bytes()), "{good}");
+    }
+    for bad in [
+        "123456",
+        "1234567890123456",
+        "1234567.89",
+        "0000000000",
+        "2024-03-15 12:30",
+        "abc1234567",
+        "ext 1234567",
+    ] {
+        assert!(!phone_shaped(bad.as_bytes()), "{bad}");
+    }
+}

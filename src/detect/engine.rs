@@ -8,6 +8,7 @@
 use aho_corasick::AhoCorasick;
 use regex::bytes::Regex;
 
+use super::fold::{self, Folded};
 use super::scanners::{self, FindFn, Reach};
 use super::spec::DetectorSpec;
 use super::validators::{Ctx, Needs, Validator, Verdict};
@@ -281,9 +282,41 @@ fn digit_anchored(n: &Needs) -> bool {
     n.min_digits > 0 && !n.at_sign
 }
 
-/// Runs `compiled` over `value`, appending to `out`. `supported(i)` says whether weak matches of
-/// detector `i` count without a context word.
+thread_local! {
+    /// The folded copy of the value being searched, reused from value to value.
+    static FOLDED: std::cell::RefCell<Folded> = Default::default();
+}
+
+/// Runs `compiled` over `value`, appending to `out` (cleared first). `supported(i)` says whether
+/// weak matches of detector `i` count without a context word. A value holding full-width forms
+/// or Unicode spaces is searched folded ([`super::fold`]), and its matches are reported as
+/// offsets in `value`; other values are searched as they are, without a copy.
 pub(crate) fn find(
+    compiled: &[Compiled],
+    ctx: &Ctx,
+    value: &[u8],
+    supported: &dyn Fn(usize) -> bool,
+    out: &mut Vec<Match>,
+) {
+    if value.is_ascii() || !fold::needs_folding(value) {
+        return find_in(compiled, ctx, value, supported, out);
+    }
+    let search_folded = |f: &mut Folded, out: &mut Vec<Match>| {
+        f.fold(value);
+        find_in(compiled, ctx, &f.text, supported, out);
+        for m in out.iter_mut() {
+            m.start = f.original(m.start);
+            m.end = f.original(m.end);
+        }
+    };
+    FOLDED.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut f) => search_folded(&mut f, out),
+        Err(_) => search_folded(&mut Folded::default(), out),
+    });
+}
+
+/// [`find`] on `value` as it is.
+fn find_in(
     compiled: &[Compiled],
     ctx: &Ctx,
     value: &[u8],
@@ -860,7 +893,7 @@ mod tests {
     fn same_as_reference(value: &[u8]) {
         let e = engine();
         let (mut got, mut want, mut whole) = (Vec::new(), Vec::new(), Vec::new());
-        find(&e.compiled, &e.ctx, value, &|_| false, &mut got);
+        find_in(&e.compiled, &e.ctx, value, &|_| false, &mut got);
         find_reference(&e.compiled, &e.ctx, value, &mut want);
         find_unwindowed(&e.compiled, &e.ctx, value, &mut whole);
         let text = String::from_utf8_lossy(value);

@@ -1,7 +1,10 @@
 //! Shape- and length-preserving masks for examples and the retention `mask` action:
 //! `138****5678`, `1101**********123X`, `ab***@qq.com`, `京A***45`, `LFV2*********1234`.
 //! Deterministic; the output has exactly as many characters as the input, and at least a third of
-//! the identifying characters (rounded up, at least one) are always masked.
+//! the identifying characters (rounded up, at least one) are always masked. Full-width forms count
+//! as the characters they fold to (`１３８００１３８０００` -> `１３８****８０００`, see [`super::fold`]).
+
+use super::fold::fold_char;
 
 /// The mask character.
 pub const MASK: char = '*';
@@ -11,13 +14,18 @@ pub fn mask(category: &str, value: &str) -> String {
     let chars: Vec<char> = value.chars().collect();
     let mut out = chars.clone();
     match category {
-        "phone" => mask_selected(&mut out, |c| c.is_ascii_digit(), 3, 4),
+        "phone" => mask_selected(&mut out, |c| ascii(c).is_ascii_digit(), 3, 4),
         "cn_resident_id" | "vin" => mask_selected(&mut out, |c| c.is_alphanumeric(), 4, 4),
         "email" => mask_email(&mut out),
         "cn_license_plate" => mask_plate(&mut out),
         _ => mask_selected(&mut out, |c| !c.is_whitespace(), 0, 0),
     }
     out.into_iter().collect()
+}
+
+/// The ASCII character `c` folds to, or `c`.
+fn ascii(c: char) -> char {
+    fold_char(c).unwrap_or(c)
 }
 
 /// Masks the characters selected by `pick`, keeping the first `head` and last `tail` of them,
@@ -76,11 +84,12 @@ fn mask_email(out: &mut [char]) {
 /// `京A12345` -> `京A***45`: province and authority letter stay (they identify a region, not a
 /// vehicle), the serial keeps its last two characters; separators and suffix characters stay.
 fn mask_plate(out: &mut [char]) {
-    let starts_cjk = out.first().is_some_and(|c| !c.is_ascii());
-    if starts_cjk && out.len() > 2 && out[1].is_ascii_alphabetic() {
-        mask_selected(&mut out[2..], |c| c.is_ascii_alphanumeric(), 0, 2);
+    let starts_cjk = out.first().is_some_and(|&c| !ascii(c).is_ascii());
+    let serial = |c: char| ascii(c).is_ascii_alphanumeric();
+    if starts_cjk && out.len() > 2 && ascii(out[1]).is_ascii_alphabetic() {
+        mask_selected(&mut out[2..], serial, 0, 2);
     } else if starts_cjk && out.len() > 1 {
-        mask_selected(&mut out[1..], |c| c.is_ascii_alphanumeric(), 0, 2);
+        mask_selected(&mut out[1..], serial, 0, 2);
     } else {
         mask_selected(out, |c| !c.is_whitespace(), 0, 0);
     }
@@ -104,6 +113,27 @@ mod tests {
         assert_eq!(mask("cn_license_plate", "京A12345"), "京A***45");
         assert_eq!(mask("cn_license_plate", "京A·12345"), "京A·***45");
         assert_eq!(mask("vin", "LFV2A21KXD4001234"), "LFV2*********1234");
+    }
+
+    #[test]
+    fn full_width_forms_mask_like_ascii() {
+        assert_eq!(
+            mask("phone", "１３８００１３８０００"),
+            "１３８****８０００"
+        );
+        assert_eq!(
+            mask("phone", "１３８－００１３－８０００"),
+            "１３８－****－８０００"
+        );
+        assert_eq!(mask("cn_license_plate", "京Ａ１２３４５"), "京Ａ***４５");
+        assert_eq!(
+            mask("cn_resident_id", "１１０１０５１９９００３０７１２３Ｘ"),
+            "１１０１**********１２３Ｘ"
+        );
+        assert_eq!(
+            mask("email", "ｅｍａｉｌ＠ｅｘａｍｐｌｅ．ｃｏｍ"),
+            "ｅｍ***＠ｅｘａｍｐｌｅ．ｃｏｍ"
+        );
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! user's `detectors_dir` are added, and a file with a built-in id replaces it.
 
 mod engine;
+pub mod fold;
 pub mod hints;
 pub mod mask;
 mod scanners;

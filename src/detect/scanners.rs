@@ -40,7 +40,10 @@ const fn reach(before: usize, after: usize) -> Reach {
 /// Every scanner, one per shipped detector.
 pub(crate) const SCANNERS: &[Scanner] = &[
     Scanner {
-        patterns: &["[1-8][0-9]{16}[0-9Xx]"],
+        patterns: &[
+            "[1-8][0-9]{16}[0-9Xx]",
+            "[1-8][0-9]{5}[ -][0-9]{8}[ -][0-9]{3}[0-9Xx]",
+        ],
         find: resident_id,
         reach: reach(0, 1),
     },
@@ -71,9 +74,9 @@ pub(crate) const SCANNERS: &[Scanner] = &[
     },
     Scanner {
         patterns: &[
-            r"0[1-9][0-9]{1,2}[ -]?[2-9][0-9]{6,7}",
-            r"\(0[1-9][0-9]{1,2}\) ?[2-9][0-9]{6,7}",
-            r"(?:\+|00)86[ -]?[1-9][0-9]{1,2}[ -]?[2-9][0-9]{6,7}",
+            r"0[1-9][0-9]{1,2}[ -]?(?:[2-9][0-9]{6,7}|[2-9][0-9]{2,3}[ -][0-9]{4})",
+            r"\(0[1-9][0-9]{1,2}\) ?(?:[2-9][0-9]{6,7}|[2-9][0-9]{2,3}[ -][0-9]{4})",
+            r"(?:\+|00)86[ -]?[1-9][0-9]{1,2}[ -]?(?:[2-9][0-9]{6,7}|[2-9][0-9]{2,3}[ -][0-9]{4})",
             r"[48]00[ -]?[0-9]{3}[ -]?[0-9]{4}",
         ],
         find: cn_landline,
@@ -193,9 +196,33 @@ fn digit_run_from(h: &[u8], pos: usize, digits: usize, last: &[u8]) -> Option<(u
     None
 }
 
-/// `[1-8][0-9]{16}[0-9Xx]`
+/// `[1-8][0-9]{16}[0-9Xx]|[1-8][0-9]{5}[ -][0-9]{8}[ -][0-9]{3}[0-9Xx]`. In a run of digits the
+/// plain form can only start where at least 16 digits follow, and the grouped form only where
+/// exactly 5 do (a separator comes next), so a start that fails both moves on to that one start
+/// or past the run, and the search stays linear.
 fn resident_id(h: &[u8], pos: usize) -> Option<(usize, usize)> {
-    digit_run_from(h, pos, 17, b"Xx")
+    let mut s = pos;
+    while s < h.len() {
+        if !(b'1'..=b'8').contains(&h[s]) {
+            s += 1;
+            continue;
+        }
+        let n = count_digits(h, s + 1, 17);
+        if n == 17 || (n == 16 && one_of(h, s + 17, b"Xx")) {
+            return Some((s, s + 18));
+        }
+        if n == 5
+            && one_of(h, s + 6, b" -")
+            && digits(h, s + 7, 8)
+            && one_of(h, s + 15, b" -")
+            && digits(h, s + 16, 3)
+            && (digit(h, s + 19) || one_of(h, s + 19, b"Xx"))
+        {
+            return Some((s, s + 20));
+        }
+        s += if n > 5 { n - 5 } else { 1 + n };
+    }
+    None
 }
 
 /// `[1-8][0-9]{14}`
@@ -321,15 +348,19 @@ fn cn_mobile(h: &[u8], pos: usize) -> Option<(usize, usize)> {
     )
 }
 
-/// `[2-9][0-9]{6,7}` at `i`: the end, preferring eight bytes.
+/// `[2-9][0-9]{6,7}|[2-9][0-9]{2,3}[ -][0-9]{4}` at `i` (a local number, plain or grouped 4-4
+/// or 3-4 for display): the end, preferring the plain form, then the longer one.
 fn subscriber(h: &[u8], i: usize) -> Option<usize> {
     if !byte_in(h, i, b'2', b'9') {
         return None;
     }
-    [7, 6]
+    if let Some(m) = [7, 6].into_iter().find(|&m| digits(h, i + 1, m)) {
+        return Some(i + 1 + m);
+    }
+    [3, 2]
         .into_iter()
-        .find(|&m| digits(h, i + 1, m))
-        .map(|m| i + 1 + m)
+        .find(|&m| digits(h, i + 1, m) && one_of(h, i + 1 + m, b" -") && digits(h, i + 2 + m, 4))
+        .map(|m| i + 6 + m)
 }
 
 /// `[0-9]{1,2}` at `i` (the rest of an area code), what `after_area` requires next, then
@@ -345,9 +376,9 @@ fn area_then_subscriber(
         .find_map(|k| subscriber(h, after_area(i + k)?))
 }
 
-/// The four landline patterns, tried in order at each start:
-/// `0[1-9][0-9]{1,2}[ -]?[2-9][0-9]{6,7}`, `\(0[1-9][0-9]{1,2}\) ?[2-9][0-9]{6,7}`,
-/// `(?:\+|00)86[ -]?[1-9][0-9]{1,2}[ -]?[2-9][0-9]{6,7}` and `[48]00[ -]?[0-9]{3}[ -]?[0-9]{4}`.
+/// The four landline patterns, tried in order at each start (`SUB` is a [`subscriber`]):
+/// `0[1-9][0-9]{1,2}[ -]?SUB`, `\(0[1-9][0-9]{1,2}\) ?SUB`, `(?:\+|00)86[ -]?[1-9][0-9]{1,2}[ -]?SUB`
+/// and `[48]00[ -]?[0-9]{3}[ -]?[0-9]{4}`.
 fn cn_landline(h: &[u8], pos: usize) -> Option<(usize, usize)> {
     let dash_or_space = |i| opt(h, i, b" -");
     let then_dash_or_space = |i| Some(dash_or_space(i));
@@ -553,7 +584,8 @@ mod tests {
         for hay in [
             "+86 (0) 138-1234-5678",
             "0086-(0)13812345678",
-            "(010) 62345678 (0755)2345678",
+            "(010) 62345678 (0755)2345678 (010) 6552 9988 010-6552-9988 0755 234 5678",
+            "+86 10 6552 9988 010 655 29988 0755-23 4567 021 5234-56789",
             "+86 10 6234 5678, 0086-755-23456789",
             "400-123-4567 800 1234567 4001234567",
             "+1 (415) 555-2671 ext. 123456789",
@@ -562,6 +594,8 @@ mod tests {
             "京A12345 使123456 粤b·12345 京I1234 新z 使12345",
             "LSVAB2188E2100001 1HGCM82633A004352 ioqIOQ12345678901234567",
             "110105199003071239 11010519900307123x 110105900307123",
+            "110105 19900307 123X 110105-19900307-1239 1101051 9900307 1239 110105-199003071239",
+            "21101-05 19900307 123 110105 19900307-12 110105 19900307 1234 5",
             "li@example.com ＠ @@ \u{FF20}x",
         ] {
             all_agree(hay.as_bytes());
@@ -573,7 +607,7 @@ mod tests {
 
         #[test]
         fn scanners_agree_with_their_regex(
-            s in "([0-9]{1,18}|[ \\-.()+#xX]|ext\\.?|Ext|00|86|\\(0\\)|[A-HJ-Z]{1,17}|[a-z]{1,4}|京|苏|粤|使|挂|＠|@|\u{FF21}|号){0,24}",
+            s in "([0-9]{1,18}|[0-9]{6} [0-9]{8}-[0-9]{3}|[ \\-.()+#xX]|ext\\.?|Ext|00|86|\\(0\\)|[A-HJ-Z]{1,17}|[a-z]{1,4}|京|苏|粤|使|挂|＠|@|\u{FF21}|号){0,24}",
             bytes in proptest::collection::vec(any::<u8>(), 0..40),
         ) {
             all_agree(s.as_bytes());

@@ -416,3 +416,59 @@ fn long_values_find_what_short_ones_do() {
         assert_eq!(got, shifted, "{line}");
     }
 }
+
+#[test]
+fn pieces_of_longer_digit_groups_are_not_phones() {
+    for group in [
+        "177-17778612-7736-46",
+        "177 17778612 7736 46",
+        "138-0013-8000-2019",
+        "138 0013 8000 2019",
+        "15314959853 9327 39",
+        "2019-13800138000",
+        "6222 138 0013 8000",
+        "212-555-1234-5678",
+        "+44 20 7946 0958-1234",
+    ] {
+        assert_eq!(ids(group), Vec::<String>::new(), "{group}");
+    }
+    // A long run next to a space is a number of its own.
+    for (text, phone) in [
+        ("2024-03-15 13800138000", "13800138000"),
+        ("13800138000 2019年注册", "13800138000"),
+        ("13800138000 13900139000", "13800138000"),
+    ] {
+        let got: Vec<String> = found(text).into_iter().map(|(_, t)| t).collect();
+        assert!(got.iter().any(|t| t == phone), "{text}: {got:?}");
+    }
+    let id = resident_id("11010519900307123");
+    let phone = "13800138000";
+    let both: Vec<String> = found(&format!("{id} {phone}"))
+        .into_iter()
+        .map(|(_, t)| t)
+        .collect();
+    assert_eq!(both, [id.clone(), phone.to_string()]);
+}
+
+#[test]
+fn full_width_values_match_at_their_own_bytes() {
+    for (value, want) in [
+        ("１３８００１３８０００", "１３８００１３８０００"),
+        (
+            "电话：１３８－００１３－８０００。",
+            "１３８－００１３－８０００",
+        ),
+        (
+            "＋８６　１３８　００１３　８０００",
+            "＋８６　１３８　００１３　８０００",
+        ),
+        (
+            "邮箱ｅｍａｉｌ＠ｅｘａｍｐｌｅ．ｃｏｍ，谢谢",
+            "ｅｍａｉｌ＠ｅｘａｍｐｌｅ．ｃｏｍ",
+        ),
+        ("车牌粤Ｂ·１２３４５", "粤Ｂ·１２３４５"),
+    ] {
+        let got: Vec<String> = found(value).into_iter().map(|(_, t)| t).collect();
+        assert_eq!(got, [want], "{value}");
+    }
+}

@@ -425,3 +425,48 @@ pub async fn drift_and_exports(kind: Kind) {
     s.store.close().await;
     db.drop_db().await;
 }
+
+/// Unformatted phone numbers of many countries in a column named `phone` (as pagila's
+/// `address.phone` holds them) make a phone column on "name + shape"; the same numbers in a
+/// column not named as a phone do not.
+pub async fn phone_named_column_of_phone_shapes(kind: Kind) {
+    let Some(db) = TestDb::create(kind, "scan_phone_shape").await else {
+        return;
+    };
+    db.exec("CREATE TABLE address (address_id INTEGER PRIMARY KEY, phone VARCHAR(20), reference VARCHAR(20))")
+        .await;
+    // 601 numbers of 9-12 digits, deterministic (a linear congruential sequence).
+    let mut x: u64 = 20_061_789;
+    let mut rows = Vec::new();
+    for id in 1..=601u64 {
+        x = x
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        let len = 9 + (x >> 60) as usize % 4;
+        let digits = format!("{}{:012}", 1 + (x >> 40) % 9, (x >> 8) % 1_000_000_000_000);
+        let number = &digits[..len];
+        rows.push(format!("({id}, '{number}', '{number}')"));
+    }
+    for chunk in rows.chunks(200) {
+        db.exec(&format!(
+            "INSERT INTO address (address_id, phone, reference) VALUES {}",
+            chunk.join(", ")
+        ))
+        .await;
+    }
+    let s = setup(&db, "").await;
+    let summary = s.scan().await;
+    assert_eq!(summary.status, ScanStatus::Ok, "{:?}", summary.failures);
+    let cols = s.all().await;
+    let phone = find(&cols, "address", "phone");
+    assert!(held(phone).contains(&"phone"), "{:?}", phone.categories);
+    let note = phone.scan_note.as_deref().unwrap_or_default();
+    assert!(note.contains("name + shape: 601 of 601"), "{note}");
+    let reference = find(&cols, "address", "reference");
+    assert!(
+        !held(reference).contains(&"phone"),
+        "{:?}",
+        reference.categories
+    );
+    db.drop_db().await;
+}

@@ -2,7 +2,7 @@
 //! 2-9 (8 digits after two-digit area codes), written plain, with a hyphen or space, with the area
 //! code in parentheses, or as +86 without the 0; and 10-digit 400/800 service numbers.
 
-use super::{boundary, digits_into, is_alnum, Ctx, Verdict};
+use super::{boundary, digits_into, in_longer_group, is_alnum, Ctx, Verdict};
 
 /// True when the digits (values 0-9) after the trunk 0 form area code + local number.
 pub fn valid_national(d: &[u8]) -> bool {
@@ -22,10 +22,42 @@ pub fn valid_national(d: &[u8]) -> bool {
     len_ok && local.first().is_some_and(|&x| x >= 2)
 }
 
+/// The end of a hyphenated extension of 1-5 digits at `end` (`010-62345678-8001`), if one is
+/// there, ends the digit group and follows a local number written plain (after a grouped one,
+/// `0512-3456-7890-1234`, it is one more group).
+fn extension_end(hay: &[u8], end: usize) -> Option<usize> {
+    let local_run = hay[..end]
+        .iter()
+        .rev()
+        .take_while(|b| b.is_ascii_digit())
+        .take(7)
+        .count();
+    if hay.get(end) != Some(&b'-') || local_run < 7 {
+        return None;
+    }
+    let n = hay[end + 1..]
+        .iter()
+        .take(6)
+        .take_while(|b| b.is_ascii_digit())
+        .count();
+    let e = end + 1 + n;
+    let more = hay.get(e).is_some_and(|&b| is_alnum(b) || b == b'-');
+    ((1..=5).contains(&n) && !more).then_some(e)
+}
+
 /// Validator `cn_landline`.
 pub fn check(hay: &[u8], start: usize, end: usize, _ctx: &Ctx) -> Verdict {
     if let Some(v) = boundary(hay, start, end, is_alnum) {
         return v;
+    }
+    let service = matches!(hay.get(start), Some(b'4' | b'8'));
+    let with_ext = if service {
+        None
+    } else {
+        extension_end(hay, end)
+    };
+    if in_longer_group(hay, start, with_ext.unwrap_or(end)) {
+        return Verdict::Reject;
     }
     let s = &hay[start..end];
     let mut buf = [0u8; 16];
@@ -43,7 +75,7 @@ pub fn check(hay: &[u8], start: usize, end: usize, _ctx: &Ctx) -> Verdict {
     if ok {
         Verdict::Accept {
             start,
-            end,
+            end: with_ext.unwrap_or(end),
             weak: false,
         }
     } else {
@@ -63,6 +95,35 @@ mod tests {
     }
 
     #[test]
+    fn extensions_and_longer_groups() {
+        let ctx = Ctx { today: 20250101 };
+        let v = b"010-62345678-8001";
+        assert_eq!(
+            check(v, 0, 12, &ctx),
+            Verdict::Accept {
+                start: 0,
+                end: 17,
+                weak: false
+            }
+        );
+        for bad in [
+            "0512-3456-7890-1234",
+            "010-62345678-8001-2",
+            "010-62345678-123456",
+        ] {
+            let end = match bad {
+                "0512-3456-7890-1234" => 14,
+                _ => 12,
+            };
+            assert_eq!(
+                check(bad.as_bytes(), 0, end, &ctx),
+                Verdict::Reject,
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
     fn forms() {
         for good in [
             "010-62345678",
@@ -75,6 +136,10 @@ mod tests {
             "0086 21 52345678",
             "400-123-4567",
             "8001234567",
+            "(010) 6552 9988",
+            "010 6552-9988",
+            "0755 234 5678",
+            "+86 10 6552 9988",
         ] {
             assert!(ok(good), "{good}");
         }

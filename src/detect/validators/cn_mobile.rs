@@ -2,7 +2,7 @@
 //! 16[25-7], 17[0-35-8], 18x, 19x but 194), with optional +86 / 0086 / 86 / +86 (0) prefixes and
 //! 3-4-4 groupings.
 
-use super::{boundary, digits_into, is_alnum, Ctx, Verdict};
+use super::{boundary, digits_into, in_longer_group, is_alnum, Ctx, Verdict};
 
 /// True when the 11 digits (values 0-9, not ASCII) start with an allocated mobile prefix.
 pub fn allocated(d: &[u8]) -> bool {
@@ -25,6 +25,9 @@ pub fn allocated(d: &[u8]) -> bool {
 pub fn check(hay: &[u8], start: usize, end: usize, _ctx: &Ctx) -> Verdict {
     if let Some(v) = boundary(hay, start, end, is_alnum) {
         return v;
+    }
+    if in_longer_group(hay, start, end) {
+        return Verdict::Reject;
     }
     let mut buf = [0u8; 16];
     let Some(n) = digits_into(&hay[start..end], &mut buf) else {

@@ -1,7 +1,8 @@
 //! Chinese resident identity card numbers (GB 11643-1999): province prefix, birth date from
-//! 1900-01-01 to today, ISO 7064 MOD 11-2 check character; and the legacy 15-digit form (weak).
+//! 1900-01-01 to today, ISO 7064 MOD 11-2 check character, written plain or grouped 6-8-4 for
+//! display with spaces or hyphens (`110105 19900307 123X`); and the legacy 15-digit form (weak).
 
-use super::{boundary, digits_into, is_alnum, num, valid_date, Ctx, Verdict};
+use super::{boundary, digits_into, in_longer_group, is_alnum, num, valid_date, Ctx, Verdict};
 
 const WEIGHTS: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
 const CHECK: &[u8; 11] = b"10X98765432";
@@ -51,15 +52,32 @@ pub fn is_valid_legacy15(s: &[u8]) -> bool {
     valid_province(num(&s[..2])) && valid_date(y, m, d)
 }
 
-/// Validator `cn_resident_id`: candidate of 18 characters, not inside a longer alphanumeric token.
-pub fn check(hay: &[u8], start: usize, end: usize, ctx: &Ctx) -> Verdict {
-    if end - start != 18 {
-        return Verdict::Reject;
+/// The 18 characters of a number written plain (18 bytes) or grouped 6-8-4 with one kind of
+/// separator, a space or a hyphen (20 bytes).
+fn ungrouped(s: &[u8]) -> Option<[u8; 18]> {
+    let mut out = [0u8; 18];
+    match s.len() {
+        18 => out.copy_from_slice(s),
+        20 if s[6] == s[15] && matches!(s[6], b' ' | b'-') => {
+            out[..6].copy_from_slice(&s[..6]);
+            out[6..14].copy_from_slice(&s[7..15]);
+            out[14..].copy_from_slice(&s[16..]);
+        }
+        _ => return None,
     }
+    Some(out)
+}
+
+/// Validator `cn_resident_id`: a candidate of 18 characters, or 20 grouped 6-8-4, not inside a
+/// longer alphanumeric token nor a piece of a longer digit group.
+pub fn check(hay: &[u8], start: usize, end: usize, ctx: &Ctx) -> Verdict {
+    let Some(id) = ungrouped(&hay[start..end]) else {
+        return Verdict::Reject;
+    };
     if let Some(v) = boundary(hay, start, end, is_alnum) {
         return v;
     }
-    if is_valid(&hay[start..end], ctx.today) {
+    if is_valid(&id, ctx.today) && !in_longer_group(hay, start, end) {
         Verdict::Accept {
             start,
             end,
@@ -159,6 +177,33 @@ mod tests {
             check(prefixed.as_bytes(), 1, 19, &ctx),
             Verdict::RejectUntil(_)
         ));
+    }
+
+    #[test]
+    fn grouped_for_display() {
+        let ctx = Ctx { today: TODAY };
+        let id = with_check("11010519900307123");
+        let (a, b, c) = (&id[..6], &id[6..14], &id[14..]);
+        for sep in [" ", "-"] {
+            let g = format!("{a}{sep}{b}{sep}{c}");
+            assert!(
+                matches!(check(g.as_bytes(), 0, 20, &ctx), Verdict::Accept { .. }),
+                "{g}"
+            );
+            let longer = format!("{g}{sep}12");
+            assert_eq!(
+                check(longer.as_bytes(), 0, 20, &ctx),
+                Verdict::Reject,
+                "{longer}"
+            );
+        }
+        let mixed = format!("{a} {b}-{c}");
+        assert_eq!(check(mixed.as_bytes(), 0, 20, &ctx), Verdict::Reject);
+        let mut wrong = id.clone().into_bytes();
+        wrong[17] = if wrong[17] == b'1' { b'2' } else { b'1' };
+        let wrong = String::from_utf8(wrong).unwrap();
+        let g = format!("{} {} {}", &wrong[..6], &wrong[6..14], &wrong[14..]);
+        assert_eq!(check(g.as_bytes(), 0, 20, &ctx), Verdict::Reject);
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! or hyphenated international format), at most 15 digits in all and at least 7. Country codes 1
 //! and 86 are left to the NANP and Chinese validators, which know their numbering plans.
 
-use super::{boundary, digits_into, is_alnum, Ctx, Verdict};
+use super::{boundary, digits_into, in_longer_group, is_alnum, Ctx, Verdict};
 
 /// Assigned country calling codes (ITU-T E.164 list), sorted.
 const CODES: &[u16] = &[
@@ -38,6 +38,9 @@ pub fn check(hay: &[u8], start: usize, end: usize, _ctx: &Ctx) -> Verdict {
     }
     if let Some(v) = boundary(hay, start, end, is_alnum) {
         return v;
+    }
+    if in_longer_group(hay, start, end) {
+        return Verdict::Reject;
     }
     let mut buf = [0u8; 20];
     let Some(n) = digits_into(&hay[start..end], &mut buf) else {

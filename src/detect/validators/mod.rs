@@ -108,7 +108,8 @@ pub const VALIDATORS: &[Validator] = &[
         check: cn_resident_id::check,
         needs: Needs {
             min_digits: 17,
-            min_digit_run: 17,
+            // Grouped 6-8-4 for display: the longest run is 8.
+            min_digit_run: 8,
             max_digit_run: 18,
             ..needs()
         },
@@ -250,6 +251,67 @@ pub(crate) fn boundary(hay: &[u8], start: usize, end: usize, f: fn(u8) -> bool) 
     } else {
         None
     }
+}
+
+/// Digit runs of display groupings are at most this long (`138 0013 8000`, `1780 1234 5678`).
+const GROUP_RUN: usize = 8;
+
+/// The length of the run of ASCII digits ending just before `i`, counted up to `GROUP_RUN + 1`.
+fn run_before(hay: &[u8], i: usize) -> usize {
+    hay[..i]
+        .iter()
+        .rev()
+        .take(GROUP_RUN + 1)
+        .take_while(|b| b.is_ascii_digit())
+        .count()
+}
+
+/// The length of the run of ASCII digits starting at `i`, counted up to `GROUP_RUN + 1`.
+fn run_after(hay: &[u8], i: usize) -> usize {
+    hay.get(i..).map_or(0, |s| {
+        s.iter()
+            .take(GROUP_RUN + 1)
+            .take_while(|b| b.is_ascii_digit())
+            .count()
+    })
+}
+
+/// True when the number at `[start, end)` is a piece of a longer digit group: joined to more
+/// digits by a hyphen (`177-17778612-7736-46`, `110105-19900307-123X-5`), or by a single space
+/// to a display-group short run (at most 8 digits) when its own run there is short too
+/// (`138 0013 8000 2019`) or that run goes on to more digits after another space
+/// (`15314959853 9327 39`). A long run next to a space is a number of its own
+/// (`2024-03-15 13800138000`, `110105199003071239 13800138000`, `13800138000 2019年`). Only
+/// joins of digits count: a number starting with `+` or `(` begins a new one.
+pub(crate) fn in_longer_group(hay: &[u8], start: usize, end: usize) -> bool {
+    if start >= end || end > hay.len() {
+        return false;
+    }
+    let digit_at = |i: usize| hay.get(i).is_some_and(u8::is_ascii_digit);
+    // `sep` joins my run of `mine` digits to their run of `theirs`, whose far side is `beyond`
+    // (the separator there and the byte past it).
+    let joined = |sep: u8, mine: usize, theirs: usize, beyond: Option<(u8, usize)>| match sep {
+        b'-' => true,
+        b' ' => {
+            theirs <= GROUP_RUN
+                && (mine <= GROUP_RUN || beyond.is_some_and(|(b, i)| b == b' ' && digit_at(i)))
+        }
+        _ => false,
+    };
+    let before = start >= 2 && hay[start].is_ascii_digit() && digit_at(start - 2) && {
+        let theirs = run_before(hay, start - 1);
+        let far = (start - 1).checked_sub(theirs + 1);
+        let beyond = far.and_then(|f| Some((hay[f], f.checked_sub(1)?)));
+        joined(hay[start - 1], run_after(hay, start), theirs, beyond)
+    };
+    let after =
+        end + 1 < hay.len() && hay[end - 1].is_ascii_alphanumeric() && digit_at(end + 1) && {
+            let theirs = run_after(hay, end + 1);
+            let far = end + 1 + theirs;
+            let beyond = hay.get(far).map(|&b| (b, far + 1));
+            joined(hay[end], run_before(hay, end), theirs, beyond)
+        };
+    before || after
 }
 
 /// Collects the ASCII digits of `s` into `buf`; returns how many (None when more than fit).

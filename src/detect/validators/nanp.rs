@@ -3,7 +3,7 @@
 //! strings (no separator, parenthesis or `+`) are weak: 10-digit order and account numbers share
 //! the shape.
 
-use super::{boundary, digits_into, is_alnum, Ctx, Verdict};
+use super::{boundary, digits_into, in_longer_group, is_alnum, Ctx, Verdict};
 
 /// True when the 10 digits (values 0-9) are a valid NANP number.
 pub fn valid(d: &[u8]) -> bool {
@@ -18,6 +18,9 @@ pub fn valid(d: &[u8]) -> bool {
 pub fn check(hay: &[u8], start: usize, end: usize, _ctx: &Ctx) -> Verdict {
     if let Some(v) = boundary(hay, start, end, is_alnum) {
         return v;
+    }
+    if in_longer_group(hay, start, end) {
+        return Verdict::Reject;
     }
     let s = &hay[start..end];
     // The number proper ends at the extension marker, if any.
