@@ -23,6 +23,7 @@ pub mod schedule;
 pub mod shell;
 pub mod sources;
 pub mod stop;
+pub mod subject;
 pub mod transformed;
 
 pub use error::{Error, Result};
