@@ -90,11 +90,11 @@ fn fixture(kind: Kind) -> String {
     ));
     s.push_str(&format!(
         "CREATE TABLE inquiries (id BIGINT PRIMARY KEY, member_id BIGINT REFERENCES members (id), \
-         body {text_t}, held INT NOT NULL DEFAULT 0);\n"
+         vehicle_id BIGINT REFERENCES vehicles (id), body {text_t}, held INT NOT NULL DEFAULT 0);\n"
     ));
-    if kind == Kind::MySql {
-        s = s.replace(") REFERENCES", ") REFERENCES");
-    }
+    // An index: the receiver phone is searched by equality on the identifier's spellings.
+    s.push_str("CREATE INDEX orders_receiver ON orders (receiver_phone);\n");
+    let _ = kind;
     s.push_str(&format!(
         "INSERT INTO members VALUES (1, 'Li Lei', '{PERSON}', 'lilei@example.com', NULL), \
          (5, 'Li Lei (old)', NULL, NULL, '{PERSON}');\n"
@@ -137,18 +137,18 @@ fn fixture(kind: Kind) -> String {
     }
     s.push_str(&format!("INSERT INTO orders VALUES {};\n", o.join(", ")));
     let mut q = vec![
-        "(1, NULL, 'customer 138-0013-8000 asked about delivery', 0)".to_string(),
+        "(1, NULL, NULL, 'customer 138-0013-8000 asked about delivery', 0)".to_string(),
         format!(
-            "(2, NULL, 'call +86 138 0013 8000 or {} (his wife)', 0)",
+            "(2, NULL, NULL, 'call +86 138 0013 8000 or {} (his wife)', 0)",
             phone(13)
         ),
-        "(3, 1, 'no number in this one', 0)".to_string(),
-        "(4, 1, 'complaint under investigation', 1)".to_string(),
-        "(5, 12, 'near miss 13800138001 is someone else', 0)".to_string(),
+        "(3, NULL, 1, 'the car makes a noise', 0)".to_string(),
+        "(4, 1, NULL, 'complaint under investigation', 1)".to_string(),
+        "(5, 12, NULL, 'near miss 13800138001 is someone else', 0)".to_string(),
     ];
     for i in 10..50u32 {
         q.push(format!(
-            "({}, {i}, 'please call me at {} tomorrow', 0)",
+            "({}, {i}, {i}, 'please call me at {} tomorrow', 0)",
             100 + i,
             phone(i)
         ));
@@ -214,7 +214,7 @@ async fn dump(cfg: &Path) -> std::collections::BTreeMap<(String, String), Vec<Op
         ("members", "id, name, phone, email, backup_phone"),
         ("vehicles", "id, member_id, vin, plate"),
         ("orders", "id, member_id, receiver_phone, note, amount"),
-        ("inquiries", "id, member_id, body, held"),
+        ("inquiries", "id, member_id, vehicle_id, body, held"),
     ] {
         let list: Vec<String> = cols
             .split(", ")
@@ -280,10 +280,19 @@ async fn scenario(kind: Kind) {
         via("vehicles", "1"),
         "foreign key vehicles.member_id -> members.id"
     );
+    // A chain: member 1 -> vehicle 1 -> inquiry 3.
     assert_eq!(
         via("inquiries", "3"),
+        "foreign key inquiries.vehicle_id -> vehicles.id"
+    );
+    assert_eq!(
+        via("inquiries", "4"),
         "foreign key inquiries.member_id -> members.id"
     );
+    // Through the index on receiver_phone, in every spelling.
+    for id in ["1", "2", "3"] {
+        assert_eq!(via("orders", id), "phone in receiver_phone");
+    }
     assert!(
         via("members", "5").starts_with("pseudonym of phone in backup_phone"),
         "{}",
@@ -294,6 +303,25 @@ async fn scenario(kind: Kind) {
         "{}",
         via("inquiries", "2")
     );
+    // The indexed column is searched by equality, the others in one pass.
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_datawarden"))
+        .args(["subject", "find", "--phone", PERSON, "--config"])
+        .arg(&cfg)
+        .env("RUST_LOG", "datawarden=debug")
+        .output()
+        .unwrap();
+    let log = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        log.lines()
+            .any(|l| l.contains("searched by equality") && l.contains("receiver_phone")),
+        "{log}"
+    );
+    assert!(
+        log.lines()
+            .any(|l| l.contains("streamed pass") && l.contains("body")),
+        "{log}"
+    );
+    assert!(!log.contains(PERSON), "{log}");
     let out = serde_json::to_string(&v).unwrap();
     assert!(
         !out.contains(PERSON) && !out.contains("lilei@"),
@@ -392,6 +420,7 @@ async fn scenario(kind: Kind) {
     // The held inquiry stays and is reported; the erasure is not complete.
     assert_eq!(o.status.code(), Some(1), "{t}");
     assert!(t.contains("held by a legal hold"), "{t}");
+    assert!(t.contains("completed (resumed)"), "{t}");
     let after_hold = dump(&cfg).await;
     assert!(after_hold.contains_key(&("inquiries".into(), "4".into())));
     // Without the hold, the same request completes.

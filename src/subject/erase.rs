@@ -82,7 +82,9 @@ impl EraseReport {
     /// True when every step completed (or would complete) with nothing held or left.
     pub fn complete(&self) -> bool {
         self.steps.iter().all(|s| {
-            (s.outcome == "completed" || s.outcome == "dry run") && s.held == 0 && s.left == 0
+            (s.outcome.starts_with("completed") || s.outcome == "dry run")
+                && s.held == 0
+                && s.left == 0
         })
     }
 }
@@ -393,8 +395,9 @@ pub async fn run(
             Ok(r) => {
                 rep.run_id = Some(r.run_id.clone());
                 rep.affected = r.rows_affected;
+                let resumed = if r.resumed { " (resumed)" } else { "" };
                 rep.outcome = match r.outcome {
-                    Outcome::Completed => "completed".into(),
+                    Outcome::Completed => format!("completed{resumed}"),
                     Outcome::Stopped => "stopped".into(),
                     Outcome::Braked => "braked".into(),
                     Outcome::Locked => "locked: another process runs this erasure".into(),

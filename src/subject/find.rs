@@ -461,6 +461,13 @@ async fn search_source(
             if values.is_empty() {
                 continue;
             }
+            tracing::debug!(
+                source = %name,
+                table = %info.table,
+                column = %col,
+                values = values.len(),
+                "searched by equality (index or pseudonym)"
+            );
             let d = source.dialect();
             let mut q = crate::retention::sql::Stmt::new(d);
             q.push(&select_all(source, &info))
@@ -564,6 +571,12 @@ async fn search_source(
                     pass_hits.push((k, pi, matched));
                 }
             };
+            tracing::debug!(
+                source = %name,
+                table = %info.table,
+                columns = %pass.iter().map(|(c, _)| c.as_str()).collect::<Vec<_>>().join(","),
+                "searched in one streamed pass"
+            );
             let opts = SampleOptions::new(1, ScanMode::Full);
             source.sample(&subset, &opts, &mut on_row).await?;
             drop(on_row);
