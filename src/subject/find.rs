@@ -579,7 +579,6 @@ async fn search_source(
             );
             let opts = SampleOptions::new(1, ScanMode::Full);
             source.sample(&subset, &opts, &mut on_row).await?;
-            drop(on_row);
             for (k, pi, matched) in pass_hits {
                 let (col, how) = &pass[pi];
                 let e = hits

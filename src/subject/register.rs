@@ -99,22 +99,15 @@ impl Register {
     /// Opens the register (creating its table) in the inventory store.
     pub async fn open(config: &Config) -> Result<Register> {
         let store = Store::open(&config.inventory.url).await?;
+        Register::of_store(&store).await
+    }
+
+    /// The register in an open inventory store (creating its table when missing).
+    pub async fn of_store(store: &Store) -> Result<Register> {
         store.ensure(&MIGRATIONS).await?;
         Ok(Register {
             pool: store.pool().clone(),
         })
-    }
-
-    /// Opens the register read-only if the store and the table exist (metrics).
-    pub async fn open_existing(url: &str) -> Option<Register> {
-        let pool = crate::retention::store::open_read_only(url).await?;
-        let exists: Option<String> = sqlx::query_scalar(
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'subject_requests'",
-        )
-        .fetch_optional(&pool)
-        .await
-        .ok()?;
-        exists.map(|_| Register { pool })
     }
 
     /// Records request `id` (a new id when `None`) if it is new, and returns its id. The
@@ -252,13 +245,61 @@ impl Register {
         Ok(out)
     }
 
-    /// Open requests past their due date.
-    pub async fn overdue(&self) -> Result<u64> {
-        Ok(self
-            .list(false)
-            .await?
+    /// `(open, overdue)`: requests not closed, and of those the ones past their due date.
+    pub async fn counts(&self) -> Result<(u64, u64)> {
+        let open = self.list(false).await?;
+        let now = Utc::now();
+        let overdue = open
             .iter()
-            .filter(|r| r.days_left < 0 || (r.days_left == 0 && r.due_at < rfc3339(Utc::now())))
-            .count() as u64)
+            .filter(|r| {
+                DateTime::parse_from_rfc3339(&r.due_at).is_ok_and(|d| d.with_timezone(&Utc) < now)
+            })
+            .count();
+        Ok((open.len() as u64, overdue as u64))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::subject::identifiers::Kind;
+
+    #[tokio::test]
+    async fn requests_are_listed_with_days_left_and_overdue_counted() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = format!(
+            "[inventory]\nurl = \"sqlite://{}\"\n[subject_requests]\nrespond_within = \"15d\"\n",
+            dir.path().join("inv.db").display()
+        );
+        let config = Config::parse(&text, &dir.path().join("dw.toml")).unwrap();
+        let reg = Register::open(&config).await.unwrap();
+        let id = Identifier::parse(Kind::Phone, "13800138000").unwrap();
+        let a = reg.begin(&config, Some("A"), std::slice::from_ref(&id)).await.unwrap();
+        let b = reg.begin(&config, None, &[id]).await.unwrap();
+        assert_eq!(a, "A");
+        assert_ne!(b, "A");
+        let list = reg.list(false).await.unwrap();
+        assert_eq!(list.len(), 2);
+        assert!(list.iter().all(|r| r.days_left == 15), "{list:?}");
+        // Without [keys] pseudonym only the kind is stored, never the value.
+        let ids = list[0].identifiers.to_string();
+        assert!(
+            !ids.contains("13800138000") && ids.contains("phone"),
+            "{ids}"
+        );
+        assert_eq!(reg.counts().await.unwrap(), (2, 0));
+        sqlx::query("UPDATE subject_requests SET due_at = '2000-01-01T00:00:00Z' WHERE id = 'A'")
+            .execute(&reg.pool)
+            .await
+            .unwrap();
+        assert_eq!(reg.counts().await.unwrap(), (2, 1));
+        reg.record("A", Event::Erased(3, true), Some(&["run-1".to_string()]))
+            .await
+            .unwrap();
+        assert_eq!(reg.counts().await.unwrap(), (1, 0));
+        let all = reg.list(true).await.unwrap();
+        let a = all.iter().find(|r| r.id == "A").unwrap();
+        assert_eq!((a.status.as_str(), a.erased), ("erased", 3));
+        assert_eq!(a.audit_runs, vec!["run-1".to_string()]);
     }
 }
