@@ -50,7 +50,10 @@ impl Fx {
              [keys]\nencryption = \"file:{}\"\npseudonym = \"file:{}\"\n\n\
              [[policies]]\nname = \"backup-phones\"\ndescription = \"old phones are pseudonymized\"\n\
              source = \"shop\"\ntable = \"members\"\nretain = \"0d\"\naction = \"pseudonymize\"\n\
-             columns = [\"backup_phone\"]\n\n{hold}\
+             columns = [\"backup_phone\"]\n\n\
+             [[policies]]\nname = \"old-emails\"\ndescription = \"old e-mails are encrypted\"\n\
+             source = \"shop\"\ntable = \"members\"\nretain = \"0d\"\naction = \"encrypt\"\n\
+             columns = [\"old_email\"]\n\n{hold}\
              [subject_requests]\nrespond_within = \"15d\"\n{extra}\n\
              [[subject_requests.keep]]\nsource = \"shop\"\ntable = \"orders\"\naction = \"mask\"\n",
             self.path("inv.db").display(),
@@ -78,7 +81,7 @@ fn fixture(kind: Kind) -> String {
     let mut s = String::new();
     s.push_str(
         "CREATE TABLE members (id BIGINT PRIMARY KEY, name VARCHAR(50), phone VARCHAR(32), \
-         email VARCHAR(120), backup_phone VARCHAR(64));\n",
+         email VARCHAR(120), backup_phone VARCHAR(64), old_email VARCHAR(200));\n",
     );
     s.push_str(
         "CREATE TABLE vehicles (id BIGINT PRIMARY KEY, member_id BIGINT REFERENCES members (id), \
@@ -96,13 +99,14 @@ fn fixture(kind: Kind) -> String {
     s.push_str("CREATE INDEX orders_receiver ON orders (receiver_phone);\n");
     let _ = kind;
     s.push_str(&format!(
-        "INSERT INTO members VALUES (1, 'Li Lei', '{PERSON}', 'lilei@example.com', NULL), \
-         (5, 'Li Lei (old)', NULL, NULL, '{PERSON}');\n"
+        "INSERT INTO members VALUES (1, 'Li Lei', '{PERSON}', 'lilei@example.com', NULL, NULL), \
+         (5, 'Li Lei (old)', NULL, NULL, '{PERSON}', NULL), \
+         (6, 'Li Lei (2019)', NULL, NULL, NULL, 'LiLei@example.com');\n"
     ));
     let mut vals = Vec::new();
     for i in 10..50u32 {
         vals.push(format!(
-            "({i}, 'member {i}', '{}', 'm{i}@example.com', '{}')",
+            "({i}, 'member {i}', '{}', 'm{i}@example.com', '{}', 'm{i}@old.example.com')",
             phone(i),
             phone(i + 100)
         ));
@@ -173,6 +177,7 @@ fn find_json(cfg: &Path, extra: &[&str]) -> serde_json::Value {
         "LiLei@Example.com",
         "--format",
         "json",
+        "--decrypt",
     ];
     a.extend_from_slice(extra);
     let o = run(&a, cfg);
@@ -211,7 +216,7 @@ async fn dump(cfg: &Path) -> std::collections::BTreeMap<(String, String), Vec<Op
     let d = src.dialect();
     let mut out = std::collections::BTreeMap::new();
     for (t, cols) in [
-        ("members", "id, name, phone, email, backup_phone"),
+        ("members", "id, name, phone, email, backup_phone, old_email"),
         ("vehicles", "id, member_id, vin, plate"),
         ("orders", "id, member_id, receiver_phone, note, amount"),
         ("inquiries", "id, member_id, vehicle_id, body, held"),
@@ -246,8 +251,10 @@ async fn scenario(kind: Kind) {
     };
     let cfg = fx.config(true, "batch_size = 1");
     // Pseudonymize the backup phones, then scan: the inventory says where phones live.
-    let o = run(&["enforce", "--policy", "backup-phones"], &cfg);
-    assert!(o.status.success(), "{}", text(&o));
+    for p in ["backup-phones", "old-emails"] {
+        let o = run(&["enforce", "--policy", p], &cfg);
+        assert!(o.status.success(), "{}", text(&o));
+    }
     let o = run(&["scan"], &cfg);
     assert!(o.status.success(), "{}", text(&o));
 
@@ -256,6 +263,7 @@ async fn scenario(kind: Kind) {
     let expected = set(&[
         ("members", "1"),
         ("members", "5"),
+        ("members", "6"),
         ("vehicles", "1"),
         ("orders", "1"),
         ("orders", "2"),
@@ -293,6 +301,34 @@ async fn scenario(kind: Kind) {
     for id in ["1", "2", "3"] {
         assert_eq!(via("orders", id), "phone in receiver_phone");
     }
+    assert_eq!(via("members", "6"), "email in old_email (decrypted)");
+    // Without --decrypt the encrypted column is reported, not searched.
+    let o = run(
+        &[
+            "subject",
+            "find",
+            "--email",
+            "lilei@example.com",
+            "--format",
+            "json",
+        ],
+        &cfg,
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let nd: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(!found_set(&nd).contains(&("members".to_string(), "6".to_string())));
+    assert!(
+        nd["unsearched"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|u| u["column"] == "old_email"
+                && u["reason"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with("may hold it (encrypted)")),
+        "{nd:#}"
+    );
     assert!(
         via("members", "5").starts_with("pseudonym of phone in backup_phone"),
         "{}",
@@ -336,6 +372,9 @@ async fn scenario(kind: Kind) {
             "export",
             "--phone",
             PERSON,
+            "--email",
+            "lilei@example.com",
+            "--decrypt",
             "--format",
             "json",
             "--output",
@@ -370,6 +409,7 @@ async fn scenario(kind: Kind) {
             PERSON,
             "--email",
             "lilei@example.com",
+            "--decrypt",
             "--dry-run",
             "--request",
             "REQ-1",
@@ -391,6 +431,7 @@ async fn scenario(kind: Kind) {
         PERSON,
         "--email",
         "lilei@example.com",
+        "--decrypt",
         "--request",
         "REQ-1",
         "--config",
@@ -411,6 +452,7 @@ async fn scenario(kind: Kind) {
             PERSON,
             "--email",
             "lilei@example.com",
+            "--decrypt",
             "--request",
             "REQ-1",
         ],
@@ -433,6 +475,7 @@ async fn scenario(kind: Kind) {
             PERSON,
             "--email",
             "lilei@example.com",
+            "--decrypt",
             "--request",
             "REQ-1",
         ],

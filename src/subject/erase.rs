@@ -161,10 +161,14 @@ pub async fn plan(config: &Config, findings: &Findings) -> Result<Vec<Step>> {
                 for r in rows {
                     for c in &r.columns {
                         let Some(v) = r.value(c) else { continue };
+                        // A pseudonym or an envelope that was found is the person's value whole.
+                        let transformed = crate::transformed::is_pseudonym(v)
+                            || crate::retention::crypto::is_envelope(v);
                         let spans = eraser.spans(v);
-                        let whole = spans.len() == 1
-                            && spans[0].0 == v.len() - v.trim_start().len()
-                            && spans[0].1 == v.trim_end().len();
+                        let whole = transformed
+                            || spans.len() == 1
+                                && spans[0].0 == v.len() - v.trim_start().len()
+                                && spans[0].1 == v.trim_end().len();
                         per.entry((c.clone(), !whole))
                             .or_default()
                             .push(r.key_values.clone());

@@ -274,7 +274,10 @@ mod tests {
         let config = Config::parse(&text, &dir.path().join("dw.toml")).unwrap();
         let reg = Register::open(&config).await.unwrap();
         let id = Identifier::parse(Kind::Phone, "13800138000").unwrap();
-        let a = reg.begin(&config, Some("A"), std::slice::from_ref(&id)).await.unwrap();
+        let a = reg
+            .begin(&config, Some("A"), std::slice::from_ref(&id))
+            .await
+            .unwrap();
         let b = reg.begin(&config, None, &[id]).await.unwrap();
         assert_eq!(a, "A");
         assert_ne!(b, "A");
