@@ -252,6 +252,12 @@ async fn erase(a: EraseArgs) -> anyhow::Result<ExitCode> {
         .begin(&config, a.who.request.as_deref(), &idents)
         .await?;
     let f = subject::find(&config, &idents, &a.who.options()).await?;
+    reg.record(
+        &request,
+        subject::register::Event::Found(f.matches.len() as u64),
+        None,
+    )
+    .await?;
     let steps = subject::erase::plan(&config, &f).await?;
     let stop = datawarden::stop::Stop::new();
     let s2 = stop.clone();

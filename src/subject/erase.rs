@@ -22,7 +22,7 @@ use super::identifiers::SpanEraser;
 use crate::config::{Action, Config, HoldConfig, PolicyConfig};
 use crate::error::{Error, Result};
 use crate::inventory::{ColumnFilter, Store};
-use crate::retention::plan::SubjectScope;
+use crate::retention::plan::{is_text_type, SubjectScope};
 use crate::retention::{run_policy, Outcome, RunOptions};
 use crate::sources::{Access, Source, TableRef};
 use crate::stop::Stop;
@@ -136,6 +136,9 @@ pub async fn plan(config: &Config, findings: &Findings) -> Result<Vec<Step>> {
             left.remove(&next);
             order.push(next);
         }
+        // Rows that stay (kept tables, rows transformed instead of deleted) and the action
+        // their referenced rows get.
+        let mut staying: HashMap<(TableRef, Vec<String>), Action> = HashMap::new();
         for t in order {
             let rows = &tables[&t];
             let kept = config.subject_requests.kept(&src, &t.schema, &t.name);
@@ -156,6 +159,9 @@ pub async fn plan(config: &Config, findings: &Findings) -> Result<Vec<Step>> {
                 idents: idents.clone(),
             };
             if let Some(k) = kept {
+                for r in rows {
+                    staying.insert((t.clone(), r.key_values.clone()), k.action);
+                }
                 // Per matched column: whole values get the keep action, free text its spans.
                 let mut per: BTreeMap<(String, bool), Vec<Vec<String>>> = BTreeMap::new();
                 for r in rows {
@@ -196,30 +202,31 @@ pub async fn plan(config: &Config, findings: &Findings) -> Result<Vec<Step>> {
                 }
                 continue;
             }
-            // Rows that kept rows reference are transformed, not deleted.
+            // Rows that staying rows (of a kept table, or transformed instead of deleted)
+            // reference are transformed, not deleted.
             let mut keep_action: BTreeMap<Vec<String>, Action> = BTreeMap::new();
             for fk in &refs[&t] {
                 let child = owner(fk);
-                let Some(kc) = config
-                    .subject_requests
-                    .kept(&src, &child.schema, &child.name)
-                else {
-                    continue;
-                };
                 let Some(children) = tables.get(&child) else {
                     continue;
                 };
                 for ch in children {
+                    let Some(&action) = staying.get(&(child.clone(), ch.key_values.clone())) else {
+                        continue;
+                    };
                     let refv: Option<Vec<&str>> = fk.columns.iter().map(|c| ch.value(c)).collect();
                     let Some(refv) = refv else { continue };
                     for p in rows {
                         let pv: Option<Vec<&str>> =
                             fk.referenced_columns.iter().map(|c| p.value(c)).collect();
                         if pv.as_ref() == Some(&refv) {
-                            keep_action.entry(p.key_values.clone()).or_insert(kc.action);
+                            keep_action.entry(p.key_values.clone()).or_insert(action);
                         }
                     }
                 }
+            }
+            for (k, a) in &keep_action {
+                staying.insert((t.clone(), k.clone()), *a);
             }
             let delete: Vec<Vec<String>> = rows
                 .iter()
@@ -240,7 +247,7 @@ pub async fn plan(config: &Config, findings: &Findings) -> Result<Vec<Step>> {
                     .iter()
                     .flat_map(|f| f.columns.iter())
                     .collect();
-                let personal: Vec<String> = inventory
+                let personal: Vec<&crate::sources::ColumnInfo> = inventory
                     .iter()
                     .filter(|c| {
                         c.key.source == src
@@ -250,7 +257,18 @@ pub async fn plan(config: &Config, findings: &Findings) -> Result<Vec<Step>> {
                             && !key.contains(&c.key.column)
                             && !fk_cols.contains(&c.key.column)
                     })
-                    .map(|c| c.key.column.clone())
+                    .filter_map(|c| info.column(&c.key.column))
+                    .collect();
+                // Text columns get the action; other columns (numbers) can only be nulled.
+                let text: Vec<String> = personal
+                    .iter()
+                    .filter(|c| is_text_type(&c.sql_type))
+                    .map(|c| c.name.clone())
+                    .collect();
+                let other: Vec<String> = personal
+                    .iter()
+                    .filter(|c| !is_text_type(&c.sql_type))
+                    .map(|c| c.name.clone())
                     .collect();
                 let mut per_action: BTreeMap<&str, (Action, Vec<Vec<String>>)> = BTreeMap::new();
                 for (k, a) in &keep_action {
@@ -260,9 +278,23 @@ pub async fn plan(config: &Config, findings: &Findings) -> Result<Vec<Step>> {
                         .1
                         .push(k.clone());
                 }
+                let why = "rows that kept rows reference: their personal columns are \
+                           transformed instead of the rows deleted";
                 for (_, (action, keys)) in per_action {
-                    let why = "referenced by rows of a kept table: its personal columns are transformed instead of the row deleted".to_string();
-                    steps.push(mk(action, personal.clone(), false, keys, why));
+                    if action == Action::Nullify {
+                        let all: Vec<String> = text.iter().chain(&other).cloned().collect();
+                        if !all.is_empty() {
+                            steps.push(mk(action, all, false, keys, why.into()));
+                        }
+                        continue;
+                    }
+                    if !text.is_empty() {
+                        steps.push(mk(action, text.clone(), false, keys.clone(), why.into()));
+                    }
+                    if !other.is_empty() {
+                        let why = format!("{why} (columns that are not text are set to NULL)");
+                        steps.push(mk(Action::Nullify, other.clone(), false, keys, why));
+                    }
                 }
             }
         }
