@@ -398,6 +398,30 @@ async fn scenario(kind: Kind) {
         .unwrap()
         .contains("lilei@example.com"));
     assert!(!text(&o).contains(PERSON));
+    // The same package as CSV and HTML; an existing file is never overwritten.
+    for (fmt, file) in [("csv", "package.csv"), ("html", "package.html")] {
+        let out = fx.path(file);
+        let args = |out: &Path| {
+            let mut v: Vec<String> = ["subject", "export", "--phone", PERSON, "--format", fmt]
+                .map(String::from)
+                .to_vec();
+            v.extend(["--output".into(), out.to_str().unwrap().into()]);
+            v.extend(["--request".into(), "REQ-1".into()]);
+            v
+        };
+        let a = args(&out);
+        let o = run(&a.iter().map(String::as_str).collect::<Vec<_>>(), &cfg);
+        assert!(o.status.success(), "{}", text(&o));
+        let body = std::fs::read_to_string(&out).unwrap();
+        assert!(body.contains("+86 138 0013 8000"), "{fmt}: {body}");
+        assert!(body.contains("receiver_phone"), "{fmt}: {body}");
+        let o = run(&a.iter().map(String::as_str).collect::<Vec<_>>(), &cfg);
+        assert!(
+            !o.status.success(),
+            "{fmt}: an existing file was overwritten"
+        );
+        assert_eq!(std::fs::read_to_string(&out).unwrap(), body);
+    }
 
     // Dry run: lists the steps, changes nothing.
     let before = dump(&cfg).await;
