@@ -24,6 +24,7 @@ pub mod shell;
 pub mod sources;
 pub mod stop;
 pub mod store;
+pub mod subject;
 pub mod transformed;
 
 pub use error::{Error, Result};

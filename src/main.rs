@@ -64,6 +64,7 @@ fn main() -> ExitCode {
             Command::Inventory(a) => cli::inventory::run(a).await,
             Command::Demo(a) => cli::demo::run(a).await,
             Command::Report(a) => cli::report::run(a).await,
+            Command::Subject(a) => cli::subject::run(a).await,
         }
     });
     match result {

@@ -15,6 +15,7 @@ pub mod report;
 pub mod run;
 pub mod scan;
 pub mod status;
+pub mod subject;
 
 use std::path::PathBuf;
 
@@ -56,6 +57,8 @@ pub enum Command {
     Inventory(inventory::Args),
     /// Per promise (policy description): coverage, last run, rows violating it now, audit head.
     Report(report::Args),
+    /// Data subject requests: find, export or erase one person's data; list open requests.
+    Subject(subject::Args),
     /// Build a car-platform demo database, scan it and write the inventory and its exports.
     Demo(demo::Args),
 }

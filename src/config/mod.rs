@@ -10,6 +10,7 @@ mod locate;
 pub mod predicate;
 pub mod retain;
 pub mod secret;
+pub mod subject;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -20,6 +21,7 @@ use toml_edit::ImDocument;
 pub use clock::TimestampFormat;
 pub use retain::{parse_duration, Retain, RetainUnit};
 pub use secret::{Secret, SecretValue};
+pub use subject::{KeepConfig, SubjectRequestsConfig};
 
 use crate::error::{Error, Result};
 
@@ -53,6 +55,9 @@ pub struct Config {
     /// Where the audit trail's chain heads are published.
     #[serde(default)]
     pub audit: AuditConfig,
+    /// Data subject requests: deadline and kept tables.
+    #[serde(default)]
+    pub subject_requests: SubjectRequestsConfig,
     /// The file this configuration was read from (set by [`Config::load`]).
     #[serde(skip)]
     pub path: PathBuf,
@@ -433,6 +438,10 @@ pub struct PolicyConfig {
     /// first, for foreign keys that would otherwise block the delete.
     #[serde(default)]
     pub delete_children: Vec<String>,
+    /// Set by a data subject erasure, never read from a file: the run acts only on these rows of
+    /// the table ([`crate::retention::plan::SubjectScope`]).
+    #[serde(skip)]
+    pub subject: Option<std::sync::Arc<crate::retention::plan::SubjectScope>>,
 }
 
 /// The brake of a delete policy that sets neither `max_rows` nor `max_share`: one run may delete
@@ -906,6 +915,7 @@ impl Config {
                 }
             }
         }
+        self.validate_subject_requests(p);
         check_duration(p, "daemon.shutdown_timeout", &self.daemon.shutdown_timeout);
         check_duration(p, "daemon.retry_backoff", &self.daemon.retry_backoff);
         check_duration(p, "daemon.lease", &self.daemon.lease);
@@ -932,6 +942,54 @@ impl Config {
                     "daemon.listen",
                     format!("`{listen}` is not an address: write e.g. \"127.0.0.1:9750\""),
                 );
+            }
+        }
+    }
+
+    fn validate_subject_requests(&self, p: &mut Problems<'_>) {
+        let sr = &self.subject_requests;
+        match Retain::parse(&sr.respond_within) {
+            Err(e) => p.add("subject_requests.respond_within", e),
+            Ok(r) if r.is_zero() => p.add(
+                "subject_requests.respond_within",
+                "the deadline must be longer than 0 days, e.g. \"15d\"",
+            ),
+            Ok(_) => {}
+        }
+        if sr.batch_size.is_some_and(|b| b == 0 || b > MAX_BATCH_SIZE) {
+            p.add("subject_requests.batch_size", "must be between 1 and 50000");
+        }
+        let mut seen = std::collections::HashSet::new();
+        for (i, k) in sr.keep.iter().enumerate() {
+            let key = |f: &str| format!("subject_requests.keep[{i}].{f}");
+            if !self.sources.iter().any(|s| s.name == k.source) {
+                p.add(
+                    key("source"),
+                    format!("no [[sources]] entry is named `{}`", k.source),
+                );
+            }
+            if k.table.trim().is_empty() {
+                p.add(key("table"), "name the table whose rows are kept");
+            }
+            if !seen.insert((k.source.as_str(), k.table.as_str())) {
+                p.add(
+                    key("table"),
+                    format!("{}.{} is listed twice", k.source, k.table),
+                );
+            }
+            match k.action {
+                Action::Delete => p.add(
+                    key("action"),
+                    "a kept table keeps its rows: use mask, nullify, pseudonymize or encrypt",
+                ),
+                Action::Encrypt if self.keys.encryption.is_none() => {
+                    p.add(key("action"), "action \"encrypt\" needs [keys] encryption")
+                }
+                Action::Pseudonymize if self.keys.pseudonym.is_none() => p.add(
+                    key("action"),
+                    "action \"pseudonymize\" needs [keys] pseudonym",
+                ),
+                _ => {}
             }
         }
     }

@@ -216,3 +216,47 @@ fn cluster_settings_are_checked_with_their_line() {
         assert!(msg.contains(want), "{text}: {msg}");
     }
 }
+
+#[test]
+fn subject_requests_errors_name_file_line_and_key() {
+    let base = "[[sources]]\nname = \"shop\"\nurl = \"sqlite://a.db\"\n";
+    let c = parse(&format!(
+        "{base}[subject_requests]\nrespond_within = \"1m\"\n[[subject_requests.keep]]\nsource = \"shop\"\ntable = \"orders\"\naction = \"mask\"\n"
+    ))
+    .unwrap();
+    assert!(c.subject_requests.kept("shop", "main", "orders").is_some());
+    assert!(c.subject_requests.kept("shop", "main", "members").is_none());
+    assert_eq!(parse(base).unwrap().subject_requests.respond_within, "15d");
+    for (text, at) in [
+        (
+            "[subject_requests]\nrespond_within = \"soon\"\n",
+            ":5: subject_requests.respond_within:",
+        ),
+        (
+            "[subject_requests]\nrespond_within = \"0d\"\n",
+            ":5: subject_requests.respond_within:",
+        ),
+        (
+            "[[subject_requests.keep]]\nsource = \"nope\"\ntable = \"orders\"\naction = \"mask\"\n",
+            ":5: subject_requests.keep[0].source:",
+        ),
+        (
+            "[[subject_requests.keep]]\nsource = \"shop\"\ntable = \"orders\"\naction = \"delete\"\n",
+            ":7: subject_requests.keep[0].action:",
+        ),
+        (
+            "[[subject_requests.keep]]\nsource = \"shop\"\ntable = \"orders\"\naction = \"pseudonymize\"\n",
+            ":7: subject_requests.keep[0].action:",
+        ),
+        (
+            "[subject_requests]\nbogus = 1\n",
+            ":5: bogus:",
+        ),
+    ] {
+        let msg = parse(&format!("{base}{text}")).unwrap_err().to_string();
+        assert!(
+            msg.starts_with(&format!("/etc/dw/test.toml{at}")),
+            "{text}: {msg}"
+        );
+    }
+}

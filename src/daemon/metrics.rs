@@ -63,6 +63,8 @@ pub struct Metrics {
     reloads: Family<ReloadLabels, Counter>,
     jobs: Gauge,
     heartbeat: Gauge<f64, std::sync::atomic::AtomicU64>,
+    subject_open: Gauge,
+    subject_overdue: Gauge,
     /// Categories last reported per source, so that a category that disappears drops to 0.
     known_categories: Mutex<HashMap<String, HashSet<String>>>,
 }
@@ -106,6 +108,8 @@ impl Metrics {
             reloads: Family::default(),
             jobs: Gauge::default(),
             heartbeat: Gauge::default(),
+            subject_open: Gauge::default(),
+            subject_overdue: Gauge::default(),
             known_categories: Mutex::new(HashMap::new()),
             registry: Registry::default(),
         };
@@ -159,7 +163,23 @@ impl Metrics {
             "Unix time of the last scheduler loop iteration",
             m.heartbeat.clone(),
         );
+        registry.register(
+            "subject_requests_open",
+            "Data subject requests not yet answered (register in the inventory)",
+            m.subject_open.clone(),
+        );
+        registry.register(
+            "subject_requests_overdue",
+            "Open data subject requests past the deadline of [subject_requests] respond_within",
+            m.subject_overdue.clone(),
+        );
         Metrics { registry, ..m }
+    }
+
+    /// Sets the open and overdue data subject requests.
+    pub fn set_subject_requests(&self, open: u64, overdue: u64) {
+        self.subject_open.set(open as i64);
+        self.subject_overdue.set(overdue as i64);
     }
 
     /// Counts one finished attempt.
@@ -298,6 +318,21 @@ mod tests {
             assert!(line.contains(r#"node="node-a""#), "{line}\n{text}");
         }
         assert!(text.contains("datawarden_rows_affected_total{"), "{text}");
+    }
+
+    #[test]
+    fn subject_request_gauges() {
+        let m = Metrics::new();
+        m.set_subject_requests(3, 1);
+        let text = m.encode();
+        assert!(
+            text.contains("datawarden_subject_requests_open 3"),
+            "{text}"
+        );
+        assert!(
+            text.contains("datawarden_subject_requests_overdue 1"),
+            "{text}"
+        );
     }
 
     #[test]

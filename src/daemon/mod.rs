@@ -107,6 +107,26 @@ pub async fn run_with(
             }
         }
     }
+    // Requests go overdue with time: the register is read again every minute.
+    let register_task = {
+        let (metrics, store) = (metrics.clone(), store.clone());
+        tokio::spawn(async move {
+            loop {
+                match crate::subject::register::Register::of_store(&store).await {
+                    Ok(reg) => match reg.counts().await {
+                        Ok((open, overdue)) => metrics.set_subject_requests(open, overdue),
+                        Err(e) => {
+                            tracing::warn!(error = %e, "cannot read the request register for metrics")
+                        }
+                    },
+                    Err(e) => {
+                        tracing::warn!(error = %e, "cannot open the request register for metrics")
+                    }
+                }
+                tokio::time::sleep(std::time::Duration::from_secs(60)).await;
+            }
+        })
+    };
     let heartbeat = Arc::new(Heartbeat::default());
     let (http_stop_tx, http_stop_rx) = tokio::sync::oneshot::channel::<()>();
     let http_task = match listen {
@@ -149,6 +169,7 @@ pub async fn run_with(
         Ok((Settings::from_config(&config), jobs))
     });
     let abandoned = scheduler.run(control_rx, reload).await;
+    register_task.abort();
     let _ = http_stop_tx.send(());
     if let Some(t) = http_task {
         let _ = t.await;

@@ -131,12 +131,33 @@ enum Transform {
     Encrypt(Vec<Sealer>),
     Pseudonymize(Pseudonymizer),
     Mask(Box<Masker>),
+    /// A subject erasure in free text: only the person's spans change (masked, or pseudonymized
+    /// when the action is pseudonymize).
+    Spans(Box<crate::subject::SpanEraser>, Option<Pseudonymizer>),
     None,
 }
 
 impl Transform {
     fn new(config: &Config, plan: &Plan) -> Result<(Transform, Option<String>)> {
         let p = &plan.policy;
+        if let Some(scope) = p.subject.as_ref().filter(|s| !s.spans.is_empty()) {
+            let engine = crate::detect::Engine::load(config.detectors_dir.as_deref())?;
+            let eraser = crate::subject::SpanEraser::new(engine, scope.spans.clone());
+            return Ok(match p.action {
+                Action::Pseudonymize => {
+                    let key = pseudonym_key(&config.keys)?.ok_or_else(|| Error::Refused {
+                        policy: p.name.clone(),
+                        message: "action \"pseudonymize\" needs [keys] pseudonym".into(),
+                    })?;
+                    let id = key.id().to_string();
+                    (
+                        Transform::Spans(Box::new(eraser), Some(Pseudonymizer::new(&key))),
+                        Some(id),
+                    )
+                }
+                _ => (Transform::Spans(Box::new(eraser), None), None),
+            });
+        }
         Ok(match p.action {
             Action::Encrypt => {
                 let ring = Keyring::load(&config.keys)?;
@@ -205,6 +226,12 @@ impl Transform {
                     return Ok(None);
                 }
                 m.mask_into(v, &mut out);
+            }
+            Transform::Spans(eraser, pseudo) => {
+                return Ok(eraser.erase(v, &mut |category, span| match pseudo {
+                    Some(p) => p.pseudonym(span),
+                    None => crate::detect::mask(category, span),
+                }));
             }
             Transform::None => return Ok(None),
         }

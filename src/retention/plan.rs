@@ -85,6 +85,18 @@ impl FkEffect {
     }
 }
 
+/// The rows a data subject erasure acts on ([`crate::subject::erase`]): the run's policy is
+/// synthesized with `retain = "0d"` and this scope, so the batches, transactions, read-back,
+/// brake, holds, audit and checkpoints are those of enforcement, over an explicit key set.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SubjectScope {
+    /// The key values (as text, in key-column order) of the rows the run may act on.
+    pub keys: Vec<Vec<String>>,
+    /// Free-text columns: the normalized identifiers ([`crate::retention::pseudonym::normalize`])
+    /// whose spans are transformed; the rest of each value stays. Empty: whole values.
+    pub spans: Vec<String>,
+}
+
 /// A checked policy on its table, ready to render batch statements.
 #[derive(Debug, Clone)]
 pub struct Plan {
@@ -111,6 +123,10 @@ pub struct Plan {
     /// Preflight warnings: triggers that change what the run does, cascades deeper than
     /// [`MAX_FK_DEPTH`].
     pub warnings: Vec<String>,
+    /// Subject erasures that delete: the foreign keys referencing the table. A row still
+    /// referenced through one of them (by a kept or held row) is not eligible: it is never
+    /// deleted, and no cascade removes the referencing rows.
+    pub guards: Vec<ForeignKey>,
 }
 
 /// True for column types that hold text (encrypt, pseudonymize and mask write text).
@@ -504,6 +520,14 @@ impl Plan {
             columns.push(col);
         }
         let mut fk_effects = Vec::new();
+        let mut guards = Vec::new();
+        let referencing = if policy.subject.is_some() {
+            // Referenced rows are left alone ([`Plan::guards`]), so no key blocks or cascades.
+            guards = referencing;
+            Vec::new()
+        } else {
+            referencing
+        };
         for fk in referencing {
             let deleted_first = policy
                 .delete_children
@@ -553,6 +577,7 @@ impl Plan {
             clock,
             triggers: Vec::new(),
             warnings: Vec::new(),
+            guards,
         })
     }
 
@@ -588,6 +613,61 @@ impl Plan {
         q.push(")");
         if let Some(f) = &self.policy.filter {
             q.push(" AND (").push(f).push(")");
+        }
+        self.push_subject(q);
+    }
+
+    /// Subject erasures: ` AND key IN (<the scope's keys>)`, and for deletes ` AND NOT EXISTS`
+    /// a referencing row per foreign key of [`Plan::guards`]. Nothing for policies.
+    fn push_subject(&self, q: &mut Stmt) {
+        let Some(scope) = &self.policy.subject else {
+            return;
+        };
+        let d = self.dialect;
+        q.push(" AND ").push(&self.key_expr()).push(" IN (");
+        if scope.keys.is_empty() {
+            q.push("NULL");
+        }
+        for (i, key) in scope.keys.iter().enumerate() {
+            if i > 0 {
+                q.push(", ");
+            }
+            if self.key.len() > 1 {
+                q.push("(");
+            }
+            for (j, (k, v)) in self.key.iter().zip(key).enumerate() {
+                if j > 0 {
+                    q.push(", ");
+                }
+                q.bind_key(&k.sql_type, v);
+            }
+            if self.key.len() > 1 {
+                q.push(")");
+            }
+        }
+        q.push(")");
+        let me = self.qualified();
+        for fk in &self.guards {
+            if fk.table == self.table.table {
+                // A self-reference: the erasure found the referencing rows too (MySQL cannot
+                // read the table it deletes from in a subquery).
+                continue;
+            }
+            q.push(" AND NOT EXISTS (SELECT 1 FROM ")
+                .push(&d.qualified(&fk.table))
+                .push(" dw_r WHERE ");
+            for (j, (c, r)) in fk.columns.iter().zip(&fk.referenced_columns).enumerate() {
+                if j > 0 {
+                    q.push(" AND ");
+                }
+                q.push("dw_r.")
+                    .ident(c)
+                    .push(" = ")
+                    .push(&me)
+                    .push(".")
+                    .ident(r);
+            }
+            q.push(")");
         }
     }
 
@@ -634,7 +714,14 @@ impl Plan {
     /// Appends the "still to do" condition: for transforms, at least one column not yet transformed
     /// (envelope, pseudonym or mask marker, or NULL for nullify); nothing for delete.
     pub fn push_pending(&self, q: &mut Stmt) {
-        if self.columns.is_empty() {
+        let spans = self
+            .policy
+            .subject
+            .as_ref()
+            .is_some_and(|s| !s.spans.is_empty());
+        // Span transforms leave the rest of the text: whether a span is left is for the
+        // transform to tell (it changes nothing where no span is the person's).
+        if self.columns.is_empty() || spans {
             q.push("1 = 1");
             return;
         }

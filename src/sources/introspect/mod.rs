@@ -235,6 +235,23 @@ impl Source {
         }
     }
 
+    /// The columns of `table` that lead an index (an equality on them is an index lookup).
+    pub async fn indexed_columns(&self, table: &TableRef) -> Result<Vec<String>> {
+        let (sql, binds) = match &self.pool {
+            Pool::Postgres(_) => postgres::indexed_columns(table),
+            Pool::MySql(_) => mysql::indexed_columns(table),
+            Pool::Sqlite(..) => sqlite::indexed_columns(table),
+        };
+        let rows = self
+            .fetch_rows(&sql, &binds)
+            .await
+            .map_err(|e| ctx(e, "index introspection failed"))?;
+        let mut out: Vec<String> = rows.into_iter().map(|r| field(&r, 0)).collect();
+        out.sort();
+        out.dedup();
+        Ok(out)
+    }
+
     /// Foreign keys of other tables (and the table itself) that reference `table`: the children to
     /// handle before deleting its rows.
     pub async fn referencing(&self, table: &TableRef) -> Result<Vec<ForeignKey>> {

@@ -1,7 +1,7 @@
 //! MySQL/MariaDB catalogue queries (`information_schema`). A schema is a database.
 
 use super::{CatalogSql, FkFilter};
-use crate::sources::{Bind, Dialect, Scope};
+use crate::sources::{Bind, Dialect, Scope, TableRef};
 
 fn filter(d: &Dialect, scope: &Scope, schema: &str, table: &str) -> (String, Vec<Bind>) {
     let mut binds = vec![];
@@ -56,4 +56,17 @@ pub(super) fn foreign_keys(d: &Dialect, filter_by: &FkFilter<'_>) -> (String, Ve
          ORDER BY k.TABLE_SCHEMA, k.TABLE_NAME, k.CONSTRAINT_NAME, k.ORDINAL_POSITION"
     );
     (sql, binds)
+}
+
+/// The columns leading an index of `table`.
+pub(super) fn indexed_columns(table: &TableRef) -> (String, Vec<Bind>) {
+    (
+        "SELECT COLUMN_NAME FROM information_schema.STATISTICS \
+         WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND SEQ_IN_INDEX = 1"
+            .into(),
+        vec![
+            Bind::Text(table.schema.clone()),
+            Bind::Text(table.name.clone()),
+        ],
+    )
 }

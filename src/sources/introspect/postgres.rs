@@ -132,3 +132,18 @@ fn referencing(table: &TableRef) -> (String, Vec<Bind>) {
         ],
     )
 }
+
+/// The columns leading an index of `table` (partitioned indexes included).
+pub(super) fn indexed_columns(table: &TableRef) -> (String, Vec<Bind>) {
+    (
+        "SELECT a.attname::text FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid \
+         JOIN pg_namespace n ON n.oid = c.relnamespace \
+         JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = i.indkey[0] \
+         WHERE n.nspname = $1 AND c.relname = $2"
+            .into(),
+        vec![
+            Bind::Text(table.schema.clone()),
+            Bind::Text(table.name.clone()),
+        ],
+    )
+}

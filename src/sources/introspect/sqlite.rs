@@ -73,3 +73,13 @@ pub(super) fn primary_key(table: &TableRef) -> (String, Vec<Bind>) {
         vec![Bind::Text(table.name.clone())],
     )
 }
+
+/// The columns leading an index of `table`.
+pub(super) fn indexed_columns(table: &TableRef) -> (String, Vec<Bind>) {
+    (
+        "SELECT ii.name FROM pragma_index_list(?) il JOIN pragma_index_info(il.name) ii \
+         WHERE ii.seqno = 0 AND ii.name IS NOT NULL"
+            .into(),
+        vec![Bind::Text(table.name.clone())],
+    )
+}

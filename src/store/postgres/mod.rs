@@ -37,6 +37,15 @@ pub fn migrator() -> Migrator {
                 )),
                 false,
             ),
+            Migration::new(
+                3,
+                Cow::Borrowed("subject requests"),
+                MigrationType::Simple,
+                Cow::Borrowed(include_str!(
+                    "../../../migrations/postgres/0003_subject_requests.sql"
+                )),
+                false,
+            ),
         ]),
         ignore_missing: false,
         locking: true,

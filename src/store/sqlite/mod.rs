@@ -46,6 +46,11 @@ pub fn migrator() -> Migrator {
                 "job claims",
                 include_str!("../../../migrations/sqlite/0003_job_claims.sql"),
             ),
+            m(
+                4,
+                "subject requests",
+                include_str!("../../../migrations/sqlite/0004_subject_requests.sql"),
+            ),
         ]),
         ignore_missing: false,
         locking: true,
