@@ -215,6 +215,22 @@ const TABLES: &[Table] = &[
         ],
         Some("id"),
     ),
+    (
+        "subject_requests",
+        &[
+            ("id", S),
+            ("received_at", Ts),
+            ("due_at", Ts),
+            ("status", S),
+            ("identifiers", S),
+            ("found", I),
+            ("exported", I),
+            ("erased", I),
+            ("audit_runs", S),
+            ("updated_at", Ts),
+        ],
+        None,
+    ),
 ];
 
 /// Rows per INSERT statement.
