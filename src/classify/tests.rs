@@ -354,3 +354,39 @@ fn phone_shapes() {
         assert!(!phone_shaped(bad.as_bytes()), "{bad}");
     }
 }
+
+#[test]
+fn full_width_and_grouped_spellings_are_whole_values_with_masked_examples() {
+    let id = cn_resident_id::check_char(b"11010519900307123") as char;
+    let grouped = format!("110105 19900307 123{id}");
+    let r = classify(
+        "contact",
+        "text",
+        &[
+            Some("１３８００１３８０００"),
+            Some("＋８６　１３９　００１３　９０００"),
+            Some("138-0013-8000"),
+        ],
+    );
+    let f = finding(&r, "phone").unwrap();
+    assert_eq!(
+        (f.matched, f.layout, f.personal),
+        (3, Layout::WholeValue, true)
+    );
+    assert!(
+        f.examples.contains(&"１３８****８０００".to_string()),
+        "{f:?}"
+    );
+    assert!(f.examples.iter().all(|e| e.contains("****")), "{f:?}");
+    let r = classify(
+        "remark",
+        "text",
+        &[Some(grouped.as_str()), Some(grouped.as_str())],
+    );
+    let f = finding(&r, "cn_resident_id").unwrap();
+    assert_eq!(
+        (f.matched, f.layout, f.personal),
+        (2, Layout::WholeValue, true)
+    );
+    assert_eq!(f.examples, [format!("1101** ******** 123{id}")]);
+}

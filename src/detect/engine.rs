@@ -8,7 +8,7 @@
 use aho_corasick::AhoCorasick;
 use regex::bytes::Regex;
 
-use super::fold::{self, Folded};
+use super::fold::Folded;
 use super::scanners::{self, FindFn, Reach};
 use super::spec::DetectorSpec;
 use super::validators::{Ctx, Needs, Validator, Verdict};
@@ -298,11 +298,13 @@ pub(crate) fn find(
     supported: &dyn Fn(usize) -> bool,
     out: &mut Vec<Match>,
 ) {
-    if value.is_ascii() || !fold::needs_folding(value) {
+    if value.is_ascii() {
         return find_in(compiled, ctx, value, supported, out);
     }
     let search_folded = |f: &mut Folded, out: &mut Vec<Match>| {
-        f.fold(value);
+        if !f.fold(value) {
+            return find_in(compiled, ctx, value, supported, out);
+        }
         find_in(compiled, ctx, &f.text, supported, out);
         for m in out.iter_mut() {
             m.start = f.original(m.start);

@@ -40,12 +40,37 @@ fn foldable_len(s: &[u8]) -> Option<(usize, u8)> {
     }
 }
 
-/// True when `value` holds a character [`fold_char`] folds (one pass; only the lead bytes C2,
-/// E2, E3 and EF are looked at further).
-pub(crate) fn needs_folding(value: &[u8]) -> bool {
-    value.iter().enumerate().any(|(i, &b)| {
-        matches!(b, 0xC2 | 0xE2 | 0xE3 | 0xEF) && foldable_len(&value[i..]).is_some()
-    })
+/// The offset of the first character at or after `from` that [`fold_char`] folds, with its
+/// encoded length and the ASCII byte it folds to. Linear: the lead bytes E2, E3 and EF are
+/// found with `memchr3` and C2 with `memchr`, each search resuming where it stopped
+/// (`next_c2`: the first C2 byte at or after the last search's start).
+fn next_foldable(
+    value: &[u8],
+    from: usize,
+    next_c2: &mut Option<usize>,
+) -> Option<(usize, usize, u8)> {
+    let mut i = from;
+    loop {
+        if next_c2.is_some_and(|c| c < i) {
+            *next_c2 = memchr::memchr(0xC2, &value[i..]).map(|k| i + k);
+        }
+        let three = memchr::memchr3(0xE2, 0xE3, 0xEF, &value[i..]).map(|k| i + k);
+        let at = match (three, *next_c2) {
+            (Some(t), Some(c)) => t.min(c),
+            (t, c) => t.or(c)?,
+        };
+        if let Some((len, ascii)) = foldable_len(&value[at..]) {
+            return Some((at, len, ascii));
+        }
+        i = at + 1;
+    }
+}
+
+/// True when `value` holds a character [`fold_char`] folds.
+#[cfg(test)]
+fn needs_folding(value: &[u8]) -> bool {
+    let mut next_c2 = memchr::memchr(0xC2, value);
+    next_foldable(value, 0, &mut next_c2).is_some()
 }
 
 /// A value with its foldable characters folded, and how to map offsets back.
@@ -59,26 +84,25 @@ pub(crate) struct Folded {
 }
 
 impl Folded {
-    /// Folds `value` into `self` (reusing its buffers).
-    pub(crate) fn fold(&mut self, value: &[u8]) {
+    /// Folds `value` into `self` (reusing its buffers): the bytes between folded characters are
+    /// copied in bulk. Returns false, leaving `self` empty, when nothing in `value` folds.
+    pub(crate) fn fold(&mut self, value: &[u8]) -> bool {
         self.text.clear();
         self.shrink.clear();
-        self.text.reserve(value.len());
-        let (mut i, mut dropped) = (0, 0);
-        while i < value.len() {
-            let b = value[i];
-            if b >= 0xC2 {
-                if let Some((len, ascii)) = foldable_len(&value[i..]) {
-                    dropped += len - 1;
-                    self.shrink.push((self.text.len(), dropped));
-                    self.text.push(ascii);
-                    i += len;
-                    continue;
-                }
-            }
-            self.text.push(b);
-            i += 1;
+        let mut next_c2 = memchr::memchr(0xC2, value);
+        let (mut copied, mut dropped) = (0, 0);
+        while let Some((at, len, ascii)) = next_foldable(value, copied, &mut next_c2) {
+            self.text.extend_from_slice(&value[copied..at]);
+            dropped += len - 1;
+            self.shrink.push((self.text.len(), dropped));
+            self.text.push(ascii);
+            copied = at + len;
         }
+        if self.shrink.is_empty() {
+            return false;
+        }
+        self.text.extend_from_slice(&value[copied..]);
+        true
     }
 
     /// The offset in the original value of offset `pos` of the folded text (a start or an end:
@@ -92,7 +116,34 @@ impl Folded {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
     use unicode_normalization::UnicodeNormalization;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        /// The bulk fold equals folding character by character, and every character boundary
+        /// of the folded text maps back to the same character's boundary in the original.
+        #[test]
+        fn folds_like_the_table_and_maps_every_boundary_back(
+            s in "[a-z0-9 @+\\-.\u{a0}\u{2000}-\u{200b}\u{3000}-\u{3002}\u{ff00}-\u{ff65}\u{c0}-\u{c5}\u{4e00}-\u{4e05}]{0,40}"
+        ) {
+            let mut f = Folded::default();
+            let folded_any = f.fold(s.as_bytes());
+            let want: String = s.chars().map(|c| fold_char(c).unwrap_or(c)).collect();
+            prop_assert_eq!(folded_any, want != s);
+            if folded_any {
+                prop_assert_eq!(std::str::from_utf8(&f.text).unwrap(), want.as_str());
+                let (mut o, mut n) = (0, 0);
+                for c in s.chars() {
+                    prop_assert_eq!(f.original(n), o);
+                    o += c.len_utf8();
+                    n += fold_char(c).map_or(c.len_utf8(), |_| 1);
+                }
+                prop_assert_eq!(f.original(n), o);
+            }
+        }
+    }
 
     #[test]
     fn the_table_is_nfkc() {
@@ -134,7 +185,7 @@ mod tests {
     fn offsets_map_back() {
         let v = "电话：１３８-００１３　8000。";
         let mut f = Folded::default();
-        f.fold(v.as_bytes());
+        assert!(f.fold(v.as_bytes()));
         let text = std::str::from_utf8(&f.text).unwrap();
         assert_eq!(text, "电话:138-0013 8000。");
         let s = text.find("138").unwrap();
@@ -145,5 +196,11 @@ mod tests {
         assert!(!needs_folding("电话：".as_bytes()) || needs_folding("：".as_bytes()));
         assert!(!needs_folding("北京市朝阳区。".as_bytes()));
         assert!(!needs_folding(b"13800138000"));
+        assert!(!f.fold("北京\u{a5}市。".as_bytes()));
+        for v in ["\u{a0}１\u{a0}", "a\u{c2}\u{a0}b", "。，\u{a0}x\u{3000}"] {
+            f.fold(v.as_bytes());
+            let want: String = v.chars().map(|c| fold_char(c).unwrap_or(c)).collect();
+            assert_eq!(std::str::from_utf8(&f.text).unwrap(), want, "{v:?}");
+        }
     }
 }
