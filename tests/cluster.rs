@@ -16,6 +16,9 @@ use nix::sys::signal::Signal;
 use sqlx::{Connection, Row};
 
 const OLD: i64 = 300;
+
+/// A job and one of its fire times.
+type Fire = (String, DateTime<Utc>);
 const NEW: i64 = 20;
 
 async fn pg(url: &str) -> sqlx::PgConnection {
@@ -136,7 +139,7 @@ async fn three_daemons_share_the_work_and_absorb_a_killed_node() {
         .fetch_all(&mut inv_conn)
         .await
         .unwrap();
-    let mut per_fire: BTreeMap<(String, DateTime<Utc>), Vec<(String, String)>> = BTreeMap::new();
+    let mut per_fire: BTreeMap<Fire, Vec<(String, String)>> = BTreeMap::new();
     let mut nodes = BTreeSet::new();
     for r in &runs {
         let key = (r.get::<String, _>(0), r.get::<DateTime<Utc>, _>(1));
