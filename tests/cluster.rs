@@ -16,6 +16,9 @@ use nix::sys::signal::Signal;
 use sqlx::{Connection, Row};
 
 const OLD: i64 = 300;
+
+/// A job and one of its fire times.
+type Fire = (String, DateTime<Utc>);
 const NEW: i64 = 20;
 
 async fn pg(url: &str) -> sqlx::PgConnection {
@@ -136,7 +139,7 @@ async fn three_daemons_share_the_work_and_absorb_a_killed_node() {
         .fetch_all(&mut inv_conn)
         .await
         .unwrap();
-    let mut per_fire: BTreeMap<(String, DateTime<Utc>), Vec<(String, String)>> = BTreeMap::new();
+    let mut per_fire: BTreeMap<Fire, Vec<(String, String)>> = BTreeMap::new();
     let mut nodes = BTreeSet::new();
     for r in &runs {
         let key = (r.get::<String, _>(0), r.get::<DateTime<Utc>, _>(1));
@@ -327,4 +330,65 @@ async fn a_fenced_writer_is_refused_on_sqlite() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("inv.db").display());
     a_fenced_writer_is_refused_on(&url).await;
+}
+
+/// One run of a job at a time across the cluster, and at most `max_concurrent_jobs` live runs per
+/// source; a finished (released) run frees its place.
+async fn claims_respect_running_runs_and_the_source_cap_on(url: &str) {
+    let lease = Duration::from_secs(30);
+    let a = Store::open(url).await.unwrap().with_node("a");
+    let b = Store::open(url).await.unwrap().with_node("b");
+    let t = |s: i64| -> DateTime<Utc> {
+        "2026-12-06T06:00:00Z".parse::<DateTime<Utc>>().unwrap() + chrono::Duration::seconds(s)
+    };
+    let scan = a
+        .claim_fire("scan:db", "scan", "db", t(0), lease, Some(1))
+        .await
+        .unwrap()
+        .expect("first run of the source");
+    assert!(
+        b.claim_fire("scan:db", "scan", "db", t(1), lease, None)
+            .await
+            .unwrap()
+            .is_none(),
+        "the next fire time of a job still running is skipped"
+    );
+    assert!(
+        b.claim_fire("enforce:p", "enforce", "db", t(1), lease, Some(1))
+            .await
+            .unwrap()
+            .is_none(),
+        "the source is at its cap of 1"
+    );
+    assert!(
+        b.claim_fire("enforce:p", "enforce", "db", t(1), lease, Some(2))
+            .await
+            .unwrap()
+            .is_some(),
+        "below a cap of 2"
+    );
+    a.release_claim(&scan).await.unwrap();
+    assert!(b
+        .claim_fire("scan:db", "scan", "db", t(2), lease, None)
+        .await
+        .unwrap()
+        .is_some());
+    a.close().await;
+    b.close().await;
+}
+
+#[tokio::test]
+async fn claims_respect_running_runs_and_the_source_cap_on_postgres() {
+    let Some(inv) = TestDb::create(Kind::Postgres, "cluster_cap").await else {
+        return;
+    };
+    claims_respect_running_runs_and_the_source_cap_on(&inv.url).await;
+    inv.drop_db().await;
+}
+
+#[tokio::test]
+async fn claims_respect_running_runs_and_the_source_cap_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("inv.db").display());
+    claims_respect_running_runs_and_the_source_cap_on(&url).await;
 }

@@ -497,7 +497,7 @@ async fn claim(
     {
         Ok(Some(f)) => Ok(Some(f)),
         Ok(None) => {
-            tracing::debug!(job = %job.name, scheduled = %scheduled, "not run here: another node claimed this fire time (or its source is at max_concurrent_jobs)");
+            tracing::debug!(job = %job.name, scheduled = %scheduled, "not run here: another node claimed this fire time, an earlier run of the job still holds its lease, or its source is at max_concurrent_jobs");
             Err(())
         }
         Err(e) => {

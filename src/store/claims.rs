@@ -130,8 +130,10 @@ impl Store {
     }
 
     /// Claims fire time `scheduled` of `job` for this node with a lease of `lease`: `None` when
-    /// another node claimed it first, or when `cap` is set and `source` already has that many
-    /// claims with a live lease (counted under a transaction-scoped lock on the source).
+    /// another node claimed it first, when an earlier fire time of the job still runs (holds a
+    /// live lease), or when `cap` is set and `source` already has that many claims with a live
+    /// lease. The counts are read under transaction-scoped advisory locks on the job and the
+    /// source (PostgreSQL), released at commit.
     pub async fn claim_fire(
         &self,
         job: &str,
@@ -144,14 +146,35 @@ impl Store {
         with_db!(self, |pool, backend| {
             let mut tx = pool.begin_write().await.map_err(db("starting a claim"))?;
             let now = now_ms();
-            if let Some(cap) = cap {
-                if backend == Kind::Postgres {
+            // Serialize the claims of this job (and, with a cap, of this source) for the length
+            // of this transaction; SQLite's BEGIN IMMEDIATE already serializes every writer.
+            if backend == Kind::Postgres {
+                let mut keys = vec![format!("datawarden job {job}")];
+                if cap.is_some() {
+                    keys.push(format!("datawarden source {source}"));
+                }
+                for key in keys {
                     sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
-                        .bind(format!("datawarden source {source}"))
+                        .bind(key)
                         .execute(&mut *tx)
                         .await
-                        .map_err(db("locking the source's claims"))?;
+                        .map_err(db("locking the claims"))?;
                 }
+            }
+            // One run of a job at a time across the cluster: a fire time that comes while an
+            // earlier one still holds a live lease is skipped.
+            let busy: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM job_claims WHERE job = $1 AND state = 'running' AND lease_until > $2",
+            )
+            .bind(job)
+            .bind(now)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(db("reading the job's running claims"))?;
+            if busy > 0 {
+                return Ok(None);
+            }
+            if let Some(cap) = cap {
                 let live: i64 = sqlx::query_scalar(
                     "SELECT COUNT(*) FROM job_claims WHERE source = $1 AND state = 'running' AND lease_until > $2",
                 )

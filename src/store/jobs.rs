@@ -4,9 +4,9 @@
 //!
 //! For several daemons sharing one store: each row names its node (`job_runs.node`), and
 //! [`Store::close_abandoned_runs`] closes only the calling node's rows (and rows written before
-//! nodes were recorded). Two daemons on one node with the same name would still close each other's
-//! runs; a cluster needs leases (owner, expiry renewed by heartbeat, fencing epoch) on these rows,
-//! after which "abandoned" means "lease expired" instead of "found running at start-up".
+//! nodes were recorded), so node names must be distinct. Who runs a fire time is decided by its
+//! claim ([`super::claims`]): an attempt whose node lost the lease is closed as `lease_expired` by
+//! the node that takes the run over.
 
 use std::collections::HashMap;
 
