@@ -378,7 +378,7 @@ proptest! {
     #[test]
     fn validators_never_panic(v in proptest::collection::vec(any::<u8>(), 0..64), a in 0usize..70, b in 0usize..70) {
         let (s, e) = (a.min(b).min(v.len()), a.max(b).min(v.len()));
-        let ctx = validators::Ctx { today: 20250101 };
+        let ctx = validators::Ctx { today: 20250101, ..validators::Ctx::now() };
         for val in validators::VALIDATORS {
             let _ = (val.check)(&v, s, e, &ctx);
         }
