@@ -36,6 +36,9 @@ const NUMBER_PARTS: &[&str] = &[
 
 /// Validator `cn_address`.
 pub fn check_cn(hay: &[u8], start: usize, end: usize, ctx: &Ctx) -> Verdict {
+    if start >= end || end > hay.len() {
+        return Verdict::Reject;
+    }
     // The number part must not be glued to ASCII letters or digits before it.
     if start > 0 && hay[start - 1].is_ascii_alphanumeric() {
         return Verdict::Reject;
@@ -111,6 +114,9 @@ fn extend_number_parts(h: &[u8], mut end: usize) -> usize {
 
 /// Validator `en_address`.
 pub fn check_en(hay: &[u8], start: usize, end: usize, _ctx: &Ctx) -> Verdict {
+    if start >= end || end > hay.len() {
+        return Verdict::Reject;
+    }
     if start > 0 && (hay[start - 1].is_ascii_alphanumeric() || hay[start - 1] == b'.') {
         return Verdict::Reject;
     }

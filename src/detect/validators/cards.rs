@@ -59,6 +59,9 @@ pub fn issuer(d: &[u8]) -> Option<&'static str> {
 
 /// Validator `bank_card`.
 pub fn check_card(hay: &[u8], start: usize, end: usize, _ctx: &Ctx) -> Verdict {
+    if start >= end || end > hay.len() {
+        return Verdict::Reject;
+    }
     if glued_digits(hay, start, end) {
         return Verdict::Reject;
     }
@@ -88,6 +91,9 @@ const IMEI_PREFIXES: &[u8] = &[1, 10, 30, 33, 35, 44, 45, 49, 50, 51, 52, 53, 54
 
 /// Validator `imei`.
 pub fn check_imei(hay: &[u8], start: usize, end: usize, _ctx: &Ctx) -> Verdict {
+    if start >= end || end > hay.len() {
+        return Verdict::Reject;
+    }
     if glued_digits(hay, start, end) {
         return Verdict::Reject;
     }
@@ -115,6 +121,9 @@ pub fn check_imei(hay: &[u8], start: usize, end: usize, _ctx: &Ctx) -> Verdict {
 
 /// Validator `cn_passport`.
 pub fn check_passport(hay: &[u8], start: usize, end: usize, _ctx: &Ctx) -> Verdict {
+    if start >= end || end > hay.len() {
+        return Verdict::Reject;
+    }
     if start > 0 && (hay[start - 1].is_ascii_alphanumeric() || hay[start - 1] == b'-') {
         return Verdict::Reject;
     }
@@ -122,6 +131,9 @@ pub fn check_passport(hay: &[u8], start: usize, end: usize, _ctx: &Ctx) -> Verdi
         return Verdict::Reject;
     }
     let s = &hay[start..end];
+    if !(8..=10).contains(&s.len()) {
+        return Verdict::Reject;
+    }
     let head = s[0].to_ascii_uppercase();
     let second_letter = s[1].is_ascii_alphabetic();
     let digits = s.len() - 1 - usize::from(second_letter);

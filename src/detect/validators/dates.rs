@@ -40,6 +40,9 @@ pub fn parse_date(s: &[u8]) -> Option<(u32, u32, u32)> {
 
 /// Validator `birth_date`.
 pub fn check_birth(hay: &[u8], start: usize, end: usize, ctx: &Ctx) -> Verdict {
+    if start >= end || end > hay.len() {
+        return Verdict::Reject;
+    }
     if start > 0 && (hay[start - 1].is_ascii_alphanumeric() || hay[start - 1] == b'-') {
         return Verdict::Reject;
     }
@@ -87,6 +90,9 @@ fn decimal(s: &[u8]) -> Option<(f64, usize)> {
 
 /// Validator `geo`.
 pub fn check_geo(hay: &[u8], start: usize, end: usize, _ctx: &Ctx) -> Verdict {
+    if start >= end || end > hay.len() {
+        return Verdict::Reject;
+    }
     let glued_before = start > 0
         && (hay[start - 1].is_ascii_alphanumeric() || matches!(hay[start - 1], b'.' | b'-' | b'_'));
     let glued_after = hay

@@ -40,6 +40,9 @@ fn port_path_after(h: &[u8], i: usize) -> bool {
 
 /// Validator `ipv4`.
 pub fn check_v4(hay: &[u8], start: usize, end: usize, _ctx: &Ctx) -> Verdict {
+    if start >= end || end > hay.len() {
+        return Verdict::Reject;
+    }
     let glued_before = start > 0
         && (hay[start - 1].is_ascii_alphanumeric()
             || (hay[start - 1] == b'.' && start >= 2 && hay[start - 2].is_ascii_digit())
@@ -78,6 +81,9 @@ pub fn check_v4(hay: &[u8], start: usize, end: usize, _ctx: &Ctx) -> Verdict {
 
 /// Validator `ipv6`: the candidate is trimmed from the right until it parses.
 pub fn check_v6(hay: &[u8], start: usize, end: usize, _ctx: &Ctx) -> Verdict {
+    if start >= end || end > hay.len() {
+        return Verdict::Reject;
+    }
     if start > 0 && (hay[start - 1].is_ascii_alphanumeric() || hay[start - 1] == b':') {
         return Verdict::RejectUntil(end);
     }
@@ -104,6 +110,9 @@ pub fn check_v6(hay: &[u8], start: usize, end: usize, _ctx: &Ctx) -> Verdict {
 
 /// Validator `mac`.
 pub fn check_mac(hay: &[u8], start: usize, end: usize, _ctx: &Ctx) -> Verdict {
+    if start >= end || end > hay.len() {
+        return Verdict::Reject;
+    }
     let sep_glued = |i: Option<usize>, j: Option<usize>| match (i, j) {
         (Some(i), Some(j)) => {
             matches!(hay.get(i), Some(b':' | b'-' | b'.')) && hay.get(j).is_some_and(|&b| is_hex(b))

@@ -31,6 +31,9 @@ const CN_STOP: &str = "电手先女小的是在和与于等号住地身性年男
 
 /// Validator `cn_person_name`.
 pub fn check_cn(hay: &[u8], start: usize, end: usize, ctx: &Ctx) -> Verdict {
+    if start >= end || end > hay.len() {
+        return Verdict::Reject;
+    }
     let (start, end) = trim_span(hay, start, end);
     // Free text: a context word, then the name.
     if let Some(after) = starts_with_any(hay, start, CN_CONTEXT) {
@@ -184,6 +187,9 @@ pub const LATIN_CONTEXT: &[&str] = &[
 
 /// Validator `latin_person_name`.
 pub fn check_latin(hay: &[u8], start: usize, end: usize, ctx: &Ctx) -> Verdict {
+    if start >= end || end > hay.len() {
+        return Verdict::Reject;
+    }
     let (start, end) = trim_span(hay, start, end);
     if start > 0 && hay[start - 1].is_ascii_alphanumeric() {
         return Verdict::Reject;
