@@ -23,6 +23,8 @@ use serde::{Deserialize, Serialize};
 use crate::detect::{hints, mask, Engine, Match, Sensitivity};
 use crate::transformed::Written;
 
+mod rules;
+
 /// The outcome for one column.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -77,6 +79,10 @@ pub struct Finding {
     pub examples: Vec<String>,
     /// True when the evidence reaches the detector's threshold (the column holds the category).
     pub personal: bool,
+    /// Which evidence decided a personal category: `values`, `name + values` (a column-name
+    /// hint let weak matches count or lowered the share needed). None when not personal.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule: Option<String>,
 }
 
 /// The classification of one column.
@@ -141,6 +147,11 @@ pub struct ColumnClassifier<'e> {
     truncated: u64,
     /// Values not searched at all (the table's detection budget ran out).
     unsearched: u64,
+    /// State of the per-category column rules ([`rules`]).
+    rules: rules::RuleState,
+    /// Category indices of `person_name` and `birth_date`, when the engine has them.
+    name_cat: Option<usize>,
+    birth_cat: Option<usize>,
 }
 
 /// The longest prefix of `v` of at most `max` bytes that does not split a UTF-8 character.
@@ -228,6 +239,9 @@ impl<'e> ColumnClassifier<'e> {
             max_value_bytes: DEFAULT_MAX_VALUE_BYTES,
             truncated: 0,
             unsearched: 0,
+            rules: rules::RuleState::default(),
+            name_cat: engine.categories().iter().position(|c| c == "person_name"),
+            birth_cat: engine.categories().iter().position(|c| c == "birth_date"),
         }
     }
 
@@ -274,6 +288,9 @@ impl<'e> ColumnClassifier<'e> {
         }
         self.engine
             .find_supported(v, &self.supported, &mut self.buf);
+        if self.name_cat.is_some() {
+            self.rules.value(v);
+        }
         if self.buf.is_empty() {
             if written == Some(Written::Mask) {
                 self.transformed += 1;
@@ -306,7 +323,13 @@ impl<'e> ColumnClassifier<'e> {
             let category = &self.engine.categories()[ci];
             let c = &mut self.cats[ci];
             c.matched += 1;
+            if Some(ci) == self.birth_cat {
+                self.rules.birth(&v[first.start..first.end]);
+            }
             if residue == 0 {
+                if Some(ci) == self.name_cat {
+                    self.rules.name(v);
+                }
                 c.whole += 1;
             } else {
                 c.free += 1;
@@ -371,9 +394,29 @@ impl<'e> ColumnClassifier<'e> {
             let denom = raw.max(1) as f64;
             let share = c.matched as f64 / denom;
             let whole_share = c.whole as f64 / denom;
-            let whole_ok = c.whole > 0 && whole_share >= min_share;
-            let free_ok = c.free >= min_matched;
+            let mut whole_ok = c.whole > 0 && whole_share >= min_share;
+            let mut free_ok = c.free >= min_matched;
+            // Weak matches decided when the strong ones alone would not have reached the share.
+            let strong = c.matched - c.weak_only;
+            let mut weak_decided = c.weak_only > 0 && (strong as f64 / denom) < min_share;
+            if Some(ci) == self.name_cat {
+                // Names: the share of distinct values; a hint lowers the share needed.
+                let share = self.rules.name_share();
+                let need = if c.name_hint.is_some() {
+                    min_share
+                } else {
+                    rules::NAME_SHARE
+                };
+                whole_ok = c.whole > 0 && share >= need;
+                weak_decided = share < rules::NAME_SHARE;
+            }
+            if Some(ci) == self.birth_cat && !self.rules.birth_spread(c.matched) {
+                whole_ok = false;
+                free_ok = false;
+            }
             let personal = whole_ok || free_ok;
+            let rule = personal
+                .then(|| rules::rule(weak_decided, c.name_hint.is_some()).to_string());
             let layout = if whole_ok || (!free_ok && c.whole >= c.free) {
                 Layout::WholeValue
             } else {
@@ -419,6 +462,7 @@ impl<'e> ColumnClassifier<'e> {
                 sensitivity,
                 examples: c.examples,
                 personal,
+                rule,
             });
         }
         findings.sort_by(|a, b| {

@@ -481,3 +481,322 @@ fn value_level_precision_and_recall() {
     assert!(precision >= 0.97, "precision {precision:.3}");
     assert!(recall >= 0.95, "recall {recall:.3}");
 }
+
+// ---- column level: a generated car-platform database scanned by the real binary ----
+
+mod common;
+
+use common::{Kind, TestDb};
+
+/// One generated column: name, SQL type, values, and the category it holds (None: none of the
+/// nine).
+struct Col {
+    name: &'static str,
+    sql_type: &'static str,
+    values: Vec<String>,
+    holds: Option<&'static str>,
+}
+
+const ROWS: usize = 120;
+
+fn columns(r: &mut Rng) -> Vec<(&'static str, Vec<Col>)> {
+    let mut gen = |f: &mut dyn FnMut(&mut Rng, usize) -> String| -> Vec<String> {
+        (0..ROWS).map(|i| f(r, i)).collect()
+    };
+    let cn_name = |r: &mut Rng, _: usize| format!("{}{}", r.pick(CN_SURNAMES), r.pick(CN_GIVEN));
+    let en_name = |r: &mut Rng, _: usize| format!("{} {}", r.pick(EN_FIRST), r.pick(EN_LAST));
+    let cn_addr = |r: &mut Rng, i: usize| {
+        let (p, cities) = PROVINCES[r.below(PROVINCES.len())];
+        let c = r.pick(cities);
+        let st = r.pick(CN_STREETS);
+        let n = 1 + r.below(999);
+        if i % 2 == 0 {
+            format!("{p}{c}{st}{n}号")
+        } else {
+            format!("{c}{st}{n}号{}栋{}室", 1 + r.below(30), 101 + r.below(2000))
+        }
+    };
+    let street_only = |r: &mut Rng, _: usize| {
+        format!(
+            "{}{}号院{}号楼{}单元{}",
+            r.pick(CN_STREETS),
+            1 + r.below(300),
+            1 + r.below(20),
+            1 + r.below(6),
+            101 + r.below(900)
+        )
+    };
+    let en_addr = |r: &mut Rng, _: usize| {
+        let n = 1 + r.below(9999);
+        let name = r.pick(EN_LAST);
+        let suffix = r.pick(EN_STREET_SUFFIX);
+        let city = r.pick(US_CITIES);
+        let state = r.pick(STATES);
+        let zip = r.digits(5);
+        format!("{n} {name} {suffix}, {city}, {state} {zip}")
+    };
+    let ipv4 = |r: &mut Rng, i: usize| {
+        if i % 5 == 0 {
+            format!("2408:8207:{:x}:{:x}::{:x}", r.below(65536), r.below(65536), 1 + r.below(65535))
+        } else {
+            format!("{}.{}.{}.{}", 11 + r.below(212), r.below(256), r.below(256), 1 + r.below(254))
+        }
+    };
+    let version = |r: &mut Rng, i: usize| match i % 4 {
+        0 => format!("{}.{}.{}", r.below(10), r.below(20), r.below(50)),
+        1 => format!("v{}.{}.{}", r.below(5), r.below(20), r.below(100)),
+        2 => format!("10.0.{}.{}", 17000 + r.below(3000), r.below(4000)),
+        _ => format!("{}.{}", r.below(10), r.below(30)),
+    };
+    let mac = |r: &mut Rng, i: usize| {
+        let b: Vec<String> = (0..6).map(|_| format!("{:02X}", r.below(256))).collect();
+        b.join(if i % 2 == 0 { ":" } else { "-" })
+    };
+    let imei = |r: &mut Rng, _: usize| {
+        let tac = r.pick(&["35", "86", "01", "99"]);
+        let body = format!("{tac}{}", r.digits(12));
+        luhn_complete(&body)
+    };
+    let bad_imei = |r: &mut Rng, _: usize| {
+        let good = luhn_complete(&format!("86{}", r.digits(12)));
+        let last = (good.as_bytes()[14] - b'0' + 1 + r.below(9) as u8) % 10;
+        format!("{}{}", &good[..14], last)
+    };
+    let card = |r: &mut Rng, i: usize| {
+        let (p, len) = [("622848", 19), ("621226", 19), ("4", 16), ("5", 16), ("62", 16)][i % 5];
+        let len_body = len - p.len() - 1;
+        luhn_complete(&format!("{p}{}", r.digits(len_body)))
+    };
+    let passport = |r: &mut Rng, i: usize| {
+        if i % 3 == 0 {
+            format!("E{}{}", (b"ABCDEFGHJKLMNPQRSTUVWXYZ")[r.below(24)] as char, r.digits(7))
+        } else {
+            format!("E{}", r.digits(8))
+        }
+    };
+    let birth = |r: &mut Rng, _: usize| {
+        format!("{}-{:02}-{:02}", 1950 + r.below(55), 1 + r.below(12), 1 + r.below(28))
+    };
+    let created = |r: &mut Rng, _: usize| {
+        format!(
+            "2026-11-{:02} {:02}:{:02}:{:02}",
+            1 + r.below(30),
+            r.below(24),
+            r.below(60),
+            r.below(60)
+        )
+    };
+    let created_day = |r: &mut Rng, _: usize| format!("2026-{:02}-{:02}", 9 + r.below(3), 1 + r.below(28));
+    let lng = |r: &mut Rng, _: usize| format!("{}.{:06}", 73 + r.below(62), r.below(1_000_000));
+    let lat = |r: &mut Rng, _: usize| format!("{}.{:06}", 18 + r.below(35), r.below(1_000_000));
+    let pair = |r: &mut Rng, _: usize| {
+        format!(
+            "{}.{:06},{}.{:06}",
+            18 + r.below(35),
+            r.below(1_000_000),
+            73 + r.below(62),
+            r.below(1_000_000)
+        )
+    };
+    let price = |r: &mut Rng, _: usize| format!("{}.{:04}", r.below(500), r.below(10000));
+    let product = |r: &mut Rng, _: usize| {
+        r.pick(&[
+            "iPhone 15 Pro Max", "华为Mate60 Pro", "小米14 Ultra", "机油滤清器", "雨刮器", "行车记录仪",
+            "轮胎 205/55R16", "王老吉", "Michelin Pilot Sport 4", "Bosch Wiper Blade", "车载充电器",
+            "空气滤芯", "脚垫", "金龙鱼", "Castrol EDGE 5W-30", "座套", "Tesla Model Y", "刹车片",
+        ])
+        .to_string()
+    };
+    let login = |r: &mut Rng, i: usize| format!("{}{}", r.pick(&["user", "admin", "ry", "test", "zhangwei", "driver"]), i);
+    let status = |r: &mut Rng, _: usize| r.pick(&["active", "closed", "pending", "suspended"]).to_string();
+    let order_no = |r: &mut Rng, _: usize| format!("2026{:02}{:02}{}", 1 + r.below(11), 1 + r.below(28), r.digits(10));
+    let remark = |r: &mut Rng, _: usize| {
+        r.pick(&["已完成保养", "客户要求周末提车", "Paid in full", "轮胎气压偏低", "下次保养提醒", "无"]).to_string()
+    };
+    let c = |name, sql_type, values, holds| Col {
+        name,
+        sql_type,
+        values,
+        holds,
+    };
+    vec![
+        (
+            "car_owner",
+            vec![
+                c("xm", "VARCHAR(40)", gen(&mut { cn_name }), Some("person_name")),
+                c("receiver_name", "VARCHAR(60)", gen(&mut { en_name }), Some("person_name")),
+                c("c1", "VARCHAR(40)", gen(&mut { cn_name }), Some("person_name")),
+                c("login", "VARCHAR(40)", gen(&mut { login }), None),
+                c("dz", "VARCHAR(200)", gen(&mut { cn_addr }), Some("address")),
+                c("detail_address", "VARCHAR(200)", gen(&mut { street_only }), Some("address")),
+                c("f2", "VARCHAR(200)", gen(&mut { en_addr }), Some("address")),
+                c("yhkh", "VARCHAR(30)", gen(&mut { card }), Some("bank_card")),
+                c("f5", "VARCHAR(30)", gen(&mut { card }), Some("bank_card")),
+                c("hzhm", "VARCHAR(20)", gen(&mut { passport }), Some("cn_passport")),
+                c("csrq", "VARCHAR(20)", gen(&mut { birth }), Some("birth_date")),
+                c("dob", "DATE", gen(&mut { birth }), Some("birth_date")),
+                c("birthday", "VARCHAR(30)", gen(&mut { created }), None),
+                c("birth_day", "VARCHAR(30)", gen(&mut { created_day }), None),
+                c("status", "VARCHAR(20)", gen(&mut { status }), None),
+            ],
+        ),
+        (
+            "device_log",
+            vec![
+                c("login_ip", "VARCHAR(60)", gen(&mut { ipv4 }), Some("ip_address")),
+                c("c3", "VARCHAR(60)", gen(&mut { ipv4 }), Some("ip_address")),
+                c("ip", "VARCHAR(30)", gen(&mut { version }), None),
+                c("mac", "VARCHAR(20)", gen(&mut { mac }), Some("mac_address")),
+                c("f4", "VARCHAR(20)", gen(&mut { mac }), Some("mac_address")),
+                c("sbh", "VARCHAR(20)", gen(&mut { imei }), Some("imei")),
+                c("imei", "VARCHAR(20)", gen(&mut { bad_imei }), None),
+                c("jd", "VARCHAR(20)", gen(&mut { lng }), Some("geo_location")),
+                c("wd", "VARCHAR(20)", gen(&mut { lat }), Some("geo_location")),
+                c("c6", "VARCHAR(40)", gen(&mut { pair }), Some("geo_location")),
+                c("price", "VARCHAR(20)", gen(&mut { price }), None),
+                c("order_no", "VARCHAR(30)", gen(&mut { order_no }), None),
+                c("remark", "VARCHAR(200)", gen(&mut { remark }), None),
+            ],
+        ),
+        (
+            "product",
+            vec![c("name", "VARCHAR(80)", gen(&mut { product }), None)],
+        ),
+    ]
+}
+
+const NINE: &[&str] = &[
+    "person_name",
+    "address",
+    "ip_address",
+    "mac_address",
+    "imei",
+    "bank_card",
+    "cn_passport",
+    "birth_date",
+    "geo_location",
+];
+
+async fn column_level(kind: Kind) {
+    let Some(db) = TestDb::create(kind, "categories").await else {
+        return;
+    };
+    let mut r = Rng(7);
+    let tables = columns(&mut r);
+    let q = |s: &str| match kind {
+        Kind::MySql => format!("`{s}`"),
+        _ => format!("\"{s}\""),
+    };
+    let mut sql = String::new();
+    for (t, cols) in &tables {
+        let defs: Vec<String> = cols.iter().map(|c| format!("{} {}", q(c.name), c.sql_type)).collect();
+        sql.push_str(&format!("CREATE TABLE {} (id INTEGER PRIMARY KEY, {});\n", q(t), defs.join(", ")));
+        for i in 0..ROWS {
+            let vals: Vec<String> = cols
+                .iter()
+                .map(|c| format!("'{}'", c.values[i].replace('\'', "''")))
+                .collect();
+            sql.push_str(&format!(
+                "INSERT INTO {} (id, {}) VALUES ({}, {});\n",
+                q(t),
+                cols.iter().map(|c| q(c.name)).collect::<Vec<_>>().join(", "),
+                i + 1,
+                vals.join(", ")
+            ));
+        }
+    }
+    db.exec(&sql).await;
+    let dir = tempfile::tempdir().unwrap();
+    let include = match kind {
+        Kind::MySql => format!("include_schemas = [\"{}\"]\n", db.name),
+        _ => String::new(),
+    };
+    let cfg = dir.path().join("datawarden.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[inventory]\nurl = \"sqlite://{}/inventory.db\"\n\n[[sources]]\nname = \"car\"\nurl = \"{}\"\n{include}",
+            dir.path().display(),
+            db.url
+        ),
+    )
+    .unwrap();
+    let c = cfg.to_str().unwrap();
+    let o = common::dw(&["scan", "--config", c]);
+    assert!(o.status.success(), "scan: {}", common::text(&o));
+    let o = common::dw(&["inventory", "export", "--format", "json", "--config", c]);
+    assert!(o.status.success(), "export: {}", common::text(&o));
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let (mut tp, mut fp, mut fnn) = (0, 0, 0);
+    let mut lines = Vec::new();
+    for (t, cols) in &tables {
+        for col in cols {
+            // The export lists the columns holding personal data (and reviewed ones).
+            let none = serde_json::json!({"categories": [], "evidence": []});
+            let rec = doc["columns"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|x| x["table"] == *t && x["column"] == col.name)
+                .unwrap_or(&none);
+            let got: Vec<String> = rec["categories"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter_map(|v| v.as_str())
+                .filter(|k| NINE.contains(k))
+                .map(str::to_string)
+                .collect();
+            let rule: Vec<String> = rec["evidence"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter_map(|e| e["rule"].as_str().map(|x| format!("{}: {x}", e["category"])))
+                .collect();
+            let mut verdict = "ok";
+            for g in &got {
+                if Some(g.as_str()) == col.holds {
+                    tp += 1;
+                } else {
+                    fp += 1;
+                    verdict = "FP";
+                }
+            }
+            if let Some(h) = col.holds {
+                if !got.iter().any(|g| g == h) {
+                    fnn += 1;
+                    verdict = "FN";
+                }
+            }
+            lines.push(format!(
+                "{verdict:<3} {t}.{:<15} want {:<13} got {:?} {rule:?}",
+                col.name,
+                col.holds.unwrap_or("-"),
+                got
+            ));
+        }
+    }
+    let precision = tp as f64 / (tp + fp).max(1) as f64;
+    let recall = tp as f64 / (tp + fnn).max(1) as f64;
+    println!("{kind:?}: column tp {tp} fp {fp} fn {fnn}: precision {precision:.3} recall {recall:.3}");
+    for l in &lines {
+        println!("  {l}");
+    }
+    db.drop_db().await;
+    assert!(precision >= 0.95 && recall >= 0.95, "{kind:?}: precision {precision:.3} recall {recall:.3}");
+}
+
+#[tokio::test]
+async fn car_platform_columns_sqlite() {
+    column_level(Kind::Sqlite).await;
+}
+
+#[tokio::test]
+async fn car_platform_columns_postgres() {
+    column_level(Kind::Postgres).await;
+}
+
+#[tokio::test]
+async fn car_platform_columns_mysql() {
+    column_level(Kind::MySql).await;
+}
