@@ -776,6 +776,18 @@ async fn column_level(kind: Kind) {
             ));
         }
     }
+    // A hinted column no detector matched: "clean" with the categories checked.
+    let birthday = doc["columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["table"] == "car_owner" && x["column"] == "birthday")
+        .expect("car_owner.birthday has evidence (a name hint)");
+    assert_eq!(birthday["scan_status"], "clean");
+    let checked = birthday["categories_checked"].as_array().unwrap();
+    for k in NINE {
+        assert!(checked.iter().any(|c| c == k), "{k} not in {checked:?}");
+    }
     let precision = tp as f64 / (tp + fp).max(1) as f64;
     let recall = tp as f64 / (tp + fnn).max(1) as f64;
     println!("{kind:?}: column tp {tp} fp {fp} fn {fnn}: precision {precision:.3} recall {recall:.3}");
