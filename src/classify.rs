@@ -415,8 +415,8 @@ impl<'e> ColumnClassifier<'e> {
                 free_ok = false;
             }
             let personal = whole_ok || free_ok;
-            let rule = personal
-                .then(|| rules::rule(weak_decided, c.name_hint.is_some()).to_string());
+            let rule =
+                personal.then(|| rules::rule(weak_decided, c.name_hint.is_some()).to_string());
             let layout = if whole_ok || (!free_ok && c.whole >= c.free) {
                 Layout::WholeValue
             } else {

@@ -58,7 +58,10 @@ fn mask_after_nth(out: &mut [char], sep: char, n: usize) {
 fn mask_name(out: &mut [char]) {
     let cjk = out.iter().any(|c| !c.is_ascii());
     let keep = if cjk {
-        let letters = out.iter().filter(|c| !c.is_whitespace() && !is_dot(**c)).count();
+        let letters = out
+            .iter()
+            .filter(|c| !c.is_whitespace() && !is_dot(**c))
+            .count();
         (letters >= 3).then_some(0)
     } else {
         // The family name: the first word of "Last, First", else the last word.
@@ -236,16 +239,28 @@ mod tests {
             ("person_name", "张伟", "**"),
             ("person_name", "John Smith", "**** S****"),
             ("person_name", "Smith, John", "S****, ****"),
-            ("address", "广东省深圳市南山区科技园路1号", "广东省深圳市*********"),
+            (
+                "address",
+                "广东省深圳市南山区科技园路1号",
+                "广东省深圳市*********",
+            ),
             ("address", "建国路88号", "******"),
-            ("address", "123 Main St, Springfield, IL 62704", "*** **** **, Springfield, IL 62704"),
+            (
+                "address",
+                "123 Main St, Springfield, IL 62704",
+                "*** **** **, Springfield, IL 62704",
+            ),
             ("ip_address", "192.168.1.20", "192.168.****"),
             ("ip_address", "2408:8207:2463::1", "2408:8207:*******"),
             ("mac_address", "00:1A:2B:3C:4D:5E", "00:1A:2B*********"),
             ("imei", "490154203237518", "49015420*******"),
             ("cn_passport", "E12345678", "E******78"),
             ("birth_date", "1990-03-07", "1990-**-**"),
-            ("geo_location", "39.904211,116.407395", "39.90****,116.40****"),
+            (
+                "geo_location",
+                "39.904211,116.407395",
+                "39.90****,116.40****",
+            ),
         ];
         for (cat, raw, want) in cases {
             let got = mask(cat, raw);

@@ -69,10 +69,7 @@ pub const BUILTIN: &[(&str, &str)] = &[
         "mac_address.toml",
         include_str!("../../detectors/mac_address.toml"),
     ),
-    (
-        "imei.toml",
-        include_str!("../../detectors/imei.toml"),
-    ),
+    ("imei.toml", include_str!("../../detectors/imei.toml")),
     (
         "bank_card.toml",
         include_str!("../../detectors/bank_card.toml"),

@@ -14,7 +14,13 @@ fn engine() -> &'static Engine {
 
 /// The categories of the first five detectors; the tests in this file hold them to their
 /// behaviour (the later categories are tested in `tests/detect_categories.rs`).
-const FIRST_FIVE: &[&str] = &["phone", "email", "cn_resident_id", "vin", "cn_license_plate"];
+const FIRST_FIVE: &[&str] = &[
+    "phone",
+    "email",
+    "cn_resident_id",
+    "vin",
+    "cn_license_plate",
+];
 
 /// `(detector id, matched text)` for every match in `s` of the first five categories.
 fn found(s: &str) -> Vec<(String, String)> {

@@ -62,9 +62,8 @@ pub fn check_cn(hay: &[u8], start: usize, end: usize, ctx: &Ctx) -> Verdict {
         None => {
             // A road name right before the number: weak.
             let near = prev_han_run(hay, start, from);
-            let has_street = (near..start).any(|i| {
-                han_at(hay, i) == 3 && starts_with_any(hay, i, STREET_WORDS).is_some()
-            });
+            let has_street = (near..start)
+                .any(|i| han_at(hay, i) == 3 && starts_with_any(hay, i, STREET_WORDS).is_some());
             if has_street && near < start {
                 Verdict::Accept {
                     start: near,
@@ -121,7 +120,10 @@ pub fn check_en(hay: &[u8], start: usize, end: usize, _ctx: &Ctx) -> Verdict {
         return Verdict::Reject;
     }
     // The house number: 1-6 digits, not a year followed by a month or a price.
-    let digits = hay[start..].iter().take_while(|b| b.is_ascii_digit()).count();
+    let digits = hay[start..]
+        .iter()
+        .take_while(|b| b.is_ascii_digit())
+        .count();
     if digits == 0 || digits > 6 {
         return Verdict::Reject;
     }
@@ -138,7 +140,8 @@ fn extend_en(h: &[u8], end: usize) -> usize {
     let mut p = end;
     while p < h.len()
         && p - end <= 90
-        && (h[p].is_ascii_alphanumeric() || matches!(h[p], b' ' | b',' | b'.' | b'#' | b'-' | b'\''))
+        && (h[p].is_ascii_alphanumeric()
+            || matches!(h[p], b' ' | b',' | b'.' | b'#' | b'-' | b'\''))
     {
         p += 1;
     }
@@ -176,7 +179,9 @@ mod tests {
         let ctx = Ctx::now();
         let mut pos = 0;
         while let Some(m) = re.find_at(s.as_bytes(), pos) {
-            if let Verdict::Accept { start, end, weak } = check(s.as_bytes(), m.start(), m.end(), &ctx) {
+            if let Verdict::Accept { start, end, weak } =
+                check(s.as_bytes(), m.start(), m.end(), &ctx)
+            {
                 return Some((s[start..end].to_string(), weak));
             }
             pos = m.start() + 1;

@@ -87,7 +87,9 @@ pub fn check_card(hay: &[u8], start: usize, end: usize, _ctx: &Ctx) -> Verdict {
 
 /// Reporting-body prefixes of allocated TACs (GSMA): 01 (PTCRB), 35 (BABT), 86 (TAF China),
 /// 99 (GHA) and the others in use.
-const IMEI_PREFIXES: &[u8] = &[1, 10, 30, 33, 35, 44, 45, 49, 50, 51, 52, 53, 54, 86, 91, 98, 99];
+const IMEI_PREFIXES: &[u8] = &[
+    1, 10, 30, 33, 35, 44, 45, 49, 50, 51, 52, 53, 54, 86, 91, 98, 99,
+];
 
 /// Validator `imei`.
 pub fn check_imei(hay: &[u8], start: usize, end: usize, _ctx: &Ctx) -> Verdict {
@@ -127,7 +129,10 @@ pub fn check_passport(hay: &[u8], start: usize, end: usize, _ctx: &Ctx) -> Verdi
     if start > 0 && (hay[start - 1].is_ascii_alphanumeric() || hay[start - 1] == b'-') {
         return Verdict::Reject;
     }
-    if hay.get(end).is_some_and(|b| b.is_ascii_alphanumeric() || *b == b'-') {
+    if hay
+        .get(end)
+        .is_some_and(|b| b.is_ascii_alphanumeric() || *b == b'-')
+    {
         return Verdict::Reject;
     }
     let s = &hay[start..end];
@@ -138,14 +143,16 @@ pub fn check_passport(hay: &[u8], start: usize, end: usize, _ctx: &Ctx) -> Verdi
     let second_letter = s[1].is_ascii_alphabetic();
     let digits = s.len() - 1 - usize::from(second_letter);
     let ok = match head {
-        b'E' if second_letter => {
-            digits == 7 && !matches!(s[1].to_ascii_uppercase(), b'I' | b'O')
-        }
+        b'E' if second_letter => digits == 7 && !matches!(s[1].to_ascii_uppercase(), b'I' | b'O'),
         b'E' | b'G' => digits == 8,
         b'D' | b'S' | b'P' => !second_letter && (digits == 7 || digits == 8),
         _ => false,
     };
-    if !ok || s[1 + usize::from(second_letter)..].iter().all(|&b| b == b'0') {
+    if !ok
+        || s[1 + usize::from(second_letter)..]
+            .iter()
+            .all(|&b| b == b'0')
+    {
         return Verdict::Reject;
     }
     Verdict::Accept {
@@ -178,7 +185,11 @@ mod tests {
             d.push(c);
             luhn::valid(&d)
         });
-        let number: String = body.iter().chain(check.iter()).map(|d| (b'0' + d) as char).collect();
+        let number: String = body
+            .iter()
+            .chain(check.iter())
+            .map(|d| (b'0' + d) as char)
+            .collect();
         assert_eq!(card(&number), Some(false));
         assert_eq!(card("4111111111111112"), None);
         assert_eq!(card("1234567812345670"), None);
@@ -187,11 +198,20 @@ mod tests {
     #[test]
     fn imeis_and_passports() {
         let c = Ctx::now();
-        assert!(matches!(check_imei(b"490154203237518", 0, 15, &c), Verdict::Accept { weak: true, .. }));
+        assert!(matches!(
+            check_imei(b"490154203237518", 0, 15, &c),
+            Verdict::Accept { weak: true, .. }
+        ));
         assert_eq!(check_imei(b"490154203237519", 0, 15, &c), Verdict::Reject);
         assert_eq!(check_imei(b"123456789012347", 0, 15, &c), Verdict::Reject);
-        assert!(matches!(check_passport(b"E12345678", 0, 9, &c), Verdict::Accept { .. }));
-        assert!(matches!(check_passport(b"EA1234567", 0, 9, &c), Verdict::Accept { .. }));
+        assert!(matches!(
+            check_passport(b"E12345678", 0, 9, &c),
+            Verdict::Accept { .. }
+        ));
+        assert!(matches!(
+            check_passport(b"EA1234567", 0, 9, &c),
+            Verdict::Accept { .. }
+        ));
         assert_eq!(check_passport(b"EO1234567", 0, 9, &c), Verdict::Reject);
         assert_eq!(check_passport(b"X12345678", 0, 9, &c), Verdict::Reject);
     }

@@ -55,7 +55,15 @@ mod tests {
 
     fn ok(s: &str) -> bool {
         matches!(
-            check(s.as_bytes(), 0, s.len(), &Ctx { today: 20250101, ..Ctx::now() }),
+            check(
+                s.as_bytes(),
+                0,
+                s.len(),
+                &Ctx {
+                    today: 20250101,
+                    ..Ctx::now()
+                }
+            ),
             Verdict::Accept { .. }
         )
     }
@@ -95,7 +103,10 @@ mod tests {
 
     #[test]
     fn not_inside_longer_runs() {
-        let ctx = Ctx { today: 20250101, ..Ctx::now() };
+        let ctx = Ctx {
+            today: 20250101,
+            ..Ctx::now()
+        };
         assert!(matches!(
             check(b"138123456789", 0, 11, &ctx),
             Verdict::RejectUntil(12)

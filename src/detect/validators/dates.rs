@@ -67,7 +67,9 @@ pub fn check_birth(hay: &[u8], start: usize, end: usize, ctx: &Ctx) -> Verdict {
         if hay[t..j].iter().any(|&b| b.is_ascii_digit() && b != b'0') {
             return Verdict::Reject;
         }
-        while j < hay.len() && (matches!(hay[j], b'+' | b'-' | b'Z' | b':') || hay[j].is_ascii_digit()) {
+        while j < hay.len()
+            && (matches!(hay[j], b'+' | b'-' | b'Z' | b':') || hay[j].is_ascii_digit())
+        {
             j += 1;
         }
         e = j;
@@ -152,7 +154,12 @@ mod tests {
             today: 20261206,
             ..Ctx::now()
         };
-        let ok = |s: &str| matches!(check_birth(s.as_bytes(), 0, 10.min(s.len()), &c), Verdict::Accept { .. });
+        let ok = |s: &str| {
+            matches!(
+                check_birth(s.as_bytes(), 0, 10.min(s.len()), &c),
+                Verdict::Accept { .. }
+            )
+        };
         assert!(ok("1990-03-07"));
         assert!(ok("1990-03-07 00:00:00"));
         assert!(!ok("2024-03-07 13:22:10"));

@@ -47,7 +47,9 @@ pub fn check_v4(hay: &[u8], start: usize, end: usize, _ctx: &Ctx) -> Verdict {
         && (hay[start - 1].is_ascii_alphanumeric()
             || (hay[start - 1] == b'.' && start >= 2 && hay[start - 2].is_ascii_digit())
             || hay[start - 1] == b'_');
-    let glued_after = hay.get(end).is_some_and(|&b| b.is_ascii_alphanumeric() || b == b'_')
+    let glued_after = hay
+        .get(end)
+        .is_some_and(|&b| b.is_ascii_alphanumeric() || b == b'_')
         || (hay.get(end) == Some(&b'.') && hay.get(end + 1).is_some_and(u8::is_ascii_digit));
     if glued_before || glued_after {
         return Verdict::Reject;
@@ -93,7 +95,9 @@ pub fn check_v6(hay: &[u8], start: usize, end: usize, _ctx: &Ctx) -> Verdict {
             .ok()
             .and_then(|t| t.parse::<Ipv6Addr>().ok())
         {
-            let glued = hay.get(e).is_some_and(|&b| b.is_ascii_alphanumeric() || b == b':');
+            let glued = hay
+                .get(e)
+                .is_some_and(|&b| b.is_ascii_alphanumeric() || b == b':');
             if glued || ip.is_loopback() || ip.is_unspecified() || server_before(hay, start) {
                 return Verdict::RejectUntil(end);
             }
@@ -125,7 +129,8 @@ pub fn check_mac(hay: &[u8], start: usize, end: usize, _ctx: &Ctx) -> Verdict {
     {
         return Verdict::Reject;
     }
-    if hay.get(end).is_some_and(|b| b.is_ascii_alphanumeric()) || sep_glued(Some(end), Some(end + 1))
+    if hay.get(end).is_some_and(|b| b.is_ascii_alphanumeric())
+        || sep_glued(Some(end), Some(end + 1))
     {
         return Verdict::Reject;
     }
@@ -197,15 +202,30 @@ mod tests {
     fn ipv6_and_mac() {
         let ctx = Ctx::now();
         let s = b"2001:db8::8a2e:370:7334";
-        assert!(matches!(check_v6(s, 0, s.len(), &ctx), Verdict::Accept { .. }));
-        assert!(!matches!(check_v6(b"::1", 0, 3, &ctx), Verdict::Accept { .. }));
-        assert!(!matches!(check_v6(b"12:30:45", 0, 8, &ctx), Verdict::Accept { .. }));
+        assert!(matches!(
+            check_v6(s, 0, s.len(), &ctx),
+            Verdict::Accept { .. }
+        ));
+        assert!(!matches!(
+            check_v6(b"::1", 0, 3, &ctx),
+            Verdict::Accept { .. }
+        ));
+        assert!(!matches!(
+            check_v6(b"12:30:45", 0, 8, &ctx),
+            Verdict::Accept { .. }
+        ));
         let m = b"00:1A:2b:3C:4d:5E";
-        assert!(matches!(check_mac(m, 0, m.len(), &ctx), Verdict::Accept { weak: false, .. }));
+        assert!(matches!(
+            check_mac(m, 0, m.len(), &ctx),
+            Verdict::Accept { weak: false, .. }
+        ));
         let m = b"00:1A-2b:3C:4d:5E";
         assert_eq!(check_mac(m, 0, m.len(), &ctx), Verdict::Reject);
         let m = b"001a2b3c4d5e";
-        assert!(matches!(check_mac(m, 0, m.len(), &ctx), Verdict::Accept { weak: true, .. }));
+        assert!(matches!(
+            check_mac(m, 0, m.len(), &ctx),
+            Verdict::Accept { weak: true, .. }
+        ));
         let m = b"ff:ff:ff:ff:ff:ff";
         assert_eq!(check_mac(m, 0, m.len(), &ctx), Verdict::Reject);
     }

@@ -15,8 +15,26 @@ use super::{Ctx, Verdict};
 
 /// Words before a Chinese name in free text (the detector's pattern lists the same).
 pub const CN_CONTEXT: &[&str] = &[
-    "姓名", "联系人", "收货人", "收件人", "收款人", "持卡人", "开户名", "户名", "乘客", "车主",
-    "驾驶员", "司机", "患者", "客户", "顾客", "业主", "经办人", "申请人", "签收人", "负责人",
+    "姓名",
+    "联系人",
+    "收货人",
+    "收件人",
+    "收款人",
+    "持卡人",
+    "开户名",
+    "户名",
+    "乘客",
+    "车主",
+    "驾驶员",
+    "司机",
+    "患者",
+    "客户",
+    "顾客",
+    "业主",
+    "经办人",
+    "申请人",
+    "签收人",
+    "负责人",
 ];
 
 /// Titles after a Chinese surname or name.
@@ -170,19 +188,91 @@ const SUFFIXES: &[&str] = &[
 ];
 /// Words that make a capitalised phrase an organisation, product or place.
 const NOT_NAME_WORDS: &[&str] = &[
-    "Inc", "Ltd", "LLC", "Corp", "Corporation", "Co", "Company", "Group", "Holdings", "Bank",
-    "University", "College", "School", "Hospital", "Street", "St", "Road", "Rd", "Avenue", "Ave",
-    "Lane", "Drive", "Boulevard", "Park", "City", "County", "Center", "Centre", "Store", "Shop",
-    "Pro", "Max", "Plus", "Mini", "Ultra", "Edition", "Series", "Model", "Air", "Cloud", "Service",
-    "Services", "Systems", "Technologies", "Technology", "Solutions", "Partners", "Associates",
-    "Foundation", "Institute", "Hotel", "Restaurant", "Cafe", "Airport", "Station", "Beach",
-    "Island", "River", "Lake", "Mountain", "North", "South", "East", "West", "New", "The", "And",
-    "Of", "For",
+    "Inc",
+    "Ltd",
+    "LLC",
+    "Corp",
+    "Corporation",
+    "Co",
+    "Company",
+    "Group",
+    "Holdings",
+    "Bank",
+    "University",
+    "College",
+    "School",
+    "Hospital",
+    "Street",
+    "St",
+    "Road",
+    "Rd",
+    "Avenue",
+    "Ave",
+    "Lane",
+    "Drive",
+    "Boulevard",
+    "Park",
+    "City",
+    "County",
+    "Center",
+    "Centre",
+    "Store",
+    "Shop",
+    "Pro",
+    "Max",
+    "Plus",
+    "Mini",
+    "Ultra",
+    "Edition",
+    "Series",
+    "Model",
+    "Air",
+    "Cloud",
+    "Service",
+    "Services",
+    "Systems",
+    "Technologies",
+    "Technology",
+    "Solutions",
+    "Partners",
+    "Associates",
+    "Foundation",
+    "Institute",
+    "Hotel",
+    "Restaurant",
+    "Cafe",
+    "Airport",
+    "Station",
+    "Beach",
+    "Island",
+    "River",
+    "Lake",
+    "Mountain",
+    "North",
+    "South",
+    "East",
+    "West",
+    "New",
+    "The",
+    "And",
+    "Of",
+    "For",
 ];
 /// Context words before a Latin name in free text.
 pub const LATIN_CONTEXT: &[&str] = &[
-    "Name", "name", "NAME", "Contact", "contact", "Attn", "ATTN", "Recipient", "recipient",
-    "Customer", "customer", "Cardholder", "cardholder",
+    "Name",
+    "name",
+    "NAME",
+    "Contact",
+    "contact",
+    "Attn",
+    "ATTN",
+    "Recipient",
+    "recipient",
+    "Customer",
+    "customer",
+    "Cardholder",
+    "cardholder",
 ];
 
 /// Validator `latin_person_name`.
@@ -273,7 +363,11 @@ pub fn check_latin(hay: &[u8], start: usize, end: usize, ctx: &Ctx) -> Verdict {
     if !ok {
         return Verdict::Reject;
     }
-    let s = if context { words[lo - usize::from(titled)].0 } else { words[0].0 };
+    let s = if context {
+        words[lo - usize::from(titled)].0
+    } else {
+        words[0].0
+    };
     let mut e = words[n - 1].1;
     if e < end && hay[e] == b'.' {
         e += 1;
@@ -321,7 +415,10 @@ mod tests {
     #[test]
     fn latin_names() {
         assert_eq!(latin("John Smith"), Some("John Smith"));
-        assert_eq!(latin("Mrs. Jennifer K. Lopez DDS"), Some("Mrs. Jennifer K. Lopez DDS"));
+        assert_eq!(
+            latin("Mrs. Jennifer K. Lopez DDS"),
+            Some("Mrs. Jennifer K. Lopez DDS")
+        );
         assert_eq!(latin("Smith, John"), Some("Smith, John"));
         assert_eq!(latin("Xyzzy Johnson"), Some("Xyzzy Johnson"));
         assert_eq!(latin("Acme Corporation"), None);
