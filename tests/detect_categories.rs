@@ -1188,6 +1188,27 @@ async fn column_level(kind: Kind) {
             ));
         }
     }
+    // Evidence names the rule that decided.
+    let rule_of = |t: &str, col: &str, cat: &str| -> String {
+        doc["columns"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["table"] == t && x["column"] == col)
+            .and_then(|x| {
+                x["evidence"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .find(|e| e["category"] == cat)
+            })
+            .and_then(|e| e["rule"].as_str().map(str::to_string))
+            .unwrap_or_default()
+    };
+    assert_eq!(rule_of("car_owner", "c1", "person_name"), "values");
+    assert_eq!(rule_of("device_log", "sbh", "imei"), "name + values");
+    assert_eq!(rule_of("car_owner", "csrq", "birth_date"), "name + values");
+    assert_eq!(rule_of("device_log", "c6", "geo_location"), "values");
     // A hinted column no detector matched: "clean" with the categories checked.
     let birthday = doc["columns"]
         .as_array()

@@ -25,7 +25,7 @@ pub(crate) const SCHEMA_VERSION: &str = "CREATE TABLE IF NOT EXISTS schema_versi
 /// The inventory's own schema.
 pub const INVENTORY: Migrations = Migrations {
     module: "inventory",
-    scripts: &[V1, V2, V3],
+    scripts: &[V1, V2, V3, V4],
 };
 
 /// v2: values datawarden wrote (envelopes, pseudonyms, masks) counted apart per column and per
@@ -35,6 +35,9 @@ ALTER TABLE scan_columns ADD COLUMN transformed INTEGER NOT NULL DEFAULT 0;
 ";
 /// v3: a column's scan note (detection cut short, view lineage, a view not read).
 const V3: &str = "ALTER TABLE columns ADD COLUMN scan_note TEXT;";
+/// v4: which evidence decided a finding (`values`, `name + values`; see
+/// [`crate::classify::Finding::rule`]).
+const V4: &str = "ALTER TABLE findings ADD COLUMN rule TEXT;";
 
 /// v1: scans, columns, findings (latest evidence), per-scan snapshots (drift) and reviews.
 const V1: &str = "

@@ -68,6 +68,8 @@ struct Evidence<'a> {
     layout: Option<Layout>,
     name_hint: Option<&'a str>,
     confidence: Option<f64>,
+    /// Which evidence decided: `values`, `name + values`.
+    rule: Option<&'a str>,
     examples: &'a [String],
 }
 
@@ -113,6 +115,7 @@ fn column<'a>(c: &'a ReportColumn, checked: &'a [String]) -> Column<'a> {
                     layout: e.map(|e| e.layout),
                     name_hint: e.and_then(|e| e.name_hint.as_deref()),
                     confidence: e.map(|e| e.confidence),
+                    rule: e.and_then(|e| e.rule.as_deref()),
                     examples: e.map_or(&[], |e| e.examples.as_slice()),
                 }
             })
