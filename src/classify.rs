@@ -29,6 +29,8 @@ use serde::{Deserialize, Serialize};
 use crate::detect::{hints, mask, Engine, Match, Sensitivity};
 use crate::transformed::Written;
 
+mod rules;
+
 /// The outcome for one column.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -83,6 +85,10 @@ pub struct Finding {
     pub examples: Vec<String>,
     /// True when the evidence reaches the detector's threshold (the column holds the category).
     pub personal: bool,
+    /// Which evidence decided a personal category: `values`, `name + values` (a column-name
+    /// hint let weak matches count or lowered the share needed). None when not personal.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule: Option<String>,
 }
 
 /// The classification of one column.
@@ -180,6 +186,11 @@ pub struct ColumnClassifier<'e> {
     phone_shaped: u64,
     /// Masked examples of phone-shaped values.
     shape_examples: Vec<String>,
+    /// State of the per-category column rules ([`rules`]).
+    rules: rules::RuleState,
+    /// Category indices of `person_name` and `birth_date`, when the engine has them.
+    name_cat: Option<usize>,
+    birth_cat: Option<usize>,
 }
 
 /// The longest prefix of `v` of at most `max` bytes that does not split a UTF-8 character.
@@ -276,6 +287,9 @@ impl<'e> ColumnClassifier<'e> {
             phone_named,
             phone_shaped: 0,
             shape_examples: Vec::new(),
+            rules: rules::RuleState::default(),
+            name_cat: engine.categories().iter().position(|c| c == "person_name"),
+            birth_cat: engine.categories().iter().position(|c| c == "birth_date"),
         }
     }
 
@@ -331,6 +345,9 @@ impl<'e> ColumnClassifier<'e> {
         }
         self.engine
             .find_supported(v, &self.supported, &mut self.buf);
+        if self.name_cat.is_some() {
+            self.rules.value(v);
+        }
         if self.buf.is_empty() {
             if written == Some(Written::Mask) {
                 self.transformed += 1;
@@ -363,7 +380,13 @@ impl<'e> ColumnClassifier<'e> {
             let category = &self.engine.categories()[ci];
             let c = &mut self.cats[ci];
             c.matched += 1;
+            if Some(ci) == self.birth_cat {
+                self.rules.birth(&v[first.start..first.end]);
+            }
             if residue == 0 {
+                if Some(ci) == self.name_cat {
+                    self.rules.name(v);
+                }
                 c.whole += 1;
             } else {
                 c.free += 1;
@@ -436,14 +459,35 @@ impl<'e> ColumnClassifier<'e> {
             let denom = raw.max(1) as f64;
             let share = c.matched as f64 / denom;
             let whole_share = c.whole as f64 / denom;
-            let whole_ok = c.whole > 0 && whole_share >= min_share;
-            let free_ok = c.free >= min_matched;
+            let mut whole_ok = c.whole > 0 && whole_share >= min_share;
+            let mut free_ok = c.free >= min_matched;
+            // Weak matches decided when the strong ones alone would not have reached the share.
+            let strong = c.matched - c.weak_only;
+            let mut weak_decided = c.weak_only > 0 && (strong as f64 / denom) < min_share;
+            if Some(ci) == self.name_cat {
+                // Names: the share of distinct values; a hint lowers the share needed.
+                let share = self.rules.name_share();
+                let need = if c.name_hint.is_some() {
+                    min_share
+                } else {
+                    rules::NAME_SHARE
+                };
+                whole_ok = c.whole > 0 && share >= need;
+                weak_decided = share < rules::NAME_SHARE;
+            }
+            if Some(ci) == self.birth_cat && !self.rules.birth_spread(c.matched) {
+                whole_ok = false;
+                free_ok = false;
+            }
             let mut personal = whole_ok || free_ok;
-            let (mut share, mut whole_share, mut whole_ok) = (share, whole_share, whole_ok);
+            let mut rule =
+                personal.then(|| rules::rule(weak_decided, c.name_hint.is_some()).to_string());
+            let (mut share, mut whole_share) = (share, whole_share);
             if name_and_shape == Some(ci) && !personal {
                 // Name + shape: the phone-shaped values are the evidence.
                 personal = true;
                 whole_ok = true;
+                rule = Some(rules::NAME_AND_SHAPE.to_string());
                 c.matched = c.matched.max(self.phone_shaped);
                 c.whole = c.whole.max(self.phone_shaped);
                 c.weak_only = 0;
@@ -507,6 +551,7 @@ impl<'e> ColumnClassifier<'e> {
                 sensitivity,
                 examples: c.examples,
                 personal,
+                rule,
             });
         }
         findings.sort_by(|a, b| {

@@ -164,7 +164,8 @@ fn demo_builds_scans_and_exports_then_the_inventory_commands_work() {
     );
     let line = list
         .lines()
-        .find(|l| l.contains("real_name"))
+        // real_name also holds person_name (detected): the hand-added `name` line is the one.
+        .find(|l| l.contains("real_name") && l.contains("confirmed"))
         .expect("confirmed column listed");
     assert!(line.contains("confirmed by tester"), "{line}");
     assert!(

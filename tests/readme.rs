@@ -137,7 +137,7 @@ fn readme_command_blocks_run_as_printed() {
     for expected in [
         "tour/datawarden.toml: OK",
         "shop: scan #1 ok",
-        "4 tables (0 failed), 39 columns, 9 personal",
+        "4 tables (0 failed), 39 columns, 11 personal",
         "shop main.members mobile TEXT phone 100.0% 1433/1433 whole value",
         "shop main.orders remarks TEXT phone 35.0% 219/626 free text",
         "closed-accounts: nullify shop.members after 90d on closed_at",

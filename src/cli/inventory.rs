@@ -315,7 +315,9 @@ async fn list(a: ListArgs) -> anyhow::Result<ExitCode> {
 fn scan_status(s: datawarden::classify::ColumnStatus) -> &'static str {
     match s {
         datawarden::classify::ColumnStatus::Unknown => "unknown (no values sampled)",
-        datawarden::classify::ColumnStatus::Clean => "clean",
+        // Sampled, and no detector reached its threshold: not a claim that the column holds no
+        // personal data (a category no detector covers may be there).
+        datawarden::classify::ColumnStatus::Clean => "no detector matched",
         datawarden::classify::ColumnStatus::Personal => "personal",
     }
 }

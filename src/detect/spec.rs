@@ -41,6 +41,51 @@ pub const BUILTIN: &[(&str, &str)] = &[
         "cn_license_plate.toml",
         include_str!("../../detectors/cn_license_plate.toml"),
     ),
+    (
+        "person_name_cn.toml",
+        include_str!("../../detectors/person_name_cn.toml"),
+    ),
+    (
+        "person_name_latin.toml",
+        include_str!("../../detectors/person_name_latin.toml"),
+    ),
+    (
+        "address_cn.toml",
+        include_str!("../../detectors/address_cn.toml"),
+    ),
+    (
+        "address_en.toml",
+        include_str!("../../detectors/address_en.toml"),
+    ),
+    (
+        "ip_address.toml",
+        include_str!("../../detectors/ip_address.toml"),
+    ),
+    (
+        "ip_address_v6.toml",
+        include_str!("../../detectors/ip_address_v6.toml"),
+    ),
+    (
+        "mac_address.toml",
+        include_str!("../../detectors/mac_address.toml"),
+    ),
+    ("imei.toml", include_str!("../../detectors/imei.toml")),
+    (
+        "bank_card.toml",
+        include_str!("../../detectors/bank_card.toml"),
+    ),
+    (
+        "cn_passport.toml",
+        include_str!("../../detectors/cn_passport.toml"),
+    ),
+    (
+        "birth_date.toml",
+        include_str!("../../detectors/birth_date.toml"),
+    ),
+    (
+        "geo_location.toml",
+        include_str!("../../detectors/geo_location.toml"),
+    ),
 ];
 
 /// Column-decision thresholds of one detector.
@@ -102,6 +147,11 @@ pub struct DetectorSpec {
     /// Column-decision thresholds.
     #[serde(default)]
     pub thresholds: Thresholds,
+    /// Dictionaries the validator matches against (`cn_surnames`, `cn_divisions`,
+    /// `given_names_latin`, `surnames_latin`): data files in `detectors/data/`, extended by
+    /// `<detectors_dir>/data/<name>.txt`.
+    #[serde(default)]
+    pub dictionaries: Vec<String>,
 }
 
 fn detector_error(file: &Path, message: impl Into<String>) -> Error {
@@ -175,6 +225,15 @@ impl DetectorSpec {
                 let known: Vec<_> = validators::names().collect();
                 return err(format!(
                     "validator {v:?} is unknown; known validators: {}",
+                    known.join(", ")
+                ));
+            }
+        }
+        for d in &self.dictionaries {
+            if !super::dicts::known(d) {
+                let known: Vec<_> = super::dicts::BUILTIN.iter().map(|(n, _)| *n).collect();
+                return err(format!(
+                    "dictionaries: {d:?} is unknown; known dictionaries: {}",
                     known.join(", ")
                 ));
             }

@@ -105,6 +105,10 @@ pub struct Evidence {
     pub personal: bool,
     /// The scan that produced this evidence.
     pub scan_id: i64,
+    /// Which evidence decided (`values`, `name + values`); None for older scans and categories
+    /// below their threshold.
+    #[serde(default)]
+    pub rule: Option<String>,
     /// Sampled values of the column that datawarden wrote (envelopes, pseudonyms, masks): counted
     /// apart, never in `share`.
     #[serde(default)]

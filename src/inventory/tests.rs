@@ -29,6 +29,7 @@ fn finding(category: &str, matched: u64, non_null: u64, personal: bool) -> Findi
         sensitivity: Sensitivity::Moderate,
         examples: vec!["138****5678".into()],
         personal,
+        rule: None,
     }
 }
 

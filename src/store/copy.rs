@@ -109,6 +109,7 @@ const TABLES: &[Table] = &[
             ("examples", S),
             ("personal", B),
             ("scan_id", I),
+            ("rule", S),
         ],
         None,
     ),

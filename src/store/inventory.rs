@@ -125,8 +125,8 @@ impl Store {
                     }
                     sqlx::query(
                         "INSERT INTO findings (column_id, category, detectors, matched, share, layout, name_hint, \
-                         confidence, sensitivity, examples, personal, scan_id) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
+                         confidence, sensitivity, examples, personal, scan_id, rule) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
                          ON CONFLICT (column_id, category) DO NOTHING",
                     )
                     .bind(column_id)
@@ -141,6 +141,7 @@ impl Store {
                     .bind(serde_json::to_string(&f.examples).map_err(json_err("encoding examples"))?)
                     .bind(f.personal)
                     .bind(scan_id)
+                    .bind(&f.rule)
                     .execute(&mut *tx)
                     .await
                     .map_err(db("recording a finding"))?;
@@ -376,7 +377,7 @@ impl Store {
             let mut findings: HashMap<i64, Vec<CategoryRecord>> = HashMap::new();
             let frows = sqlx::query(
                 "SELECT f.column_id, f.category, f.detectors, f.matched, f.share, f.layout, f.name_hint, f.confidence, \
-                 f.sensitivity, f.examples, f.personal, f.scan_id, c.transformed FROM findings f \
+                 f.sensitivity, f.examples, f.personal, f.scan_id, f.rule, c.transformed FROM findings f \
                  JOIN columns c ON c.id = f.column_id \
                  WHERE (CAST($1 AS TEXT) IS NULL OR c.source = $1)",
             )
@@ -400,6 +401,7 @@ impl Store {
                         .map_err(json_err("decoding examples"))?,
                     personal,
                     scan_id: r.get("scan_id"),
+                    rule: r.get("rule"),
                     transformed: r.get::<i64, _>("transformed") as u64,
                 };
                 findings

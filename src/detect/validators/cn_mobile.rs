@@ -58,7 +58,15 @@ mod tests {
 
     fn ok(s: &str) -> bool {
         matches!(
-            check(s.as_bytes(), 0, s.len(), &Ctx { today: 20250101 }),
+            check(
+                s.as_bytes(),
+                0,
+                s.len(),
+                &Ctx {
+                    today: 20250101,
+                    ..Ctx::now()
+                }
+            ),
             Verdict::Accept { .. }
         )
     }
@@ -98,7 +106,10 @@ mod tests {
 
     #[test]
     fn not_inside_longer_runs() {
-        let ctx = Ctx { today: 20250101 };
+        let ctx = Ctx {
+            today: 20250101,
+            ..Ctx::now()
+        };
         assert!(matches!(
             check(b"138123456789", 0, 11, &ctx),
             Verdict::RejectUntil(12)

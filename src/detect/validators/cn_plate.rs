@@ -88,7 +88,15 @@ mod tests {
     use super::*;
 
     fn span(s: &str) -> Option<&str> {
-        match check(s.as_bytes(), 0, 4, &Ctx { today: 0 }) {
+        match check(
+            s.as_bytes(),
+            0,
+            4,
+            &Ctx {
+                today: 0,
+                ..Ctx::now()
+            },
+        ) {
             Verdict::Accept { start, end, .. } => Some(&s[start..end]),
             _ => None,
         }

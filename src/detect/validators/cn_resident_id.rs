@@ -156,7 +156,10 @@ mod tests {
 
     #[test]
     fn boundaries() {
-        let ctx = Ctx { today: TODAY };
+        let ctx = Ctx {
+            today: TODAY,
+            ..Ctx::now()
+        };
         let id = with_check("11010119900307123");
         let hay = format!("x {id} y");
         assert_eq!(
@@ -181,7 +184,10 @@ mod tests {
 
     #[test]
     fn grouped_for_display() {
-        let ctx = Ctx { today: TODAY };
+        let ctx = Ctx {
+            today: TODAY,
+            ..Ctx::now()
+        };
         let id = with_check("11010519900307123");
         let (a, b, c) = (&id[..6], &id[6..14], &id[14..]);
         for sep in [" ", "-"] {
@@ -211,7 +217,10 @@ mod tests {
         assert!(is_valid_legacy15(b"110101900307123"));
         assert!(!is_valid_legacy15(b"110101901307123")); // month 13
         assert!(!is_valid_legacy15(b"990101900307123")); // province 99
-        let ctx = Ctx { today: TODAY };
+        let ctx = Ctx {
+            today: TODAY,
+            ..Ctx::now()
+        };
         assert!(matches!(
             check_legacy15(b"110101900307123", 0, 15, &ctx),
             Verdict::Accept { weak: true, .. }

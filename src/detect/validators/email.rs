@@ -199,7 +199,15 @@ mod tests {
                 i += 1;
                 continue;
             };
-            if let Verdict::Accept { start, end, .. } = check(b, i, i + len, &Ctx { today: 0 }) {
+            if let Verdict::Accept { start, end, .. } = check(
+                b,
+                i,
+                i + len,
+                &Ctx {
+                    today: 0,
+                    ..Ctx::now()
+                },
+            ) {
                 return Some(&text[start..end]);
             }
             i += len;

@@ -48,7 +48,10 @@ mod tests {
 
     #[test]
     fn cards() {
-        let ctx = Ctx { today: 20250101 };
+        let ctx = Ctx {
+            today: 20250101,
+            ..Ctx::now()
+        };
         assert!(matches!(
             check(b"4111111111111111", 0, 16, &ctx),
             Verdict::Accept { .. }

@@ -2,14 +2,20 @@
 //! haystack and the span a detector's pattern found, checks boundaries, structure and checksums, and
 //! returns the (possibly adjusted) span. None allocates.
 
+pub mod address;
+pub mod cards;
 pub mod cn_landline;
 pub mod cn_mobile;
 pub mod cn_plate;
 pub mod cn_resident_id;
+pub mod dates;
 pub mod e164;
 pub mod email;
 pub mod luhn;
 pub mod nanp;
+pub mod network;
+pub mod person_name;
+pub(crate) mod text;
 pub mod vin;
 
 /// What a validator knows about the world (computed once per engine).
@@ -17,6 +23,8 @@ pub mod vin;
 pub struct Ctx {
     /// Today's date as `YYYYMMDD` (UTC), the latest valid birth date.
     pub today: u32,
+    /// The dictionaries (surnames, divisions, given names) of the engine.
+    pub dicts: &'static super::dicts::Dicts,
 }
 
 impl Ctx {
@@ -26,6 +34,7 @@ impl Ctx {
         let d = chrono::Utc::now().date_naive();
         Ctx {
             today: d.year() as u32 * 10_000 + d.month() * 100 + d.day(),
+            dicts: super::dicts::builtin(),
         }
     }
 }
@@ -194,6 +203,114 @@ pub const VALIDATORS: &[Validator] = &[
             min_digits: 2,
             non_ascii: true,
             max_digit_run: 6,
+            ..needs()
+        },
+    },
+    // The categories added in 2026-12 (person_name ... geo_location).
+    Validator {
+        name: "cn_person_name",
+        check: person_name::check_cn,
+        needs: Needs {
+            non_ascii: true,
+            ..needs()
+        },
+    },
+    Validator {
+        name: "latin_person_name",
+        check: person_name::check_latin,
+        needs: Needs {
+            min_alnum_run: 2,
+            ..needs()
+        },
+    },
+    Validator {
+        name: "cn_address",
+        check: address::check_cn,
+        needs: Needs {
+            min_alnum_run: 1,
+            non_ascii: true,
+            ..needs()
+        },
+    },
+    Validator {
+        name: "en_address",
+        check: address::check_en,
+        needs: Needs {
+            min_digits: 1,
+            min_alnum_run: 2,
+            max_digit_run: 6,
+            ..needs()
+        },
+    },
+    Validator {
+        name: "ipv4",
+        check: network::check_v4,
+        needs: Needs {
+            min_digits: 4,
+            max_digit_run: 3,
+            ..needs()
+        },
+    },
+    Validator {
+        name: "ipv6",
+        check: network::check_v6,
+        needs: Needs {
+            min_digits: 1,
+            ..needs()
+        },
+    },
+    Validator {
+        name: "mac",
+        check: network::check_mac,
+        needs: Needs {
+            min_digits: 1,
+            min_alnum_run: 2,
+            ..needs()
+        },
+    },
+    Validator {
+        name: "bank_card",
+        check: cards::check_card,
+        needs: Needs {
+            min_digits: 13,
+            max_digit_run: 19,
+            ..needs()
+        },
+    },
+    Validator {
+        name: "imei",
+        check: cards::check_imei,
+        needs: Needs {
+            min_digits: 15,
+            max_digit_run: 16,
+            ..needs()
+        },
+    },
+    Validator {
+        name: "cn_passport",
+        check: cards::check_passport,
+        needs: Needs {
+            min_digits: 7,
+            min_digit_run: 7,
+            min_alnum_run: 8,
+            max_digit_run: 8,
+            ..needs()
+        },
+    },
+    Validator {
+        name: "birth_date",
+        check: dates::check_birth,
+        needs: Needs {
+            min_digits: 6,
+            max_digit_run: 8,
+            ..needs()
+        },
+    },
+    Validator {
+        name: "geo",
+        check: dates::check_geo,
+        needs: Needs {
+            min_digits: 5,
             ..needs()
         },
     },

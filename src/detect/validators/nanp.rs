@@ -54,7 +54,15 @@ mod tests {
     use super::*;
 
     fn verdict(s: &str) -> Verdict {
-        check(s.as_bytes(), 0, s.len(), &Ctx { today: 20250101 })
+        check(
+            s.as_bytes(),
+            0,
+            s.len(),
+            &Ctx {
+                today: 20250101,
+                ..Ctx::now()
+            },
+        )
     }
 
     #[test]

@@ -111,7 +111,10 @@ mod tests {
     #[test]
     fn hex_tokens_are_weak_or_rejected() {
         assert_ne!(classify(b"3f2a9b0c1d4e5f607"), Some(false));
-        let ctx = Ctx { today: 20250101 };
+        let ctx = Ctx {
+            today: 20250101,
+            ..Ctx::now()
+        };
         let digest = b"d41d8cd98f00b204e9800998ecf8427e";
         assert!(matches!(
             check(digest, 0, 17, &ctx),
@@ -121,7 +124,10 @@ mod tests {
 
     #[test]
     fn boundaries() {
-        let ctx = Ctx { today: 20250101 };
+        let ctx = Ctx {
+            today: 20250101,
+            ..Ctx::now()
+        };
         let hay = b"VIN:1M8GDM9AXKP042788.";
         assert_eq!(
             check(hay, 4, 21, &ctx),

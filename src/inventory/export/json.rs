@@ -40,6 +40,10 @@ struct Column<'a> {
     non_null: u64,
     transformed: u64,
     scan_status: ColumnStatus,
+    /// With `scan_status` `clean`: the categories the detectors checked and none of which
+    /// reached its threshold ("no detector matched", not "holds no personal data").
+    #[serde(skip_serializing_if = "Option::is_none")]
+    categories_checked: Option<&'a [String]>,
     first_seen: DateTime<Utc>,
     last_seen: DateTime<Utc>,
     last_scanned: Option<DateTime<Utc>>,
@@ -64,10 +68,12 @@ struct Evidence<'a> {
     layout: Option<Layout>,
     name_hint: Option<&'a str>,
     confidence: Option<f64>,
+    /// Which evidence decided: `values`, `name + values`.
+    rule: Option<&'a str>,
     examples: &'a [String],
 }
 
-fn column(c: &ReportColumn) -> Column<'_> {
+fn column<'a>(c: &'a ReportColumn, checked: &'a [String]) -> Column<'a> {
     let r = &c.record;
     Column {
         source: &r.key.source,
@@ -83,6 +89,7 @@ fn column(c: &ReportColumn) -> Column<'_> {
         non_null: r.non_null,
         transformed: r.transformed,
         scan_status: r.scan_status,
+        categories_checked: (r.scan_status == ColumnStatus::Clean).then_some(checked),
         first_seen: r.first_seen,
         last_seen: r.last_seen,
         last_scanned: r.last_scanned,
@@ -108,6 +115,7 @@ fn column(c: &ReportColumn) -> Column<'_> {
                     layout: e.map(|e| e.layout),
                     name_hint: e.and_then(|e| e.name_hint.as_deref()),
                     confidence: e.map(|e| e.confidence),
+                    rule: e.and_then(|e| e.rule.as_deref()),
                     examples: e.map_or(&[], |e| e.examples.as_slice()),
                 }
             })
@@ -119,7 +127,11 @@ fn column(c: &ReportColumn) -> Column<'_> {
 pub fn write(report: &Report, out: &mut dyn Write) -> Result<()> {
     let doc = Document {
         generated_at: report.generated_at,
-        columns: report.columns.iter().map(column).collect(),
+        columns: report
+            .columns
+            .iter()
+            .map(|c| column(c, &report.categories_checked))
+            .collect(),
         drift: &report.drift,
         scans: &report.scans,
     };

@@ -63,6 +63,20 @@ pub struct Report {
     pub drift: Vec<Drift>,
     /// The latest scan of each source.
     pub scans: Vec<ScanRecord>,
+    /// The categories of the built-in detectors, which every scan checks (a `detectors_dir`
+    /// may add more): what "no detector matched" was checked against.
+    pub categories_checked: Vec<String>,
+}
+
+/// The distinct categories of the built-in detector files, in file order.
+fn builtin_categories() -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for (_, spec) in crate::detect::spec::load_all(None).unwrap_or_default() {
+        if !out.contains(&spec.category) {
+            out.push(spec.category);
+        }
+    }
+    out
 }
 
 impl Report {
@@ -104,6 +118,7 @@ impl Report {
             columns,
             drift: drift_all(store, source).await?,
             scans,
+            categories_checked: builtin_categories(),
         })
     }
 

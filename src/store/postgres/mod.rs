@@ -46,6 +46,15 @@ pub fn migrator() -> Migrator {
                 )),
                 false,
             ),
+            Migration::new(
+                4,
+                Cow::Borrowed("finding rule"),
+                MigrationType::Simple,
+                Cow::Borrowed(include_str!(
+                    "../../../migrations/postgres/0004_finding_rule.sql"
+                )),
+                false,
+            ),
         ]),
         ignore_missing: false,
         locking: true,

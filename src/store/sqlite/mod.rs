@@ -51,6 +51,11 @@ pub fn migrator() -> Migrator {
                 "subject requests",
                 include_str!("../../../migrations/sqlite/0004_subject_requests.sql"),
             ),
+            m(
+                5,
+                "finding rule",
+                include_str!("../../../migrations/sqlite/0005_finding_rule.sql"),
+            ),
         ]),
         ignore_missing: false,
         locking: true,
