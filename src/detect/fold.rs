@@ -8,6 +8,8 @@
 //! U+202F, U+205F). Full NFKC would also turn `m²`, `①`, `㎡` and `½` into digits nobody typed,
 //! and it allocates and decomposes every non-ASCII value. A test holds the table to NFKC.
 //!
+//! Values are folded only where a character folds to one a detector reads (letters, digits,
+//! spaces, `+-.()@_%#`); [`fold_char`], the whole table, serves masks and shape tests.
 //! Folding keeps a list of where the value shrank, so offsets found in the folded text map back
 //! to the original bytes (masking and span actions work on the value as stored). ASCII values,
 //! and non-ASCII values without a foldable character, are searched as they are.
@@ -23,10 +25,24 @@ pub fn fold_char(c: char) -> Option<char> {
     }
 }
 
-/// The length of the foldable character encoded at the start of `s`, if there is one
-/// (2 bytes for U+00A0, 3 for the others).
+/// True for the ASCII characters a detector reads: letters, digits, spaces and `+-.()@_%#`.
+/// The other full-width signs (`，：；！？`, common in Chinese prose) are left as they are: no
+/// match changes when they are folded, and prose holding only them needs no folded copy.
+#[inline]
+fn read_by_detectors(a: u8) -> bool {
+    a.is_ascii_alphanumeric() || b" +-.()@_%#".contains(&a)
+}
+
+/// The length of the foldable character encoded at the start of `s`, if there is one and it
+/// folds to a character [`read_by_detectors`] (2 bytes for U+00A0, 3 for the others).
 #[inline]
 fn foldable_len(s: &[u8]) -> Option<(usize, u8)> {
+    full_width_len(s).filter(|&(_, a)| read_by_detectors(a))
+}
+
+/// [`foldable_len`] for every character of the table.
+#[inline]
+fn full_width_len(s: &[u8]) -> Option<(usize, u8)> {
     match *s {
         // U+FF01..U+FF3F: EF BC 81..BF.
         [0xEF, 0xBC, c, ..] if (0x81..=0xBF).contains(&c) => Some((3, c - 0x80 + 0x20)),
@@ -130,7 +146,8 @@ mod tests {
         ) {
             let mut f = Folded::default();
             let folded_any = f.fold(s.as_bytes());
-            let want: String = s.chars().map(|c| fold_char(c).unwrap_or(c)).collect();
+            let fold = |c: char| fold_char(c).filter(|&a| read_by_detectors(a as u8));
+            let want: String = s.chars().map(|c| fold(c).unwrap_or(c)).collect();
             prop_assert_eq!(folded_any, want != s);
             if folded_any {
                 prop_assert_eq!(std::str::from_utf8(&f.text).unwrap(), want.as_str());
@@ -138,7 +155,7 @@ mod tests {
                 for c in s.chars() {
                     prop_assert_eq!(f.original(n), o);
                     o += c.len_utf8();
-                    n += fold_char(c).map_or(c.len_utf8(), |_| 1);
+                    n += fold(c).map_or(c.len_utf8(), |_| 1);
                 }
                 prop_assert_eq!(f.original(n), o);
             }
@@ -174,10 +191,11 @@ mod tests {
             let Some(c) = char::from_u32(u) else { continue };
             let mut buf = [0u8; 4];
             let s = c.encode_utf8(&mut buf).as_bytes();
-            let got = foldable_len(s).map(|(len, a)| (len, a as char));
+            let got = full_width_len(s).map(|(len, a)| (len, a as char));
             let want = fold_char(c).map(|a| (s.len(), a));
             assert_eq!(got, want, "U+{u:04X}");
-            assert_eq!(needs_folding(s), want.is_some(), "U+{u:04X}");
+            let read = want.filter(|&(_, a)| read_by_detectors(a as u8));
+            assert_eq!(needs_folding(s), read.is_some(), "U+{u:04X}");
         }
     }
 
@@ -187,19 +205,22 @@ mod tests {
         let mut f = Folded::default();
         assert!(f.fold(v.as_bytes()));
         let text = std::str::from_utf8(&f.text).unwrap();
-        assert_eq!(text, "电话:138-0013 8000。");
+        assert_eq!(text, "电话：138-0013 8000。");
         let s = text.find("138").unwrap();
         let e = text.find("。").unwrap();
         assert_eq!(&v[f.original(s)..f.original(e)], "１３８-００１３　8000");
         assert_eq!(f.original(0), 0);
         assert_eq!(f.original(text.len()), v.len());
-        assert!(!needs_folding("电话：".as_bytes()) || needs_folding("：".as_bytes()));
+        assert!(!needs_folding("电话：，；！？".as_bytes()));
         assert!(!needs_folding("北京市朝阳区。".as_bytes()));
         assert!(!needs_folding(b"13800138000"));
         assert!(!f.fold("北京\u{a5}市。".as_bytes()));
         for v in ["\u{a0}１\u{a0}", "a\u{c2}\u{a0}b", "。，\u{a0}x\u{3000}"] {
             f.fold(v.as_bytes());
-            let want: String = v.chars().map(|c| fold_char(c).unwrap_or(c)).collect();
+            let want: String = v
+                .chars()
+                .map(|c| fold_char(c).filter(|&a| a != ',').unwrap_or(c))
+                .collect();
             assert_eq!(std::str::from_utf8(&f.text).unwrap(), want, "{v:?}");
         }
     }
