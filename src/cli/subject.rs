@@ -47,6 +47,15 @@ pub struct Who {
     /// A licence plate.
     #[arg(long)]
     pub plate: Vec<String>,
+    /// A bank card number (plain or grouped by four).
+    #[arg(long)]
+    pub bank_card: Vec<String>,
+    /// A passport number (E12345678).
+    #[arg(long)]
+    pub passport: Vec<String>,
+    /// An IP address (IPv4 or IPv6).
+    #[arg(long)]
+    pub ip: Vec<String>,
     /// Only this source.
     #[arg(long)]
     pub source: Option<String>,
@@ -67,13 +76,19 @@ impl Who {
             (Kind::IdNumber, &self.id_number),
             (Kind::Vin, &self.vin),
             (Kind::Plate, &self.plate),
+            (Kind::BankCard, &self.bank_card),
+            (Kind::Passport, &self.passport),
+            (Kind::Ip, &self.ip),
         ] {
             for v in values {
                 out.push(Identifier::parse(kind, v).map_err(anyhow::Error::msg)?);
             }
         }
         if out.is_empty() {
-            anyhow::bail!("name the person: --phone, --email, --id-number, --vin or --plate");
+            anyhow::bail!(
+                "name the person: --phone, --email, --id-number, --vin, --plate, --bank-card, \
+                 --passport or --ip"
+            );
         }
         Ok(out)
     }

@@ -17,6 +17,9 @@ pub enum Kind {
     IdNumber,
     Vin,
     Plate,
+    BankCard,
+    Passport,
+    Ip,
 }
 
 impl Kind {
@@ -28,6 +31,9 @@ impl Kind {
             Kind::IdNumber => "cn_resident_id",
             Kind::Vin => "vin",
             Kind::Plate => "cn_license_plate",
+            Kind::BankCard => "bank_card",
+            Kind::Passport => "cn_passport",
+            Kind::Ip => "ip_address",
         }
     }
 
@@ -39,6 +45,9 @@ impl Kind {
             Kind::IdNumber => "--id-number",
             Kind::Vin => "--vin",
             Kind::Plate => "--plate",
+            Kind::BankCard => "--bank-card",
+            Kind::Passport => "--passport",
+            Kind::Ip => "--ip",
         }
     }
 }
@@ -59,11 +68,24 @@ impl std::fmt::Debug for Identifier {
 }
 
 /// Normalizes `value` as a value of detector category `category`: plates upper-cased without
-/// separators (`京A·12345` -> `京A12345`), everything else as pseudonyms normalize it (phones as
-/// E.164 where the country is known, e-mails lower-cased, IDs and VINs upper-cased).
+/// separators (`京A·12345` -> `京A12345`), bank cards as their digits, IP addresses in their
+/// canonical form (`2408:8207::1`), everything else as pseudonyms normalize it (phones as E.164
+/// where the country is known, e-mails lower-cased, IDs, VINs and passports upper-cased).
 pub fn normalize(category: &str, value: &str) -> String {
     let mut out = String::with_capacity(value.len() + 3);
-    if category == "cn_license_plate" {
+    if category == "bank_card" {
+        let v = value.trim();
+        if v.bytes().all(|b| b.is_ascii_digit() || b == b' ' || b == b'-') {
+            out.extend(v.chars().filter(char::is_ascii_digit));
+        } else {
+            out.push_str(v);
+        }
+    } else if category == "ip_address" {
+        match value.trim().parse::<std::net::IpAddr>() {
+            Ok(ip) => out.push_str(&ip.to_string()),
+            Err(_) => out.push_str(value.trim()),
+        }
+    } else if category == "cn_license_plate" {
         out.extend(
             value
                 .trim()
@@ -125,6 +147,36 @@ impl Identifier {
                     return bad("a plate has 6 to 9 characters (e.g. 京A12345)");
                 }
             }
+            Kind::BankCard => {
+                let digits: Vec<u8> = v
+                    .bytes()
+                    .filter(u8::is_ascii_digit)
+                    .map(|b| b - b'0')
+                    .collect();
+                if !v
+                    .bytes()
+                    .all(|b| b.is_ascii_digit() || b == b' ' || b == b'-')
+                    || !(13..=19).contains(&digits.len())
+                    || !crate::detect::validators::luhn::valid(&digits)
+                {
+                    return bad("a bank card number has 13 to 19 digits and a valid check digit");
+                }
+            }
+            Kind::Passport => {
+                let b = v.as_bytes();
+                let ok = (8..=9).contains(&b.len())
+                    && b[0].is_ascii_alphabetic()
+                    && b[1..].iter().all(u8::is_ascii_alphanumeric)
+                    && b[2..].iter().all(u8::is_ascii_digit);
+                if !ok {
+                    return bad("a passport number is a letter and 7 or 8 more letters/digits (E12345678)");
+                }
+            }
+            Kind::Ip => {
+                if v.parse::<std::net::IpAddr>().is_err() {
+                    return bad("an IP address is IPv4 (203.0.113.7) or IPv6 (2408:8207::1)");
+                }
+            }
         }
         Ok(Identifier {
             kind,
@@ -176,7 +228,21 @@ impl Identifier {
                     out.push(format!("+{n}"));
                 }
             }
-            Kind::IdNumber | Kind::Vin => out.push(n.to_ascii_lowercase()),
+            Kind::IdNumber | Kind::Vin | Kind::Passport => out.push(n.to_ascii_lowercase()),
+            Kind::BankCard => {
+                let groups: Vec<&str> = n
+                    .as_bytes()
+                    .chunks(4)
+                    .map(|c| std::str::from_utf8(c).expect("digits"))
+                    .collect();
+                out.push(groups.join(" "));
+                out.push(groups.join("-"));
+            }
+            Kind::Ip => {
+                if n.contains(':') {
+                    out.push(n.to_ascii_uppercase());
+                }
+            }
             Kind::Plate => {
                 let chars: Vec<char> = n.chars().collect();
                 if chars.len() > 2 {
@@ -250,6 +316,9 @@ impl SpanEraser {
             "cn_resident_id",
             "vin",
             "cn_license_plate",
+            "bank_card",
+            "cn_passport",
+            "ip_address",
         ] {
             if self.idents.contains(&normalize(cat, trimmed)) && !trimmed.is_empty() {
                 return vec![(lead, lead + trimmed.len(), cat.to_string())];
@@ -328,6 +397,26 @@ mod tests {
         assert!(i.is("11010519491231002X"));
         assert!(Identifier::parse(Kind::Phone, "12ab").is_err());
         assert!(Identifier::parse(Kind::Email, "no-at").is_err());
+    }
+
+    #[test]
+    fn bank_card_passport_and_ip_identifiers() {
+        let card = Identifier::parse(Kind::BankCard, "6228 4800 1234 5678 901").unwrap();
+        assert_eq!(card.normalized, "6228480012345678901");
+        assert!(card.is("6228-4800-1234-5678-901"));
+        assert!(card
+            .spellings()
+            .contains(&"6228 4800 1234 5678 901".to_string()));
+        // A wrong check digit is refused, and the message does not repeat the number.
+        let err = Identifier::parse(Kind::BankCard, "6228480012345678902").unwrap_err();
+        assert!(err.starts_with("--bank-card:") && !err.contains("622848"), "{err}");
+        let p = Identifier::parse(Kind::Passport, "e12345678").unwrap();
+        assert_eq!(p.normalized, "E12345678");
+        assert!(Identifier::parse(Kind::Passport, "E1234").is_err());
+        let ip = Identifier::parse(Kind::Ip, "2408:8207:0:0::1").unwrap();
+        assert_eq!(ip.normalized, "2408:8207::1");
+        assert!(ip.is("2408:8207:0000:0000:0000:0000:0000:0001"));
+        assert!(Identifier::parse(Kind::Ip, "300.1.1.1").is_err());
     }
 
     #[test]
