@@ -203,7 +203,7 @@ pub(crate) fn mysql_view_origins(
     schema: &str,
     used: &[(TableRef, bool)],
 ) -> Vec<(String, TableRef, String)> {
-    use sqlparser::ast::{Expr, SelectItem, SetExpr, Statement, TableFactor};
+    use sqlparser::ast::{Expr, SelectItem, SetExpr, Statement};
     let Ok(statements) =
         sqlparser::parser::Parser::parse_sql(&sqlparser::dialect::MySqlDialect {}, definition)
     else {
@@ -222,41 +222,7 @@ pub(crate) fn mysql_view_origins(
     // Names a column qualifier may use (alias, else table name) -> the table (None: not a table).
     let mut names: Vec<(String, Option<TableRef>)> = Vec::new();
     for f in &select.from {
-        for factor in std::iter::once(&f.relation).chain(f.joins.iter().map(|j| &j.relation)) {
-            match factor {
-                TableFactor::Table { name, alias, .. } => {
-                    let parts: Vec<String> = name
-                        .0
-                        .iter()
-                        .filter_map(|p| p.as_ident().map(|i| i.value.clone()))
-                        .collect();
-                    let table = match parts.as_slice() {
-                        [s, t] => Some(TableRef {
-                            schema: s.clone(),
-                            name: t.clone(),
-                        }),
-                        [t] => Some(TableRef {
-                            schema: schema.to_string(),
-                            name: t.clone(),
-                        }),
-                        _ => None,
-                    };
-                    let key = alias
-                        .as_ref()
-                        .map(|a| a.name.value.clone())
-                        .or_else(|| parts.last().cloned())
-                        .unwrap_or_default();
-                    names.push((key, table));
-                }
-                other => {
-                    let key = match other {
-                        TableFactor::Derived { alias: Some(a), .. } => a.name.value.clone(),
-                        _ => String::new(),
-                    };
-                    names.push((key, None));
-                }
-            }
-        }
+        from_names(f, schema, &mut names);
     }
     let resolve = |qualifier: &str| -> Option<TableRef> {
         let mut hits = names.iter().filter(|(k, _)| k == qualifier);
@@ -299,6 +265,56 @@ pub(crate) fn mysql_view_origins(
         out.push((alias.unwrap_or_else(|| column.clone()), table, column));
     }
     out
+}
+
+/// The names a column qualifier may use in `from` (alias, else table name) and the table each
+/// stands for (`None`: a derived table or anything else that is not a table), parenthesized joins
+/// (as MySQL writes them) included.
+fn from_names(
+    from: &sqlparser::ast::TableWithJoins,
+    schema: &str,
+    names: &mut Vec<(String, Option<TableRef>)>,
+) {
+    use sqlparser::ast::TableFactor;
+    for factor in std::iter::once(&from.relation).chain(from.joins.iter().map(|j| &j.relation)) {
+        match factor {
+            TableFactor::Table { name, alias, .. } => {
+                let parts: Vec<String> = name
+                    .0
+                    .iter()
+                    .filter_map(|p| p.as_ident().map(|i| i.value.clone()))
+                    .collect();
+                let table = match parts.as_slice() {
+                    [s, t] => Some(TableRef {
+                        schema: s.clone(),
+                        name: t.clone(),
+                    }),
+                    [t] => Some(TableRef {
+                        schema: schema.to_string(),
+                        name: t.clone(),
+                    }),
+                    _ => None,
+                };
+                let key = alias
+                    .as_ref()
+                    .map(|a| a.name.value.clone())
+                    .or_else(|| parts.last().cloned())
+                    .unwrap_or_default();
+                names.push((key, table));
+            }
+            TableFactor::NestedJoin {
+                table_with_joins,
+                alias: None,
+            } => from_names(table_with_joins, schema, names),
+            other => {
+                let key = match other {
+                    TableFactor::Derived { alias: Some(a), .. } => a.name.value.clone(),
+                    _ => String::new(),
+                };
+                names.push((key, None));
+            }
+        }
+    }
 }
 
 /// `(resno, resorigtbl, resorigcol)` of each entry of the top-level query's target list with an
