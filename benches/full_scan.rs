@@ -119,7 +119,7 @@ struct Row3 {
     times: Vec<Duration>,
 }
 
-fn report(rows: i64, refs: &mut [Row3], scans: &mut Vec<Duration>, hwm: u64, scanned: u64) {
+fn report(rows: i64, refs: &mut [Row3], scans: &mut [Duration], hwm: u64, scanned: u64) {
     let scan = median(scans);
     println!(
         "  datawarden full scan: median {} ({:.0} rows/s), {scanned} rows, peak RSS {:.1} MiB",
@@ -205,7 +205,7 @@ async fn bench_pg(engine: &Engine, rows: i64, rounds: usize) {
         hwm = hwm.max(h);
         scanned = n;
     }
-    report(rows, &mut [copy], &mut scans, hwm, scanned);
+    report(rows, &mut [copy], &mut scans[..], hwm, scanned);
     println!(
         "  datawarden full read without detection: median {}",
         secs(median(&mut reads))
@@ -327,7 +327,7 @@ async fn bench_mysql(engine: &Engine, rows: i64, rounds: usize) {
         hwm = hwm.max(h);
         scanned = n;
     }
-    report(rows, &mut [sqlx_ref, cli_ref], &mut scans, hwm, scanned);
+    report(rows, &mut [sqlx_ref, cli_ref], &mut scans[..], hwm, scanned);
     println!(
         "  datawarden full read without detection: median {}",
         secs(median(&mut reads))

@@ -6,6 +6,10 @@
 //! is passed to the callback as a slice of the chunk, so the common row costs no allocation. Buffers
 //! are reused across rows: memory grows with the longest row, not with the row count.
 
+/// The row callback of [`CopyText::feed`]: one entry per field, `None` for NULL; returns false
+/// to stop.
+pub(crate) type OnCopyRow<'a> = dyn FnMut(&[Option<&[u8]>]) -> bool + 'a;
+
 /// Where a field's value is.
 #[derive(Debug, Clone, Copy)]
 enum Span {
@@ -64,7 +68,7 @@ impl CopyText {
     pub(crate) fn feed(
         &mut self,
         mut chunk: &[u8],
-        on_row: &mut dyn FnMut(&[Option<&[u8]>]) -> bool,
+        on_row: &mut OnCopyRow<'_>,
     ) -> Result<bool, CopyError> {
         if !self.pending.is_empty() {
             let Some(nl) = memchr::memchr(b'\n', chunk) else {
@@ -104,11 +108,7 @@ impl CopyText {
         }
     }
 
-    fn row(
-        &mut self,
-        line: &[u8],
-        on_row: &mut dyn FnMut(&[Option<&[u8]>]) -> bool,
-    ) -> Result<bool, CopyError> {
+    fn row(&mut self, line: &[u8], on_row: &mut OnCopyRow<'_>) -> Result<bool, CopyError> {
         self.spans.clear();
         self.scratch.clear();
         let mut start = 0;
