@@ -225,6 +225,7 @@ pub async fn scan_source(
         .collect();
     let size = source.sample_size(&config.scan);
     let mode = source.mode(&config.scan);
+    let range_rows = config.scan.full_range_rows;
     let mut counts = ScanCounts {
         tables_total: tables.len() as u64,
         ..ScanCounts::default()
@@ -272,6 +273,7 @@ pub async fn scan_source(
             };
             let mut options = SampleOptions::new(size, mode);
             options.stop = Some(stop.clone());
+            options.range_rows = range_rows;
             let run = TableRun {
                 engine,
                 store,

@@ -145,6 +145,13 @@ pub struct ScanConfig {
     /// Values longer than this many bytes are searched only in their first this-many bytes.
     #[serde(default = "default_max_value_bytes")]
     pub max_value_bytes: usize,
+    /// Full mode: rows per key range, one short statement each (wide rows get fewer).
+    #[serde(default = "default_full_range_rows")]
+    pub full_range_rows: u32,
+}
+
+fn default_full_range_rows() -> u32 {
+    crate::sources::FULL_RANGE_ROWS
 }
 
 fn default_view_timeout() -> String {
@@ -177,6 +184,7 @@ impl Default for ScanConfig {
             view_timeout: default_view_timeout(),
             detect_budget: default_detect_budget(),
             max_value_bytes: default_max_value_bytes(),
+            full_range_rows: default_full_range_rows(),
         }
     }
 }
@@ -739,6 +747,9 @@ impl Config {
         }
         if self.scan.max_connections == 0 {
             p.add("scan.max_connections", "must be at least 1");
+        }
+        if self.scan.full_range_rows == 0 {
+            p.add("scan.full_range_rows", "must be at least 1");
         }
         let key_entries = self
             .keys

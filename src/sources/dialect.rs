@@ -149,6 +149,27 @@ impl Dialect {
         }
     }
 
+    /// A key column read as text for keyset ranges, to be bound back with
+    /// [`Dialect::key_placeholder`]: MySQL binary strings as `HEX(..)` (their bytes need not be
+    /// valid text), everything else [`Dialect::cast_text`].
+    pub(crate) fn key_text(&self, expr: &str, sql_type: &str) -> String {
+        if self.backend == Backend::MySql && is_binary_type(sql_type) {
+            format!("HEX({expr})")
+        } else {
+            self.cast_text(expr)
+        }
+    }
+
+    /// The placeholder taking back a key read with [`Dialect::key_text`]: `UNHEX(?)` for MySQL
+    /// binary strings, else [`Dialect::typed_placeholder`].
+    pub(crate) fn key_placeholder(&self, n: usize, sql_type: &str) -> String {
+        if self.backend == Backend::MySql && is_binary_type(sql_type) {
+            "UNHEX(?)".into()
+        } else {
+            self.typed_placeholder(n, sql_type)
+        }
+    }
+
     /// `expr` cast to text: `CAST(expr AS text)` / `CAST(expr AS CHAR)` / `CAST(expr AS TEXT)`.
     pub fn cast_text(&self, expr: &str) -> String {
         match self.backend {
@@ -572,6 +593,12 @@ impl Dialect {
 /// ([`Dialect::readback_cells`]). Shorter ones come back whole: comparing them costs the server
 /// less than hashing them (a function call and an allocation per value).
 pub const READBACK_HASH_ABOVE: usize = 4096;
+
+/// True for MySQL binary string types (`binary`, `varbinary`, `*blob`).
+fn is_binary_type(sql_type: &str) -> bool {
+    let t = sql_type.to_ascii_lowercase();
+    t.contains("binary") || t.contains("blob")
+}
 
 /// True for integer SQL types (`int`, `bigint(20) unsigned`, `INTEGER`, `smallint`, ...).
 pub(crate) fn is_integer_type(sql_type: &str) -> bool {

@@ -4,8 +4,13 @@
 //! PostgreSQL stores a view's query in `pg_rewrite.ev_action` as a node tree; each entry of the
 //! top-level target list records its origin (`:resorigtbl` table oid, `:resorigcol` attribute
 //! number) when it is a plain column reference, and 0 otherwise (expressions, aggregates, set
-//! operations). Materialized views are not followed (they hold their own data). Other backends
-//! report no lineage, and their views are read under the view timeout.
+//! operations). Materialized views are not followed (they hold their own data).
+//!
+//! MySQL 8.0.13+ lists the tables each view reads in `information_schema.VIEW_TABLE_USAGE` and keeps
+//! the view's query in canonical form (`select `db`.`t`.`c` AS `c` from `db`.`t``) in
+//! `information_schema.VIEWS`: a select item that is a plain column of one of those base tables is
+//! followed ([`mysql_view_origins`]). Where that catalogue is absent (MariaDB, older MySQL) or
+//! cannot be read, and on SQLite, there is no lineage and views are read under the view timeout.
 
 use std::collections::HashMap;
 
@@ -28,10 +33,12 @@ pub struct ColumnLineage {
 
 impl Source {
     /// The lineage of every view column that reads one base-table column unchanged (PostgreSQL;
-    /// empty elsewhere).
+    /// MySQL 8.0.13+; empty elsewhere).
     pub async fn view_lineage(&self) -> Result<Vec<ColumnLineage>> {
-        if !matches!(self.pool, Pool::Postgres(_)) {
-            return Ok(Vec::new());
+        match self.pool {
+            Pool::Postgres(_) => {}
+            Pool::MySql(_) => return Ok(self.mysql_view_lineage().await),
+            Pool::Sqlite(..) => return Ok(Vec::new()),
         }
         let views = self
             .fetch_rows(
@@ -90,6 +97,223 @@ impl Source {
             }
         }
         Ok(out)
+    }
+}
+
+impl Source {
+    /// MySQL 8.0.13+: lineage from `VIEW_TABLE_USAGE` and the views' canonical definitions. Empty
+    /// when the server has no such catalogue (MariaDB) or a query fails: views are then read.
+    async fn mysql_view_lineage(&self) -> Vec<ColumnLineage> {
+        let present = self
+            .fetch_rows(
+                "SELECT COUNT(*) FROM information_schema.TABLES \
+                 WHERE TABLE_SCHEMA = 'information_schema' AND TABLE_NAME = 'VIEW_TABLE_USAGE'",
+                &[],
+            )
+            .await;
+        let present = matches!(&present, Ok(rows) if rows.first()
+            .and_then(|r| r.first().cloned().flatten())
+            .is_some_and(|n| n != "0"));
+        if !present {
+            tracing::debug!(source = %self.name, "no VIEW_TABLE_USAGE: views are read, not followed");
+            return Vec::new();
+        }
+        match self.mysql_view_lineage_from_catalogue().await {
+            Ok(l) => l,
+            Err(e) => {
+                tracing::debug!(source = %self.name, error = %e, "view lineage unreadable: views are read");
+                Vec::new()
+            }
+        }
+    }
+
+    async fn mysql_view_lineage_from_catalogue(&self) -> Result<Vec<ColumnLineage>> {
+        let system = self.dialect.not_system_schema("u.VIEW_SCHEMA");
+        let used = self
+            .fetch_rows(
+                &format!(
+                    "SELECT u.VIEW_SCHEMA, u.VIEW_NAME, u.TABLE_SCHEMA, u.TABLE_NAME, \
+                     CAST(COALESCE(t.TABLE_TYPE, '') AS CHAR) \
+                     FROM information_schema.VIEW_TABLE_USAGE u LEFT JOIN information_schema.TABLES t \
+                     ON t.TABLE_SCHEMA = u.TABLE_SCHEMA AND t.TABLE_NAME = u.TABLE_NAME WHERE {system}"
+                ),
+                &[],
+            )
+            .await?;
+        let mut by_view: HashMap<TableRef, Vec<(TableRef, bool)>> = HashMap::new();
+        for r in used {
+            let f = |i: usize| r.get(i).cloned().flatten().unwrap_or_default();
+            by_view
+                .entry(TableRef {
+                    schema: f(0),
+                    name: f(1),
+                })
+                .or_default()
+                .push((
+                    TableRef {
+                        schema: f(2),
+                        name: f(3),
+                    },
+                    f(4) == "BASE TABLE",
+                ));
+        }
+        if by_view.is_empty() {
+            return Ok(Vec::new());
+        }
+        let system = self.dialect.not_system_schema("TABLE_SCHEMA");
+        let defs = self
+            .fetch_rows(
+                &format!(
+                    "SELECT TABLE_SCHEMA, TABLE_NAME, VIEW_DEFINITION FROM information_schema.VIEWS WHERE {system}"
+                ),
+                &[],
+            )
+            .await?;
+        let mut out = Vec::new();
+        for d in defs {
+            let f = |i: usize| d.get(i).cloned().flatten().unwrap_or_default();
+            let view = TableRef {
+                schema: f(0),
+                name: f(1),
+            };
+            let Some(used) = by_view.get(&view) else {
+                continue;
+            };
+            for (column, base, base_column) in mysql_view_origins(&f(2), &view.schema, used) {
+                out.push(ColumnLineage {
+                    view: view.clone(),
+                    column,
+                    base,
+                    base_column,
+                });
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// `(view column, base table, base column)` for each select item of a MySQL view definition that
+/// is a plain column of a base table the view reads: `db.t.c`, `t.c` or `alias.c` naming one
+/// table of the FROM clause, or `c` when the FROM clause has exactly one table. `used` lists the
+/// tables the catalogue says the view reads, with whether each is a base table; `schema` is the
+/// view's (for unqualified table names). Anything else (expressions, set operations, `WITH`,
+/// derived tables, views of views, a definition that does not parse) gives no lineage.
+pub(crate) fn mysql_view_origins(
+    definition: &str,
+    schema: &str,
+    used: &[(TableRef, bool)],
+) -> Vec<(String, TableRef, String)> {
+    use sqlparser::ast::{Expr, SelectItem, SetExpr, Statement};
+    let Ok(statements) =
+        sqlparser::parser::Parser::parse_sql(&sqlparser::dialect::MySqlDialect {}, definition)
+    else {
+        return Vec::new();
+    };
+    let [Statement::Query(query)] = statements.as_slice() else {
+        return Vec::new();
+    };
+    if query.with.is_some() {
+        return Vec::new();
+    }
+    let SetExpr::Select(select) = query.body.as_ref() else {
+        return Vec::new();
+    };
+    let base = |t: &TableRef| used.iter().any(|(u, b)| *b && u == t);
+    // Names a column qualifier may use (alias, else table name) -> the table (None: not a table).
+    let mut names: Vec<(String, Option<TableRef>)> = Vec::new();
+    for f in &select.from {
+        from_names(f, schema, &mut names);
+    }
+    let resolve = |qualifier: &str| -> Option<TableRef> {
+        let mut hits = names.iter().filter(|(k, _)| k == qualifier);
+        match (hits.next(), hits.next()) {
+            (Some((_, t)), None) => t.clone(),
+            _ => None,
+        }
+    };
+    let mut out = Vec::new();
+    for item in &select.projection {
+        let (expr, alias) = match item {
+            SelectItem::UnnamedExpr(e) => (e, None),
+            SelectItem::ExprWithAlias { expr, alias } => (expr, Some(alias.value.clone())),
+            _ => continue,
+        };
+        let (table, column) = match expr {
+            Expr::Identifier(c) => match names.as_slice() {
+                [(_, Some(t))] => (t.clone(), c.value.clone()),
+                _ => continue,
+            },
+            Expr::CompoundIdentifier(parts) => match parts.as_slice() {
+                [s, t, c] => (
+                    TableRef {
+                        schema: s.value.clone(),
+                        name: t.value.clone(),
+                    },
+                    c.value.clone(),
+                ),
+                [q, c] => match resolve(&q.value) {
+                    Some(t) => (t, c.value.clone()),
+                    None => continue,
+                },
+                _ => continue,
+            },
+            _ => continue,
+        };
+        if !base(&table) {
+            continue;
+        }
+        out.push((alias.unwrap_or_else(|| column.clone()), table, column));
+    }
+    out
+}
+
+/// The names a column qualifier may use in `from` (alias, else table name) and the table each
+/// stands for (`None`: a derived table or anything else that is not a table), parenthesized joins
+/// (as MySQL writes them) included.
+fn from_names(
+    from: &sqlparser::ast::TableWithJoins,
+    schema: &str,
+    names: &mut Vec<(String, Option<TableRef>)>,
+) {
+    use sqlparser::ast::TableFactor;
+    for factor in std::iter::once(&from.relation).chain(from.joins.iter().map(|j| &j.relation)) {
+        match factor {
+            TableFactor::Table { name, alias, .. } => {
+                let parts: Vec<String> = name
+                    .0
+                    .iter()
+                    .filter_map(|p| p.as_ident().map(|i| i.value.clone()))
+                    .collect();
+                let table = match parts.as_slice() {
+                    [s, t] => Some(TableRef {
+                        schema: s.clone(),
+                        name: t.clone(),
+                    }),
+                    [t] => Some(TableRef {
+                        schema: schema.to_string(),
+                        name: t.clone(),
+                    }),
+                    _ => None,
+                };
+                let key = alias
+                    .as_ref()
+                    .map(|a| a.name.value.clone())
+                    .or_else(|| parts.last().cloned())
+                    .unwrap_or_default();
+                names.push((key, table));
+            }
+            TableFactor::NestedJoin {
+                table_with_joins,
+                alias: None,
+            } => from_names(table_with_joins, schema, names),
+            other => {
+                let key = match other {
+                    TableFactor::Derived { alias: Some(a), .. } => a.name.value.clone(),
+                    _ => String::new(),
+                };
+                names.push((key, None));
+            }
+        }
     }
 }
 
@@ -169,6 +393,56 @@ pub(crate) fn target_origins(tree: &str) -> Vec<(u32, u32, u32)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn t(s: &str, n: &str) -> TableRef {
+        TableRef {
+            schema: s.into(),
+            name: n.into(),
+        }
+    }
+
+    #[test]
+    fn mysql_canonical_definitions_map_plain_columns() {
+        let used = [(t("shop", "members"), true), (t("shop", "orders"), true)];
+        let def = "select `shop`.`members`.`id` AS `id`,`shop`.`members`.`email` AS `contact`,\
+                   concat(`shop`.`members`.`name`,'x') AS `label`,`o`.`note` AS `note`,\
+                   count(0) AS `n` from (`shop`.`members` join `shop`.`orders` `o` \
+                   on(`o`.`member_id` = `shop`.`members`.`id`)) group by `shop`.`members`.`id`";
+        let got = mysql_view_origins(def, "shop", &used);
+        assert_eq!(
+            got,
+            vec![
+                ("id".into(), t("shop", "members"), "id".into()),
+                ("contact".into(), t("shop", "members"), "email".into()),
+                ("note".into(), t("shop", "orders"), "note".into()),
+            ]
+        );
+        // One table, unqualified columns.
+        let got = mysql_view_origins("select phone from members", "shop", &used);
+        assert_eq!(
+            got,
+            vec![("phone".into(), t("shop", "members"), "phone".into())]
+        );
+    }
+
+    #[test]
+    fn mysql_definitions_without_lineage() {
+        let used = [(t("shop", "members"), true), (t("shop", "v_base"), false)];
+        for def in [
+            // A view of a view: its columns are not base columns.
+            "select `shop`.`v_base`.`email` AS `email` from `shop`.`v_base`",
+            // Set operations, CTEs, derived tables, ambiguous and unparsable text.
+            "select `shop`.`members`.`email` AS `email` from `shop`.`members` union select 'x'",
+            "with x as (select 1 AS `a`) select `x`.`a` AS `a` from `x`",
+            "select `d`.`email` AS `email` from (select `shop`.`members`.`email` AS `email` from `shop`.`members`) `d`",
+            "select email from members join members m2",
+            "this is not SQL",
+            // A table the catalogue does not list.
+            "select `other`.`t`.`email` AS `email` from `other`.`t`",
+        ] {
+            assert_eq!(mysql_view_origins(def, "shop", &used), vec![], "{def}");
+        }
+    }
 
     #[test]
     fn origins_of_the_top_target_list_only() {

@@ -17,7 +17,9 @@
 mod bind;
 mod clock;
 mod connect;
+mod copy_text;
 mod dialect;
+mod full;
 mod introspect;
 mod lineage;
 mod lock;
@@ -32,11 +34,12 @@ pub use bind::Bind;
 pub use clock::{julian_day, text_cutoff, ClockType};
 pub use connect::{Access, Source, CONNECT_TIMEOUT};
 pub use dialect::{Cmp, Dialect, READBACK_HASH_ABOVE};
+pub use full::{FULL_RANGE_ROWS, RANGE_BYTES};
 pub use introspect::{CheckConstraint, WriteLimits, BOUNDED_COUNT_LIMIT};
 pub use lineage::ColumnLineage;
 pub use lock::LockGuard;
 pub use query::{TextRows, Tx};
-pub use sample::{OnRow, SampleMethod, SampleOptions, SampleReport, FULL_PAGE_ROWS};
+pub use sample::{OnRow, SampleMethod, SampleOptions, SampleReport};
 pub use scope::{Scope, TableGlob};
 
 /// A table's schema-qualified name. SQLite tables live in schema `main`.

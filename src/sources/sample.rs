@@ -14,9 +14,7 @@
 //! - otherwise, small tables (estimate <= 2 x `size`), views, keyless tables or an empty random draw:
 //!   the first `size` rows.
 //!
-//! Full mode streams every row with keyset pagination over the primary key (SQLite: rowid) in pages
-//! of [`FULL_PAGE_ROWS`], one short statement per page; tables without a key are streamed in one
-//! query.
+//! Full mode reads every row in key ranges (see [`super::full`]).
 
 use std::fmt;
 
@@ -27,14 +25,12 @@ use sqlx::Row;
 
 use super::bind::{bind_mysql, bind_pg, bind_sqlite};
 use super::connect::Pool;
+use super::copy_text::recycle;
 use super::dialect::is_integer_type;
 use super::{Bind, Source, TableInfo, TableKind};
 use crate::config::ScanMode;
 use crate::error::Result;
 use crate::stop::Stop;
-
-/// Rows per page in full mode.
-pub const FULL_PAGE_ROWS: u32 = 1000;
 
 /// Fewest pages PostgreSQL `TABLESAMPLE SYSTEM` is asked to read (when the page count is known).
 pub const MIN_SYSTEM_PAGES: i64 = 32;
@@ -48,6 +44,8 @@ pub struct SampleOptions {
     pub mode: ScanMode,
     /// Checked between rows: a raised flag ends the read early (the report counts what was read).
     pub stop: Option<Stop>,
+    /// Full mode: rows per key range, one statement each (at most; wide rows get fewer).
+    pub range_rows: u32,
 }
 
 impl SampleOptions {
@@ -57,6 +55,7 @@ impl SampleOptions {
             size,
             mode,
             stop: None,
+            range_rows: super::full::FULL_RANGE_ROWS,
         }
     }
 }
@@ -119,12 +118,6 @@ struct Plan {
     method: SampleMethod,
 }
 
-/// Reuses a row buffer's allocation across rows whose borrows have different lifetimes.
-fn recycle<'a>(mut v: Vec<Option<&[u8]>>) -> Vec<Option<&'a [u8]>> {
-    v.clear();
-    v.into_iter().map(|_| None).collect()
-}
-
 /// Streams one query's rows to `on_row`: the first `data` columns go to the callback, the rest are
 /// keyset columns copied into `last_key` (reused buffers). Returns the number of rows read.
 macro_rules! stream_rows {
@@ -180,18 +173,14 @@ impl Source {
             Some(p) => p,
             None => self.first_rows_plan(table, size),
         };
-        let rows = self
-            .run(&plan, table.columns.len(), &mut [], opts, on_row)
-            .await?;
+        let rows = self.run(&plan, table.columns.len(), opts, on_row).await?;
         if rows == 0
             && plan.method != SampleMethod::FirstRows
             && table.row_estimate.unwrap_or(0) > 0
         {
             // The random draw missed (stale statistics, sparse keys): take the first rows instead.
             let plan = self.first_rows_plan(table, size);
-            let rows = self
-                .run(&plan, table.columns.len(), &mut [], opts, on_row)
-                .await?;
+            let rows = self.run(&plan, table.columns.len(), opts, on_row).await?;
             return Ok(SampleReport {
                 method: plan.method,
                 rows,
@@ -204,7 +193,7 @@ impl Source {
     }
 
     /// `<every column as text>`, aliased `c0, c1, ...` (the select list, without FROM).
-    fn select_list(&self, table: &TableInfo) -> String {
+    pub(super) fn select_list(&self, table: &TableInfo) -> String {
         // Aliased, so that ORDER BY <column> never resolves to a text-cast output column.
         let cols: Vec<String> = table
             .columns
@@ -278,18 +267,7 @@ impl Source {
                     .await
             }
             Pool::Sqlite(..) => {
-                let rows = self
-                    .fetch_rows(
-                        "SELECT CAST(wr AS TEXT) FROM pragma_table_list WHERE schema = 'main' AND name = ?",
-                        &[Bind::Text(table.table.name.clone())],
-                    )
-                    .await?;
-                let rowid_table = rows
-                    .first()
-                    .and_then(|r| r.first().cloned().flatten())
-                    .as_deref()
-                    == Some("0");
-                if !rowid_table {
+                if !self.sqlite_rowid_table(table).await? {
                     return Ok(None);
                 }
                 self.range_plan(
@@ -359,22 +337,52 @@ impl Source {
         }))
     }
 
-    /// Runs a plan, streaming rows (the first `data` columns) to `on_row`; trailing columns are keys
-    /// copied into `last_key`.
+    /// Runs a plan, streaming rows to `on_row` (see [`Source::run_streamed`]).
     async fn run(
         &self,
         plan: &Plan,
         data: usize,
-        last_key: &mut [Vec<u8>],
         opts: &SampleOptions,
         on_row: &mut OnRow<'_>,
     ) -> Result<u64> {
+        self.run_streamed(&plan.sql, &plan.binds, data, &mut [], opts, on_row)
+            .await
+            .map_err(|e| self.err(format!("reading {}", plan.method), e))
+    }
+
+    /// SQLite: whether `table` is a rowid table (not `WITHOUT ROWID`).
+    pub(super) async fn sqlite_rowid_table(&self, table: &TableInfo) -> Result<bool> {
+        let rows = self
+            .fetch_rows(
+                "SELECT CAST(wr AS TEXT) FROM pragma_table_list WHERE schema = 'main' AND name = ?",
+                &[Bind::Text(table.table.name.clone())],
+            )
+            .await?;
+        Ok(rows
+            .first()
+            .and_then(|r| r.first().cloned().flatten())
+            .as_deref()
+            == Some("0"))
+    }
+
+    /// Runs `sql` (MySQL/MariaDB, SQLite or PostgreSQL through sqlx), streaming rows: the first
+    /// `data` columns go to `on_row`, trailing columns are keys copied into `last_key`. Returns
+    /// the rows read.
+    pub(super) async fn run_streamed(
+        &self,
+        sql: &str,
+        binds: &[Bind],
+        data: usize,
+        last_key: &mut [Vec<u8>],
+        opts: &SampleOptions,
+        on_row: &mut OnRow<'_>,
+    ) -> std::result::Result<u64, sqlx::Error> {
         let stop = opts.stop.as_ref();
-        let r = match &self.pool {
+        match &self.pool {
             Pool::Postgres(p) => {
                 stream_rows!(
                     p,
-                    bind_pg(sqlx::query(&plan.sql), &plan.binds),
+                    bind_pg(sqlx::query(sql), binds),
                     data,
                     on_row,
                     last_key,
@@ -384,7 +392,7 @@ impl Source {
             Pool::MySql(p) => {
                 stream_rows!(
                     p,
-                    bind_mysql(sqlx::query(&plan.sql), &plan.binds),
+                    bind_mysql(sqlx::query(sql), binds),
                     data,
                     on_row,
                     last_key,
@@ -394,111 +402,13 @@ impl Source {
             Pool::Sqlite(p, _) => {
                 stream_rows!(
                     p,
-                    bind_sqlite(sqlx::query(&plan.sql), &plan.binds),
+                    bind_sqlite(sqlx::query(sql), binds),
                     data,
                     on_row,
                     last_key,
                     stop
                 )
             }
-        };
-        r.map_err(|e| self.err(format!("reading {}", plan.method), e))
-    }
-
-    /// Full mode: keyset pagination over the primary key (SQLite: rowid), or one streamed query.
-    async fn read_full(
-        &self,
-        table: &TableInfo,
-        opts: &SampleOptions,
-        on_row: &mut OnRow<'_>,
-    ) -> Result<SampleReport> {
-        let d = self.dialect;
-        let from = d.qualified(&table.table);
-        let select = self.select_list(table);
-        let data = table.columns.len();
-        // (key expression, sql type) pairs.
-        let mut keys: Vec<(String, String)> = vec![];
-        if table.kind == TableKind::Table {
-            if let Pool::Sqlite(..) = &self.pool {
-                let rows = self
-                    .fetch_rows(
-                        "SELECT CAST(wr AS TEXT) FROM pragma_table_list WHERE schema = 'main' AND name = ?",
-                        &[Bind::Text(table.table.name.clone())],
-                    )
-                    .await?;
-                if rows
-                    .first()
-                    .and_then(|r| r.first().cloned().flatten())
-                    .as_deref()
-                    == Some("0")
-                {
-                    keys.push(("rowid".into(), "INTEGER".into()));
-                }
-            }
-            if keys.is_empty() {
-                for k in &table.primary_key {
-                    let ty = table
-                        .column(k)
-                        .map(|c| c.sql_type.clone())
-                        .unwrap_or_default();
-                    keys.push((d.quote_ident(k), ty));
-                }
-            }
         }
-        if keys.is_empty() {
-            let plan = Plan {
-                sql: format!("SELECT {select} FROM {from}"),
-                binds: vec![],
-                method: SampleMethod::Full,
-            };
-            let rows = self.run(&plan, data, &mut [], opts, on_row).await?;
-            return Ok(SampleReport {
-                method: SampleMethod::Full,
-                rows,
-            });
-        }
-        let key_list: Vec<&str> = keys.iter().map(|(k, _)| k.as_str()).collect();
-        let key_list = key_list.join(", ");
-        let key_select: Vec<String> = keys
-            .iter()
-            .enumerate()
-            .map(|(i, (k, _))| format!("{} AS k{i}", d.cast_text(k)))
-            .collect();
-        let key_select = key_select.join(", ");
-        let mut last_key: Vec<Vec<u8>> = vec![Vec::new(); keys.len()];
-        let mut total = 0u64;
-        let mut first = true;
-        loop {
-            let (cond, binds) = if first {
-                (String::new(), vec![])
-            } else {
-                let mut binds = Vec::with_capacity(keys.len());
-                let mut ps = Vec::with_capacity(keys.len());
-                for (i, ((_, ty), value)) in keys.iter().zip(&last_key).enumerate() {
-                    ps.push(d.typed_placeholder(i + 1, ty));
-                    binds.push(d.key_bind(ty, &String::from_utf8_lossy(value)));
-                }
-                (format!("WHERE ({key_list}) > ({}) ", ps.join(", ")), binds)
-            };
-            let plan = Plan {
-                sql: format!(
-                    "SELECT {select}, {key_select} FROM {from} {cond}ORDER BY {key_list} LIMIT {FULL_PAGE_ROWS}"
-                ),
-                binds,
-                method: SampleMethod::Full,
-            };
-            let rows = self.run(&plan, data, &mut last_key, opts, on_row).await?;
-            total += rows;
-            first = false;
-            if rows < u64::from(FULL_PAGE_ROWS)
-                || opts.stop.as_ref().is_some_and(Stop::is_requested)
-            {
-                break;
-            }
-        }
-        Ok(SampleReport {
-            method: SampleMethod::Full,
-            rows: total,
-        })
     }
 }

@@ -1,0 +1,357 @@
+//! Full mode: every row of a table, read in key ranges so that each statement stays short and a
+//! read could resume after the last key it saw.
+//!
+//! The key is the primary key, else a unique key whose columns are all NOT NULL (SQLite: the rowid
+//! of a rowid table). Each range is `WHERE (key) > (last key) ORDER BY key LIMIT n`, `n` being
+//! [`SampleOptions::range_rows`], fewer when rows are wide (a range aims at [`RANGE_BYTES`]). A
+//! table without such a key is read by one streamed statement.
+//!
+//! - PostgreSQL reads each range with `COPY (SELECT ...) TO STDOUT` (text format), parsed as it
+//!   arrives without a per-row allocation ([`super::copy_text`]). COPY takes no parameters, so the
+//!   last key is bound, not formatted: each range runs in its own read-only transaction that first
+//!   binds the key values into transaction-local settings (`SELECT set_config('datawarden.full_k0',
+//!   $1, true)`), and the COPY's query reads them back with `CAST(current_setting(..) AS <type>)`
+//!   (`<type>` from the catalogue). The settings vanish at commit; a stable function call is
+//!   evaluated once per statement, so the key condition still drives an index scan.
+//! - MySQL/MariaDB and SQLite stream each range's rows through sqlx (`fetch`: rows are decoded as
+//!   they arrive, never collected), with the last key as bound values.
+
+use futures_util::TryStreamExt;
+use sqlx::postgres::PgPool;
+use sqlx::{Executor, PgConnection};
+
+use super::connect::Pool;
+use super::copy_text::CopyText;
+use super::sample::{OnRow, SampleMethod, SampleOptions, SampleReport};
+use super::{Bind, Source, TableInfo, TableKind};
+use crate::error::Result;
+use crate::stop::Stop;
+
+/// Rows per range in full mode unless [`SampleOptions::range_rows`] says otherwise.
+pub const FULL_RANGE_ROWS: u32 = 50_000;
+
+/// The bytes a range aims at: tables with wide rows get fewer rows per range.
+pub const RANGE_BYTES: u64 = 64 << 20;
+
+/// A key column: its quoted expression and SQL type.
+struct KeyColumn {
+    expr: String,
+    sql_type: String,
+}
+
+/// The COPY parser of one table's read and where its rows' fields go.
+struct RangeReader<'a> {
+    parser: CopyText,
+    /// Fields passed to the row callback (the first ones).
+    data: usize,
+    /// The field of each key column.
+    key_at: Vec<usize>,
+    stop: Option<&'a Stop>,
+}
+
+/// The rows of the next range: `max` rows, fewer when the rows read so far were wide.
+fn next_limit(max: u32, rows: u64, bytes: u64) -> u32 {
+    if rows == 0 || bytes == 0 {
+        return max.max(1);
+    }
+    let per_row = bytes.div_ceil(rows).max(1);
+    (RANGE_BYTES / per_row).clamp(1, u64::from(max.max(1))) as u32
+}
+
+impl Source {
+    /// Reads every row of `table` (see the module docs).
+    pub(super) async fn read_full(
+        &self,
+        table: &TableInfo,
+        opts: &SampleOptions,
+        on_row: &mut OnRow<'_>,
+    ) -> Result<SampleReport> {
+        let keys = self.full_key(table).await?;
+        let rows = match &self.pool {
+            Pool::Postgres(p) => self.copy_full(p, table, &keys, opts, on_row).await?,
+            Pool::MySql(_) | Pool::Sqlite(..) => {
+                self.fetch_full(table, &keys, opts, on_row).await?
+            }
+        };
+        Ok(SampleReport {
+            method: SampleMethod::Full,
+            rows,
+        })
+    }
+
+    /// The key that orders `table`'s rows uniquely, or none (views, keyless tables).
+    async fn full_key(&self, table: &TableInfo) -> Result<Vec<KeyColumn>> {
+        if table.kind != TableKind::Table {
+            return Ok(vec![]);
+        }
+        if let Pool::Sqlite(..) = &self.pool {
+            if self.sqlite_rowid_table(table).await? {
+                return Ok(vec![KeyColumn {
+                    expr: "rowid".into(),
+                    sql_type: "INTEGER".into(),
+                }]);
+            }
+        }
+        let not_null = |k: &Vec<String>| {
+            !k.is_empty()
+                && k.iter()
+                    .all(|c| table.column(c).is_some_and(|c| !c.nullable))
+        };
+        let cols = if !table.primary_key.is_empty() {
+            &table.primary_key
+        } else if let Some(k) = table.unique_keys.iter().find(|k| not_null(k)) {
+            k
+        } else {
+            return Ok(vec![]);
+        };
+        Ok(cols
+            .iter()
+            .map(|c| KeyColumn {
+                expr: self.dialect.quote_ident(c),
+                sql_type: table
+                    .column(c)
+                    .map(|c| c.sql_type.clone())
+                    .unwrap_or_default(),
+            })
+            .collect())
+    }
+
+    /// PostgreSQL: COPY per key range (or one COPY without a key).
+    async fn copy_full(
+        &self,
+        pool: &PgPool,
+        table: &TableInfo,
+        keys: &[KeyColumn],
+        opts: &SampleOptions,
+        on_row: &mut OnRow<'_>,
+    ) -> Result<u64> {
+        let d = self.dialect;
+        let from = d.qualified(&table.table);
+        let mut exprs: Vec<String> = table.columns.iter().map(|c| d.sample_expr(c)).collect();
+        let data = exprs.len();
+        // A key column already read as text is not read twice.
+        let key_at: Vec<usize> = keys
+            .iter()
+            .map(|k| {
+                let e = d.cast_text(&k.expr);
+                exprs.iter().position(|x| *x == e).unwrap_or_else(|| {
+                    exprs.push(e);
+                    exprs.len() - 1
+                })
+            })
+            .collect();
+        // Aliased, so that ORDER BY <column> never resolves to a text-cast output column.
+        let select: Vec<String> = exprs
+            .iter()
+            .enumerate()
+            .map(|(i, e)| format!("{e} AS c{i}"))
+            .collect();
+        let select = select.join(", ");
+        let what = format!("reading {} (COPY)", table.table);
+        let mut conn = pool.acquire().await.map_err(|e| self.db_err(&what, e))?;
+        let mut last: Vec<Vec<u8>> = vec![Vec::new(); keys.len()];
+        let mut reader = RangeReader {
+            parser: CopyText::new(exprs.len()),
+            data,
+            key_at,
+            stop: opts.stop.as_ref(),
+        };
+        let result: Result<bool> = async {
+            if keys.is_empty() {
+                let sql = format!("COPY (SELECT {select} FROM {from}) TO STDOUT");
+                return Ok(self
+                    .copy_range(&mut conn, &sql, &mut reader, &mut last, on_row)
+                    .await?
+                    .0);
+            }
+            let key_list: Vec<&str> = keys.iter().map(|k| k.expr.as_str()).collect();
+            let key_list = key_list.join(", ");
+            let settings: Vec<String> = (0..keys.len())
+                .map(|i| format!("set_config('datawarden.full_k{i}', ${}, true)", i + 1))
+                .collect();
+            let set_sql = format!("SELECT {}", settings.join(", "));
+            let bounds: Vec<String> = keys
+                .iter()
+                .enumerate()
+                .map(|(i, k)| {
+                    format!(
+                        "CAST(current_setting('datawarden.full_k{i}') AS {})",
+                        k.sql_type
+                    )
+                })
+                .collect();
+            let after = format!("WHERE ({key_list}) > ({}) ", bounds.join(", "));
+            let (mut limit, mut first) = (opts.range_rows.max(1), true);
+            let (mut rows_all, mut bytes_all) = (0u64, 0u64);
+            loop {
+                let cond = if first { "" } else { after.as_str() };
+                let sql = format!(
+                    "COPY (SELECT {select} FROM {from} {cond}ORDER BY {key_list} LIMIT {limit}) TO STDOUT"
+                );
+                conn.execute("BEGIN READ ONLY")
+                    .await
+                    .map_err(|e| self.db_err(&what, e))?;
+                if !first {
+                    let mut q = sqlx::query(&set_sql);
+                    for k in &last {
+                        q = q.bind(String::from_utf8_lossy(k).into_owned());
+                    }
+                    q.execute(&mut *conn)
+                        .await
+                        .map_err(|e| self.db_err(&what, e))?;
+                }
+                let before = reader.parser.rows();
+                let previous = last.clone();
+                let (go, bytes) = self
+                    .copy_range(&mut conn, &sql, &mut reader, &mut last, on_row)
+                    .await?;
+                if !go {
+                    // The COPY was left unread: the session is closed, not reused.
+                    return Ok(false);
+                }
+                conn.execute("COMMIT")
+                    .await
+                    .map_err(|e| self.db_err(&what, e))?;
+                let rows = reader.parser.rows() - before;
+                if rows < u64::from(limit) {
+                    return Ok(true);
+                }
+                if !first && last == previous {
+                    return Err(self.err(
+                        &what,
+                        "the key range did not advance (a key value does not read back as itself)",
+                    ));
+                }
+                (rows_all, bytes_all) = (rows_all + rows, bytes_all + bytes);
+                limit = next_limit(opts.range_rows, rows_all, bytes_all);
+                first = false;
+            }
+        }
+        .await;
+        if !matches!(result, Ok(true)) {
+            // A COPY left unread or a transaction left open: never hand this session to another user.
+            conn.close_on_drop();
+        }
+        result?;
+        Ok(reader.parser.rows())
+    }
+
+    /// Runs one COPY statement and feeds its rows to `on_row`, the key of the last one into `last`;
+    /// returns whether to go on (no stop requested) and the bytes read.
+    async fn copy_range(
+        &self,
+        conn: &mut PgConnection,
+        sql: &str,
+        reader: &mut RangeReader<'_>,
+        last: &mut [Vec<u8>],
+        on_row: &mut OnRow<'_>,
+    ) -> Result<(bool, u64)> {
+        let fail = |e: sqlx::Error| self.db_err("reading rows (COPY)", e);
+        let (data, key_at, stop) = (reader.data, &reader.key_at, reader.stop);
+        let mut row = |r: &[Option<&[u8]>]| {
+            on_row(&r[..data]);
+            for (k, &i) in last.iter_mut().zip(key_at) {
+                k.clear();
+                k.extend_from_slice(r[i].unwrap_or_default());
+            }
+            !stop.is_some_and(Stop::is_requested)
+        };
+        let mut stream = conn.copy_out_raw(sql).await.map_err(fail)?;
+        let mut bytes = 0u64;
+        while let Some(chunk) = stream.try_next().await.map_err(fail)? {
+            bytes += chunk.len() as u64;
+            if !reader
+                .parser
+                .feed(&chunk, &mut row)
+                .map_err(|e| self.err("reading rows (COPY)", e))?
+            {
+                return Ok((false, bytes));
+            }
+        }
+        reader
+            .parser
+            .finish()
+            .map_err(|e| self.err("reading rows (COPY)", e))?;
+        Ok((true, bytes))
+    }
+
+    /// MySQL/MariaDB and SQLite: streamed key ranges (or one streamed query without a key).
+    async fn fetch_full(
+        &self,
+        table: &TableInfo,
+        keys: &[KeyColumn],
+        opts: &SampleOptions,
+        on_row: &mut OnRow<'_>,
+    ) -> Result<u64> {
+        let d = self.dialect;
+        let from = d.qualified(&table.table);
+        let select = self.select_list(table);
+        let data = table.columns.len();
+        if keys.is_empty() {
+            let sql = format!("SELECT {select} FROM {from}");
+            return self
+                .run_streamed(&sql, &[], data, &mut [], opts, on_row)
+                .await
+                .map_err(|e| self.db_err(format!("reading {}", table.table), e));
+        }
+        let key_list: Vec<&str> = keys.iter().map(|k| k.expr.as_str()).collect();
+        let key_list = key_list.join(", ");
+        let key_select: Vec<String> = keys
+            .iter()
+            .enumerate()
+            .map(|(i, k)| format!("{} AS k{i}", d.key_text(&k.expr, &k.sql_type)))
+            .collect();
+        let key_select = key_select.join(", ");
+        let mut last: Vec<Vec<u8>> = vec![Vec::new(); keys.len()];
+        let (mut total, mut first) = (0u64, true);
+        let limit = opts.range_rows.max(1);
+        loop {
+            let (cond, binds) = if first {
+                (String::new(), vec![])
+            } else {
+                let mut binds: Vec<Bind> = Vec::with_capacity(keys.len());
+                let mut ps = Vec::with_capacity(keys.len());
+                for (i, (k, value)) in keys.iter().zip(&last).enumerate() {
+                    ps.push(d.key_placeholder(i + 1, &k.sql_type));
+                    binds.push(d.key_bind(&k.sql_type, &String::from_utf8_lossy(value)));
+                }
+                (format!("WHERE ({key_list}) > ({}) ", ps.join(", ")), binds)
+            };
+            let sql = format!(
+                "SELECT {select}, {key_select} FROM {from} {cond}ORDER BY {key_list} LIMIT {limit}"
+            );
+            let previous = last.clone();
+            let rows = self
+                .run_streamed(&sql, &binds, data, &mut last, opts, on_row)
+                .await
+                .map_err(|e| self.db_err(format!("reading {}", table.table), e))?;
+            total += rows;
+            if rows < u64::from(limit) || opts.stop.as_ref().is_some_and(Stop::is_requested) {
+                return Ok(total);
+            }
+            if !first && last == previous {
+                return Err(self.err(
+                    format!("reading {}", table.table),
+                    "the key range did not advance (a key value does not read back as itself)",
+                ));
+            }
+            first = false;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wide_rows_get_smaller_ranges() {
+        assert_eq!(next_limit(50_000, 0, 0), 50_000);
+        assert_eq!(next_limit(50_000, 50_000, 5_000_000), 50_000);
+        // 2 MB rows: 32 per range.
+        assert_eq!(next_limit(50_000, 10, 20 << 20), 32);
+        // Never below one row, never above the setting.
+        assert_eq!(next_limit(50_000, 1, 1 << 40), 1);
+        assert_eq!(next_limit(0, 0, 0), 1);
+    }
+}

@@ -1,0 +1,445 @@
+//! Full mode against the real servers: every row read exactly once whatever the key-range size
+//! (PostgreSQL COPY in key ranges, MySQL/MariaDB and SQLite streamed ranges), composite and text
+//! keys holding odd values, unique NOT NULL keys, keyless tables, 2 MB values, a stop in the middle
+//! of a range, and a whole scan whose classification and row counts do not depend on the range
+//! size. MySQL 8 view lineage cannot be tried here (the server is MariaDB 10.11, which has no
+//! `VIEW_TABLE_USAGE`): the MariaDB test checks that views are then read, not failed.
+
+mod common;
+
+use common::{Kind, TestDb};
+use datawarden::config::{Config, ScanConfig, ScanMode};
+use datawarden::detect::Engine;
+use datawarden::inventory::{ColumnFilter, Store};
+use datawarden::scan::{scan_source, NoProgress};
+use datawarden::sources::{Access, SampleOptions, Scope, Source, TableInfo};
+use datawarden::stop::Stop;
+
+type Rows = Vec<Vec<Option<Vec<u8>>>>;
+
+async fn connect(db: &TestDb) -> Source {
+    Source::connect(
+        &db.source_config("full"),
+        &ScanConfig::default(),
+        Access::ReadOnly,
+    )
+    .await
+    .expect("connect")
+}
+
+async fn table(src: &Source, name: &str) -> TableInfo {
+    src.tables(&Scope::default())
+        .await
+        .expect("introspect")
+        .into_iter()
+        .find(|t| t.table.name == name)
+        .unwrap_or_else(|| panic!("table {name} not listed"))
+}
+
+/// Every row of `t` in full mode with ranges of `range_rows`, sorted.
+async fn full(src: &Source, t: &TableInfo, range_rows: u32) -> Rows {
+    let mut opts = SampleOptions::new(100, ScanMode::Full);
+    opts.range_rows = range_rows;
+    let mut rows: Rows = vec![];
+    let report = src
+        .sample(t, &opts, &mut |r: &[Option<&[u8]>]| {
+            assert_eq!(r.len(), t.columns.len());
+            rows.push(r.iter().map(|v| v.map(<[u8]>::to_vec)).collect());
+        })
+        .await
+        .unwrap_or_else(|e| panic!("full read of {}: {e}", t.table));
+    assert_eq!(report.rows as usize, rows.len());
+    rows.sort();
+    rows
+}
+
+/// The same rows through the sample path (a small table is read by its first rows through sqlx,
+/// not COPY), sorted: an independent reading of the values.
+async fn sampled(src: &Source, t: &TableInfo) -> Rows {
+    let mut rows: Rows = vec![];
+    src.sample(
+        t,
+        &SampleOptions::new(100_000, ScanMode::Sample),
+        &mut |r: &[Option<&[u8]>]| rows.push(r.iter().map(|v| v.map(<[u8]>::to_vec)).collect()),
+    )
+    .await
+    .expect("sample");
+    rows.sort();
+    rows
+}
+
+/// Reads `name` with one range, with ranges of 1, 2 and 3 rows, and through the sample path: the
+/// same rows every time, `count` of them.
+async fn same_rows_every_way(src: &Source, name: &str, count: usize) {
+    let t = table(src, name).await;
+    let whole = full(src, &t, 1_000_000).await;
+    assert_eq!(whole.len(), count, "{name}: rows");
+    for n in [1, 2, 3] {
+        assert_eq!(
+            full(src, &t, n).await,
+            whole,
+            "{name}: ranges of {n} rows differ"
+        );
+    }
+    assert_eq!(
+        sampled(src, &t).await,
+        whole,
+        "{name}: COPY and sqlx disagree"
+    );
+}
+
+/// Odd text values: quotes, backslashes, COPY's own delimiters, `\N` as text, empty, spaces,
+/// non-ASCII, long.
+const ODD: &[&str] = &[
+    "",
+    " ",
+    "a",
+    "A",
+    "a ",
+    "O'Brien",
+    "back\\slash",
+    "\\N",
+    "tab\there",
+    "new\nline",
+    "cr\rlf",
+    "手机号",
+    "ﾃｽﾄ",
+    "x'); DROP TABLE t; --",
+];
+
+fn sql_lit(s: &str) -> String {
+    format!("'{}'", s.replace('\\', "\\\\").replace('\'', "''"))
+}
+
+#[tokio::test]
+async fn postgres_copy_ranges_read_every_row_once() {
+    let Some(db) = TestDb::create(Kind::Postgres, "fullpg").await else {
+        return;
+    };
+    let long = "k".repeat(3000);
+    let mut values: Vec<String> = ODD.iter().map(|s| s.to_string()).collect();
+    values.push(long);
+    let pg_lit = |s: &str| format!("E{}", sql_lit(s));
+    let mut inserts = String::new();
+    for (i, v) in values.iter().enumerate() {
+        for n in [1, 2] {
+            inserts.push_str(&format!(
+                "INSERT INTO composite VALUES ({}, {n}, {}, {});\n",
+                pg_lit(v),
+                pg_lit(&format!("{v}|{n}")),
+                if i % 3 == 0 {
+                    "NULL".into()
+                } else {
+                    format!("'user{i}@example.com'")
+                }
+            ));
+        }
+    }
+    db.exec(&format!(
+        "CREATE TABLE composite (k text COLLATE \"C\", n int, note text, email text, PRIMARY KEY (k, n));
+         {inserts}
+         CREATE TABLE unique_nn (code varchar(20) NOT NULL UNIQUE, phone text, at timestamptz, flag boolean, raw bytea);
+         INSERT INTO unique_nn SELECT 'c' || g, '139' || lpad(g::text, 8, '0'), timestamptz '2024-01-01 10:00+08' + g * interval '1 hour',
+           g % 2 = 0, CASE WHEN g % 4 = 0 THEN NULL ELSE decode('00ff5c0a41', 'hex') END FROM generate_series(1, 23) g;
+         CREATE TABLE nullable_unique (code text UNIQUE, v text);
+         INSERT INTO nullable_unique VALUES (NULL, 'a'), (NULL, 'b'), ('x', 'c'), ('y', NULL);
+         CREATE TABLE keyless (v text, w int);
+         INSERT INTO keyless VALUES ('same', 1), ('same', 1), (NULL, NULL), (E'a\\tb', 2);
+         CREATE TABLE \"Odd \"\"Name\"\"\" (\"Key Col\" numeric PRIMARY KEY, v text);
+         INSERT INTO \"Odd \"\"Name\"\"\" VALUES (1.5, 'a'), (-2, 'b'), (1e20, 'c'), (0.000001, 'd'), (3, NULL);
+         CREATE TABLE empty (id int PRIMARY KEY, v text);"
+    ))
+    .await;
+    let src = connect(&db).await;
+    same_rows_every_way(&src, "composite", values.len() * 2).await;
+    same_rows_every_way(&src, "unique_nn", 23).await;
+    same_rows_every_way(&src, "nullable_unique", 4).await;
+    same_rows_every_way(&src, "keyless", 4).await;
+    same_rows_every_way(&src, "Odd \"Name\"", 5).await;
+    same_rows_every_way(&src, "empty", 0).await;
+    // The values came through unescaped.
+    let t = table(&src, "composite").await;
+    let rows = full(&src, &t, 2).await;
+    for v in &values {
+        assert!(
+            rows.iter().any(|r| r[0].as_deref() == Some(v.as_bytes())),
+            "{v:?} not read back"
+        );
+    }
+    src.close().await;
+    db.drop_db().await;
+}
+
+#[tokio::test]
+async fn postgres_a_stop_in_the_middle_of_a_range_leaves_the_source_usable() {
+    let Some(db) = TestDb::create(Kind::Postgres, "fullstop").await else {
+        return;
+    };
+    db.exec(
+        "CREATE TABLE t (id int PRIMARY KEY, v text);
+         INSERT INTO t SELECT g, repeat('v', 100) FROM generate_series(1, 20000) g;",
+    )
+    .await;
+    let src = connect(&db).await;
+    let t = table(&src, "t").await;
+    let stop = Stop::new();
+    let mut opts = SampleOptions::new(100, ScanMode::Full);
+    opts.stop = Some(stop.clone());
+    let mut seen = 0u64;
+    let report = src
+        .sample(&t, &opts, &mut |_: &[Option<&[u8]>]| {
+            seen += 1;
+            if seen == 10 {
+                stop.request();
+            }
+        })
+        .await
+        .expect("a stopped read is not an error");
+    assert_eq!(report.rows, 10);
+    // The session whose COPY was left unread is not reused: later reads work.
+    for _ in 0..3 {
+        assert_eq!(full(&src, &t, 7000).await.len(), 20000);
+    }
+    src.close().await;
+    db.drop_db().await;
+}
+
+#[tokio::test]
+async fn mariadb_streamed_ranges_read_every_row_once() {
+    let Some(db) = TestDb::create(Kind::MySql, "fullmy").await else {
+        return;
+    };
+    // Case-insensitive, PAD SPACE collation: 'a' equals 'A' and 'a ', ' ' equals '', so those
+    // cannot both be keys.
+    let values: Vec<&str> = ODD
+        .iter()
+        .copied()
+        .filter(|v| !matches!(*v, "A" | "a " | " "))
+        .collect();
+    let mut inserts = String::new();
+    for (i, v) in values.iter().enumerate() {
+        for n in [1, 2] {
+            inserts.push_str(&format!(
+                "INSERT INTO composite VALUES ({}, {n}, {}, {});\n",
+                sql_lit(v),
+                sql_lit(&format!("{v}|{n}")),
+                if i % 3 == 0 {
+                    "NULL".into()
+                } else {
+                    format!("'user{i}@example.com'")
+                }
+            ));
+        }
+    }
+    db.exec(&format!(
+        "CREATE TABLE composite (k varchar(100) COLLATE utf8mb4_general_ci, n int, note text, email text, PRIMARY KEY (k, n));
+         {inserts}
+         CREATE TABLE unique_nn (code varchar(20) NOT NULL UNIQUE, phone varchar(20), at datetime);
+         INSERT INTO unique_nn VALUES ('c1', '13900000001', '2024-01-01 10:00:00'), ('c10', '13900000010', NULL),
+           ('c2', '13900000002', '2024-01-02 10:00:00'), ('C3', NULL, NULL), ('c4 x', '13900000004', NULL);
+         CREATE TABLE keyless (v text, w int);
+         INSERT INTO keyless VALUES ('same', 1), ('same', 1), (NULL, NULL);
+         CREATE TABLE bin_key (k varbinary(8) PRIMARY KEY, v text);
+         INSERT INTO bin_key VALUES (x'00', 'a'), (x'ff00', 'b'), (x'41', 'c'), (x'4142', 'd');"
+    ))
+    .await;
+    let src = connect(&db).await;
+    same_rows_every_way(&src, "composite", values.len() * 2).await;
+    same_rows_every_way(&src, "unique_nn", 5).await;
+    same_rows_every_way(&src, "keyless", 3).await;
+    same_rows_every_way(&src, "bin_key", 4).await;
+    src.close().await;
+    db.drop_db().await;
+}
+
+#[tokio::test]
+async fn sqlite_rowid_and_without_rowid_tables_read_every_row_once() {
+    let Some(db) = TestDb::create(Kind::Sqlite, "fullsqlite").await else {
+        return;
+    };
+    let mut inserts = String::new();
+    for (i, v) in ODD.iter().enumerate() {
+        inserts.push_str(&format!(
+            "INSERT INTO wr VALUES ({}, {i});\nINSERT INTO plain (v) VALUES ({});\n",
+            sql_lit(v).replace("\\\\", "\\"),
+            sql_lit(v).replace("\\\\", "\\")
+        ));
+    }
+    db.exec(&format!(
+        "CREATE TABLE wr (k text PRIMARY KEY, n int) WITHOUT ROWID;
+         CREATE TABLE plain (v text);
+         {inserts}"
+    ))
+    .await;
+    let src = connect(&db).await;
+    same_rows_every_way(&src, "wr", ODD.len()).await;
+    same_rows_every_way(&src, "plain", ODD.len()).await;
+    src.close().await;
+}
+
+fn all(source: &str) -> ColumnFilter {
+    ColumnFilter {
+        source: Some(source.into()),
+        all: true,
+    }
+}
+
+/// Scans `url` in full mode into a fresh inventory with `full_range_rows`; returns the summary's
+/// rows and, per column, `table.column status categories`.
+async fn scan_full(url: &str, range_rows: u32) -> (u64, Vec<String>) {
+    let dir = tempfile::tempdir().unwrap();
+    let text = format!(
+        "[inventory]\nurl = \"sqlite://{}/inv.db\"\n[scan]\nmode = \"full\"\nfull_range_rows = {range_rows}\n\
+         detect_budget = \"10m\"\n[[sources]]\nname = \"db\"\nurl = \"{url}\"\n",
+        dir.path().display()
+    );
+    let config = Config::parse(&text, &dir.path().join("c.toml")).unwrap();
+    let store = Store::open(&config.inventory.url).await.unwrap();
+    let engine = Engine::load(None).unwrap();
+    let s = scan_source(
+        &config,
+        &engine,
+        &store,
+        &config.sources[0],
+        &NoProgress,
+        &Stop::new(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(s.tables_failed, 0, "{:?}", s.failures);
+    let mut columns: Vec<String> = store
+        .columns(&all("db"))
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| {
+            let cats: Vec<String> = c
+                .categories
+                .iter()
+                .map(|k| format!("{} {:?} {:?}", k.category, k.status, k.evidence))
+                .collect();
+            format!(
+                ".{}.{} {:?} {cats:?} sampled={} non_null={}",
+                c.key.table, c.key.column, c.scan_status, c.sampled, c.non_null
+            )
+        })
+        .collect();
+    columns.sort();
+    store.close().await;
+    (s.rows, columns)
+}
+
+#[tokio::test]
+async fn a_scan_over_many_ranges_classifies_like_one_range() {
+    for kind in [Kind::Postgres, Kind::MySql] {
+        let Some(db) = TestDb::create(kind, "fullscan").await else {
+            return;
+        };
+        let gen = match kind {
+            Kind::Postgres => {
+                "INSERT INTO people SELECT g, '139' || lpad(g::text, 8, '0'), 'user' || g || '@example.com', 'note ' || g FROM generate_series(1, 5000) g;"
+            }
+            _ => {
+                "CREATE TABLE d (n int);
+                 INSERT INTO d VALUES (0), (1), (2), (3), (4), (5), (6), (7), (8), (9);
+                 INSERT INTO people SELECT g, CONCAT('139', LPAD(g, 8, '0')), CONCAT('user', g, '@example.com'), CONCAT('note ', g)
+                 FROM (SELECT 1 + a.n + 10 * b.n + 100 * c.n + 1000 * e.n AS g FROM d a, d b, d c, d e) s WHERE g <= 5000;
+                 DROP TABLE d;"
+            }
+        };
+        db.exec(&format!(
+            "CREATE TABLE people (id int PRIMARY KEY, mobile varchar(20), email varchar(100), note text);
+             {gen}
+             CREATE TABLE tags (tag varchar(20), n int);
+             INSERT INTO tags VALUES ('a', 1), ('b', 2);"
+        ))
+        .await;
+        let (rows_one, one) = scan_full(&db.url, 1_000_000).await;
+        let (rows_many, many) = scan_full(&db.url, 7).await;
+        assert_eq!(rows_one, 5002, "{kind:?}");
+        assert_eq!(rows_many, rows_one, "{kind:?}");
+        assert_eq!(many, one, "{kind:?}");
+        let mobile = one.iter().find(|c| c.contains(".people.mobile ")).unwrap();
+        assert!(
+            mobile.contains("phone") && mobile.contains("sampled=5000"),
+            "{mobile}"
+        );
+        db.drop_db().await;
+    }
+}
+
+#[tokio::test]
+async fn two_megabyte_values_are_read_in_small_ranges() {
+    let Some(db) = TestDb::create(Kind::Postgres, "fullbig").await else {
+        return;
+    };
+    db.exec(
+        "CREATE TABLE docs (id int PRIMARY KEY, body text);
+         INSERT INTO docs SELECT g, 'contact user' || g || '@example.com ' || repeat('lorem ipsum ', 180000)
+           FROM generate_series(1, 6) g;",
+    )
+    .await;
+    let src = connect(&db).await;
+    let t = table(&src, "docs").await;
+    let rows = full(&src, &t, 1_000_000).await;
+    assert_eq!(rows.len(), 6);
+    assert!(rows
+        .iter()
+        .all(|r| r[1].as_ref().is_some_and(|b| b.len() > 2_000_000)));
+    assert_eq!(full(&src, &t, 1).await, rows);
+    src.close().await;
+    let (n, columns) = scan_full(&db.url, 50_000).await;
+    assert_eq!(n, 6);
+    let body = columns.iter().find(|c| c.contains(".docs.body ")).unwrap();
+    assert!(body.contains("email"), "{body}");
+    db.drop_db().await;
+}
+
+#[tokio::test]
+async fn mariadb_views_without_lineage_catalogue_are_read() {
+    let Some(db) = TestDb::create(Kind::MySql, "fullviews").await else {
+        return;
+    };
+    db.exec(
+        "CREATE TABLE members (id int PRIMARY KEY, email varchar(100));
+         INSERT INTO members VALUES (1, 'a@example.com'), (2, 'b@example.com'), (3, 'c@example.com');
+         CREATE VIEW member_emails AS SELECT id, email AS contact FROM members;",
+    )
+    .await;
+    let src = connect(&db).await;
+    // MariaDB has no VIEW_TABLE_USAGE: no lineage, no error.
+    assert_eq!(src.view_lineage().await.expect("no error"), vec![]);
+    src.close().await;
+    let dir = tempfile::tempdir().unwrap();
+    let text = format!(
+        "[inventory]\nurl = \"sqlite://{}/inv.db\"\n[[sources]]\nname = \"db\"\nurl = \"{}\"\n",
+        dir.path().display(),
+        db.url
+    );
+    let config = Config::parse(&text, &dir.path().join("c.toml")).unwrap();
+    let store = Store::open(&config.inventory.url).await.unwrap();
+    let engine = Engine::load(None).unwrap();
+    let s = scan_source(
+        &config,
+        &engine,
+        &store,
+        &config.sources[0],
+        &NoProgress,
+        &Stop::new(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(s.tables_failed, 0, "{:?}", s.failures);
+    let contact = store
+        .columns(&all("db"))
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|c| c.key.table == "member_emails" && c.key.column == "contact")
+        .expect("view column recorded");
+    // Read (3 values), not inherited.
+    assert_eq!(contact.sampled, 3, "{contact:?}");
+    assert!(contact.scan_note.is_none(), "{contact:?}");
+    store.close().await;
+    db.drop_db().await;
+}
