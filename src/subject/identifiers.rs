@@ -75,7 +75,9 @@ pub fn normalize(category: &str, value: &str) -> String {
     let mut out = String::with_capacity(value.len() + 3);
     if category == "bank_card" {
         let v = value.trim();
-        if v.bytes().all(|b| b.is_ascii_digit() || b == b' ' || b == b'-') {
+        if v.bytes()
+            .all(|b| b.is_ascii_digit() || b == b' ' || b == b'-')
+        {
             out.extend(v.chars().filter(char::is_ascii_digit));
         } else {
             out.push_str(v);
@@ -169,7 +171,9 @@ impl Identifier {
                     && b[1..].iter().all(u8::is_ascii_alphanumeric)
                     && b[2..].iter().all(u8::is_ascii_digit);
                 if !ok {
-                    return bad("a passport number is a letter and 7 or 8 more letters/digits (E12345678)");
+                    return bad(
+                        "a passport number is a letter and 7 or 8 more letters/digits (E12345678)",
+                    );
                 }
             }
             Kind::Ip => {
@@ -409,7 +413,10 @@ mod tests {
             .contains(&"6228 4800 1234 5678 901".to_string()));
         // A wrong check digit is refused, and the message does not repeat the number.
         let err = Identifier::parse(Kind::BankCard, "6228480012345678902").unwrap_err();
-        assert!(err.starts_with("--bank-card:") && !err.contains("622848"), "{err}");
+        assert!(
+            err.starts_with("--bank-card:") && !err.contains("622848"),
+            "{err}"
+        );
         let p = Identifier::parse(Kind::Passport, "e12345678").unwrap();
         assert_eq!(p.normalized, "E12345678");
         assert!(Identifier::parse(Kind::Passport, "E1234").is_err());
