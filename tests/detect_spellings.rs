@@ -527,7 +527,11 @@ fn negatives(rng: &mut StdRng, out: &mut Vec<Case>) {
     }
 }
 
-/// The categories found in `value`, with each one's matches.
+/// The categories this corpus is about. Its negatives hold things the later categories rightly
+/// find (`192.168.1.20`, `王先生`); those have their own held-out test (tests/detect_categories.rs).
+const FIVE: [&str; 5] = ["phone", "email", "cn_resident_id", "vin", "cn_license_plate"];
+
+/// The categories of [`FIVE`] found in `value`, with each one's matches.
 fn found<'a>(
     engine: &'a Engine,
     value: &str,
@@ -537,7 +541,9 @@ fn found<'a>(
     let mut cats: BTreeMap<&str, Vec<(usize, usize)>> = BTreeMap::new();
     for m in out.iter() {
         let cat = engine.detectors()[m.detector].category.as_str();
-        cats.entry(cat).or_default().push((m.start, m.end));
+        if FIVE.contains(&cat) {
+            cats.entry(cat).or_default().push((m.start, m.end));
+        }
     }
     cats
 }
