@@ -10,12 +10,14 @@ mod common;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use common::{dw, text, Kind, TestDb};
+use common::{dw, text, Inventory, Kind, TestDb};
 
 const PERSON: &str = "13800138000";
 
 struct Fx {
     db: TestDb,
+    /// The inventory: SQLite in `dir`, or PostgreSQL with `DATAWARDEN_TEST_INVENTORY=postgres`.
+    inv: Inventory,
     dir: tempfile::TempDir,
 }
 
@@ -46,7 +48,7 @@ impl Fx {
             ""
         };
         let text = format!(
-            "[inventory]\nurl = \"sqlite://{}\"\n\n[[sources]]\nname = \"shop\"\nurl = \"{}\"\n\n\
+            "[inventory]\nurl = \"{}\"\n\n[[sources]]\nname = \"shop\"\nurl = \"{}\"\n\n\
              [keys]\nencryption = \"file:{}\"\npseudonym = \"file:{}\"\n\n\
              [[policies]]\nname = \"backup-phones\"\ndescription = \"old phones are pseudonymized\"\n\
              source = \"shop\"\ntable = \"members\"\nretain = \"0d\"\naction = \"pseudonymize\"\n\
@@ -56,7 +58,7 @@ impl Fx {
              columns = [\"old_email\"]\n\n{hold}\
              [subject_requests]\nrespond_within = \"15d\"\n{extra}\n\
              [[subject_requests.keep]]\nsource = \"shop\"\ntable = \"orders\"\naction = \"mask\"\n",
-            self.path("inv.db").display(),
+            self.inv.url,
             self.db.url,
             self.path("enc.key").display(),
             self.path("ps.key").display()
@@ -245,9 +247,11 @@ async fn scenario(kind: Kind) {
         return;
     };
     db.exec(&fixture(kind)).await;
+    let dir = tempfile::tempdir().unwrap();
     let fx = Fx {
         db,
-        dir: tempfile::tempdir().unwrap(),
+        inv: Inventory::new(dir.path()),
+        dir,
     };
     let cfg = fx.config(true, "batch_size = 1");
     // Pseudonymize the backup phones, then scan: the inventory says where phones live.
