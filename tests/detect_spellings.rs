@@ -529,7 +529,13 @@ fn negatives(rng: &mut StdRng, out: &mut Vec<Case>) {
 
 /// The categories this corpus is about. Its negatives hold things the later categories rightly
 /// find (`192.168.1.20`, `王先生`); those have their own held-out test (tests/detect_categories.rs).
-const FIVE: [&str; 5] = ["phone", "email", "cn_resident_id", "vin", "cn_license_plate"];
+const FIVE: [&str; 5] = [
+    "phone",
+    "email",
+    "cn_resident_id",
+    "vin",
+    "cn_license_plate",
+];
 
 /// The categories of [`FIVE`] found in `value`, with each one's matches.
 fn found<'a>(
