@@ -123,6 +123,11 @@ const ALPHA: u8 = 2;
 const AT: u8 = 4;
 const HIGH: u8 = 8;
 const PLUS: u8 = 16;
+const COLON: u8 = 32;
+const DOT: u8 = 64;
+const SPACE: u8 = 128;
+/// Flags only [`Facts::scan`] reads; windows and blocks leave them set (permissive).
+const SEPARATORS: u8 = COLON | DOT | SPACE;
 
 static CLASS: [u8; 256] = {
     let mut t = [0u8; 256];
@@ -137,6 +142,12 @@ static CLASS: [u8; 256] = {
             AT
         } else if b == b'+' {
             PLUS
+        } else if b == b':' {
+            COLON
+        } else if b == b'.' {
+            DOT
+        } else if b == b' ' {
+            SPACE
         } else if b >= 0x80 {
             HIGH
         } else {
@@ -226,10 +237,11 @@ impl Facts {
             // The cluster's last run is whole once the cluster is.
             shortest_run: cluster.shortest.min(cluster.run),
             alnum_run: u32::MAX,
-            flags: DIGIT | ALPHA | AT | HIGH | PLUS,
+            flags: DIGIT | ALPHA | AT | HIGH | PLUS | SEPARATORS,
         };
         if needed {
             (facts.alnum_run, facts.flags) = alnum_run_and_flags(window);
+            facts.flags |= SEPARATORS;
         }
         facts
     }
@@ -250,6 +262,9 @@ impl Facts {
             && (!n.at_sign || self.flags & AT != 0)
             && (!n.non_ascii || self.flags & HIGH != 0)
             && (!n.plus || self.flags & PLUS != 0)
+            && (!n.colon || self.flags & COLON != 0)
+            && (!n.dot || self.flags & DOT != 0)
+            && (!n.space || self.flags & SPACE != 0)
     }
 }
 
@@ -598,6 +613,8 @@ fn for_each_cluster(value: &[u8], mut f: impl FnMut(Cluster)) -> Facts {
     if flags & HIGH != 0 && flags & AT == 0 && has_fullwidth_at(value) {
         flags |= AT;
     }
+    // Long values are not checked for separators.
+    flags |= SEPARATORS;
     Facts {
         digits,
         digit_run: u32::MAX,
@@ -856,14 +873,14 @@ mod tests {
                     fast.digit_run,
                     fast.shortest_run,
                     fast.alnum_run,
-                    fast.flags & !AT
+                    fast.flags & !(AT | SEPARATORS)
                 ),
                 (
                     full.digits,
                     full.digit_run,
                     full.shortest_run,
                     full.alnum_run,
-                    full.flags & !AT
+                    full.flags & !(AT | SEPARATORS)
                 ),
             );
             got.push((ws, we));
@@ -950,7 +967,10 @@ mod tests {
         ) {
             for bytes in [&v[..], s.as_bytes()] {
                 let full = Facts::scan(bytes);
-                prop_assert_eq!(alnum_run_and_flags(bytes), (full.alnum_run, full.flags & !AT));
+                prop_assert_eq!(
+                    alnum_run_and_flags(bytes),
+                    (full.alnum_run, full.flags & !(AT | SEPARATORS))
+                );
             }
         }
 

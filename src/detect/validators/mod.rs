@@ -71,6 +71,12 @@ pub struct Needs {
     pub non_ascii: bool,
     /// Needs a `+`.
     pub plus: bool,
+    /// Needs a `:` (IPv6). Checked on values searched whole (up to 96 bytes), not in windows.
+    pub colon: bool,
+    /// Needs a `.` (IPv4, coordinates). Checked like `colon`.
+    pub dot: bool,
+    /// Needs an ASCII space (Latin names, English addresses). Checked like `colon`.
+    pub space: bool,
     /// The longest run of ASCII digits an accepted match can hold. The validator rejects a
     /// match glued to more digits, so each run in it is a whole run of the value: a value whose
     /// runs are all longer cannot match (an 18-digit order number is no phone number).
@@ -106,6 +112,9 @@ const fn needs() -> Needs {
         at_sign: false,
         non_ascii: false,
         plus: false,
+        colon: false,
+        dot: false,
+        space: false,
         max_digit_run: u32::MAX,
     }
 }
@@ -220,6 +229,7 @@ pub const VALIDATORS: &[Validator] = &[
         check: person_name::check_latin,
         needs: Needs {
             min_alnum_run: 2,
+            space: true,
             ..needs()
         },
     },
@@ -236,6 +246,7 @@ pub const VALIDATORS: &[Validator] = &[
         name: "en_address",
         check: address::check_en,
         needs: Needs {
+            space: true,
             min_digits: 1,
             min_alnum_run: 2,
             max_digit_run: 6,
@@ -246,6 +257,7 @@ pub const VALIDATORS: &[Validator] = &[
         name: "ipv4",
         check: network::check_v4,
         needs: Needs {
+            dot: true,
             min_digits: 4,
             max_digit_run: 3,
             ..needs()
@@ -255,6 +267,7 @@ pub const VALIDATORS: &[Validator] = &[
         name: "ipv6",
         check: network::check_v6,
         needs: Needs {
+            colon: true,
             min_digits: 1,
             ..needs()
         },
@@ -310,6 +323,7 @@ pub const VALIDATORS: &[Validator] = &[
         name: "geo",
         check: dates::check_geo,
         needs: Needs {
+            dot: true,
             min_digits: 5,
             ..needs()
         },
