@@ -99,6 +99,30 @@ impl Who {
             decrypt: self.decrypt,
         }
     }
+
+    /// What every subject command does first: loads the config, registers the request (or finds
+    /// it again) and searches for the person.
+    async fn search(&self) -> anyhow::Result<Search> {
+        let config = self.config.load()?;
+        let idents = self.identifiers()?;
+        let reg = subject::register::Register::open(&config).await?;
+        let request = reg.begin(&config, self.request.as_deref(), &idents).await?;
+        let found = subject::find(&config, &idents, &self.options()).await?;
+        Ok(Search {
+            config,
+            reg,
+            request,
+            found,
+        })
+    }
+}
+
+/// A registered request and what the search found.
+struct Search {
+    config: datawarden::config::Config,
+    reg: subject::register::Register,
+    request: String,
+    found: subject::Findings,
 }
 
 /// Output format of `find` and `requests`.
@@ -168,13 +192,12 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
 }
 
 async fn find(a: FindArgs) -> anyhow::Result<ExitCode> {
-    let config = a.who.config.load()?;
-    let idents = a.who.identifiers()?;
-    let reg = subject::register::Register::open(&config).await?;
-    let request = reg
-        .begin(&config, a.who.request.as_deref(), &idents)
-        .await?;
-    let f = subject::find(&config, &idents, &a.who.options()).await?;
+    let Search {
+        reg,
+        request,
+        found: f,
+        ..
+    } = a.who.search().await?;
     reg.record(
         &request,
         subject::register::Event::Found(f.matches.len() as u64),
@@ -236,13 +259,12 @@ async fn find(a: FindArgs) -> anyhow::Result<ExitCode> {
 }
 
 async fn export(a: ExportArgs) -> anyhow::Result<ExitCode> {
-    let config = a.who.config.load()?;
-    let idents = a.who.identifiers()?;
-    let reg = subject::register::Register::open(&config).await?;
-    let request = reg
-        .begin(&config, a.who.request.as_deref(), &idents)
-        .await?;
-    let f = subject::find(&config, &idents, &a.who.options()).await?;
+    let Search {
+        reg,
+        request,
+        found: f,
+        ..
+    } = a.who.search().await?;
     subject::export::write(&f, &request, a.format, &a.output)?;
     reg.record(
         &request,
@@ -260,13 +282,12 @@ async fn export(a: ExportArgs) -> anyhow::Result<ExitCode> {
 }
 
 async fn erase(a: EraseArgs) -> anyhow::Result<ExitCode> {
-    let config = a.who.config.load()?;
-    let idents = a.who.identifiers()?;
-    let reg = subject::register::Register::open(&config).await?;
-    let request = reg
-        .begin(&config, a.who.request.as_deref(), &idents)
-        .await?;
-    let f = subject::find(&config, &idents, &a.who.options()).await?;
+    let Search {
+        config,
+        reg,
+        request,
+        found: f,
+    } = a.who.search().await?;
     reg.record(
         &request,
         subject::register::Event::Found(f.matches.len() as u64),
