@@ -2,8 +2,13 @@
 //! (values/s), free-text lines through `Engine::find` (bytes/s).
 //!
 //! cargo bench --bench detect -- --warm-up-time 1 --measurement-time 3
+//!
+//! With `DW_BENCH_PASSES=N` the bench skips criterion and runs each workload N times, for an
+//! instruction count that does not depend on the machine's load (`DW_BENCH_ONLY=short`,
+//! `classifier` or `text` picks one):
+//! `DW_BENCH_PASSES=20 valgrind --tool=callgrind target/release/deps/detect-*`
 
-use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use criterion::{criterion_group, Criterion, Throughput};
 use datawarden::classify::ColumnClassifier;
 use datawarden::detect::Engine;
 
@@ -123,5 +128,50 @@ fn bench(c: &mut Criterion) {
     g.finish();
 }
 
+/// Each workload `passes` times, printing what it found (so nothing is optimised away).
+fn fixed_passes(passes: usize) {
+    let engine = Engine::load(None).unwrap();
+    let values = short_values();
+    let text = free_text();
+    let mut out = Vec::with_capacity(16);
+    let only = std::env::var("DW_BENCH_ONLY").unwrap_or_default();
+    let run = |name: &str| only.is_empty() || only == name;
+    let (mut found, mut columns) = (0, 0);
+    for _ in 0..passes {
+        if run("short") {
+            for v in &values {
+                engine.find(v, &mut out);
+                found += out.len();
+            }
+        }
+        if run("classifier") {
+            let mut cls = ColumnClassifier::new(&engine, "value", "text");
+            for v in &values {
+                cls.observe(Some(v));
+            }
+            columns += cls.finish().findings.len();
+        }
+        if run("text") {
+            for l in text.chunks(200) {
+                engine.find(l, &mut out);
+                found += out.len();
+            }
+        }
+    }
+    println!("{passes} passes: {found} matches, {columns} column findings");
+}
+
 criterion_group!(benches, bench);
-criterion_main!(benches);
+
+fn main() {
+    match std::env::var("DW_BENCH_PASSES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        Some(passes) => fixed_passes(passes),
+        None => {
+            benches();
+            Criterion::default().configure_from_args().final_summary();
+        }
+    }
+}

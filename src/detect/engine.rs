@@ -9,17 +9,19 @@ use aho_corasick::AhoCorasick;
 use regex::bytes::Regex;
 
 use super::fold::Folded;
+use super::gates::Gate;
 use super::scanners::{self, FindFn, Reach};
 use super::spec::DetectorSpec;
 use super::validators::{Ctx, Needs, Validator, Verdict};
 use super::Match;
 use crate::error::{Error, Result};
 
-/// How a detector finds candidates: its patterns' regex, or the hand-written scanner that finds
-/// exactly the same (see [`super::scanners`]).
+/// How a detector finds candidates: its patterns' regex (behind a gate where one is known, see
+/// [`super::gates`]), or the hand-written scanner that finds exactly the same (see
+/// [`super::scanners`]).
 #[derive(Debug)]
 enum Finder {
-    Regex(Regex),
+    Regex(Regex, Option<Gate>),
     Scanner(FindFn),
 }
 
@@ -28,8 +30,17 @@ impl Finder {
     #[inline]
     fn find_at(&self, hay: &[u8], pos: usize) -> Option<(usize, usize)> {
         match self {
-            Finder::Regex(re) => re.find_at(hay, pos).map(|m| (m.start(), m.end())),
+            Finder::Regex(re, _) => re.find_at(hay, pos).map(|m| (m.start(), m.end())),
             Finder::Scanner(find) => find(hay, pos),
+        }
+    }
+
+    /// False when no candidate can be found in `hay[from..]` (the gate said no).
+    #[inline]
+    fn may_match(&self, hay: &[u8], from: usize) -> bool {
+        match self {
+            Finder::Regex(_, Some(gate)) => gate.may_match(&hay[from..]),
+            _ => true,
         }
     }
 }
@@ -80,7 +91,8 @@ impl Compiled {
                         message: format!("patterns: {e}"),
                     }
                 })?;
-                (Finder::Regex(regex), REGEX_REACH)
+                let gate = Gate::for_patterns(&spec.patterns, spec.case_insensitive);
+                (Finder::Regex(regex, gate), REGEX_REACH)
             }
         };
         let validator = spec
@@ -115,6 +127,110 @@ impl Compiled {
     pub(crate) fn category(&self) -> usize {
         self.category
     }
+}
+
+/// The compiled detectors with their needs laid out for the per-value prefilter.
+#[derive(Debug)]
+pub(crate) struct Detectors {
+    list: Vec<Compiled>,
+    needs: NeedsTable,
+}
+
+impl Detectors {
+    pub(crate) fn new(list: Vec<Compiled>) -> Detectors {
+        let needs = NeedsTable::new(&list);
+        Detectors { list, needs }
+    }
+
+    /// The detectors, in load order.
+    pub(crate) fn list(&self) -> &[Compiled] {
+        &self.list
+    }
+}
+
+/// Every detector's [`Needs`] as one 64-bit key and its required flags, so that a value's
+/// facts are checked against each detector with a handful of instructions and no branch.
+///
+/// A key holds one count per byte, saturated at 127 ([`lanes`]); "the value's count is at
+/// least the detector's" then holds for every byte at once exactly when
+/// `((facts | 0x80…) - needs) & 0x80… == 0x80…` (no byte borrows from the next). The
+/// longest-run limit is stored inverted (`127 - limit`), so it compares the same way.
+#[derive(Debug)]
+struct NeedsTable {
+    keys: Vec<(u64, u8)>,
+}
+
+/// The high bit of every byte.
+const HIGH_BITS: u64 = 0x8080_8080_8080_8080;
+
+/// Counts in the bytes of a key, each saturated at 127.
+fn lanes(counts: [u32; 5]) -> u64 {
+    counts
+        .iter()
+        .enumerate()
+        .fold(0, |k, (i, &c)| k | (c.min(127) as u64) << (8 * i))
+}
+
+impl NeedsTable {
+    fn new(list: &[Compiled]) -> NeedsTable {
+        let keys = list
+            .iter()
+            .map(|d| {
+                let n = &d.needs;
+                // Exact only for counts below 127 and limits below 127 or none (`u32::MAX`),
+                // which holds for every validator's needs (a unit test checks it).
+                let key = lanes([
+                    n.min_digits,
+                    n.min_digit_run,
+                    n.min_alnum_run,
+                    127 - n.max_digit_run.min(127),
+                    n.min_alnum,
+                ]);
+                (key, required_flags(n))
+            })
+            .collect();
+        NeedsTable { keys }
+    }
+
+    /// Calls `f` with the index of every detector whose needs `facts` allow, in order (the
+    /// same detectors as [`Facts::allows`]).
+    #[inline]
+    fn for_each_allowed(&self, facts: &Facts, mut f: impl FnMut(usize)) {
+        let have = lanes([
+            facts.digits,
+            facts.digit_run,
+            facts.alnum_run,
+            127 - facts.shortest_run.min(127),
+            facts.alnum,
+        ]) | HIGH_BITS;
+        for (base, chunk) in self.keys.chunks(64).enumerate() {
+            let mut mask = 0u64;
+            for (i, &(key, flags)) in chunk.iter().enumerate() {
+                let ok = ((have.wrapping_sub(key) & HIGH_BITS) == HIGH_BITS)
+                    & (facts.flags & flags == flags);
+                mask |= (ok as u64) << i;
+            }
+            while mask != 0 {
+                f(base * 64 + mask.trailing_zeros() as usize);
+                mask &= mask - 1;
+            }
+        }
+    }
+}
+
+/// The class flags a value must have for a detector with these needs.
+fn required_flags(n: &Needs) -> u8 {
+    [
+        (n.at_sign, AT),
+        (n.non_ascii, HIGH),
+        (n.plus, PLUS),
+        (n.colon, COLON),
+        (n.dot, DOT),
+        (n.space, SPACE),
+    ]
+    .iter()
+    .filter(|(need, _)| *need)
+    .fold(0, |f, (_, bit)| f | bit)
 }
 
 /// Byte classes for the prefilter scan.
@@ -186,6 +302,8 @@ pub(crate) struct Facts {
     /// The shortest run of digits (`u32::MAX` without digits).
     shortest_run: u32,
     alnum_run: u32,
+    /// The number of ASCII letters and digits.
+    alnum: u32,
     flags: u8,
 }
 
@@ -196,6 +314,7 @@ impl Facts {
         let (mut digits, mut run, mut max_run, mut arun, mut max_arun, mut flags) =
             (0u32, 0u32, 0, 0u32, 0, 0u8);
         let mut shortest = u32::MAX;
+        let mut alnum = 0u32;
         for &b in value {
             let c = CLASS[b as usize];
             flags |= c;
@@ -207,6 +326,7 @@ impl Facts {
             run = (run + 1) * is_d;
             max_run = max_run.max(run);
             let is_a = ((c & (DIGIT | ALPHA)) != 0) as u32;
+            alnum += is_a;
             arun = (arun + 1) * is_a;
             max_arun = max_arun.max(arun);
         }
@@ -221,6 +341,7 @@ impl Facts {
             digit_run: max_run,
             shortest_run: shortest,
             alnum_run: max_arun,
+            alnum,
             flags,
         }
     }
@@ -237,6 +358,7 @@ impl Facts {
             // The cluster's last run is whole once the cluster is.
             shortest_run: cluster.shortest.min(cluster.run),
             alnum_run: u32::MAX,
+            alnum: u32::MAX,
             flags: DIGIT | ALPHA | AT | HIGH | PLUS | SEPARATORS,
         };
         if needed {
@@ -259,6 +381,7 @@ impl Facts {
     fn allows(&self, n: &Needs) -> bool {
         self.allows_digits(n)
             && self.alnum_run >= n.min_alnum_run
+            && self.alnum >= n.min_alnum
             && (!n.at_sign || self.flags & AT != 0)
             && (!n.non_ascii || self.flags & HIGH != 0)
             && (!n.plus || self.flags & PLUS != 0)
@@ -307,20 +430,20 @@ thread_local! {
 /// or Unicode spaces is searched folded ([`super::fold`]), and its matches are reported as
 /// offsets in `value`; other values are searched as they are, without a copy.
 pub(crate) fn find(
-    compiled: &[Compiled],
+    detectors: &Detectors,
     ctx: &Ctx,
     value: &[u8],
     supported: &dyn Fn(usize) -> bool,
     out: &mut Vec<Match>,
 ) {
     if value.is_ascii() {
-        return find_in(compiled, ctx, value, supported, out);
+        return find_in(detectors, ctx, value, supported, out);
     }
     let search_folded = |f: &mut Folded, out: &mut Vec<Match>| {
         if !f.fold(value) {
-            return find_in(compiled, ctx, value, supported, out);
+            return find_in(detectors, ctx, value, supported, out);
         }
-        find_in(compiled, ctx, &f.text, supported, out);
+        find_in(detectors, ctx, &f.text, supported, out);
         for m in out.iter_mut() {
             m.start = f.original(m.start);
             m.end = f.original(m.end);
@@ -334,7 +457,7 @@ pub(crate) fn find(
 
 /// [`find`] on `value` as it is.
 fn find_in(
-    compiled: &[Compiled],
+    detectors: &Detectors,
     ctx: &Ctx,
     value: &[u8],
     supported: &dyn Fn(usize) -> bool,
@@ -344,13 +467,21 @@ fn find_in(
     if value.is_empty() {
         return;
     }
+    let compiled = detectors.list();
     if value.len() <= WINDOWED_ABOVE {
         let facts = Facts::scan(value);
-        for (di, d) in compiled.iter().enumerate() {
-            if facts.allows(&d.needs) {
-                search(d, di, ctx, value, 0, value.len(), supported, out);
-            }
-        }
+        detectors.needs.for_each_allowed(&facts, |di| {
+            search(
+                &compiled[di],
+                di,
+                ctx,
+                value,
+                0,
+                value.len(),
+                supported,
+                out,
+            );
+        });
     } else {
         let facts = for_each_cluster(value, |c| {
             let (ws, we) = c.window(value.len());
@@ -620,6 +751,7 @@ fn for_each_cluster(value: &[u8], mut f: impl FnMut(Cluster)) -> Facts {
         digit_run: u32::MAX,
         shortest_run: 0,
         alnum_run: u32::MAX,
+        alnum: u32::MAX,
         flags,
     }
 }
@@ -637,7 +769,19 @@ fn search(
     out: &mut Vec<Match>,
 ) {
     let hay = &value[..to];
+    if !d.finder.may_match(hay, from) {
+        return;
+    }
+    // A weak detector's matches count only with column support or a context word in the
+    // value: without either, nothing it finds would be kept, so it does not search.
     let mut context: Option<bool> = None;
+    if d.weak && !supported(di) {
+        let has_context = d.context.as_ref().is_some_and(|ac| ac.is_match(value));
+        if !has_context {
+            return;
+        }
+        context = Some(true);
+    }
     let mut pos = from;
     while pos <= hay.len() {
         let Some((s, e)) = d.finder.find_at(hay, pos) else {
@@ -772,6 +916,35 @@ mod tests {
         }
     }
 
+    #[test]
+    fn the_needs_table_allows_what_the_facts_allow() {
+        let e = engine();
+        for d in e.compiled.list() {
+            let n = &d.needs;
+            assert!(n.min_digits < 127 && n.min_digit_run < 127 && n.min_alnum_run < 127);
+            assert!(n.min_alnum < 127 && (n.max_digit_run < 127 || n.max_digit_run == u32::MAX));
+        }
+        let samples = include_str!("../../config/sample-values.txt");
+        let extra = [
+            "",
+            "a",
+            "1",
+            "12:30",
+            "aa:bb:cc:dd:ee:ff",
+            "00:1a:2b:3c:4d:5e",
+            "x y 1",
+        ];
+        for v in samples.lines().chain(extra) {
+            let facts = Facts::scan(v.as_bytes());
+            let mut got = vec![];
+            e.compiled.needs.for_each_allowed(&facts, |i| got.push(i));
+            let want: Vec<usize> = (0..e.compiled.list().len())
+                .filter(|&i| facts.allows(&e.compiled.list()[i].needs))
+                .collect();
+            assert_eq!(got, want, "{v:?}");
+        }
+    }
+
     /// The windowed search as first written (byte-by-byte cluster walk, every window re-scanned
     /// in full), kept to check the faster one against.
     fn find_reference(compiled: &[Compiled], ctx: &Ctx, value: &[u8], out: &mut Vec<Match>) {
@@ -803,6 +976,7 @@ mod tests {
             digit_run: u32::MAX,
             shortest_run: 0,
             alnum_run: u32::MAX,
+            alnum: u32::MAX,
             flags,
         };
         for (di, d) in compiled.iter().enumerate() {
@@ -913,8 +1087,8 @@ mod tests {
         let e = engine();
         let (mut got, mut want, mut whole) = (Vec::new(), Vec::new(), Vec::new());
         find_in(&e.compiled, &e.ctx, value, &|_| false, &mut got);
-        find_reference(&e.compiled, &e.ctx, value, &mut want);
-        find_unwindowed(&e.compiled, &e.ctx, value, &mut whole);
+        find_reference(e.compiled.list(), &e.ctx, value, &mut want);
+        find_unwindowed(e.compiled.list(), &e.ctx, value, &mut whole);
         let text = String::from_utf8_lossy(value);
         assert_eq!(got, want, "{text:?}");
         assert_eq!(got, whole, "{text:?}");

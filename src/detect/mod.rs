@@ -7,6 +7,7 @@
 pub mod dicts;
 mod engine;
 pub mod fold;
+mod gates;
 pub mod hints;
 pub mod mask;
 mod scanners;
@@ -82,7 +83,7 @@ pub struct Match {
 #[derive(Debug)]
 pub struct Engine {
     detectors: Vec<Detector>,
-    compiled: Vec<engine::Compiled>,
+    compiled: engine::Detectors,
     categories: Vec<String>,
     ctx: validators::Ctx,
 }
@@ -118,7 +119,7 @@ impl Engine {
         tracing::debug!(detectors = detectors.len(), "detectors compiled");
         Ok(Engine {
             detectors,
-            compiled,
+            compiled: engine::Detectors::new(compiled),
             categories,
             ctx: validators::Ctx {
                 dicts,
@@ -139,7 +140,7 @@ impl Engine {
 
     /// The index in [`Engine::categories`] of detector `detector`'s category.
     pub fn category_index(&self, detector: usize) -> usize {
-        self.compiled[detector].category()
+        self.compiled.list()[detector].category()
     }
 
     /// Appends every match in `value` to `out` (cleared first), ordered by start offset.

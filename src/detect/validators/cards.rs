@@ -9,7 +9,7 @@
 //! E + letter (not I/O) + 7 digits, G + 8 digits, D/S/P + 7-8 digits.
 
 use super::luhn;
-use super::{digits_into, Ctx, Verdict};
+use super::{digits_into, reject_run, Ctx, Verdict};
 
 /// True when the digits before `start` or after `end` continue the number (more digits, or a
 /// separator and more digits: a longer digit group).
@@ -63,7 +63,7 @@ pub fn check_card(hay: &[u8], start: usize, end: usize, _ctx: &Ctx) -> Verdict {
         return Verdict::Reject;
     }
     if glued_digits(hay, start, end) {
-        return Verdict::Reject;
+        return reject_run(hay, start);
     }
     let mut buf = [0u8; 19];
     let Some(n) = digits_into(&hay[start..end], &mut buf) else {
@@ -97,7 +97,7 @@ pub fn check_imei(hay: &[u8], start: usize, end: usize, _ctx: &Ctx) -> Verdict {
         return Verdict::Reject;
     }
     if glued_digits(hay, start, end) {
-        return Verdict::Reject;
+        return reject_run(hay, start);
     }
     let mut buf = [0u8; 16];
     let Some(n) = digits_into(&hay[start..end], &mut buf) else {
@@ -127,13 +127,13 @@ pub fn check_passport(hay: &[u8], start: usize, end: usize, _ctx: &Ctx) -> Verdi
         return Verdict::Reject;
     }
     if start > 0 && (hay[start - 1].is_ascii_alphanumeric() || hay[start - 1] == b'-') {
-        return Verdict::Reject;
+        return reject_run(hay, start);
     }
     if hay
         .get(end)
         .is_some_and(|b| b.is_ascii_alphanumeric() || *b == b'-')
     {
-        return Verdict::Reject;
+        return reject_run(hay, start);
     }
     let s = &hay[start..end];
     if !(8..=10).contains(&s.len()) {

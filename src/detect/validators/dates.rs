@@ -44,10 +44,10 @@ pub fn check_birth(hay: &[u8], start: usize, end: usize, ctx: &Ctx) -> Verdict {
         return Verdict::Reject;
     }
     if start > 0 && (hay[start - 1].is_ascii_alphanumeric() || hay[start - 1] == b'-') {
-        return Verdict::Reject;
+        return super::reject_run(hay, start);
     }
     if hay.get(end).is_some_and(u8::is_ascii_digit) {
-        return Verdict::Reject;
+        return super::reject_run(hay, start);
     }
     let Some((y, m, d)) = parse_date(&hay[start..end]) else {
         return Verdict::Reject;
@@ -101,7 +101,7 @@ pub fn check_geo(hay: &[u8], start: usize, end: usize, _ctx: &Ctx) -> Verdict {
         .get(end)
         .is_some_and(|&b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_');
     if glued_before || glued_after {
-        return Verdict::Reject;
+        return super::reject_run(hay, start);
     }
     let s = &hay[start..end];
     // Split a pair at its comma (ASCII or full-width).

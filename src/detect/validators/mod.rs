@@ -64,6 +64,9 @@ pub struct Needs {
     pub min_digit_run: u32,
     /// Minimum length of the longest run of ASCII letters and digits.
     pub min_alnum_run: u32,
+    /// Minimum number of ASCII letters and digits (a MAC address has twelve hex digits).
+    /// Checked on values searched whole, like `colon`.
+    pub min_alnum: u32,
     /// Needs `@` or the full-width `＠` (the email validator accepts only an at sign as its
     /// candidate, then widens it to the address).
     pub at_sign: bool,
@@ -109,6 +112,7 @@ const fn needs() -> Needs {
         min_digits: 0,
         min_digit_run: 0,
         min_alnum_run: 0,
+        min_alnum: 0,
         at_sign: false,
         non_ascii: false,
         plus: false,
@@ -278,6 +282,7 @@ pub const VALIDATORS: &[Validator] = &[
         needs: Needs {
             min_digits: 1,
             min_alnum_run: 2,
+            min_alnum: 12,
             ..needs()
         },
     },
@@ -382,6 +387,14 @@ pub(crate) fn boundary(hay: &[u8], start: usize, end: usize, f: fn(u8) -> bool) 
     } else {
         None
     }
+}
+
+/// The verdict for a candidate glued to letters or digits, from a validator that rejects every
+/// candidate with a letter or digit before it: every later start inside the candidate's first
+/// run of letters and digits has one, so the search skips the run instead of trying each.
+#[inline]
+pub(crate) fn reject_run(hay: &[u8], start: usize) -> Verdict {
+    Verdict::RejectUntil(run_end(hay, start, |b| b.is_ascii_alphanumeric()).max(start + 1))
 }
 
 /// Digit runs of display groupings are at most this long (`138 0013 8000`, `1780 1234 5678`).

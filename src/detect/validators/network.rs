@@ -89,6 +89,12 @@ pub fn check_v6(hay: &[u8], start: usize, end: usize, _ctx: &Ctx) -> Verdict {
     if start > 0 && (hay[start - 1].is_ascii_alphanumeric() || hay[start - 1] == b':') {
         return Verdict::RejectUntil(end);
     }
+    // Every address has `::` or at least six colons (seven, or six before an IPv4 tail): a
+    // candidate without them has no prefix that parses.
+    let span = &hay[start..end];
+    if !span.windows(2).any(|w| w == b"::") && span.iter().filter(|&&b| b == b':').count() < 6 {
+        return Verdict::RejectUntil(end);
+    }
     let mut e = end;
     while e > start + 2 {
         if let Some(ip) = std::str::from_utf8(&hay[start..e])
@@ -127,12 +133,12 @@ pub fn check_mac(hay: &[u8], start: usize, end: usize, _ctx: &Ctx) -> Verdict {
         && (hay[start - 1].is_ascii_alphanumeric()
             || sep_glued(Some(start - 1), start.checked_sub(2)))
     {
-        return Verdict::Reject;
+        return super::reject_run(hay, start);
     }
     if hay.get(end).is_some_and(|b| b.is_ascii_alphanumeric())
         || sep_glued(Some(end), Some(end + 1))
     {
-        return Verdict::Reject;
+        return super::reject_run(hay, start);
     }
     let s = &hay[start..end];
     let mut buf = [0u8; 12];

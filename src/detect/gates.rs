@@ -1,0 +1,291 @@
+//! Gates: cheap necessary conditions checked before a detector runs its regex.
+//!
+//! A detector without a hand-written scanner ([`super::scanners`]) runs on its regex, and each
+//! regex call costs a set-up and often a scan of the whole value, which is most of the engine's
+//! time on short values. A gate answers "can this regex match anywhere in this text?" with a
+//! test that is never wrong when it says no: a match can only be missed if the gate is wrong,
+//! so the tests hold every gate to "the regex finds nothing where the gate says no".
+//!
+//! - Every regex gets a **literal gate** when its matches must all end (or start) with one of a
+//!   small set of strings of two bytes or more, extracted from the pattern itself: the text
+//!   must contain one of them ([`Gate::literals`]). User detectors get these too.
+//! - The two name detectors, whose patterns match whole values (`^…$`) or follow a context word
+//!   or title, get a **shape gate** keyed on their exact patterns, as scanners are: the whole
+//!   text has a name's shape, or it holds one of the words.
+
+use aho_corasick::AhoCorasick;
+use regex_syntax::hir::literal::{ExtractKind, Extractor};
+
+/// A necessary condition for a regex to match in a text.
+#[derive(Debug)]
+pub(crate) struct Gate {
+    /// True when the whole text may be a match of an anchored (`^…$`) pattern.
+    shape: Option<fn(&[u8]) -> bool>,
+    /// Strings one of which every match of an unanchored pattern holds.
+    words: Option<AhoCorasick>,
+}
+
+impl Gate {
+    /// False only when the regex cannot match anywhere in `text`.
+    #[inline]
+    pub(crate) fn may_match(&self, text: &[u8]) -> bool {
+        self.shape.is_some_and(|f| f(text))
+            || self.words.as_ref().is_some_and(|ac| ac.is_match(text))
+    }
+
+    /// The gate for `patterns`: a shape gate for the shipped name patterns, else a literal
+    /// gate where the pattern yields one, else none.
+    pub(crate) fn for_patterns(patterns: &[String], case_insensitive: bool) -> Option<Gate> {
+        let same = |want: &[&str]| {
+            !case_insensitive && want.iter().copied().eq(patterns.iter().map(String::as_str))
+        };
+        if same(CN_NAME) {
+            return Some(Gate::shape(cn_name_shape, CN_NAME_WORDS));
+        }
+        if same(LATIN_NAME) {
+            return Some(Gate::shape(latin_name_shape, LATIN_NAME_WORDS));
+        }
+        Gate::literals(patterns, case_insensitive)
+    }
+
+    fn shape(shape: fn(&[u8]) -> bool, words: &[&str]) -> Gate {
+        Gate {
+            shape: Some(shape),
+            words: Some(AhoCorasick::new(words).expect("the gate words build")),
+        }
+    }
+
+    /// A literal gate: the prefix or suffix literals every match of the combined pattern starts
+    /// or ends with, when there are at most [`MAX_LITERALS`] of them, each at least two bytes
+    /// long (one-byte literals let nearly everything through). Look-around assertions count as
+    /// empty, so the literals stay necessary.
+    pub(crate) fn literals(patterns: &[String], case_insensitive: bool) -> Option<Gate> {
+        let combined = patterns
+            .iter()
+            .map(|p| format!("(?:{p})"))
+            .collect::<Vec<_>>()
+            .join("|");
+        let hir = regex_syntax::ParserBuilder::new()
+            .utf8(false)
+            .case_insensitive(case_insensitive)
+            .build()
+            .parse(&combined)
+            .ok()?;
+        let best = [ExtractKind::Prefix, ExtractKind::Suffix]
+            .into_iter()
+            .filter_map(|kind| {
+                let seq = Extractor::new()
+                    .kind(kind)
+                    .limit_total(MAX_LITERALS)
+                    .extract(&hir);
+                let literals = seq.literals()?;
+                let shortest = seq.min_literal_len()?;
+                (shortest >= 2 && !literals.is_empty()).then(|| {
+                    (
+                        shortest,
+                        literals
+                            .iter()
+                            .map(|l| l.as_bytes().to_vec())
+                            .collect::<Vec<_>>(),
+                    )
+                })
+            })
+            .max_by_key(|(shortest, _)| *shortest)?;
+        Some(Gate {
+            shape: None,
+            words: Some(AhoCorasick::new(best.1).ok()?),
+        })
+    }
+}
+
+/// The most literals a literal gate holds.
+const MAX_LITERALS: usize = 500;
+
+/// `person_name_cn`'s patterns, exactly as its detector file writes them.
+const CN_NAME: &[&str] = &[
+    r#"^\p{Han}{2,4}$"#,
+    r#"^\p{Han}{1,10}[·•・]\p{Han}{1,10}(?:[·•・]\p{Han}{1,10})?$"#,
+    r#"(?:姓名|联系人|收货人|收件人|收款人|持卡人|开户名|户名|乘客|车主|驾驶员|司机|患者|客户|顾客|业主|经办人|申请人|签收人|负责人)[:： ]{0,2}\p{Han}{1,4}"#,
+    r#"\p{Han}{1,3}(?:先生|女士|小姐)"#,
+];
+
+/// What the unanchored `person_name_cn` patterns hold: a middle dot, a context word, a title.
+const CN_NAME_WORDS: &[&str] = &[
+    "·",
+    "•",
+    "・",
+    "姓名",
+    "联系人",
+    "收货人",
+    "收件人",
+    "收款人",
+    "持卡人",
+    "开户名",
+    "户名",
+    "乘客",
+    "车主",
+    "驾驶员",
+    "司机",
+    "患者",
+    "客户",
+    "顾客",
+    "业主",
+    "经办人",
+    "申请人",
+    "签收人",
+    "负责人",
+    "先生",
+    "女士",
+    "小姐",
+];
+
+/// `^\p{Han}{2,4}$`: two to four characters of three or four bytes each, nothing else.
+fn cn_name_shape(text: &[u8]) -> bool {
+    (6..=16).contains(&text.len()) && text.iter().all(|&b| b >= 0x80)
+}
+
+/// `person_name_latin`'s patterns, exactly as its detector file writes them.
+const LATIN_NAME: &[&str] = &[
+    r#"^(?:(?:Mr|Mrs|Ms|Miss|Dr|Prof|Mx)\.? )?[A-Z][a-zA-Z\x27-]+(?: [A-Z][a-zA-Z\x27-]*\.?){1,3}(?:,? (?:Jr|Sr|II|III|IV|MD|DDS|PhD|DVM|Esq|RN|CPA)\.?)*$"#,
+    r#"^[A-Z][a-zA-Z\x27-]+, [A-Z][a-zA-Z\x27-]+(?: [A-Z]\.?)?$"#,
+    r#"(?-u:\b)(?:(?:Name|name|NAME|Contact|contact|Attn|ATTN|Recipient|recipient|Customer|customer|Cardholder|cardholder)[:.]? (?:(?:Mr|Mrs|Ms|Miss|Dr)\.? )?|(?:Mr|Mrs|Ms|Miss|Dr)\.? )[A-Z][a-zA-Z\x27-]+(?: [A-Z][a-zA-Z\x27-]+){0,2}"#,
+];
+
+/// What the unanchored `person_name_latin` pattern holds: a label or a title (`Mrs` holds `Mr`).
+const LATIN_NAME_WORDS: &[&str] = &[
+    "Name",
+    "name",
+    "NAME",
+    "Contact",
+    "contact",
+    "Attn",
+    "ATTN",
+    "Recipient",
+    "recipient",
+    "Customer",
+    "customer",
+    "Cardholder",
+    "cardholder",
+    "Mr",
+    "Ms",
+    "Miss",
+    "Dr",
+];
+
+/// The anchored `person_name_latin` patterns: an upper-case letter first, then only letters,
+/// apostrophes, hyphens, dots, commas and spaces.
+fn latin_name_shape(text: &[u8]) -> bool {
+    text.first().is_some_and(u8::is_ascii_uppercase)
+        && text
+            .iter()
+            .all(|&b| b.is_ascii_alphabetic() || matches!(b, b'\'' | b'-' | b'.' | b',' | b' '))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Every shipped detector that runs on its regex, with its gate and regex.
+    fn gated() -> &'static [(String, Gate, regex::bytes::Regex)] {
+        static GATED: std::sync::OnceLock<Vec<(String, Gate, regex::bytes::Regex)>> =
+            std::sync::OnceLock::new();
+        GATED.get_or_init(|| {
+            crate::detect::spec::load_all(None)
+                .unwrap()
+                .into_iter()
+                .filter(|(_, s)| {
+                    super::super::scanners::lookup(&s.patterns, s.case_insensitive).is_none()
+                })
+                .filter_map(|(_, s)| {
+                    let gate = Gate::for_patterns(&s.patterns, s.case_insensitive)?;
+                    let re = crate::detect::engine::build_regex(&s.patterns, s.case_insensitive)
+                        .unwrap();
+                    Some((s.id, gate, re))
+                })
+                .collect()
+        })
+    }
+
+    /// Asserts that no gate says no where its regex matches, at any offset of `text`.
+    fn never_wrong(text: &[u8]) {
+        for (id, gate, re) in gated() {
+            for from in 0..=text.len() {
+                if !gate.may_match(&text[from..]) {
+                    assert!(
+                        re.find_at(text, from).is_none(),
+                        "{id}: the gate said no at {from} in {:?}",
+                        String::from_utf8_lossy(text)
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn every_shipped_regex_detector_has_a_gate() {
+        let ids: Vec<&str> = gated().iter().map(|(id, _, _)| id.as_str()).collect();
+        assert_eq!(ids.len(), 3, "{ids:?}");
+        for id in ["person_name_cn", "person_name_latin", "address_en"] {
+            assert!(ids.contains(&id), "{id} has no gate: {ids:?}");
+        }
+    }
+
+    #[test]
+    fn gates_say_no_to_what_cannot_match() {
+        let g = |id: &str| &gated().iter().find(|(i, _, _)| i == id).unwrap().1;
+        assert!(g("person_name_cn").may_match("张伟".as_bytes()));
+        assert!(g("person_name_cn").may_match("收货人：王芳".as_bytes()));
+        assert!(!g("person_name_cn").may_match("北京市朝阳区建国路88号".as_bytes()));
+        assert!(g("person_name_latin").may_match(b"Wang Fang"));
+        assert!(g("person_name_latin").may_match(b"order 12 for Mr. Smith"));
+        assert!(!g("person_name_latin").may_match(b"2024-03-15 12:30:45"));
+        assert!(g("address_en").may_match(b"12 Main Street"));
+        assert!(!g("address_en").may_match(b"Order 12 shipped"));
+        // A user's pattern with a literal gets a gate; one without does not.
+        assert!(Gate::literals(&["order-[0-9]+".to_string()], false).is_some());
+        assert!(Gate::literals(&["[0-9]+".to_string()], false).is_none());
+    }
+
+    #[test]
+    fn gates_are_never_wrong_on_the_samples() {
+        for line in include_str!("../../config/sample-values.txt")
+            .lines()
+            .chain(include_str!("../../config/sample-free-text.txt").lines())
+        {
+            never_wrong(line.as_bytes());
+        }
+        for text in [
+            "张伟",
+            "欧阳娜娜",
+            "阿卜杜·热合曼",
+            "收货人：王芳",
+            "王先生",
+            "李女士电话",
+            "𠀀𠀁",
+            "Wang Fang",
+            "Dr. Jane O'Neil-Smith, Jr.",
+            "Smith, John A.",
+            "Name: John Smith",
+            "Attn Mrs Lee",
+            "12 Main Street",
+            "1600 Pennsylvania Avenue NW",
+            "742 Evergreen Terrace.",
+            "5th Ave",
+            "221B Baker St.",
+        ] {
+            never_wrong(text.as_bytes());
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        #[test]
+        fn gates_are_never_wrong(
+            s in "([A-Z][a-z]{0,6}|[a-z]{1,5}|[0-9]{1,4}|[ ,.:'-]|Mr|Mrs|Dr|Name|Street|St|Ave|Road|Way|NW|张|王|欧阳|伟|芳|·|先生|收货人|：|[0-9]{1,3}(st|th)){0,12}",
+        ) {
+            never_wrong(s.as_bytes());
+        }
+    }
+}

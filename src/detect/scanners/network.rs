@@ -1,0 +1,116 @@
+//! Scanners for network identifiers: IPv4, IPv6 and MAC addresses.
+
+use super::{count_digits, leftmost, one_of};
+
+/// The number of ASCII hex digits starting at `i`, at most `max`.
+#[inline]
+fn count_hex(h: &[u8], i: usize, max: usize) -> usize {
+    h.get(i..).map_or(0, |s| {
+        s.iter()
+            .take(max)
+            .take_while(|b| b.is_ascii_hexdigit())
+            .count()
+    })
+}
+
+/// True when `n` ASCII hex digits start at `i`.
+#[inline]
+fn hex(h: &[u8], i: usize, n: usize) -> bool {
+    count_hex(h, i, n) == n
+}
+
+/// `[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}`. A group of more than three digits before a
+/// dot cannot match (fewer digits leave a digit where the dot must be).
+pub(super) fn ipv4(h: &[u8], pos: usize) -> Option<(usize, usize)> {
+    leftmost(
+        h,
+        pos,
+        |b| b.is_ascii_digit(),
+        |h, s| {
+            let mut i = s;
+            for _ in 0..3 {
+                let n = count_digits(h, i, 4);
+                if n == 0 || n > 3 || !one_of(h, i + n, b".") {
+                    return None;
+                }
+                i += n + 1;
+            }
+            let n = count_digits(h, i, 3);
+            (n > 0).then_some(i + n)
+        },
+    )
+}
+
+/// The number of ASCII hex digits just before `i`, at most `max`.
+#[inline]
+fn count_hex_back(h: &[u8], i: usize, max: usize) -> usize {
+    h[..i]
+        .iter()
+        .rev()
+        .take(max)
+        .take_while(|b| b.is_ascii_hexdigit())
+        .count()
+}
+
+/// `[0-9A-Fa-f]{0,4}:[0-9A-Fa-f]{0,4}:[0-9A-Fa-f:.]{1,41}`: each hex group must be followed by
+/// its colon, so it is taken whole or the start fails. Every match starts at most four hex
+/// digits before a colon, so the search jumps from colon to colon; the leftmost start before a
+/// colon is where its hex digits begin (at most four back, not before `pos`), and when that
+/// start fails every later start before the same colon fails too (the rest is the same).
+pub(super) fn ipv6(h: &[u8], pos: usize) -> Option<(usize, usize)> {
+    let mut from = pos.min(h.len());
+    while let Some(k) = memchr::memchr(b':', &h[from..]) {
+        let colon = from + k;
+        let s = colon - count_hex_back(h, colon, 4).min(colon - from);
+        if count_hex(h, s, 5) == colon - s {
+            let mut i = colon + 1;
+            let n = count_hex(h, i, 5);
+            if n <= 4 && one_of(h, i + n, b":") {
+                i += n + 1;
+                let rest = h[i..]
+                    .iter()
+                    .take(41)
+                    .take_while(|&&b| b.is_ascii_hexdigit() || b == b':' || b == b'.')
+                    .count();
+                if rest > 0 {
+                    return Some((s, i + rest));
+                }
+            }
+        }
+        from = colon + 1;
+    }
+    None
+}
+
+/// `[0-9A-Fa-f]{2}(?:[:-][0-9A-Fa-f]{2}){5}|[0-9A-Fa-f]{4}\.[0-9A-Fa-f]{4}\.[0-9A-Fa-f]{4}|[0-9A-Fa-f]{12}`,
+/// the alternatives tried in that order at each start. In a run of hex digits only three starts
+/// can match: the run's first (twelve digits or more), four before its end (a dot follows) and
+/// two before its end (a colon or hyphen follows); so the search goes from run to run.
+pub(super) fn mac(h: &[u8], pos: usize) -> Option<(usize, usize)> {
+    let mut a = pos;
+    while a < h.len() {
+        if !h[a].is_ascii_hexdigit() {
+            a += 1;
+            continue;
+        }
+        let b = a + count_hex(h, a, usize::MAX);
+        if b - a >= 12 {
+            return Some((a, a + 12));
+        }
+        if b - a >= 4
+            && one_of(h, b, b".")
+            && hex(h, b + 1, 4)
+            && one_of(h, b + 5, b".")
+            && hex(h, b + 6, 4)
+        {
+            return Some((b - 4, b + 10));
+        }
+        let s = b.wrapping_sub(2);
+        if b - a >= 2 && (0..5).all(|k| one_of(h, s + 2 + 3 * k, b":-") && hex(h, s + 3 + 3 * k, 2))
+        {
+            return Some((s, s + 17));
+        }
+        a = b;
+    }
+    None
+}
