@@ -547,6 +547,18 @@ pub struct DaemonConfig {
     pub lease: String,
     /// At most this many jobs of one source run at once across all daemons (unset: no cap).
     pub max_concurrent_jobs: Option<u32>,
+    /// At most this many jobs run at once on this daemon (default 4). A fire time that comes
+    /// due while they are all busy waits unclaimed for a free slot, so other daemons sharing the
+    /// inventory take it first when they have room.
+    #[serde(default = "default_max_running_jobs")]
+    pub max_running_jobs: u32,
+}
+
+/// The default of `[daemon] max_running_jobs`.
+pub const DEFAULT_MAX_RUNNING_JOBS: u32 = 4;
+
+fn default_max_running_jobs() -> u32 {
+    DEFAULT_MAX_RUNNING_JOBS
 }
 
 fn default_lease() -> String {
@@ -577,6 +589,7 @@ impl Default for DaemonConfig {
             node: None,
             lease: default_lease(),
             max_concurrent_jobs: None,
+            max_running_jobs: default_max_running_jobs(),
         }
     }
 }
@@ -937,6 +950,14 @@ impl Config {
             p.add(
                 "daemon.max_concurrent_jobs",
                 "must be at least 1 (leave it out for no cap)".to_string(),
+            );
+        }
+        if self.daemon.max_running_jobs == 0 {
+            p.add(
+                "daemon.max_running_jobs",
+                format!(
+                    "must be at least 1 (default {DEFAULT_MAX_RUNNING_JOBS}): the jobs this daemon runs at once"
+                ),
             );
         }
         if let Some(node) = &self.daemon.node {
