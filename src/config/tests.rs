@@ -223,10 +223,7 @@ fn cluster_settings_are_checked_with_their_line() {
             "[daemon]\nlease = \"5s\"\nmax_running_jobs = 0\n",
             ":3: daemon.max_running_jobs: must be at least 1",
         ),
-        (
-            "[daemon]\nmax_running_jobs = -1\n",
-            "max_running_jobs",
-        ),
+        ("[daemon]\nmax_running_jobs = -1\n", "max_running_jobs"),
     ] {
         let msg = parse(text).unwrap_err().to_string();
         assert!(msg.contains(want), "{text}: {msg}");

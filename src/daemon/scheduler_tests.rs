@@ -485,7 +485,8 @@ impl Tracked {
         let (live, max_live, runs) = (self.live.clone(), self.max_live.clone(), self.runs.clone());
         let n = name.to_string();
         let run: JobFn = Arc::new(move |_stop| {
-            let (live, max_live, runs, n) = (live.clone(), max_live.clone(), runs.clone(), n.clone());
+            let (live, max_live, runs, n) =
+                (live.clone(), max_live.clone(), runs.clone(), n.clone());
             Box::pin(async move {
                 let now = live.fetch_add(1, Ordering::SeqCst) + 1;
                 max_live.fetch_max(now, Ordering::SeqCst);
