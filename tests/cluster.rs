@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use daemon_support::*;
 use datawarden::retention::audit::AuditRecord;
 use datawarden::retention::checkpoint::Checkpoint;
-use datawarden::store::{CheckpointChange, ExpiredClaim, Store};
+use datawarden::store::{CheckpointChange, ExpiredClaim, Outcome, Store};
 use nix::sys::signal::Signal;
 use sqlx::{Connection, Row};
 
@@ -487,4 +487,119 @@ async fn max_running_jobs_runs_one_at_a_time_per_node_and_each_fire_once() {
     drop(conn);
     db.drop_db().await;
     inv.drop_db().await;
+}
+
+/// Finished job runs and claims older than the window are deleted; running ones, claims not done,
+/// recent ones and the latest attempt and latest success of each job are kept. On both backends.
+async fn old_history_is_pruned_on(url: &str) {
+    let lease = Duration::from_secs(30);
+    let s = Store::open(url).await.unwrap().with_node("a");
+    let long_ago = Utc::now() - chrono::Duration::days(100);
+    let run = |job: &'static str, outcome: Outcome| {
+        let s = s.clone();
+        async move {
+            let id = s.start_run(job, "scan", long_ago, 1).await.unwrap();
+            if outcome != Outcome::Running {
+                s.finish_run(id, outcome, None, None).await.unwrap();
+            }
+        }
+    };
+    // Before the cut: x has two old attempts and a recent success; yearly only old ones (the
+    // latest a failure); z three old successes; stuck one old attempt still running.
+    run("scan:x", Outcome::Success).await;
+    run("scan:x", Outcome::Failure).await;
+    run("scan:yearly", Outcome::Success).await;
+    run("scan:yearly", Outcome::Failure).await;
+    run("scan:z", Outcome::Success).await;
+    run("scan:z", Outcome::Success).await;
+    run("scan:z", Outcome::Success).await;
+    run("scan:stuck", Outcome::Running).await;
+    let old_done = s
+        .claim_fire("scan:x", "scan", "db", long_ago, lease, None)
+        .await
+        .unwrap()
+        .unwrap();
+    s.release_claim(&old_done).await.unwrap();
+    s.claim_fire("scan:stuck", "scan", "db", long_ago, lease, None)
+        .await
+        .unwrap()
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let cut = Utc::now();
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    run("scan:x", Outcome::Success).await;
+    let recent = s
+        .claim_fire(
+            "scan:z",
+            "scan",
+            "db",
+            cut + chrono::Duration::hours(1),
+            lease,
+            None,
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    s.release_claim(&recent).await.unwrap();
+
+    let pruned = s.prune_history(cut).await.unwrap();
+    assert_eq!(
+        pruned.runs, 4,
+        "x's two old attempts, z's two older successes"
+    );
+    assert_eq!(pruned.claims, 1, "the old claim that was done");
+    let mut left: Vec<(String, String)> = s
+        .recent_runs(100)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| (r.job, r.outcome))
+        .collect();
+    left.sort();
+    let want: Vec<(String, String)> = [
+        ("scan:stuck", "running"),
+        ("scan:x", "success"),
+        ("scan:yearly", "failure"),
+        ("scan:yearly", "success"),
+        ("scan:z", "success"),
+    ]
+    .iter()
+    .map(|(j, o)| (j.to_string(), o.to_string()))
+    .collect();
+    assert_eq!(left, want);
+    // The claims left: the running one and the recent one; the deleted fire time is not reused.
+    assert_eq!(s.prune_history(cut).await.unwrap(), Default::default());
+    let latest = s.latest_runs().await.unwrap();
+    assert_eq!(
+        latest["scan:yearly"].last.as_ref().unwrap().outcome,
+        Outcome::Failure
+    );
+    assert_eq!(
+        latest["scan:yearly"].last_success.as_ref().unwrap().outcome,
+        Outcome::Success
+    );
+    assert!(
+        s.claim_fire("scan:stuck", "scan", "db", cut, lease, None)
+            .await
+            .unwrap()
+            .is_none(),
+        "the running claim was kept: its job is still busy"
+    );
+    s.close().await;
+}
+
+#[tokio::test]
+async fn old_history_is_pruned_on_postgres() {
+    let Some(inv) = TestDb::create(Kind::Postgres, "cluster_prune").await else {
+        return;
+    };
+    old_history_is_pruned_on(&inv.url).await;
+    inv.drop_db().await;
+}
+
+#[tokio::test]
+async fn old_history_is_pruned_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("inv.db").display());
+    old_history_is_pruned_on(&url).await;
 }

@@ -552,6 +552,17 @@ pub struct DaemonConfig {
     /// inventory take it first when they have room.
     #[serde(default = "default_max_running_jobs")]
     pub max_running_jobs: u32,
+    /// Finished job runs and claims older than this many days are deleted by the daemon (default
+    /// 90); the latest run and latest success of every job are kept.
+    #[serde(default = "default_history_days")]
+    pub history_days: u32,
+}
+
+/// The default of `[daemon] history_days`.
+pub const DEFAULT_HISTORY_DAYS: u32 = 90;
+
+fn default_history_days() -> u32 {
+    DEFAULT_HISTORY_DAYS
 }
 
 /// The default of `[daemon] max_running_jobs`.
@@ -590,6 +601,7 @@ impl Default for DaemonConfig {
             lease: default_lease(),
             max_concurrent_jobs: None,
             max_running_jobs: default_max_running_jobs(),
+            history_days: default_history_days(),
         }
     }
 }
@@ -957,6 +969,14 @@ impl Config {
                 "daemon.max_running_jobs",
                 format!(
                     "must be at least 1 (default {DEFAULT_MAX_RUNNING_JOBS}): the jobs this daemon runs at once"
+                ),
+            );
+        }
+        if !(1..=36_500).contains(&self.daemon.history_days) {
+            p.add(
+                "daemon.history_days",
+                format!(
+                    "must be between 1 and 36500 days (default {DEFAULT_HISTORY_DAYS}): how long finished job runs are kept"
                 ),
             );
         }

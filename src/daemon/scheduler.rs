@@ -46,6 +46,8 @@ pub struct Settings {
     pub max_concurrent_jobs: Option<u32>,
     /// At most this many jobs running at once on this node (at least 1).
     pub max_running_jobs: usize,
+    /// Finished runs and claims older than this are pruned from the store.
+    pub history: Duration,
 }
 
 impl Settings {
@@ -60,6 +62,7 @@ impl Settings {
             lease: config.daemon.lease(),
             max_concurrent_jobs: config.daemon.max_concurrent_jobs,
             max_running_jobs: config.daemon.max_running_jobs.max(1) as usize,
+            history: Duration::from_secs(u64::from(config.daemon.history_days.max(1)) * 86_400),
         }
     }
 }
@@ -119,7 +122,12 @@ pub struct Scheduler {
     last_watchdog: Option<Instant>,
     /// When this node last beat in the store and looked for expired leases to take over.
     last_sweep: Option<Instant>,
+    /// When this node last started a prune of the job history.
+    last_prune: Option<Instant>,
 }
+
+/// How often a node prunes finished job runs and claims older than `[daemon] history_days`.
+const PRUNE_EVERY: Duration = Duration::from_secs(3600);
 
 impl Scheduler {
     /// A scheduler for `jobs`. `history` (the inventory store) enables catch-up and `status`.
@@ -153,6 +161,7 @@ impl Scheduler {
             last_event: "no run yet".into(),
             last_watchdog: None,
             last_sweep: None,
+            last_prune: None,
         };
         s.install(jobs);
         s
@@ -258,6 +267,7 @@ impl Scheduler {
         if let Err(e) = store.node_heartbeat().await {
             tracing::warn!(error = %e, "cannot record this node's heartbeat");
         }
+        self.prune(store);
         let jobs: Vec<String> = self
             .slots
             .keys()
@@ -288,6 +298,29 @@ impl Scheduler {
                 Err(e) => tracing::warn!(job = %claim.job, error = %e, "cannot take over a run"),
             }
         }
+    }
+
+    /// At start-up and then every [`PRUNE_EVERY`], deletes finished runs and claims older than
+    /// the history window, in a task of its own so that the loop does not wait for it.
+    fn prune(&mut self, store: &crate::store::Store) {
+        if self.last_prune.is_some_and(|t| t.elapsed() < PRUNE_EVERY) {
+            return;
+        }
+        self.last_prune = Some(Instant::now());
+        let Ok(window) = chrono::Duration::from_std(self.settings.history) else {
+            return;
+        };
+        let before = Utc::now() - window;
+        let store = store.clone();
+        tokio::spawn(async move {
+            match store.prune_history(before).await {
+                Ok(p) if p.runs + p.claims > 0 => {
+                    tracing::info!(runs = p.runs, claims = p.claims, before = %before, "pruned finished job runs and claims older than history_days")
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "cannot prune the job history"),
+            }
+        });
     }
 
     /// True when fewer than `max_running_jobs` runs (or claims in flight) are going on this node.

@@ -17,6 +17,7 @@ fn settings() -> Settings {
         lease: Duration::from_secs(30),
         max_concurrent_jobs: None,
         max_running_jobs: 4,
+        history: Duration::from_secs(90 * 86_400),
     }
 }
 
@@ -596,4 +597,37 @@ async fn a_busy_node_leaves_due_jobs_to_a_free_one() {
             assert!(w[0].1 <= w[1].0, "{node} ran two jobs at once: {spans:?}");
         }
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_daemon_prunes_finished_runs_older_than_the_history_window() {
+    let (_dir, history) = temp_history().await;
+    let long_ago = Utc::now() - chrono::Duration::days(100);
+    for outcome in [Outcome::Success, Outcome::Failure, Outcome::Success] {
+        let id = history
+            .start("scan:old", "scan", long_ago, 1)
+            .await
+            .unwrap();
+        history.finish(id, outcome, None, None).await.unwrap();
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let h = start(
+        Settings {
+            history: Duration::from_millis(200),
+            ..settings()
+        },
+        vec![],
+        Some(history.clone()),
+        no_reload(),
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    stop(h).await;
+    let left = history.store().recent_runs(10).await.unwrap();
+    assert_eq!(
+        left.len(),
+        1,
+        "the latest attempt, also the latest success: {left:?}"
+    );
+    assert_eq!(left[0].outcome, "success");
 }
