@@ -45,6 +45,9 @@ struct Created {
 
 type Shared = Arc<Mutex<Created>>;
 
+/// When an attempt started and finished.
+type Span = (DateTime<Utc>, DateTime<Utc>);
+
 fn env_or<T: std::str::FromStr>(key: &str, default: T) -> T {
     std::env::var(key)
         .ok()
@@ -151,7 +154,7 @@ struct Round {
 }
 
 /// The most intervals overlapping at one instant.
-fn max_overlap(spans: &[(DateTime<Utc>, DateTime<Utc>)]) -> usize {
+fn max_overlap(spans: &[Span]) -> usize {
     let mut events: Vec<(DateTime<Utc>, i32)> = spans
         .iter()
         .flat_map(|(s, f)| [(*s, 1), (*f, -1)])
@@ -299,7 +302,7 @@ async fn round(
             .await
             .unwrap();
     let mut per_job: BTreeMap<String, usize> = BTreeMap::new();
-    let mut spans: BTreeMap<String, Vec<(DateTime<Utc>, DateTime<Utc>)>> = BTreeMap::new();
+    let mut spans: BTreeMap<String, Vec<Span>> = BTreeMap::new();
     let mut last = fire;
     for r in &rows {
         let job: String = r.get("job");

@@ -19,6 +19,9 @@ const OLD: i64 = 300;
 
 /// A job and one of its fire times.
 type Fire = (String, DateTime<Utc>);
+
+/// When an attempt started and finished.
+type Span = (DateTime<Utc>, DateTime<Utc>);
 const NEW: i64 = 20;
 
 async fn pg(url: &str) -> sqlx::PgConnection {
@@ -461,7 +464,7 @@ async fn max_running_jobs_runs_one_at_a_time_per_node_and_each_fire_once() {
         .unwrap();
     assert_eq!(rows.len(), N, "one attempt per job: {logs:?}");
     let mut per_job = BTreeSet::new();
-    let mut spans: BTreeMap<String, Vec<(DateTime<Utc>, DateTime<Utc>)>> = BTreeMap::new();
+    let mut spans: BTreeMap<String, Vec<Span>> = BTreeMap::new();
     for r in &rows {
         assert_eq!(r.get::<String, _>("outcome"), "success");
         assert_eq!(r.get::<DateTime<Utc>, _>("scheduled"), fire);
