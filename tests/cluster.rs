@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use daemon_support::*;
 use datawarden::retention::audit::AuditRecord;
 use datawarden::retention::checkpoint::Checkpoint;
-use datawarden::store::{CheckpointChange, ExpiredClaim, Store};
+use datawarden::store::{CheckpointChange, ExpiredClaim, Outcome, Store};
 use nix::sys::signal::Signal;
 use sqlx::{Connection, Row};
 
@@ -19,6 +19,9 @@ const OLD: i64 = 300;
 
 /// A job and one of its fire times.
 type Fire = (String, DateTime<Utc>);
+
+/// When an attempt started and finished.
+type Span = (DateTime<Utc>, DateTime<Utc>);
 const NEW: i64 = 20;
 
 async fn pg(url: &str) -> sqlx::PgConnection {
@@ -391,4 +394,215 @@ async fn claims_respect_running_runs_and_the_source_cap_on_sqlite() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("inv.db").display());
     claims_respect_running_runs_and_the_source_cap_on(&url).await;
+}
+
+/// `[daemon] max_running_jobs = 1` on two real daemons sharing a PostgreSQL inventory: six scan
+/// jobs fall due at one time; each node runs one at a time, leaves the rest unclaimed for the
+/// other node, and every fire time runs exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn max_running_jobs_runs_one_at_a_time_per_node_and_each_fire_once() {
+    let Some(inv) = TestDb::create(Kind::Postgres, "cluster_slots_inv").await else {
+        return;
+    };
+    let Some(db) = TestDb::create(Kind::Postgres, "cluster_slots_src").await else {
+        return;
+    };
+    const N: usize = 6;
+    let mut ddl = String::new();
+    for i in 0..N {
+        ddl.push_str(&format!(
+            "CREATE SCHEMA s{i};
+             CREATE TABLE s{i}.customers (id int PRIMARY KEY, email text, phone text);
+             INSERT INTO s{i}.customers SELECT g, 'user' || g || '@example.com', '+44 20 7946 ' || lpad(g::text, 4, '0')
+               FROM generate_series(1, 200) g;\n"
+        ));
+    }
+    db.exec(&ddl).await;
+    // One fire time, a whole second far enough ahead for both daemons to be up.
+    let t = Utc::now() + chrono::Duration::seconds(6);
+    let fire = t - chrono::Duration::nanoseconds(t.timestamp_subsec_nanos() as i64);
+    let cron = fire.format("%-S %-M %-H %-d %-m *").to_string();
+    let setup = Setup::new();
+    let cfg = setup.path("dw.toml");
+    let mut text = format!(
+        "timezone = \"UTC\"\n\n[inventory]\nurl = \"{}\"\n\n[daemon]\nretries = 0\nmax_running_jobs = 1\n\n",
+        inv.url
+    );
+    for i in 0..N {
+        text.push_str(&format!(
+            "[[sources]]\nname = \"s{i}\"\nurl = \"{}\"\ninclude_schemas = [\"s{i}\"]\nschedule = \"{cron}\"\n\n",
+            db.url
+        ));
+    }
+    std::fs::write(&cfg, text).unwrap();
+    let daemons: Vec<Daemon> = ["a", "b"]
+        .iter()
+        .map(|n| Daemon::start_node(&cfg, n))
+        .collect();
+
+    let mut conn = pg(&inv.url).await;
+    let url = inv.url.clone();
+    let finished = move || {
+        let url = url.clone();
+        async move {
+            let mut c = pg(&url).await;
+            sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM job_runs WHERE outcome <> 'running'")
+                .fetch_one(&mut c)
+                .await
+                .unwrap_or(0)
+                >= N as i64
+        }
+    };
+    eventually("all scans finished", Duration::from_secs(90), finished).await;
+    // A stray second run (which must not happen) would show up now.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let logs: Vec<String> = daemons.into_iter().map(|d| d.stop()).collect();
+
+    let rows = sqlx::query("SELECT job, scheduled, node, outcome, started, finished FROM job_runs")
+        .fetch_all(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), N, "one attempt per job: {logs:?}");
+    let mut per_job = BTreeSet::new();
+    let mut spans: BTreeMap<String, Vec<Span>> = BTreeMap::new();
+    for r in &rows {
+        assert_eq!(r.get::<String, _>("outcome"), "success");
+        assert_eq!(r.get::<DateTime<Utc>, _>("scheduled"), fire);
+        assert!(per_job.insert(r.get::<String, _>("job")), "a job ran twice");
+        spans
+            .entry(r.get("node"))
+            .or_default()
+            .push((r.get("started"), r.get("finished")));
+    }
+    assert_eq!(per_job.len(), N);
+    assert_eq!(spans.len(), 2, "both nodes ran scans: {spans:?}");
+    for (node, s) in &mut spans {
+        s.sort();
+        for w in s.windows(2) {
+            assert!(w[0].1 <= w[1].0, "node {node} ran two jobs at once: {s:?}");
+        }
+    }
+    let claims: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM job_claims")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(claims, N as i64, "one claim per fire time");
+    drop(conn);
+    db.drop_db().await;
+    inv.drop_db().await;
+}
+
+/// Finished job runs and claims older than the window are deleted; running ones, claims not done,
+/// recent ones and the latest attempt and latest success of each job are kept. On both backends.
+async fn old_history_is_pruned_on(url: &str) {
+    let lease = Duration::from_secs(30);
+    let s = Store::open(url).await.unwrap().with_node("a");
+    let long_ago = Utc::now() - chrono::Duration::days(100);
+    let run = |job: &'static str, outcome: Outcome| {
+        let s = s.clone();
+        async move {
+            let id = s.start_run(job, "scan", long_ago, 1).await.unwrap();
+            if outcome != Outcome::Running {
+                s.finish_run(id, outcome, None, None).await.unwrap();
+            }
+        }
+    };
+    // Before the cut: x has two old attempts and a recent success; yearly only old ones (the
+    // latest a failure); z three old successes; stuck one old attempt still running.
+    run("scan:x", Outcome::Success).await;
+    run("scan:x", Outcome::Failure).await;
+    run("scan:yearly", Outcome::Success).await;
+    run("scan:yearly", Outcome::Failure).await;
+    run("scan:z", Outcome::Success).await;
+    run("scan:z", Outcome::Success).await;
+    run("scan:z", Outcome::Success).await;
+    run("scan:stuck", Outcome::Running).await;
+    let old_done = s
+        .claim_fire("scan:x", "scan", "db", long_ago, lease, None)
+        .await
+        .unwrap()
+        .unwrap();
+    s.release_claim(&old_done).await.unwrap();
+    s.claim_fire("scan:stuck", "scan", "db", long_ago, lease, None)
+        .await
+        .unwrap()
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let cut = Utc::now();
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    run("scan:x", Outcome::Success).await;
+    let recent = s
+        .claim_fire(
+            "scan:z",
+            "scan",
+            "db",
+            cut + chrono::Duration::hours(1),
+            lease,
+            None,
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    s.release_claim(&recent).await.unwrap();
+
+    let pruned = s.prune_history(cut).await.unwrap();
+    assert_eq!(
+        pruned.runs, 4,
+        "x's two old attempts, z's two older successes"
+    );
+    assert_eq!(pruned.claims, 1, "the old claim that was done");
+    let mut left: Vec<(String, String)> = s
+        .recent_runs(100)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| (r.job, r.outcome))
+        .collect();
+    left.sort();
+    let want: Vec<(String, String)> = [
+        ("scan:stuck", "running"),
+        ("scan:x", "success"),
+        ("scan:yearly", "failure"),
+        ("scan:yearly", "success"),
+        ("scan:z", "success"),
+    ]
+    .iter()
+    .map(|(j, o)| (j.to_string(), o.to_string()))
+    .collect();
+    assert_eq!(left, want);
+    // The claims left: the running one and the recent one; the deleted fire time is not reused.
+    assert_eq!(s.prune_history(cut).await.unwrap(), Default::default());
+    let latest = s.latest_runs().await.unwrap();
+    assert_eq!(
+        latest["scan:yearly"].last.as_ref().unwrap().outcome,
+        Outcome::Failure
+    );
+    assert_eq!(
+        latest["scan:yearly"].last_success.as_ref().unwrap().outcome,
+        Outcome::Success
+    );
+    assert!(
+        s.claim_fire("scan:stuck", "scan", "db", cut, lease, None)
+            .await
+            .unwrap()
+            .is_none(),
+        "the running claim was kept: its job is still busy"
+    );
+    s.close().await;
+}
+
+#[tokio::test]
+async fn old_history_is_pruned_on_postgres() {
+    let Some(inv) = TestDb::create(Kind::Postgres, "cluster_prune").await else {
+        return;
+    };
+    old_history_is_pruned_on(&inv.url).await;
+    inv.drop_db().await;
+}
+
+#[tokio::test]
+async fn old_history_is_pruned_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("inv.db").display());
+    old_history_is_pruned_on(&url).await;
 }

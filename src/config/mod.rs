@@ -547,6 +547,29 @@ pub struct DaemonConfig {
     pub lease: String,
     /// At most this many jobs of one source run at once across all daemons (unset: no cap).
     pub max_concurrent_jobs: Option<u32>,
+    /// At most this many jobs run at once on this daemon (default 4). A fire time that comes
+    /// due while they are all busy waits unclaimed for a free slot, so other daemons sharing the
+    /// inventory take it first when they have room.
+    #[serde(default = "default_max_running_jobs")]
+    pub max_running_jobs: u32,
+    /// Finished job runs and claims older than this many days are deleted by the daemon (default
+    /// 90); the latest run and latest success of every job are kept.
+    #[serde(default = "default_history_days")]
+    pub history_days: u32,
+}
+
+/// The default of `[daemon] history_days`.
+pub const DEFAULT_HISTORY_DAYS: u32 = 90;
+
+fn default_history_days() -> u32 {
+    DEFAULT_HISTORY_DAYS
+}
+
+/// The default of `[daemon] max_running_jobs`.
+pub const DEFAULT_MAX_RUNNING_JOBS: u32 = 4;
+
+fn default_max_running_jobs() -> u32 {
+    DEFAULT_MAX_RUNNING_JOBS
 }
 
 fn default_lease() -> String {
@@ -577,6 +600,8 @@ impl Default for DaemonConfig {
             node: None,
             lease: default_lease(),
             max_concurrent_jobs: None,
+            max_running_jobs: default_max_running_jobs(),
+            history_days: default_history_days(),
         }
     }
 }
@@ -937,6 +962,22 @@ impl Config {
             p.add(
                 "daemon.max_concurrent_jobs",
                 "must be at least 1 (leave it out for no cap)".to_string(),
+            );
+        }
+        if self.daemon.max_running_jobs == 0 {
+            p.add(
+                "daemon.max_running_jobs",
+                format!(
+                    "must be at least 1 (default {DEFAULT_MAX_RUNNING_JOBS}): the jobs this daemon runs at once"
+                ),
+            );
+        }
+        if !(1..=36_500).contains(&self.daemon.history_days) {
+            p.add(
+                "daemon.history_days",
+                format!(
+                    "must be between 1 and 36500 days (default {DEFAULT_HISTORY_DAYS}): how long finished job runs are kept"
+                ),
             );
         }
         if let Some(node) = &self.daemon.node {

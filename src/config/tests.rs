@@ -197,6 +197,15 @@ fn cluster_settings_are_checked_with_their_line() {
         parse("").unwrap().daemon.lease(),
         std::time::Duration::from_secs(30)
     );
+    assert_eq!(parse("").unwrap().daemon.max_running_jobs, 4);
+    assert_eq!(parse("").unwrap().daemon.history_days, 90);
+    assert_eq!(
+        parse("[daemon]\nmax_running_jobs = 1\n")
+            .unwrap()
+            .daemon
+            .max_running_jobs,
+        1
+    );
     for (text, want) in [
         ("[daemon]\nlease = \"soon\"\n", ":2: daemon.lease:"),
         (
@@ -210,6 +219,15 @@ fn cluster_settings_are_checked_with_their_line() {
         (
             "[daemon]\nnode = \" \"\n",
             ":2: daemon.node: must not be empty",
+        ),
+        (
+            "[daemon]\nlease = \"5s\"\nmax_running_jobs = 0\n",
+            ":3: daemon.max_running_jobs: must be at least 1",
+        ),
+        ("[daemon]\nmax_running_jobs = -1\n", "max_running_jobs"),
+        (
+            "[daemon]\nhistory_days = 0\n",
+            ":2: daemon.history_days: must be between 1 and 36500 days",
         ),
     ] {
         let msg = parse(text).unwrap_err().to_string();

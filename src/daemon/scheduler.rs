@@ -2,8 +2,13 @@
 //! starts due jobs as separate tasks, never runs two attempts of one job at once, retries failures
 //! with exponential backoff, catches up a run missed during downtime, reloads and shuts down on
 //! request.
+//!
+//! A node runs at most `[daemon] max_running_jobs` jobs at once. A fire time that comes due while
+//! every slot is taken waits here, unclaimed, until a slot frees: a node never claims what it
+//! cannot start now, so other nodes of the cluster (which fire the same times) claim it first when
+//! they have room, and the claim keeps each fire time to one run across the cluster.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -39,6 +44,10 @@ pub struct Settings {
     pub lease: Duration,
     /// At most this many running jobs per source across the cluster.
     pub max_concurrent_jobs: Option<u32>,
+    /// At most this many jobs running at once on this node (at least 1).
+    pub max_running_jobs: usize,
+    /// Finished runs and claims older than this are pruned from the store.
+    pub history: Duration,
 }
 
 impl Settings {
@@ -52,6 +61,8 @@ impl Settings {
             shutdown_timeout: config.daemon.shutdown_timeout(),
             lease: config.daemon.lease(),
             max_concurrent_jobs: config.daemon.max_concurrent_jobs,
+            max_running_jobs: config.daemon.max_running_jobs.max(1) as usize,
+            history: Duration::from_secs(u64::from(config.daemon.history_days.max(1)) * 86_400),
         }
     }
 }
@@ -100,6 +111,8 @@ pub struct Scheduler {
     settings: Settings,
     slots: BTreeMap<String, Slot>,
     running: HashSet<String>,
+    /// Fire times that came due while every slot was taken, oldest first: not claimed yet.
+    waiting: VecDeque<(String, DateTime<Utc>)>,
     services: Services,
     shutdown_tx: watch::Sender<bool>,
     done_rx: mpsc::UnboundedReceiver<Done>,
@@ -109,7 +122,12 @@ pub struct Scheduler {
     last_watchdog: Option<Instant>,
     /// When this node last beat in the store and looked for expired leases to take over.
     last_sweep: Option<Instant>,
+    /// When this node last started a prune of the job history.
+    last_prune: Option<Instant>,
 }
+
+/// How often a node prunes finished job runs and claims older than `[daemon] history_days`.
+const PRUNE_EVERY: Duration = Duration::from_secs(3600);
 
 impl Scheduler {
     /// A scheduler for `jobs`. `history` (the inventory store) enables catch-up and `status`.
@@ -128,6 +146,7 @@ impl Scheduler {
             settings,
             slots: BTreeMap::new(),
             running: HashSet::new(),
+            waiting: VecDeque::new(),
             services: Services {
                 history,
                 metrics,
@@ -142,6 +161,7 @@ impl Scheduler {
             last_event: "no run yet".into(),
             last_watchdog: None,
             last_sweep: None,
+            last_prune: None,
         };
         s.install(jobs);
         s
@@ -247,6 +267,7 @@ impl Scheduler {
         if let Err(e) = store.node_heartbeat().await {
             tracing::warn!(error = %e, "cannot record this node's heartbeat");
         }
+        self.prune(store);
         let jobs: Vec<String> = self
             .slots
             .keys()
@@ -261,6 +282,9 @@ impl Scheduler {
             }
         };
         for claim in expired {
+            if !self.has_free_slot() {
+                break;
+            }
             if self.running.contains(&claim.job) || !self.can_take(&claim.job) {
                 continue;
             }
@@ -273,6 +297,54 @@ impl Scheduler {
                 Ok(None) => {}
                 Err(e) => tracing::warn!(job = %claim.job, error = %e, "cannot take over a run"),
             }
+        }
+    }
+
+    /// At start-up and then every [`PRUNE_EVERY`], deletes finished runs and claims older than
+    /// the history window, in a task of its own so that the loop does not wait for it.
+    fn prune(&mut self, store: &crate::store::Store) {
+        if self.last_prune.is_some_and(|t| t.elapsed() < PRUNE_EVERY) {
+            return;
+        }
+        self.last_prune = Some(Instant::now());
+        let Ok(window) = chrono::Duration::from_std(self.settings.history) else {
+            return;
+        };
+        let before = Utc::now() - window;
+        let store = store.clone();
+        tokio::spawn(async move {
+            match store.prune_history(before).await {
+                Ok(p) if p.runs + p.claims > 0 => {
+                    tracing::info!(runs = p.runs, claims = p.claims, before = %before, "pruned finished job runs and claims older than history_days")
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "cannot prune the job history"),
+            }
+        });
+    }
+
+    /// True when fewer than `max_running_jobs` runs (or claims in flight) are going on this node.
+    fn has_free_slot(&self) -> bool {
+        self.running.len() < self.settings.max_running_jobs.max(1)
+    }
+
+    /// Starts waiting fire times, oldest first, while slots are free. A fire time whose job is
+    /// running again (a takeover started it) is skipped like any fire time of a running job.
+    fn start_waiting(&mut self) {
+        while self.has_free_slot() {
+            let Some((name, scheduled)) = self.waiting.pop_front() else {
+                return;
+            };
+            let Some(slot) = self.slots.get(&name) else {
+                continue; // removed by a reload
+            };
+            if self.running.contains(&name) {
+                let kind = slot.job.kind;
+                tracing::warn!(job = %name, scheduled = %scheduled.with_timezone(&self.settings.tz), "skipped: the previous run of this job is still going");
+                self.services.metrics.record_skip(&name, kind);
+                continue;
+            }
+            self.start(&name, scheduled, None);
         }
     }
 
@@ -298,8 +370,12 @@ impl Scheduler {
                 )
             })
             .unwrap_or_else(|| "no scheduled jobs".into());
+        let waiting = match self.waiting.len() {
+            0 => String::new(),
+            n => format!(", {n} waiting for a free slot"),
+        };
         format!(
-            "{} jobs, {} running; last: {}; {next}",
+            "{} jobs, {} running{waiting}; last: {}; {next}",
             self.slots.len(),
             self.running.len(),
             self.last_event
@@ -321,6 +397,7 @@ impl Scheduler {
             for (name, scheduled) in due {
                 self.fire(&name, scheduled, None);
             }
+            self.start_waiting();
             let sleep = self.sleep_for(Utc::now());
             tokio::select! {
                 _ = tokio::time::sleep(sleep) => {}
@@ -365,7 +442,8 @@ impl Scheduler {
     }
 
     /// Starts the run of `name` scheduled at `scheduled` (already claimed when `fence` is set),
-    /// or skips it when one is still going.
+    /// skips it when one is still going (or an earlier fire time of it still waits), or queues it
+    /// unclaimed until a slot frees when `max_running_jobs` runs are going on this node.
     fn fire(&mut self, name: &str, scheduled: DateTime<Utc>, fence: Option<Fence>) {
         let tz = self.settings.tz;
         let Some(slot) = self.slots.get(name) else {
@@ -387,6 +465,16 @@ impl Scheduler {
             tracing::debug!(job = %name, "not taken: this node cannot open the source's file");
             return;
         }
+        if fence.is_none() && !self.has_free_slot() {
+            if self.waiting.iter().any(|(n, _)| n == name) {
+                tracing::warn!(job = %name, scheduled = %scheduled.with_timezone(&tz), "skipped: an earlier fire time of this job still waits for a free slot");
+                self.services.metrics.record_skip(name, job.kind);
+            } else {
+                tracing::debug!(job = %name, scheduled = %scheduled.with_timezone(&tz), running = self.running.len(), "waiting for a free slot (max_running_jobs); not claimed until then");
+                self.waiting.push_back((name.to_string(), scheduled));
+            }
+            return;
+        }
         self.start(name, scheduled, fence);
     }
 
@@ -404,6 +492,7 @@ impl Scheduler {
 
     fn finished(&mut self, done: Done) {
         self.running.remove(&done.job);
+        self.start_waiting();
         let Some(outcome) = done.outcome else {
             return;
         };
@@ -442,7 +531,8 @@ impl Scheduler {
     async fn shutdown(mut self) -> usize {
         let timeout = self.settings.shutdown_timeout;
         let running: Vec<String> = self.running.iter().cloned().collect();
-        tracing::info!(running = ?running, timeout = ?timeout, "shutting down: no new runs; waiting for running jobs to reach a safe point");
+        let waiting = std::mem::take(&mut self.waiting).len();
+        tracing::info!(running = ?running, waiting, timeout = ?timeout, "shutting down: no new runs (fire times waiting for a slot were not claimed, so other nodes may run them); waiting for running jobs to reach a safe point");
         self.notifier.stopping(&format!(
             "stopping: waiting for {} running jobs",
             running.len()

@@ -16,6 +16,8 @@ fn settings() -> Settings {
         shutdown_timeout: Duration::from_secs(5),
         lease: Duration::from_secs(30),
         max_concurrent_jobs: None,
+        max_running_jobs: 4,
+        history: Duration::from_secs(90 * 86_400),
     }
 }
 
@@ -454,4 +456,178 @@ async fn reload_recomputes_fire_times_when_the_zone_or_schedule_changes() {
     let next = s.slots["scan:a"].next.unwrap();
     assert_eq!((next.hour(), next.minute()), (20, 30));
     assert_eq!(n.load(Ordering::SeqCst), 0, "nothing ran");
+}
+
+/// A cron expression firing once, at the whole second `secs` seconds from now (UTC).
+fn once_in(secs: i64) -> (String, DateTime<Utc>) {
+    let t = Utc::now() + chrono::Duration::seconds(secs);
+    let t = t - chrono::Duration::nanoseconds(t.timestamp_subsec_nanos() as i64);
+    let cron = t.format("%-S %-M %-H %-d %-m *").to_string();
+    (cron, t)
+}
+
+/// Jobs that sleep `ms`, counting their runs per job and the most that ran at once.
+struct Tracked {
+    live: Arc<AtomicUsize>,
+    max_live: Arc<AtomicUsize>,
+    runs: Arc<std::sync::Mutex<BTreeMap<String, usize>>>,
+}
+
+impl Tracked {
+    fn new() -> Tracked {
+        Tracked {
+            live: Arc::new(AtomicUsize::new(0)),
+            max_live: Arc::new(AtomicUsize::new(0)),
+            runs: Arc::default(),
+        }
+    }
+
+    fn job(&self, name: &str, cron: &str, ms: u64) -> Job {
+        let (live, max_live, runs) = (self.live.clone(), self.max_live.clone(), self.runs.clone());
+        let n = name.to_string();
+        let run: JobFn = Arc::new(move |_stop| {
+            let (live, max_live, runs, n) =
+                (live.clone(), max_live.clone(), runs.clone(), n.clone());
+            Box::pin(async move {
+                let now = live.fetch_add(1, Ordering::SeqCst) + 1;
+                max_live.fetch_max(now, Ordering::SeqCst);
+                tokio::time::sleep(Duration::from_millis(ms)).await;
+                live.fetch_sub(1, Ordering::SeqCst);
+                *runs.lock().unwrap().entry(n).or_default() += 1;
+                Ok(JobOutcome::default())
+            })
+        });
+        job(name, cron, run)
+    }
+
+    fn total(&self) -> usize {
+        self.runs.lock().unwrap().values().sum()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn max_running_jobs_queues_due_jobs_and_runs_each_once() {
+    let (_dir, history) = temp_history().await;
+    let (cron, fire) = once_in(2);
+    let t = Tracked::new();
+    let names = ["a", "b", "c", "d"];
+    let jobs = names.iter().map(|n| t.job(n, &cron, 300)).collect();
+    let h = start(
+        Settings {
+            max_running_jobs: 1,
+            ..settings()
+        },
+        jobs,
+        Some(history.clone()),
+        no_reload(),
+    )
+    .await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while t.total() < names.len() && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let took = Utc::now() - fire;
+    stop(h).await;
+    assert_eq!(t.max_live.load(Ordering::SeqCst), 1, "one job at a time");
+    let runs = t.runs.lock().unwrap().clone();
+    assert_eq!(runs.len(), names.len(), "every due job ran: {runs:?}");
+    assert!(runs.values().all(|n| *n == 1), "each once: {runs:?}");
+    assert!(
+        took >= chrono::Duration::milliseconds(1200),
+        "four 300 ms jobs one after another: {took}"
+    );
+    let recorded = history.store().recent_runs(100).await.unwrap();
+    assert_eq!(recorded.len(), names.len(), "{recorded:?}");
+    assert!(recorded
+        .iter()
+        .all(|r| r.scheduled_for == fire && r.outcome == "success"));
+}
+
+/// Two nodes with one slot each share one store: the fire times the busy node cannot start stay
+/// unclaimed and the other node runs them; every fire time runs once in all.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_busy_node_leaves_due_jobs_to_a_free_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("inv.db").display());
+    let store = crate::inventory::Store::open(&url).await.unwrap();
+    let (cron, fire) = once_in(2);
+    let t = Tracked::new();
+    let names = ["a", "b", "c", "d", "e", "f"];
+    let mut harnesses = vec![];
+    for node in ["n1", "n2"] {
+        let history = History::new(&store.clone().with_node(node)).await.unwrap();
+        let jobs = names.iter().map(|n| t.job(n, &cron, 300)).collect();
+        let settings = Settings {
+            max_running_jobs: 1,
+            ..settings()
+        };
+        harnesses.push(start(settings, jobs, Some(history), no_reload()).await);
+    }
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while t.total() < names.len() && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // Give a stray second run (which must not happen) the time to show up.
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    for h in harnesses {
+        stop(h).await;
+    }
+    assert!(t.max_live.load(Ordering::SeqCst) <= 2, "one per node");
+    let runs = t.runs.lock().unwrap().clone();
+    assert_eq!(runs.len(), names.len(), "every due job ran: {runs:?}");
+    assert!(runs.values().all(|n| *n == 1), "each once: {runs:?}");
+    let recorded = store.recent_runs(100).await.unwrap();
+    assert_eq!(recorded.len(), names.len(), "{recorded:?}");
+    let mut per_node: BTreeMap<String, Vec<&crate::store::ClusterRun>> = BTreeMap::new();
+    for r in &recorded {
+        assert_eq!(r.scheduled_for, fire);
+        per_node
+            .entry(r.node.clone().unwrap_or_default())
+            .or_default()
+            .push(r);
+    }
+    assert_eq!(per_node.len(), 2, "both nodes ran jobs: {per_node:?}");
+    for (node, runs) in &per_node {
+        let mut spans: Vec<_> = runs
+            .iter()
+            .map(|r| (r.started_at, r.finished_at.unwrap()))
+            .collect();
+        spans.sort();
+        for w in spans.windows(2) {
+            assert!(w[0].1 <= w[1].0, "{node} ran two jobs at once: {spans:?}");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_daemon_prunes_finished_runs_older_than_the_history_window() {
+    let (_dir, history) = temp_history().await;
+    let long_ago = Utc::now() - chrono::Duration::days(100);
+    for outcome in [Outcome::Success, Outcome::Failure, Outcome::Success] {
+        let id = history
+            .start("scan:old", "scan", long_ago, 1)
+            .await
+            .unwrap();
+        history.finish(id, outcome, None, None).await.unwrap();
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let h = start(
+        Settings {
+            history: Duration::from_millis(200),
+            ..settings()
+        },
+        vec![],
+        Some(history.clone()),
+        no_reload(),
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    stop(h).await;
+    let left = history.store().recent_runs(10).await.unwrap();
+    assert_eq!(
+        left.len(),
+        1,
+        "the latest attempt, also the latest success: {left:?}"
+    );
+    assert_eq!(left[0].outcome, "success");
 }

@@ -24,6 +24,7 @@ pub mod copy;
 mod inventory;
 mod jobs;
 pub mod postgres;
+mod prune;
 mod requests;
 pub mod sqlite;
 
@@ -38,6 +39,7 @@ pub use audit::CheckpointChange;
 pub use claims::{ClusterRun, ExpiredClaim, Fence, NodeBeat};
 pub use inventory::{ColumnFilter, SnapshotColumn};
 pub use jobs::{JobHistory, Outcome, RunRecord};
+pub use prune::Pruned;
 pub use requests::{RequestCount, StoredRequest};
 
 /// Handle on the store. Cheap to clone (the pool is shared).
