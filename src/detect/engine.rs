@@ -34,15 +34,6 @@ impl Finder {
             Finder::Scanner(find) => find(hay, pos),
         }
     }
-
-    /// False when no candidate can be found in `hay[from..]` (the gate said no).
-    #[inline]
-    fn may_match(&self, hay: &[u8], from: usize) -> bool {
-        match self {
-            Finder::Regex(_, Some(gate)) => gate.may_match(&hay[from..]),
-            _ => true,
-        }
-    }
 }
 
 /// The one regex for a detector's patterns (alternatives in the order written).
@@ -104,6 +95,8 @@ impl Compiled {
         } else {
             Some(
                 aho_corasick::AhoCorasickBuilder::new()
+                    .kind(Some(aho_corasick::AhoCorasickKind::DFA))
+                    .prefilter(false)
                     .ascii_case_insensitive(true)
                     .build(&spec.context_words)
                     .map_err(|e| Error::Detector {
@@ -468,19 +461,12 @@ fn find_in(
         return;
     }
     let compiled = detectors.list();
+    let mut memo = ValueMemo::default();
     if value.len() <= WINDOWED_ABOVE {
         let facts = Facts::scan(value);
         detectors.needs.for_each_allowed(&facts, |di| {
-            search(
-                &compiled[di],
-                di,
-                ctx,
-                value,
-                0,
-                value.len(),
-                supported,
-                out,
-            );
+            let d = &compiled[di];
+            search(d, di, ctx, value, 0, value.len(), supported, &mut memo, out);
         });
     } else {
         let facts = for_each_cluster(value, |c| {
@@ -501,13 +487,13 @@ fn find_in(
             for (di, d) in anchored() {
                 if wf.allows(&d.needs) {
                     let (ds, de) = c.window_for(d.reach, value.len());
-                    search(d, di, ctx, value, ds, de, supported, out);
+                    search(d, di, ctx, value, ds, de, supported, &mut memo, out);
                 }
             }
         });
         for (di, d) in compiled.iter().enumerate() {
             if !digit_anchored(&d.needs) && facts.allows(&d.needs) {
-                search(d, di, ctx, value, 0, value.len(), supported, out);
+                search(d, di, ctx, value, 0, value.len(), supported, &mut memo, out);
             }
         }
     }
@@ -756,6 +742,39 @@ fn for_each_cluster(value: &[u8], mut f: impl FnMut(Cluster)) -> Facts {
     }
 }
 
+/// Answers about one value that do not change from window to window, remembered per detector
+/// (the first 64; later ones are answered each time).
+#[derive(Debug, Default)]
+struct Memo {
+    known: u64,
+    yes: u64,
+}
+
+impl Memo {
+    #[inline]
+    fn get(&mut self, i: usize, answer: impl FnOnce() -> bool) -> bool {
+        if i >= 64 {
+            return answer();
+        }
+        let bit = 1u64 << i;
+        if self.known & bit == 0 {
+            self.known |= bit;
+            if answer() {
+                self.yes |= bit;
+            }
+        }
+        self.yes & bit != 0
+    }
+}
+
+/// What one value's search remembers: whether it holds each detector's context words, and
+/// each gate's words.
+#[derive(Debug, Default)]
+struct ValueMemo {
+    context: Memo,
+    gate_words: Memo,
+}
+
 /// Searches `value[from..to]` with one detector (validators see the whole value).
 #[allow(clippy::too_many_arguments)]
 fn search(
@@ -766,21 +785,35 @@ fn search(
     from: usize,
     to: usize,
     supported: &dyn Fn(usize) -> bool,
+    memo: &mut ValueMemo,
     out: &mut Vec<Match>,
 ) {
     let hay = &value[..to];
-    if !d.finder.may_match(hay, from) {
-        return;
-    }
-    // A weak detector's matches count only with column support or a context word in the
-    // value: without either, nothing it finds would be kept, so it does not search.
-    let mut context: Option<bool> = None;
-    if d.weak && !supported(di) {
-        let has_context = d.context.as_ref().is_some_and(|ac| ac.is_match(value));
-        if !has_context {
+    let whole = from == 0 && to == value.len();
+    if let Finder::Regex(_, Some(gate)) = &d.finder {
+        // Searched whole, a value is looked at for the gate's words once per value.
+        let part = &hay[from..];
+        let open = gate.required(part)
+            && (gate.shape_allows(part)
+                || if whole {
+                    memo.gate_words.get(di, || gate.words_in(value))
+                } else {
+                    gate.words_in(part)
+                });
+        if !open {
             return;
         }
-        context = Some(true);
+    }
+    let has_context = |memo: &mut ValueMemo| {
+        memo.context.get(di, || {
+            d.context.as_ref().is_some_and(|ac| ac.is_match(value))
+        })
+    };
+    // A weak detector's matches count only with column support or a context word in the
+    // value: without either, nothing it finds would be kept. A short value is checked for the
+    // words first (cheaper than the search); a long one only once a candidate is found.
+    if d.weak && !supported(di) && value.len() <= WINDOWED_ABOVE && !has_context(memo) {
+        return;
     }
     let mut pos = from;
     while pos <= hay.len() {
@@ -802,11 +835,7 @@ fn search(
         match verdict {
             Verdict::Accept { start, end, weak } if start < end && end <= value.len() => {
                 let weak = weak || d.weak;
-                let keep = !weak
-                    || supported(di)
-                    || *context.get_or_insert_with(|| {
-                        d.context.as_ref().is_some_and(|ac| ac.is_match(value))
-                    });
+                let keep = !weak || supported(di) || has_context(memo);
                 if keep {
                     out.push(Match {
                         detector: di,
@@ -954,7 +983,17 @@ mod tests {
             let facts = Facts::scan(value);
             for (di, d) in compiled.iter().enumerate() {
                 if reference_allows(&facts, &d.needs) {
-                    search(d, di, ctx, value, 0, value.len(), &supported, out);
+                    search(
+                        d,
+                        di,
+                        ctx,
+                        value,
+                        0,
+                        value.len(),
+                        &supported,
+                        &mut ValueMemo::default(),
+                        out,
+                    );
                 }
             }
             resolve(compiled, out);
@@ -981,14 +1020,34 @@ mod tests {
         };
         for (di, d) in compiled.iter().enumerate() {
             if !reference_digit_anchored(&d.needs) && reference_allows(&facts, &d.needs) {
-                search(d, di, ctx, value, 0, value.len(), &supported, out);
+                search(
+                    d,
+                    di,
+                    ctx,
+                    value,
+                    0,
+                    value.len(),
+                    &supported,
+                    &mut ValueMemo::default(),
+                    out,
+                );
             }
         }
         for (ws, we) in reference_windows(value) {
             let wf = Facts::scan(&value[ws..we]);
             for (di, d) in compiled.iter().enumerate() {
                 if reference_digit_anchored(&d.needs) && reference_allows(&wf, &d.needs) {
-                    search(d, di, ctx, value, ws, we, &supported, out);
+                    search(
+                        d,
+                        di,
+                        ctx,
+                        value,
+                        ws,
+                        we,
+                        &supported,
+                        &mut ValueMemo::default(),
+                        out,
+                    );
                 }
             }
         }
@@ -1077,7 +1136,17 @@ mod tests {
     fn find_unwindowed(compiled: &[Compiled], ctx: &Ctx, value: &[u8], out: &mut Vec<Match>) {
         out.clear();
         for (di, d) in compiled.iter().enumerate() {
-            search(d, di, ctx, value, 0, value.len(), &|_| false, out);
+            search(
+                d,
+                di,
+                ctx,
+                value,
+                0,
+                value.len(),
+                &|_| false,
+                &mut ValueMemo::default(),
+                out,
+            );
         }
         resolve(compiled, out);
     }

@@ -19,18 +19,38 @@ use regex_syntax::hir::literal::{ExtractKind, Extractor};
 /// A necessary condition for a regex to match in a text.
 #[derive(Debug)]
 pub(crate) struct Gate {
+    /// What every match needs, checked before the rest (the house number of an English
+    /// address: a digit, maybe a letter, then a space).
+    requires: Option<fn(&[u8]) -> bool>,
     /// True when the whole text may be a match of an anchored (`^…$`) pattern.
     shape: Option<fn(&[u8]) -> bool>,
     /// Strings one of which every match of an unanchored pattern holds.
-    words: Option<AhoCorasick>,
+    words: Option<Words>,
 }
 
 impl Gate {
     /// False only when the regex cannot match anywhere in `text`.
-    #[inline]
+    #[cfg(test)]
     pub(crate) fn may_match(&self, text: &[u8]) -> bool {
+        self.required(text) && (self.shape_allows(text) || self.words_in(text))
+    }
+
+    /// False when `text` lacks what every match needs.
+    #[inline]
+    pub(crate) fn required(&self, text: &[u8]) -> bool {
+        self.requires.is_none_or(|f| f(text))
+    }
+
+    /// True when the whole of `text` may be a match of an anchored pattern.
+    #[inline]
+    pub(crate) fn shape_allows(&self, text: &[u8]) -> bool {
         self.shape.is_some_and(|f| f(text))
-            || self.words.as_ref().is_some_and(|ac| ac.is_match(text))
+    }
+
+    /// True when `text` holds one of the words.
+    #[inline]
+    pub(crate) fn words_in(&self, text: &[u8]) -> bool {
+        self.words.as_ref().is_some_and(|ac| ac.is_match(text))
     }
 
     /// The gate for `patterns`: a shape gate for the shipped name patterns, else a literal
@@ -45,13 +65,21 @@ impl Gate {
         if same(LATIN_NAME) {
             return Some(Gate::shape(latin_name_shape, LATIN_NAME_WORDS));
         }
-        Gate::literals(patterns, case_insensitive)
+        let gate = Gate::literals(patterns, case_insensitive)?;
+        if same(&[EN_ADDRESS]) {
+            return Some(Gate {
+                requires: Some(house_number),
+                ..gate
+            });
+        }
+        Some(gate)
     }
 
     fn shape(shape: fn(&[u8]) -> bool, words: &[&str]) -> Gate {
         Gate {
+            requires: None,
             shape: Some(shape),
-            words: Some(AhoCorasick::new(words).expect("the gate words build")),
+            words: Some(Words::new(words).expect("the gate words build")),
         }
     }
 
@@ -92,14 +120,60 @@ impl Gate {
             })
             .max_by_key(|(shortest, _)| *shortest)?;
         Some(Gate {
+            requires: None,
             shape: None,
-            words: Some(AhoCorasick::new(best.1).ok()?),
+            words: Some(Words::new(&best.1)?),
         })
+    }
+}
+
+/// Finds any of a few words: the SIMD "Teddy" searcher where the CPU has it (most of the
+/// text is skipped 16 or 32 bytes at a time), else an Aho-Corasick automaton.
+#[derive(Debug)]
+pub(crate) enum Words {
+    Packed(aho_corasick::packed::Searcher),
+    Automaton(AhoCorasick),
+}
+
+impl Words {
+    /// The searcher for `words` (at least one, none empty).
+    pub(crate) fn new<P: AsRef<[u8]>>(words: &[P]) -> Option<Words> {
+        let mut packed = aho_corasick::packed::Config::new().builder();
+        packed.extend(words);
+        match packed.build() {
+            Some(s) => Some(Words::Packed(s)),
+            None => AhoCorasick::new(words).ok().map(Words::Automaton),
+        }
+    }
+
+    /// True when `text` holds one of the words.
+    #[inline]
+    pub(crate) fn is_match(&self, text: &[u8]) -> bool {
+        match self {
+            Words::Packed(s) => s.find(text).is_some(),
+            Words::Automaton(ac) => ac.is_match(text),
+        }
     }
 }
 
 /// The most literals a literal gate holds.
 const MAX_LITERALS: usize = 500;
+
+/// `address_en`'s pattern, exactly as its detector file writes it.
+const EN_ADDRESS: &str = r#"[0-9]{1,6}[A-Za-z]? (?:[NSEW]\.? )?(?:[A-Z][a-zA-Z\x27.-]*|[0-9]{1,3}(?:st|nd|rd|th)) (?:[A-Z][a-zA-Z\x27.-]* ){0,3}(?:Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr|Way|Court|Ct|Place|Pl|Terrace|Ter|Circle|Cir|Parkway|Pkwy|Highway|Hwy|Square|Sq|Trail|Trl|Crossing|Xing|Loop|Path|Pike|Plaza|Row|Alley|Ridge|Point|Pass|Walk|Heights|Hts|Gardens|Grove|Hill|Hills|Manor|Meadow|Meadows|Mews|Mill|Mills|Oval|Pines|Shore|Shores|Springs|Station|Stravenue|Summit|Track|Tunnel|Turnpike|Valley|Via|View|Village|Villages|Ville|Vista|Wells|Bypass|Camp|Canyon|Cape|Causeway|Center|Cliff|Common|Corner|Corners|Course|Courts|Cove|Creek|Crescent|Crest|Dale|Estate|Estates|Expressway|Extension|Falls|Ferry|Field|Fields|Flat|Flats|Ford|Forest|Forge|Fork|Fort|Freeway|Garden|Gateway|Glen|Harbor|Haven|Inlet|Island|Junction|Key|Knoll|Lake|Lakes|Landing|Light|Lock|Lodge|Mount|Mountain|Orchard|Park|Plain|Plains|Port|Prairie|Ranch|Spur|Stream|Throughway|Union|Rapids|Rest|River|Run)\.?(?-u:\b)"#;
+
+/// `[0-9]{1,6}[A-Za-z]? ` somewhere in `text`: a digit followed by a space, or by a letter and
+/// a space.
+fn house_number(text: &[u8]) -> bool {
+    text.iter().enumerate().any(|(i, b)| {
+        b.is_ascii_digit()
+            && match text.get(i + 1) {
+                Some(b' ') => true,
+                Some(c) if c.is_ascii_alphabetic() => text.get(i + 2) == Some(&b' '),
+                _ => false,
+            }
+    })
+}
 
 /// `person_name_cn`'s patterns, exactly as its detector file writes them.
 const CN_NAME: &[&str] = &[

@@ -1,22 +1,24 @@
 //! The scanner for the street-level part of Chinese addresses.
 
-use std::sync::OnceLock;
-
-use aho_corasick::AhoCorasick;
-
-/// The suffixes, in the pattern's order (no two start with the same character).
+/// The suffixes, in the pattern's order (no two start with the same character; every one
+/// starts with the byte 0xE5 or 0xE6).
 const SUFFIXES: [&str; 8] = ["号", "弄", "栋", "幢", "座", "单元", "室", "层"];
 
-fn suffixes() -> &'static AhoCorasick {
-    static AC: OnceLock<AhoCorasick> = OnceLock::new();
-    AC.get_or_init(|| AhoCorasick::new(SUFFIXES).expect("the suffixes build"))
+/// The length of the suffix at `j`, if one is there.
+#[inline]
+fn suffix_at(h: &[u8], j: usize) -> Option<usize> {
+    SUFFIXES
+        .iter()
+        .find(|x| h[j..].starts_with(x.as_bytes()))
+        .map(|x| x.len())
 }
 
 /// `[0-9A-Za-z]+(?:-[0-9]+)*(?:号|弄|栋|幢|座|单元|室|层)`.
 ///
 /// Letters, digits and hyphens cannot hold a suffix, so every match ends at the first suffix
 /// after its start: the leftmost match belongs to the first suffix (at or after `pos`) that a
-/// start can reach. From a suffix the search walks back over what a match can hold: a run of
+/// start can reach, which is the first with a letter or digit (at or after `pos`) just before
+/// it; the search looks for those pairs of bytes. From a suffix the search walks back over what a match can hold: a run of
 /// letters and digits, and before it, while that run is all digits, a hyphen and another run.
 /// The leftmost start is the first byte of the last run reached (or `pos`, when the walk passes
 /// it inside a run; the byte after a hyphen at `pos`). Each byte is walked at most once.
@@ -31,12 +33,16 @@ pub(super) fn address_cn(h: &[u8], pos: usize) -> Option<(usize, usize)> {
         }
         r
     };
-    for m in suffixes().find_iter(&h[from..]) {
-        let j = from + m.start();
-        let mut start = run_start(j);
-        if start == j {
+    let mut j = from;
+    loop {
+        j += 1 + h
+            .get(j..)?
+            .windows(2)
+            .position(|w| w[0].is_ascii_alphanumeric() && matches!(w[1], 0xE5 | 0xE6))?;
+        let Some(len) = suffix_at(h, j) else {
             continue;
-        }
+        };
+        let mut start = run_start(j);
         // The run `start..end` is a `-[0-9]+` group when it is all digits and a hyphen and
         // another run come before it.
         let mut end = j;
@@ -48,7 +54,6 @@ pub(super) fn address_cn(h: &[u8], pos: usize) -> Option<(usize, usize)> {
             end = start - 1;
             start = run_start(end);
         }
-        return Some((start, j + m.len()));
+        return Some((start, j + len));
     }
-    None
 }

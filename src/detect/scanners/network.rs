@@ -22,6 +22,8 @@ fn hex(h: &[u8], i: usize, n: usize) -> bool {
 /// `[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}`. A group of more than three digits before a
 /// dot cannot match (fewer digits leave a digit where the dot must be).
 pub(super) fn ipv4(h: &[u8], pos: usize) -> Option<(usize, usize)> {
+    // Every match holds a dot: without one, no start needs trying.
+    memchr::memchr(b'.', h.get(pos..)?)?;
     leftmost(
         h,
         pos,

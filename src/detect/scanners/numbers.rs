@@ -97,6 +97,8 @@ fn coordinate(h: &[u8], i: usize) -> Option<usize> {
 /// `-?[0-9]{1,3}\.[0-9]{4,}(?: ?(?:,|，) ?-?[0-9]{1,3}\.[0-9]{4,})?`: every optional piece is
 /// taken when present (leaving it out puts a byte where the next piece cannot start).
 pub(super) fn geo(h: &[u8], pos: usize) -> Option<(usize, usize)> {
+    // Every match holds a dot: without one, no start needs trying.
+    memchr::memchr(b'.', h.get(pos..)?)?;
     leftmost(
         h,
         pos,
