@@ -491,11 +491,12 @@ fn find_in(
                 }
             }
         });
-        for (di, d) in compiled.iter().enumerate() {
-            if !digit_anchored(&d.needs) && facts.allows(&d.needs) {
+        detectors.needs.for_each_allowed(&facts, |di| {
+            let d = &compiled[di];
+            if !digit_anchored(&d.needs) {
                 search(d, di, ctx, value, 0, value.len(), supported, &mut memo, out);
             }
-        }
+        });
     }
     resolve(compiled, out);
 }

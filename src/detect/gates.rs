@@ -14,6 +14,8 @@
 //!   text has a name's shape, or it holds one of the words.
 
 use aho_corasick::AhoCorasick;
+
+use super::validators::person_name;
 use regex_syntax::hir::literal::{ExtractKind, Extractor};
 
 /// A necessary condition for a regex to match in a text.
@@ -60,10 +62,17 @@ impl Gate {
             !case_insensitive && want.iter().copied().eq(patterns.iter().map(String::as_str))
         };
         if same(CN_NAME) {
-            return Some(Gate::shape(cn_name_shape, CN_NAME_WORDS));
+            // A middle dot, a context word or a title: the words the validator looks for.
+            let words = [
+                CN_NAME_DOTS,
+                person_name::CN_CONTEXT,
+                person_name::CN_TITLES,
+            ];
+            return Some(Gate::shape(cn_name_shape, &words.concat()));
         }
         if same(LATIN_NAME) {
-            return Some(Gate::shape(latin_name_shape, LATIN_NAME_WORDS));
+            let words = [person_name::LATIN_CONTEXT, LATIN_NAME_TITLES];
+            return Some(Gate::shape(latin_name_shape, &words.concat()));
         }
         let gate = Gate::literals(patterns, case_insensitive)?;
         if same(&[EN_ADDRESS]) {
@@ -183,35 +192,8 @@ const CN_NAME: &[&str] = &[
     r#"\p{Han}{1,3}(?:先生|女士|小姐)"#,
 ];
 
-/// What the unanchored `person_name_cn` patterns hold: a middle dot, a context word, a title.
-const CN_NAME_WORDS: &[&str] = &[
-    "·",
-    "•",
-    "・",
-    "姓名",
-    "联系人",
-    "收货人",
-    "收件人",
-    "收款人",
-    "持卡人",
-    "开户名",
-    "户名",
-    "乘客",
-    "车主",
-    "驾驶员",
-    "司机",
-    "患者",
-    "客户",
-    "顾客",
-    "业主",
-    "经办人",
-    "申请人",
-    "签收人",
-    "负责人",
-    "先生",
-    "女士",
-    "小姐",
-];
+/// The middle dots of minority names (`^…[·•・]…$`, matched whole: a word here is enough).
+const CN_NAME_DOTS: &[&str] = &["·", "•", "・"];
 
 /// `^\p{Han}{2,4}$`: two to four characters of three or four bytes each, nothing else.
 fn cn_name_shape(text: &[u8]) -> bool {
@@ -225,26 +207,8 @@ const LATIN_NAME: &[&str] = &[
     r#"(?-u:\b)(?:(?:Name|name|NAME|Contact|contact|Attn|ATTN|Recipient|recipient|Customer|customer|Cardholder|cardholder)[:.]? (?:(?:Mr|Mrs|Ms|Miss|Dr)\.? )?|(?:Mr|Mrs|Ms|Miss|Dr)\.? )[A-Z][a-zA-Z\x27-]+(?: [A-Z][a-zA-Z\x27-]+){0,2}"#,
 ];
 
-/// What the unanchored `person_name_latin` pattern holds: a label or a title (`Mrs` holds `Mr`).
-const LATIN_NAME_WORDS: &[&str] = &[
-    "Name",
-    "name",
-    "NAME",
-    "Contact",
-    "contact",
-    "Attn",
-    "ATTN",
-    "Recipient",
-    "recipient",
-    "Customer",
-    "customer",
-    "Cardholder",
-    "cardholder",
-    "Mr",
-    "Ms",
-    "Miss",
-    "Dr",
-];
+/// The titles the unanchored `person_name_latin` pattern puts before a name (`Mrs` holds `Mr`).
+const LATIN_NAME_TITLES: &[&str] = &["Mr", "Ms", "Miss", "Dr"];
 
 /// The anchored `person_name_latin` patterns: an upper-case letter first, then only letters,
 /// apostrophes, hyphens, dots, commas and spaces.

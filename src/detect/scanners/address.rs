@@ -18,8 +18,9 @@ fn suffix_at(h: &[u8], j: usize) -> Option<usize> {
 /// Letters, digits and hyphens cannot hold a suffix, so every match ends at the first suffix
 /// after its start: the leftmost match belongs to the first suffix (at or after `pos`) that a
 /// start can reach, which is the first with a letter or digit (at or after `pos`) just before
-/// it; the search looks for those pairs of bytes. From a suffix the search walks back over what a match can hold: a run of
-/// letters and digits, and before it, while that run is all digits, a hyphen and another run.
+/// it; the search looks for those pairs of bytes. From a suffix the search walks back over what
+/// a match can hold: a run of letters and digits, and before it, while that run is all digits,
+/// a hyphen and another run.
 /// The leftmost start is the first byte of the last run reached (or `pos`, when the walk passes
 /// it inside a run; the byte after a hyphen at `pos`). Each byte is walked at most once.
 pub(super) fn address_cn(h: &[u8], pos: usize) -> Option<(usize, usize)> {

@@ -64,19 +64,17 @@ pub(super) fn ipv6(h: &[u8], pos: usize) -> Option<(usize, usize)> {
     while let Some(k) = memchr::memchr(b':', &h[from..]) {
         let colon = from + k;
         let s = colon - count_hex_back(h, colon, 4).min(colon - from);
-        if count_hex(h, s, 5) == colon - s {
-            let mut i = colon + 1;
-            let n = count_hex(h, i, 5);
-            if n <= 4 && one_of(h, i + n, b":") {
-                i += n + 1;
-                let rest = h[i..]
-                    .iter()
-                    .take(41)
-                    .take_while(|&&b| b.is_ascii_hexdigit() || b == b':' || b == b'.')
-                    .count();
-                if rest > 0 {
-                    return Some((s, i + rest));
-                }
+        let mut i = colon + 1;
+        let n = count_hex(h, i, 5);
+        if n <= 4 && one_of(h, i + n, b":") {
+            i += n + 1;
+            let rest = h[i..]
+                .iter()
+                .take(41)
+                .take_while(|&&b| b.is_ascii_hexdigit() || b == b':' || b == b'.')
+                .count();
+            if rest > 0 {
+                return Some((s, i + rest));
             }
         }
         from = colon + 1;

@@ -38,7 +38,7 @@ pub const CN_CONTEXT: &[&str] = &[
 ];
 
 /// Titles after a Chinese surname or name.
-const CN_TITLES: &[&str] = &["先生", "女士", "小姐"];
+pub(crate) const CN_TITLES: &[&str] = &["先生", "女士", "小姐"];
 
 /// Last characters of place, organisation and product words, never of a two- or three-character
 /// name in practice.
