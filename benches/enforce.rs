@@ -14,7 +14,9 @@ use datawarden::retention::{run_policy, RunOptions};
 use datawarden::stop::Stop;
 use sqlx::{Connection, Executor, PgConnection};
 
-const ADMIN: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+#[path = "support/mod.rs"]
+mod support;
+use support::ScratchPg;
 
 fn vm_hwm() -> String {
     std::fs::read_to_string("/proc/self/status")
@@ -52,19 +54,10 @@ async fn main() {
     let batch_desc = batch
         .map(|b| b.to_string())
         .unwrap_or_else(|| "unset (adaptive)".into());
-    let mut admin = match PgConnection::connect(ADMIN).await {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("SKIPPING bench: PostgreSQL at 127.0.0.1:5432 is not reachable ({e})");
-            return;
-        }
+    let Some(mut scratch) = ScratchPg::connect().await else {
+        return;
     };
-    let db = format!("dw_bench_{:08x}", rand::random::<u32>());
-    admin
-        .execute(format!("CREATE DATABASE {db}").as_str())
-        .await
-        .unwrap();
-    let url = format!("postgres://postgres@127.0.0.1:5432/{db}");
+    let url = scratch.create("dw_bench").await;
     let mut c = PgConnection::connect(&url).await.unwrap();
     c.execute(
         format!(
@@ -78,13 +71,8 @@ async fn main() {
     .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let pg_inventory = std::env::var("DW_BENCH_INVENTORY").is_ok_and(|v| v == "postgres");
-    let inv_db = format!("{db}_inv");
     let inventory = if pg_inventory {
-        admin
-            .execute(format!("CREATE DATABASE {inv_db}").as_str())
-            .await
-            .unwrap();
-        format!("postgres://postgres@127.0.0.1:5432/{inv_db}")
+        scratch.create("dw_bench_inv").await
     } else {
         format!("sqlite://{}", dir.path().join("inv.db").display())
     };
@@ -181,14 +169,5 @@ async fn main() {
     );
     println!("peak memory (VmHWM): {}", vm_hwm());
     c.close().await.unwrap();
-    admin
-        .execute(format!("DROP DATABASE {db} WITH (FORCE)").as_str())
-        .await
-        .unwrap();
-    if pg_inventory {
-        admin
-            .execute(format!("DROP DATABASE {inv_db} WITH (FORCE)").as_str())
-            .await
-            .unwrap();
-    }
+    scratch.drop_all().await;
 }

@@ -24,7 +24,9 @@ use datawarden::stop::Stop;
 use futures_util::TryStreamExt;
 use sqlx::{Connection, Executor, MySqlConnection, PgConnection, Row};
 
-const PG_ADMIN: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+#[path = "support/mod.rs"]
+mod support;
+use support::ScratchPg;
 const MY_ADMIN: &str = "mysql://root@127.0.0.1:3306/mysql";
 
 /// Peak RSS so far, in KiB.
@@ -139,19 +141,10 @@ fn report(rows: i64, refs: &mut [Row3], scans: &mut [Duration], hwm: u64, scanne
 }
 
 async fn bench_pg(engine: &Engine, rows: i64, rounds: usize) {
-    let mut admin = match PgConnection::connect(PG_ADMIN).await {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("SKIPPING PostgreSQL: {e}");
-            return;
-        }
+    let Some(mut scratch) = ScratchPg::connect().await else {
+        return;
     };
-    let db = format!("dw_bench_fullscan_{:08x}", rand::random::<u32>());
-    admin
-        .execute(format!("CREATE DATABASE {db}").as_str())
-        .await
-        .unwrap();
-    let url = format!("postgres://postgres@127.0.0.1:5432/{db}");
+    let url = scratch.create("dw_bench_fullscan").await;
     let mut c = PgConnection::connect(&url).await.unwrap();
     let t = Instant::now();
     sqlx::raw_sql(&format!(
@@ -211,10 +204,7 @@ async fn bench_pg(engine: &Engine, rows: i64, rounds: usize) {
         secs(median(&mut reads))
     );
     c.close().await.ok();
-    admin
-        .execute(format!("DROP DATABASE {db} WITH (FORCE)").as_str())
-        .await
-        .unwrap();
+    scratch.drop_all().await;
 }
 
 async fn bench_mysql(engine: &Engine, rows: i64, rounds: usize) {

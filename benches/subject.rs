@@ -16,7 +16,9 @@ use datawarden::stop::Stop;
 use datawarden::subject::{find, FindOptions, Identifier, Kind};
 use sqlx::{Connection, Executor, PgConnection};
 
-const ADMIN: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+#[path = "support/mod.rs"]
+mod support;
+use support::ScratchPg;
 
 #[tokio::main]
 async fn main() {
@@ -28,19 +30,10 @@ async fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(3);
-    let mut admin = match PgConnection::connect(ADMIN).await {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("SKIPPING bench: PostgreSQL at 127.0.0.1:5432 is not reachable ({e})");
-            return;
-        }
+    let Some(mut scratch) = ScratchPg::connect().await else {
+        return;
     };
-    let db = format!("dw_bench_subject_{:08x}", rand::random::<u32>());
-    admin
-        .execute(format!("CREATE DATABASE {db}").as_str())
-        .await
-        .unwrap();
-    let url = format!("postgres://postgres@127.0.0.1:5432/{db}");
+    let url = scratch.create("dw_bench_subject").await;
     let mut c = PgConnection::connect(&url).await.unwrap();
     let person = rows * 7 / 9 + 1;
     let t0 = Instant::now();
@@ -109,8 +102,5 @@ async fn main() {
         );
     }
     c.close().await.unwrap();
-    admin
-        .execute(format!("DROP DATABASE {db} WITH (FORCE)").as_str())
-        .await
-        .unwrap();
+    scratch.drop_all().await;
 }
