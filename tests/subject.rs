@@ -14,6 +14,19 @@ use common::{dw, text, Inventory, Kind, TestDb};
 
 const PERSON: &str = "13800138000";
 
+/// The erasure of request REQ-1: the person's phone and e-mail, encrypted values decrypted.
+const ERASE: &[&str] = &[
+    "subject",
+    "erase",
+    "--phone",
+    PERSON,
+    "--email",
+    "lilei@example.com",
+    "--decrypt",
+    "--request",
+    "REQ-1",
+];
+
 struct Fx {
     db: TestDb,
     /// The inventory: SQLite in `dir`, or PostgreSQL with `DATAWARDEN_TEST_INVENTORY=postgres`.
@@ -429,21 +442,7 @@ async fn scenario(kind: Kind) {
 
     // Dry run: lists the steps, changes nothing.
     let before = dump(&cfg).await;
-    let o = run(
-        &[
-            "subject",
-            "erase",
-            "--phone",
-            PERSON,
-            "--email",
-            "lilei@example.com",
-            "--decrypt",
-            "--dry-run",
-            "--request",
-            "REQ-1",
-        ],
-        &cfg,
-    );
+    let o = run(&[ERASE, &["--dry-run"]].concat(), &cfg);
     assert!(o.status.success(), "{}", text(&o));
     let t = text(&o);
     assert!(t.contains("dry run"), "{t}");
@@ -452,40 +451,17 @@ async fn scenario(kind: Kind) {
 
     // Kill mid-erase (after the commit of a second batch), then resume.
     let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_datawarden"));
-    cmd.args([
-        "subject",
-        "erase",
-        "--phone",
-        PERSON,
-        "--email",
-        "lilei@example.com",
-        "--decrypt",
-        "--request",
-        "REQ-1",
-        "--config",
-    ])
-    .arg(&cfg)
-    .env("DATAWARDEN_FAILPOINT", "after-commit:2");
+    cmd.args(ERASE)
+        .arg("--config")
+        .arg(&cfg)
+        .env("DATAWARDEN_FAILPOINT", "after-commit:2");
     let o = cmd.output().unwrap();
     assert!(
         !o.status.success(),
         "the failpoint did not fire: {}",
         text(&o)
     );
-    let o = run(
-        &[
-            "subject",
-            "erase",
-            "--phone",
-            PERSON,
-            "--email",
-            "lilei@example.com",
-            "--decrypt",
-            "--request",
-            "REQ-1",
-        ],
-        &cfg,
-    );
+    let o = run(ERASE, &cfg);
     let t = text(&o);
     // The held inquiry stays and is reported; the erasure is not complete.
     assert_eq!(o.status.code(), Some(1), "{t}");
@@ -495,20 +471,7 @@ async fn scenario(kind: Kind) {
     assert!(after_hold.contains_key(&("inquiries".into(), "4".into())));
     // Without the hold, the same request completes.
     let cfg = fx.config(false, "batch_size = 1");
-    let o = run(
-        &[
-            "subject",
-            "erase",
-            "--phone",
-            PERSON,
-            "--email",
-            "lilei@example.com",
-            "--decrypt",
-            "--request",
-            "REQ-1",
-        ],
-        &cfg,
-    );
+    let o = run(ERASE, &cfg);
     assert!(o.status.success(), "{}", text(&o));
     let after = dump(&cfg).await;
 
