@@ -120,21 +120,7 @@ async fn postgres_copy_ranges_read_every_row_once() {
     let mut values: Vec<String> = ODD.iter().map(|s| s.to_string()).collect();
     values.push(long);
     let pg_lit = |s: &str| format!("E{}", sql_lit(s));
-    let mut inserts = String::new();
-    for (i, v) in values.iter().enumerate() {
-        for n in [1, 2] {
-            inserts.push_str(&format!(
-                "INSERT INTO composite VALUES ({}, {n}, {}, {});\n",
-                pg_lit(v),
-                pg_lit(&format!("{v}|{n}")),
-                if i % 3 == 0 {
-                    "NULL".into()
-                } else {
-                    format!("'user{i}@example.com'")
-                }
-            ));
-        }
-    }
+    let inserts = composite_inserts(&values, pg_lit);
     db.exec(&format!(
         "CREATE TABLE composite (k text COLLATE \"C\", n int, note text, email text, PRIMARY KEY (k, n));
          {inserts}
@@ -216,21 +202,7 @@ async fn mariadb_streamed_ranges_read_every_row_once() {
         .copied()
         .filter(|v| !matches!(*v, "A" | "a " | " "))
         .collect();
-    let mut inserts = String::new();
-    for (i, v) in values.iter().enumerate() {
-        for n in [1, 2] {
-            inserts.push_str(&format!(
-                "INSERT INTO composite VALUES ({}, {n}, {}, {});\n",
-                sql_lit(v),
-                sql_lit(&format!("{v}|{n}")),
-                if i % 3 == 0 {
-                    "NULL".into()
-                } else {
-                    format!("'user{i}@example.com'")
-                }
-            ));
-        }
-    }
+    let inserts = composite_inserts(&values, sql_lit);
     db.exec(&format!(
         "CREATE TABLE composite (k varchar(100) COLLATE utf8mb4_general_ci, n int, note text, email text, PRIMARY KEY (k, n));
          {inserts}
@@ -442,4 +414,26 @@ async fn mariadb_views_without_lineage_catalogue_are_read() {
     assert!(contact.scan_note.is_none(), "{contact:?}");
     store.close().await;
     db.drop_db().await;
+}
+
+/// Two rows per key value into `composite (k, n, note, email)`, every third e-mail NULL;
+/// `lit` writes a string literal for the backend.
+fn composite_inserts<S: AsRef<str>>(values: &[S], lit: impl Fn(&str) -> String) -> String {
+    let mut inserts = String::new();
+    for (i, v) in values.iter().enumerate() {
+        let v = v.as_ref();
+        for n in [1, 2] {
+            let email = if i % 3 == 0 {
+                "NULL".to_string()
+            } else {
+                format!("'user{i}@example.com'")
+            };
+            inserts.push_str(&format!(
+                "INSERT INTO composite VALUES ({}, {n}, {}, {email});\n",
+                lit(v),
+                lit(&format!("{v}|{n}")),
+            ));
+        }
+    }
+    inserts
 }
