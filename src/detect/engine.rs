@@ -94,6 +94,8 @@ impl Compiled {
             None
         } else {
             Some(
+                // A few words searched in short values: a plain DFA, without the prefilter
+                // that CJK words (all starting with common lead bytes) would keep tripping.
                 aho_corasick::AhoCorasickBuilder::new()
                     .kind(Some(aho_corasick::AhoCorasickKind::DFA))
                     .prefilter(false)
