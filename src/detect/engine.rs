@@ -237,8 +237,6 @@ const PLUS: u8 = 16;
 const COLON: u8 = 32;
 const DOT: u8 = 64;
 const SPACE: u8 = 128;
-/// Flags only [`Facts::scan`] reads; windows and blocks leave them set (permissive).
-const SEPARATORS: u8 = COLON | DOT | SPACE;
 
 static CLASS: [u8; 256] = {
     let mut t = [0u8; 256];
@@ -342,25 +340,20 @@ impl Facts {
     }
 
     /// Facts for a window around one digit cluster: the window's digits are exactly the
-    /// cluster's (see [`for_each_cluster`]), so only the letter-and-digit run and the flags need
-    /// the window's bytes, and only when `needed` (a detector that passes the digit checks uses
-    /// them); otherwise they are left permissive. `AT` stays unset when they are read: at-sign
-    /// detectors are never windowed.
-    fn window(window: &[u8], cluster: &Cluster, needed: bool) -> Facts {
-        let mut facts = Facts {
+    /// cluster's (see [`for_each_cluster`]), so only the letters-and-digits facts and the flags
+    /// need the window's bytes, read 64 at a time. `AT` stays unset: at-sign detectors are
+    /// never windowed.
+    fn window(window: &[u8], cluster: &Cluster) -> Facts {
+        let (alnum_run, alnum, flags) = alnum_run_and_flags(window);
+        Facts {
             digits: cluster.digits,
             digit_run: cluster.digit_run,
             // The cluster's last run is whole once the cluster is.
             shortest_run: cluster.shortest.min(cluster.run),
-            alnum_run: u32::MAX,
-            alnum: u32::MAX,
-            flags: DIGIT | ALPHA | AT | HIGH | PLUS | SEPARATORS,
-        };
-        if needed {
-            (facts.alnum_run, facts.flags) = alnum_run_and_flags(window);
-            facts.flags |= SEPARATORS;
+            alnum_run,
+            alnum,
+            flags,
         }
-        facts
     }
 
     /// True when a detector with these needs may pass the digit checks, the only ones
@@ -479,13 +472,7 @@ fn find_in(
                     .enumerate()
                     .filter(|(_, d)| digit_anchored(&d.needs))
             };
-            let needed = {
-                let digits_only = Facts::window(&[], &c, false);
-                anchored().any(|(_, d)| {
-                    digits_only.allows_digits(&d.needs) && needs_window_bytes(&d.needs)
-                })
-            };
-            let wf = Facts::window(&value[ws..we], &c, needed);
+            let wf = Facts::window(&value[ws..we], &c);
             for (di, d) in anchored() {
                 if wf.allows(&d.needs) {
                     let (ds, de) = c.window_for(d.reach, value.len());
@@ -501,11 +488,6 @@ fn find_in(
         });
     }
     resolve(compiled, out);
-}
-
-/// True when checking `n` against a window takes more than its digit counts.
-fn needs_window_bytes(n: &Needs) -> bool {
-    n.min_alnum_run > 0 || n.plus || n.non_ascii
 }
 
 /// A run of digits where consecutive digits are less than [`CLUSTER_GAP`] bytes apart.
@@ -578,10 +560,10 @@ fn longest_run(mut m: u64) -> u32 {
     n
 }
 
-/// The longest run of ASCII letters and digits in `bytes`, and the class flags of its bytes
-/// but `AT` (at-sign detectors are never windowed), 64 bytes per block.
-fn alnum_run_and_flags(bytes: &[u8]) -> (u32, u8) {
-    let (mut max, mut carry, mut flags) = (0u32, 0u32, 0u8);
+/// The longest run of ASCII letters and digits in `bytes`, their number, and the class flags
+/// of its bytes but `AT` (at-sign detectors are never windowed), 64 bytes per block.
+fn alnum_run_and_flags(bytes: &[u8]) -> (u32, u32, u8) {
+    let (mut max, mut carry, mut count, mut flags) = (0u32, 0u32, 0u32, 0u8);
     for chunk in bytes.chunks(64) {
         let b = Block::scan(chunk);
         flags |= b.flags;
@@ -591,6 +573,7 @@ fn alnum_run_and_flags(bytes: &[u8]) -> (u32, u8) {
         if b.alnum & !b.digits != 0 {
             flags |= ALPHA;
         }
+        count += b.alnum.count_ones();
         // A run may go on from the previous block (only full blocks come before another).
         max = max
             .max(carry + b.alnum.trailing_ones())
@@ -601,12 +584,12 @@ fn alnum_run_and_flags(bytes: &[u8]) -> (u32, u8) {
             b.alnum.leading_ones()
         };
     }
-    (max, flags & !AT)
+    (max, count, flags & !AT)
 }
 
 /// What one pass learns about a block of at most 64 bytes: bit `k` of `digits` is set when
 /// byte `k` is an ASCII digit, of `alnum` when it is an ASCII letter or digit, and `flags` has
-/// `AT` (`@` only), `PLUS` and `HIGH`.
+/// `AT` (`@` only), `PLUS`, `HIGH` and the separators (`COLON`, `DOT`, `SPACE`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Block {
     digits: u64,
@@ -645,7 +628,7 @@ impl Block {
             let c = CLASS[b as usize];
             digits |= ((c & DIGIT != 0) as u64) << k;
             alnum |= ((c & (DIGIT | ALPHA) != 0) as u64) << k;
-            flags |= c & (AT | PLUS | HIGH);
+            flags |= c & (AT | PLUS | HIGH | COLON | DOT | SPACE);
         }
         Block {
             digits,
@@ -658,35 +641,30 @@ impl Block {
 /// [`Block::scan`] for a full block, sixteen bytes per step.
 #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
 mod sse2 {
-    use super::{Block, AT, HIGH, PLUS};
+    use super::super::simd::{digits_and_alnum, load};
+    use super::{Block, AT, COLON, DOT, HIGH, PLUS, SPACE};
     use std::arch::x86_64::*;
-
-    /// Bytes of `v` in `lo..=lo + span` (unsigned), as a byte mask.
-    #[target_feature(enable = "sse2")]
-    fn in_range(v: __m128i, lo: u8, span: u8) -> __m128i {
-        let x = _mm_sub_epi8(v, _mm_set1_epi8(lo as i8));
-        _mm_cmpeq_epi8(_mm_min_epu8(x, _mm_set1_epi8(span as i8)), x)
-    }
 
     #[target_feature(enable = "sse2")]
     pub(super) fn scan(block: &[u8; 64]) -> Block {
-        let (mut digits, mut alnum, mut at, mut plus, mut high) = (0u64, 0u64, 0, 0, 0);
+        let (mut digits, mut alnum) = (0u64, 0u64);
+        let mut any = [0i32; 6];
+        let singles = [b'@', b'+', b':', b'.', b' '];
         for (i, lane) in block.chunks_exact(16).enumerate() {
-            let half = |k: usize| i64::from_le_bytes(lane[k..k + 8].try_into().expect("8 bytes"));
-            let v = _mm_set_epi64x(half(8), half(0));
-            let is_digit = in_range(v, b'0', 9);
-            // `| 0x20` lower-cases letters and maps no other byte into a-z.
-            let is_letter = in_range(_mm_or_si128(v, _mm_set1_epi8(0x20)), b'a', 25);
+            let v = load(lane.try_into().expect("16 bytes"));
+            let (is_digit, is_alnum) = digits_and_alnum(v);
             let mask = |m| _mm_movemask_epi8(m) as u16 as u64;
             digits |= mask(is_digit) << (16 * i);
-            alnum |= mask(_mm_or_si128(is_digit, is_letter)) << (16 * i);
-            at |= _mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(b'@' as i8)));
-            plus |= _mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(b'+' as i8)));
-            high |= _mm_movemask_epi8(v);
+            alnum |= mask(is_alnum) << (16 * i);
+            for (k, &b) in singles.iter().enumerate() {
+                any[k] |= _mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(b as i8)));
+            }
+            any[5] |= _mm_movemask_epi8(v);
         }
-        let flags = [(at, AT), (plus, PLUS), (high, HIGH)]
+        let flags = [AT, PLUS, COLON, DOT, SPACE, HIGH]
             .iter()
-            .fold(0, |f, &(any, flag)| if any != 0 { f | flag } else { f });
+            .zip(any)
+            .fold(0, |f, (&flag, any)| if any != 0 { f | flag } else { f });
         Block {
             digits,
             alnum,
@@ -701,15 +679,16 @@ mod sse2 {
 /// never overlap, and a window holds no digits but its cluster's.
 fn for_each_cluster(value: &[u8], mut f: impl FnMut(Cluster)) -> Facts {
     let mut cur: Option<Cluster> = None;
-    let (mut digits, mut flags) = (0u32, DIGIT | ALPHA);
+    let (mut digits, mut alnum, mut flags) = (0u32, 0u32, DIGIT | ALPHA);
     for (bi, block) in value.chunks(64).enumerate() {
         let Block {
             digits: mut mask,
+            alnum: alnum_mask,
             flags: block_flags,
-            ..
         } = Block::scan(block);
         flags |= block_flags;
         digits += mask.count_ones();
+        alnum += alnum_mask.count_ones();
         // One step per run of consecutive digits in the block.
         while mask != 0 {
             let first = mask.trailing_zeros();
@@ -733,14 +712,12 @@ fn for_each_cluster(value: &[u8], mut f: impl FnMut(Cluster)) -> Facts {
     if flags & HIGH != 0 && flags & AT == 0 && has_fullwidth_at(value) {
         flags |= AT;
     }
-    // Long values are not checked for separators.
-    flags |= SEPARATORS;
     Facts {
         digits,
         digit_run: u32::MAX,
         shortest_run: 0,
         alnum_run: u32::MAX,
-        alnum: u32::MAX,
+        alnum,
         flags,
     }
 }
@@ -941,10 +918,27 @@ mod tests {
                 let got = Block::scan(block);
                 assert_eq!(
                     (got.digits, got.alnum, got.flags),
-                    (want, alnum, flags & (AT | PLUS | HIGH)),
+                    (
+                        want,
+                        alnum,
+                        flags & (AT | PLUS | HIGH | COLON | DOT | SPACE)
+                    ),
                     "{block:?}"
                 );
             }
+        }
+    }
+
+    /// Window facts are read over [`MARGIN`] on each side of a cluster, so no detector may
+    /// search further out.
+    #[test]
+    fn every_scanner_reaches_within_the_margin() {
+        for s in scanners::SCANNERS {
+            assert!(
+                s.reach.before <= MARGIN && s.reach.after <= MARGIN,
+                "{:?}",
+                s.patterns
+            );
         }
     }
 
@@ -1101,7 +1095,7 @@ mod tests {
         for_each_cluster(value, |c| {
             let (ws, we) = c.window(value.len());
             let full = Facts::scan(&value[ws..we]);
-            let fast = Facts::window(&value[ws..we], &c, true);
+            let fast = Facts::window(&value[ws..we], &c);
             // At-sign detectors are never windowed: the window leaves AT out.
             assert_eq!(
                 (
@@ -1109,14 +1103,16 @@ mod tests {
                     fast.digit_run,
                     fast.shortest_run,
                     fast.alnum_run,
-                    fast.flags & !(AT | SEPARATORS)
+                    fast.alnum,
+                    fast.flags & !AT
                 ),
                 (
                     full.digits,
                     full.digit_run,
                     full.shortest_run,
                     full.alnum_run,
-                    full.flags & !(AT | SEPARATORS)
+                    full.alnum,
+                    full.flags & !AT
                 ),
             );
             got.push((ws, we));
@@ -1215,7 +1211,7 @@ mod tests {
                 let full = Facts::scan(bytes);
                 prop_assert_eq!(
                     alnum_run_and_flags(bytes),
-                    (full.alnum_run, full.flags & !(AT | SEPARATORS))
+                    (full.alnum_run, full.alnum, full.flags & !AT)
                 );
             }
         }

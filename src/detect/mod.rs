@@ -11,6 +11,8 @@ mod gates;
 pub mod hints;
 pub mod mask;
 mod scanners;
+#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+mod simd;
 pub mod spec;
 pub mod validators;
 

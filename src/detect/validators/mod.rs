@@ -65,7 +65,6 @@ pub struct Needs {
     /// Minimum length of the longest run of ASCII letters and digits.
     pub min_alnum_run: u32,
     /// Minimum number of ASCII letters and digits (a MAC address has twelve hex digits).
-    /// Checked on values searched whole, like `colon`.
     pub min_alnum: u32,
     /// Needs `@` or the full-width `＠` (the email validator accepts only an at sign as its
     /// candidate, then widens it to the address).
@@ -74,11 +73,11 @@ pub struct Needs {
     pub non_ascii: bool,
     /// Needs a `+`.
     pub plus: bool,
-    /// Needs a `:` (IPv6). Checked on values searched whole (up to 96 bytes), not in windows.
+    /// Needs a `:` (IPv6).
     pub colon: bool,
-    /// Needs a `.` (IPv4, coordinates). Checked like `colon`.
+    /// Needs a `.` (IPv4, coordinates).
     pub dot: bool,
-    /// Needs an ASCII space (Latin names, English addresses). Checked like `colon`.
+    /// Needs an ASCII space (Latin names, English addresses).
     pub space: bool,
     /// The longest run of ASCII digits an accepted match can hold. The validator rejects a
     /// match glued to more digits, so each run in it is a whole run of the value: a value whose
