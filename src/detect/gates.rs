@@ -172,16 +172,46 @@ const MAX_LITERALS: usize = 500;
 const EN_ADDRESS: &str = r#"[0-9]{1,6}[A-Za-z]? (?:[NSEW]\.? )?(?:[A-Z][a-zA-Z\x27.-]*|[0-9]{1,3}(?:st|nd|rd|th)) (?:[A-Z][a-zA-Z\x27.-]* ){0,3}(?:Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr|Way|Court|Ct|Place|Pl|Terrace|Ter|Circle|Cir|Parkway|Pkwy|Highway|Hwy|Square|Sq|Trail|Trl|Crossing|Xing|Loop|Path|Pike|Plaza|Row|Alley|Ridge|Point|Pass|Walk|Heights|Hts|Gardens|Grove|Hill|Hills|Manor|Meadow|Meadows|Mews|Mill|Mills|Oval|Pines|Shore|Shores|Springs|Station|Stravenue|Summit|Track|Tunnel|Turnpike|Valley|Via|View|Village|Villages|Ville|Vista|Wells|Bypass|Camp|Canyon|Cape|Causeway|Center|Cliff|Common|Corner|Corners|Course|Courts|Cove|Creek|Crescent|Crest|Dale|Estate|Estates|Expressway|Extension|Falls|Ferry|Field|Fields|Flat|Flats|Ford|Forest|Forge|Fork|Fort|Freeway|Garden|Gateway|Glen|Harbor|Haven|Inlet|Island|Junction|Key|Knoll|Lake|Lakes|Landing|Light|Lock|Lodge|Mount|Mountain|Orchard|Park|Plain|Plains|Port|Prairie|Ranch|Spur|Stream|Throughway|Union|Rapids|Rest|River|Run)\.?(?-u:\b)"#;
 
 /// `[0-9]{1,6}[A-Za-z]? ` somewhere in `text`: a digit followed by a space, or by a letter and
-/// a space.
+/// a space; sixteen offsets per step where SSE2 is available.
 fn house_number(text: &[u8]) -> bool {
-    text.iter().enumerate().any(|(i, b)| {
-        b.is_ascii_digit()
+    let at = |i: usize| {
+        text[i].is_ascii_digit()
             && match text.get(i + 1) {
                 Some(b' ') => true,
                 Some(c) if c.is_ascii_alphabetic() => text.get(i + 2) == Some(&b' '),
                 _ => false,
             }
-    })
+    };
+    let mut i = 0;
+    #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+    while i + 18 <= text.len() {
+        let bytes: &[u8; 18] = text[i..i + 18].try_into().expect("18 bytes");
+        // SAFETY: the function only needs SSE2, which this build enables (the `cfg` above).
+        if unsafe { sse2::house_numbers(bytes) } != 0 {
+            return true;
+        }
+        i += 16;
+    }
+    (i..text.len()).any(at)
+}
+
+#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+mod sse2 {
+    use crate::detect::simd::{digits_and_alnum, load};
+    use std::arch::x86_64::*;
+
+    /// Bit `k` set when a house number starts at `b[k]`: a digit, then a space or a letter and
+    /// a space.
+    #[target_feature(enable = "sse2")]
+    pub(super) fn house_numbers(b: &[u8; 18]) -> u32 {
+        let at = |k: usize| load(b[k..k + 16].try_into().expect("16 bytes"));
+        let space = |v| _mm_cmpeq_epi8(v, _mm_set1_epi8(b' ' as i8));
+        let (digit, _) = digits_and_alnum(at(0));
+        let (next_digit, next_alnum) = digits_and_alnum(at(1));
+        let next_letter = _mm_andnot_si128(next_digit, next_alnum);
+        let after = _mm_or_si128(space(at(1)), _mm_and_si128(next_letter, space(at(2))));
+        _mm_movemask_epi8(_mm_and_si128(digit, after)) as u32
+    }
 }
 
 /// `person_name_cn`'s patterns, exactly as its detector file writes them.
@@ -324,6 +354,20 @@ mod tests {
             s in "([A-Z][a-z]{0,6}|[a-z]{1,5}|[0-9]{1,4}|[ ,.:'-]|Mr|Mrs|Dr|Name|Street|St|Ave|Road|Way|NW|张|王|欧阳|伟|芳|·|先生|收货人|：|[0-9]{1,3}(st|th)){0,12}",
         ) {
             never_wrong(s.as_bytes());
+        }
+
+        #[test]
+        fn house_number_finds_what_the_byte_loop_finds(
+            s in "([0-9]{1,3}|[a-zA-Z]{1,2}| {1,2}|号|,){0,20}",
+        ) {
+            let t = s.as_bytes();
+            let want = (0..t.len()).any(|i| {
+                t[i].is_ascii_digit()
+                    && (t.get(i + 1) == Some(&b' ')
+                        || (t.get(i + 1).is_some_and(u8::is_ascii_alphabetic)
+                            && t.get(i + 2) == Some(&b' ')))
+            });
+            prop_assert_eq!(house_number(t), want);
         }
     }
 }
