@@ -1224,3 +1224,60 @@ mod tests {
         }
     }
 }
+#[cfg(test)]
+mod scratch {
+    #[test]
+    fn scratch_allowed() {
+        let e = crate::detect::Engine::load(None).unwrap();
+        let vals = [
+            "张伟",
+            "Wang Fang",
+            "Acme Corporation Ltd.",
+            "19.99",
+            "¥1,234.56",
+            "2024-03-15",
+            "2024-03-15 12:30:45",
+            "1710498123",
+            "202403151230450001",
+            "550e8400-e29b-41d4-a716-446655440000",
+            "d41d8cd98f00b204e9800998ecf8427e",
+            "shipped",
+            "北京市朝阳区建国路88号",
+            "true",
+            "42",
+            "ORD-2024-000123",
+            "Shanghai",
+            "pending_review",
+            "https://example.com/item/123",
+            "0.75",
+            "1001",
+            "large",
+            "192.168.1.20",
+            "v1.2.3",
+            "红色",
+            "null",
+            "2023",
+            "sku-88213-b",
+            "Lorem ipsum dolor",
+            "100",
+            "Beijing Road 12",
+            "3",
+            "12:30",
+            "CNY",
+            "13812345678",
+            "zhang.wei@example.com",
+            "110105199003071239",
+            "LSVAB2188E2100001",
+            "京A12345",
+            "010-62345678",
+        ];
+        for v in vals {
+            let f = super::Facts::scan(v.as_bytes());
+            let mut got = vec![];
+            e.compiled
+                .needs
+                .for_each_allowed(&f, |i| got.push(e.detectors[i].id.clone()));
+            eprintln!("{v:40} {}", got.join(","));
+        }
+    }
+}

@@ -202,6 +202,19 @@ fn lit(h: &[u8], i: usize, lit: &[u8]) -> bool {
     h.get(i..).is_some_and(|s| s.starts_with(lit))
 }
 
+/// The runs of ASCII digits at or after `pos`, in order, as `(start, end)`; a run that `pos`
+/// falls inside starts at `pos` (a search from `pos` does not see the digits before it).
+#[inline]
+fn digit_runs(h: &[u8], pos: usize) -> impl Iterator<Item = (usize, usize)> + '_ {
+    let mut i = pos.min(h.len());
+    std::iter::from_fn(move || {
+        i += h[i..].iter().position(u8::is_ascii_digit)?;
+        let start = i;
+        i += h[i..].iter().take_while(|b| b.is_ascii_digit()).count();
+        Some((start, i))
+    })
+}
+
 /// `i + 1` when an optional byte of `set` is at `i`, else `i` (a greedy `[..]?`).
 #[inline]
 fn opt(h: &[u8], i: usize, set: &[u8]) -> usize {
@@ -662,6 +675,9 @@ mod tests {
             "490154203237518 49-015420-323751-8 35-209900-176148-12 4901542032375189",
             "E12345678 EA1234567 G1234567 Pi1234567 po12345678 S123456 DO1234567 e1234567",
             "39.9042,116.4074 -33.8688, 151.2093 31.2304，121.4737 1234.56789 12.3456 ,1.2345",
+            "-123.45678 12345.67890 --1.2345 1-2.34567 a-12.3456 9.123 .1234 1.2.34567 -.1234",
+            "E1234567890 AE12345678 PO1234567 1E1234567 EE1234567 Ei1234567 eI12345678 SP123456",
+            "1234 5678 9012 34 123456789012 1234-5678-9012-3456-789 12-345678-901234-5 12 345678",
             "2024-03-15 1990/3/7 1990.12.31 1990年3月7日 2001年12月1 19900307 20241301",
             "3/7/1990 12/31/2001 21/5/1990 1990-10-x 1990-1-35 2024-01-35 1/32/1999 0/1/2000",
             "北京市朝阳区建国路88号 3-2-1201室 A座 12-34a号 1-2-3-4-5 a-12b号 2单元 B1层 18栋-",
