@@ -6,7 +6,8 @@
 //! With `DW_BENCH_PASSES=N` the bench skips criterion and runs each workload N times, for an
 //! instruction count that does not depend on the machine's load (`DW_BENCH_ONLY=short`,
 //! `classifier` or `text` picks one):
-//! `DW_BENCH_PASSES=20 valgrind --tool=callgrind target/release/deps/detect-*`
+//! `DW_BENCH_PASSES=20 valgrind --tool=callgrind target/release/deps/detect-*`; with
+//! `DW_BENCH_VALUE=v` each pass searches that one value 1,000 times instead.
 
 use criterion::{criterion_group, Criterion, Throughput};
 use datawarden::classify::ColumnClassifier;
@@ -134,6 +135,15 @@ fn fixed_passes(passes: usize) {
     let values = short_values();
     let text = free_text();
     let mut out = Vec::with_capacity(16);
+    if let Ok(v) = std::env::var("DW_BENCH_VALUE") {
+        let mut found = 0;
+        for _ in 0..passes * 1000 {
+            engine.find(v.as_bytes(), &mut out);
+            found += out.len();
+        }
+        println!("{passes} passes of {v:?}: {found} matches");
+        return;
+    }
     let only = std::env::var("DW_BENCH_ONLY").unwrap_or_default();
     let run = |name: &str| only.is_empty() || only == name;
     let (mut found, mut columns) = (0, 0);

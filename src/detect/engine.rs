@@ -143,70 +143,99 @@ impl Detectors {
     }
 }
 
-/// Every detector's [`Needs`] as one 64-bit key and its required flags, so that a value's
-/// facts are checked against each detector with a handful of instructions and no branch.
+/// Which detectors each value of each fact allows, so that a value's detectors are a few
+/// table lookups and ANDs, whatever the number of detectors.
 ///
-/// A key holds one count per byte, saturated at 127 ([`lanes`]); "the value's count is at
-/// least the detector's" then holds for every byte at once exactly when
-/// `((facts | 0x80…) - needs) & 0x80… == 0x80…` (no byte borrows from the next). The
-/// longest-run limit is stored inverted (`127 - limit`), so it compares the same way.
+/// For each count a value's facts hold (saturated at [`SATURATED`]) and each set of class flags,
+/// the table keeps the set of detectors whose [`Needs`] that value meets, as bit sets of
+/// `words` 64-bit words; a value's allowed detectors are the intersection of its facts' sets.
+/// Exact for needs below [`SATURATED`] (and limits below it or none), which holds for every
+/// validator's needs (a unit test checks it).
 #[derive(Debug)]
 struct NeedsTable {
-    keys: Vec<(u64, u8)>,
+    words: usize,
+    /// Per fact, per saturated value: digits, longest digit run, longest letter-and-digit run,
+    /// shortest digit run, letters and digits.
+    counts: [Vec<u64>; 5],
+    /// Per set of class flags.
+    flags: Vec<u64>,
+    /// The digit-anchored detectors (searched in windows around digit clusters).
+    anchored: Vec<u64>,
+    /// Every detector.
+    all: Vec<u64>,
 }
 
-/// The high bit of every byte.
-const HIGH_BITS: u64 = 0x8080_8080_8080_8080;
-
-/// Counts in the bytes of a key, each saturated at 127.
-fn lanes(counts: [u32; 5]) -> u64 {
-    counts
-        .iter()
-        .enumerate()
-        .fold(0, |k, (i, &c)| k | (c.min(127) as u64) << (8 * i))
-}
+/// Counts at or above this are one value in the [`NeedsTable`].
+const SATURATED: usize = 127;
 
 impl NeedsTable {
     fn new(list: &[Compiled]) -> NeedsTable {
-        let keys = list
-            .iter()
-            .map(|d| {
-                let n = &d.needs;
-                // Exact only for counts below 127 and limits below 127 or none (`u32::MAX`),
-                // which holds for every validator's needs (a unit test checks it).
-                let key = lanes([
-                    n.min_digits,
-                    n.min_digit_run,
-                    n.min_alnum_run,
-                    127 - n.max_digit_run.min(127),
-                    n.min_alnum,
-                ]);
-                (key, required_flags(n))
-            })
-            .collect();
-        NeedsTable { keys }
+        let words = list.len().div_ceil(64).max(1);
+        let set = |keep: &dyn Fn(&Needs) -> bool| {
+            let mut bits = vec![0u64; words];
+            for (i, d) in list.iter().enumerate() {
+                if keep(&d.needs) {
+                    bits[i / 64] |= 1 << (i % 64);
+                }
+            }
+            bits
+        };
+        let table = |values: usize, allows: &dyn Fn(u32, &Needs) -> bool| {
+            (0..values)
+                .flat_map(|v| set(&|n| allows(v as u32, n)))
+                .collect::<Vec<u64>>()
+        };
+        let n = SATURATED + 1;
+        NeedsTable {
+            words,
+            counts: [
+                table(n, &|v, need| v >= need.min_digits),
+                table(n, &|v, need| v >= need.min_digit_run),
+                table(n, &|v, need| v >= need.min_alnum_run),
+                table(n, &|v, need| v <= need.max_digit_run),
+                table(n, &|v, need| v >= need.min_alnum),
+            ],
+            flags: table(256, &|f, need| {
+                let req = required_flags(need);
+                f as u8 & req == req
+            }),
+            anchored: set(&digit_anchored),
+            all: set(&|_| true),
+        }
     }
 
     /// Calls `f` with the index of every detector whose needs `facts` allow, in order (the
     /// same detectors as [`Facts::allows`]).
     #[inline]
-    fn for_each_allowed(&self, facts: &Facts, mut f: impl FnMut(usize)) {
-        let have = lanes([
-            facts.digits,
-            facts.digit_run,
-            facts.alnum_run,
-            127 - facts.shortest_run.min(127),
-            facts.alnum,
-        ]) | HIGH_BITS;
-        for (base, chunk) in self.keys.chunks(64).enumerate() {
-            let mut mask = 0u64;
-            for (i, &(key, flags)) in chunk.iter().enumerate() {
-                let ok = ((have.wrapping_sub(key) & HIGH_BITS) == HIGH_BITS)
-                    & (facts.flags & flags == flags);
-                mask |= (ok as u64) << i;
-            }
+    fn for_each_allowed(&self, facts: &Facts, f: impl FnMut(usize)) {
+        self.each(facts, &self.all, f)
+    }
+
+    /// [`NeedsTable::for_each_allowed`] for the digit-anchored detectors only.
+    #[inline]
+    fn for_each_anchored(&self, facts: &Facts, f: impl FnMut(usize)) {
+        self.each(facts, &self.anchored, f)
+    }
+
+    #[inline]
+    fn each(&self, facts: &Facts, only: &[u64], mut f: impl FnMut(usize)) {
+        let at = |v: u32| (v as usize).min(SATURATED) * self.words;
+        let rows = [
+            at(facts.digits),
+            at(facts.digit_run),
+            at(facts.alnum_run),
+            at(facts.shortest_run),
+            at(facts.alnum),
+        ];
+        let flags = facts.flags as usize * self.words;
+        for (w, &only) in only.iter().enumerate() {
+            let mut mask = self
+                .counts
+                .iter()
+                .zip(rows)
+                .fold(only & self.flags[flags + w], |m, (t, row)| m & t[row + w]);
             while mask != 0 {
-                f(base * 64 + mask.trailing_zeros() as usize);
+                f(w * 64 + mask.trailing_zeros() as usize);
                 mask &= mask - 1;
             }
         }
@@ -356,18 +385,13 @@ impl Facts {
         }
     }
 
-    /// True when a detector with these needs may pass the digit checks, the only ones
-    /// [`Facts::window`] answers without reading the window.
-    #[inline]
-    fn allows_digits(&self, n: &Needs) -> bool {
+    /// True when these facts meet `n`, need by need: the reference the [`NeedsTable`] is
+    /// checked against.
+    #[cfg(test)]
+    fn allows(&self, n: &Needs) -> bool {
         self.digits >= n.min_digits
             && self.digit_run >= n.min_digit_run
             && self.shortest_run <= n.max_digit_run
-    }
-
-    #[inline]
-    fn allows(&self, n: &Needs) -> bool {
-        self.allows_digits(n)
             && self.alnum_run >= n.min_alnum_run
             && self.alnum >= n.min_alnum
             && (!n.at_sign || self.flags & AT != 0)
@@ -466,19 +490,12 @@ fn find_in(
     } else {
         let facts = for_each_cluster(value, |c| {
             let (ws, we) = c.window(value.len());
-            let anchored = || {
-                compiled
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, d)| digit_anchored(&d.needs))
-            };
             let wf = Facts::window(&value[ws..we], &c);
-            for (di, d) in anchored() {
-                if wf.allows(&d.needs) {
-                    let (ds, de) = c.window_for(d.reach, value.len());
-                    search(d, di, ctx, value, ds, de, supported, &mut memo, out);
-                }
-            }
+            detectors.needs.for_each_anchored(&wf, |di| {
+                let d = &compiled[di];
+                let (ds, de) = c.window_for(d.reach, value.len());
+                search(d, di, ctx, value, ds, de, supported, &mut memo, out);
+            });
         });
         detectors.needs.for_each_allowed(&facts, |di| {
             let d = &compiled[di];
@@ -947,8 +964,9 @@ mod tests {
         let e = engine();
         for d in e.compiled.list() {
             let n = &d.needs;
-            assert!(n.min_digits < 127 && n.min_digit_run < 127 && n.min_alnum_run < 127);
-            assert!(n.min_alnum < 127 && (n.max_digit_run < 127 || n.max_digit_run == u32::MAX));
+            let below = |v: u32| (v as usize) < SATURATED;
+            assert!(below(n.min_digits) && below(n.min_digit_run) && below(n.min_alnum_run));
+            assert!(below(n.min_alnum) && (below(n.max_digit_run) || n.max_digit_run == u32::MAX));
         }
         let samples = include_str!("../../config/sample-values.txt");
         let extra = [
@@ -1203,7 +1221,35 @@ mod tests {
         #![proptest_config(ProptestConfig::with_cases(2000))]
 
         #[test]
-        fn swar_run_and_flags_match_the_byte_scan(
+        fn the_needs_table_allows_what_the_facts_allow_for_any_facts(
+            counts in proptest::collection::vec(
+                prop_oneof![0u32..140, Just(u32::MAX)], 5),
+            flags in any::<u8>(),
+        ) {
+            let e = engine();
+            let facts = Facts {
+                digits: counts[0],
+                digit_run: counts[1],
+                shortest_run: counts[2],
+                alnum_run: counts[3],
+                alnum: counts[4],
+                flags,
+            };
+            let list = e.compiled.list();
+            let allowed: Vec<usize> =
+                (0..list.len()).filter(|&i| facts.allows(&list[i].needs)).collect();
+            let mut got = vec![];
+            e.compiled.needs.for_each_allowed(&facts, |i| got.push(i));
+            prop_assert_eq!(&got, &allowed);
+            got.clear();
+            e.compiled.needs.for_each_anchored(&facts, |i| got.push(i));
+            let anchored: Vec<usize> =
+                allowed.into_iter().filter(|&i| digit_anchored(&list[i].needs)).collect();
+            prop_assert_eq!(got, anchored);
+        }
+
+        #[test]
+        fn block_run_and_flags_match_the_byte_scan(
             v in proptest::collection::vec(any::<u8>(), 0..100),
             s in "[0-9a-zA-Z@+ \\[`{/:号]{0,100}",
         ) {
@@ -1221,63 +1267,6 @@ mod tests {
             s in "([0-9]{1,20}|[A-HJ-NPR-Z]{1,17}|[ +()@.\\-]|京A|苏|粤b|使|挂|·|＠|号码|，|[a-z.]{1,8}@[a-z]{2,5}\\.[a-z]{2,3}| {10,45}|[a-z]{1,8}){1,60}"
         ) {
             same_as_reference(s.as_bytes());
-        }
-    }
-}
-#[cfg(test)]
-mod scratch {
-    #[test]
-    fn scratch_allowed() {
-        let e = crate::detect::Engine::load(None).unwrap();
-        let vals = [
-            "张伟",
-            "Wang Fang",
-            "Acme Corporation Ltd.",
-            "19.99",
-            "¥1,234.56",
-            "2024-03-15",
-            "2024-03-15 12:30:45",
-            "1710498123",
-            "202403151230450001",
-            "550e8400-e29b-41d4-a716-446655440000",
-            "d41d8cd98f00b204e9800998ecf8427e",
-            "shipped",
-            "北京市朝阳区建国路88号",
-            "true",
-            "42",
-            "ORD-2024-000123",
-            "Shanghai",
-            "pending_review",
-            "https://example.com/item/123",
-            "0.75",
-            "1001",
-            "large",
-            "192.168.1.20",
-            "v1.2.3",
-            "红色",
-            "null",
-            "2023",
-            "sku-88213-b",
-            "Lorem ipsum dolor",
-            "100",
-            "Beijing Road 12",
-            "3",
-            "12:30",
-            "CNY",
-            "13812345678",
-            "zhang.wei@example.com",
-            "110105199003071239",
-            "LSVAB2188E2100001",
-            "京A12345",
-            "010-62345678",
-        ];
-        for v in vals {
-            let f = super::Facts::scan(v.as_bytes());
-            let mut got = vec![];
-            e.compiled
-                .needs
-                .for_each_allowed(&f, |i| got.push(e.detectors[i].id.clone()));
-            eprintln!("{v:40} {}", got.join(","));
         }
     }
 }

@@ -151,7 +151,11 @@ impl Words {
         packed.extend(words);
         match packed.build() {
             Some(s) => Some(Words::Packed(s)),
-            None => AhoCorasick::new(words).ok().map(Words::Automaton),
+            None => aho_corasick::AhoCorasickBuilder::new()
+                .kind(Some(aho_corasick::AhoCorasickKind::DFA))
+                .build(words)
+                .ok()
+                .map(Words::Automaton),
         }
     }
 
