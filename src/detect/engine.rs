@@ -64,6 +64,7 @@ pub(crate) struct Compiled {
     priority: i32,
     category: usize,
     context: Option<AhoCorasick>,
+    context_words: Vec<String>,
 }
 
 impl Compiled {
@@ -116,6 +117,7 @@ impl Compiled {
             priority: spec.priority,
             category,
             context,
+            context_words: spec.context_words.clone(),
         })
     }
 
@@ -129,17 +131,69 @@ impl Compiled {
 pub(crate) struct Detectors {
     list: Vec<Compiled>,
     needs: NeedsTable,
+    context: ContextWords,
 }
 
 impl Detectors {
     pub(crate) fn new(list: Vec<Compiled>) -> Detectors {
         let needs = NeedsTable::new(&list);
-        Detectors { list, needs }
+        let context = ContextWords::new(&list);
+        Detectors {
+            list,
+            needs,
+            context,
+        }
     }
 
     /// The detectors, in load order.
     pub(crate) fn list(&self) -> &[Compiled] {
         &self.list
+    }
+}
+
+/// The context words of the first 64 detectors in one automaton, so that a value is read once
+/// for all of them instead of once per weak detector.
+#[derive(Debug)]
+struct ContextWords {
+    ac: Option<AhoCorasick>,
+    /// For each word, the detectors that list it.
+    owners: Vec<u64>,
+}
+
+impl ContextWords {
+    fn new(list: &[Compiled]) -> ContextWords {
+        let mut owners: Vec<(&str, u64)> = Vec::new();
+        for (i, d) in list.iter().enumerate().take(64) {
+            for w in &d.context_words {
+                match owners.iter_mut().find(|(o, _)| o == w) {
+                    Some((_, bits)) => *bits |= 1 << i,
+                    None => owners.push((w, 1 << i)),
+                }
+            }
+        }
+        // Each detector's own words built with these options, so together they build too;
+        // if not, each detector searches its own (`found` is then never asked).
+        let ac = aho_corasick::AhoCorasickBuilder::new()
+            .kind(Some(aho_corasick::AhoCorasickKind::DFA))
+            .prefilter(false)
+            .ascii_case_insensitive(true)
+            .build(owners.iter().map(|(w, _)| w))
+            .ok()
+            .filter(|_| !owners.is_empty());
+        ContextWords {
+            ac,
+            owners: owners.into_iter().map(|(_, bits)| bits).collect(),
+        }
+    }
+
+    /// The detectors (of the first 64) whose context words `value` holds, if the automaton
+    /// was built.
+    fn found(&self, value: &[u8]) -> Option<u64> {
+        let ac = self.ac.as_ref()?;
+        Some(
+            ac.find_overlapping_iter(value)
+                .fold(0, |f, m| f | self.owners[m.pattern().as_usize()]),
+        )
     }
 }
 
@@ -480,7 +534,7 @@ fn find_in(
         return;
     }
     let compiled = detectors.list();
-    let mut memo = ValueMemo::default();
+    let mut memo = ValueMemo::new(&detectors.context);
     if value.len() <= WINDOWED_ABOVE {
         let facts = Facts::scan(value);
         detectors.needs.for_each_allowed(&facts, |di| {
@@ -764,12 +818,43 @@ impl Memo {
     }
 }
 
-/// What one value's search remembers: whether it holds each detector's context words, and
-/// each gate's words.
-#[derive(Debug, Default)]
-struct ValueMemo {
-    context: Memo,
+/// What one value's search remembers: which detectors' context words it holds, and each
+/// gate's words.
+#[derive(Debug)]
+struct ValueMemo<'a> {
+    words: &'a ContextWords,
+    /// Short values: the detectors (of the first 64) whose context words the value holds, read
+    /// for all at once.
+    shared: Option<u64>,
+    /// Long values: each detector's answer, read when a candidate needs it (most never do, and
+    /// a search for one detector's words stops at the first).
+    own: Memo,
     gate_words: Memo,
+}
+
+impl<'a> ValueMemo<'a> {
+    fn new(words: &'a ContextWords) -> ValueMemo<'a> {
+        ValueMemo {
+            words,
+            shared: None,
+            own: Memo::default(),
+            gate_words: Memo::default(),
+        }
+    }
+
+    /// True when `value` holds one of detector `di`'s context words.
+    fn has_context(&mut self, di: usize, d: &Compiled, value: &[u8]) -> bool {
+        let own = || d.context.as_ref().is_some_and(|ac| ac.is_match(value));
+        if di < 64 && value.len() <= WINDOWED_ABOVE {
+            if self.shared.is_none() {
+                self.shared = self.words.found(value);
+            }
+            if let Some(found) = self.shared {
+                return found >> di & 1 == 1;
+            }
+        }
+        self.own.get(di, own)
+    }
 }
 
 /// Searches `value[from..to]` with one detector (validators see the whole value).
@@ -801,11 +886,7 @@ fn search(
             return;
         }
     }
-    let has_context = |memo: &mut ValueMemo| {
-        memo.context.get(di, || {
-            d.context.as_ref().is_some_and(|ac| ac.is_match(value))
-        })
-    };
+    let has_context = |memo: &mut ValueMemo| memo.has_context(di, d, value);
     // A weak detector's matches count only with column support or a context word in the
     // value: without either, nothing it finds would be kept. A short value is checked for the
     // words first (cheaper than the search); a long one only once a candidate is found.
@@ -989,6 +1070,37 @@ mod tests {
         }
     }
 
+    /// No shared automaton: the references search each detector's own context words.
+    static OWN_WORDS: ContextWords = ContextWords {
+        ac: None,
+        owners: Vec::new(),
+    };
+
+    #[test]
+    fn shared_context_words_find_what_each_detector_finds() {
+        let e = engine();
+        let list = e.compiled.list();
+        let samples = include_str!("../../config/sample-values.txt");
+        let extra = [
+            "地址：北京",
+            "ADDRESS 1",
+            "收货人张三",
+            "tel 138",
+            "Phone: 1",
+            "x",
+        ];
+        for v in samples.lines().chain(extra) {
+            let found = e.compiled.context.found(v.as_bytes()).expect("built");
+            for (i, d) in list.iter().enumerate() {
+                let own = d
+                    .context
+                    .as_ref()
+                    .is_some_and(|ac| ac.is_match(v.as_bytes()));
+                assert_eq!(found >> i & 1 == 1, own, "{} in {v:?}", i);
+            }
+        }
+    }
+
     /// The windowed search as first written (byte-by-byte cluster walk, every window re-scanned
     /// in full), kept to check the faster one against.
     fn find_reference(compiled: &[Compiled], ctx: &Ctx, value: &[u8], out: &mut Vec<Match>) {
@@ -1006,7 +1118,7 @@ mod tests {
                         0,
                         value.len(),
                         &supported,
-                        &mut ValueMemo::default(),
+                        &mut ValueMemo::new(&OWN_WORDS),
                         out,
                     );
                 }
@@ -1043,7 +1155,7 @@ mod tests {
                     0,
                     value.len(),
                     &supported,
-                    &mut ValueMemo::default(),
+                    &mut ValueMemo::new(&OWN_WORDS),
                     out,
                 );
             }
@@ -1060,7 +1172,7 @@ mod tests {
                         ws,
                         we,
                         &supported,
-                        &mut ValueMemo::default(),
+                        &mut ValueMemo::new(&OWN_WORDS),
                         out,
                     );
                 }
@@ -1161,7 +1273,7 @@ mod tests {
                 0,
                 value.len(),
                 &|_| false,
-                &mut ValueMemo::default(),
+                &mut ValueMemo::new(&OWN_WORDS),
                 out,
             );
         }
