@@ -149,6 +149,11 @@ impl Detectors {
     pub(crate) fn list(&self) -> &[Compiled] {
         &self.list
     }
+
+    /// Every detector, as a bit set by index.
+    pub(crate) fn every(&self) -> &[u64] {
+        &self.needs.all
+    }
 }
 
 /// The context words of the first 64 detectors in one automaton, so that a value is read once
@@ -258,21 +263,21 @@ impl NeedsTable {
         }
     }
 
-    /// Calls `f` with the index of every detector whose needs `facts` allow, in order (the
-    /// same detectors as [`Facts::allows`]).
+    /// Calls `f` with the index of every detector in `only` whose needs `facts` allow, in
+    /// order (the same detectors as [`Facts::allows`]).
     #[inline]
-    fn for_each_allowed(&self, facts: &Facts, f: impl FnMut(usize)) {
-        self.each(facts, &self.all, f)
+    fn for_each_allowed(&self, facts: &Facts, only: &[u64], f: impl FnMut(usize)) {
+        self.each(facts, only, &self.all, f)
     }
 
     /// [`NeedsTable::for_each_allowed`] for the digit-anchored detectors only.
     #[inline]
-    fn for_each_anchored(&self, facts: &Facts, f: impl FnMut(usize)) {
-        self.each(facts, &self.anchored, f)
+    fn for_each_anchored(&self, facts: &Facts, only: &[u64], f: impl FnMut(usize)) {
+        self.each(facts, only, &self.anchored, f)
     }
 
     #[inline]
-    fn each(&self, facts: &Facts, only: &[u64], mut f: impl FnMut(usize)) {
+    fn each(&self, facts: &Facts, only: &[u64], and: &[u64], mut f: impl FnMut(usize)) {
         let at = |v: u32| (v as usize).min(SATURATED) * self.words;
         let rows = [
             at(facts.digits),
@@ -282,12 +287,14 @@ impl NeedsTable {
             at(facts.alnum),
         ];
         let flags = facts.flags as usize * self.words;
-        for (w, &only) in only.iter().enumerate() {
+        for (w, (&only, &and)) in only.iter().zip(and).enumerate() {
             let mut mask = self
                 .counts
                 .iter()
                 .zip(rows)
-                .fold(only & self.flags[flags + w], |m, (t, row)| m & t[row + w]);
+                .fold(only & and & self.flags[flags + w], |m, (t, row)| {
+                    m & t[row + w]
+                });
             while mask != 0 {
                 f(w * 64 + mask.trailing_zeros() as usize);
                 mask &= mask - 1;
@@ -491,7 +498,8 @@ thread_local! {
     static FOLDED: std::cell::RefCell<Folded> = Default::default();
 }
 
-/// Runs `compiled` over `value`, appending to `out` (cleared first). `supported(i)` says whether
+/// Runs the detectors in `only` (a bit set by index) over `value`, appending to `out` (cleared
+/// first). `supported(i)` says whether
 /// weak matches of detector `i` count without a context word. A value holding full-width forms
 /// or Unicode spaces is searched folded ([`super::fold`]), and its matches are reported as
 /// offsets in `value`; other values are searched as they are, without a copy.
@@ -499,17 +507,18 @@ pub(crate) fn find(
     detectors: &Detectors,
     ctx: &Ctx,
     value: &[u8],
+    only: &[u64],
     supported: &dyn Fn(usize) -> bool,
     out: &mut Vec<Match>,
 ) {
     if value.is_ascii() {
-        return find_in(detectors, ctx, value, supported, out);
+        return find_in(detectors, ctx, value, only, supported, out);
     }
     let search_folded = |f: &mut Folded, out: &mut Vec<Match>| {
         if !f.fold(value) {
-            return find_in(detectors, ctx, value, supported, out);
+            return find_in(detectors, ctx, value, only, supported, out);
         }
-        find_in(detectors, ctx, &f.text, supported, out);
+        find_in(detectors, ctx, &f.text, only, supported, out);
         for m in out.iter_mut() {
             m.start = f.original(m.start);
             m.end = f.original(m.end);
@@ -526,6 +535,7 @@ fn find_in(
     detectors: &Detectors,
     ctx: &Ctx,
     value: &[u8],
+    only: &[u64],
     supported: &dyn Fn(usize) -> bool,
     out: &mut Vec<Match>,
 ) {
@@ -537,7 +547,7 @@ fn find_in(
     let mut memo = ValueMemo::new(&detectors.context);
     if value.len() <= WINDOWED_ABOVE {
         let facts = Facts::scan(value);
-        detectors.needs.for_each_allowed(&facts, |di| {
+        detectors.needs.for_each_allowed(&facts, only, |di| {
             let d = &compiled[di];
             search(d, di, ctx, value, 0, value.len(), supported, &mut memo, out);
         });
@@ -545,13 +555,13 @@ fn find_in(
         let facts = for_each_cluster(value, |c| {
             let (ws, we) = c.window(value.len());
             let wf = Facts::window(&value[ws..we], &c);
-            detectors.needs.for_each_anchored(&wf, |di| {
+            detectors.needs.for_each_anchored(&wf, only, |di| {
                 let d = &compiled[di];
                 let (ds, de) = c.window_for(d.reach, value.len());
                 search(d, di, ctx, value, ds, de, supported, &mut memo, out);
             });
         });
-        detectors.needs.for_each_allowed(&facts, |di| {
+        detectors.needs.for_each_allowed(&facts, only, |di| {
             let d = &compiled[di];
             if !digit_anchored(&d.needs) {
                 search(d, di, ctx, value, 0, value.len(), supported, &mut memo, out);
@@ -719,8 +729,9 @@ mod sse2 {
     #[target_feature(enable = "sse2")]
     pub(super) fn scan(block: &[u8; 64]) -> Block {
         let (mut digits, mut alnum) = (0u64, 0u64);
-        let mut any = [0i32; 6];
         let singles = [b'@', b'+', b':', b'.', b' '];
+        // Per flag, the bytes seen in any lane; one byte mask per flag at the end.
+        let mut any = [_mm_setzero_si128(); 6];
         for (i, lane) in block.chunks_exact(16).enumerate() {
             let v = load(lane.try_into().expect("16 bytes"));
             let (is_digit, is_alnum) = digits_and_alnum(v);
@@ -728,14 +739,21 @@ mod sse2 {
             digits |= mask(is_digit) << (16 * i);
             alnum |= mask(is_alnum) << (16 * i);
             for (k, &b) in singles.iter().enumerate() {
-                any[k] |= _mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(b as i8)));
+                any[k] = _mm_or_si128(any[k], _mm_cmpeq_epi8(v, _mm_set1_epi8(b as i8)));
             }
-            any[5] |= _mm_movemask_epi8(v);
+            any[5] = _mm_or_si128(any[5], v);
         }
-        let flags = [AT, PLUS, COLON, DOT, SPACE, HIGH]
-            .iter()
-            .zip(any)
-            .fold(0, |f, (&flag, any)| if any != 0 { f | flag } else { f });
+        let flags =
+            [AT, PLUS, COLON, DOT, SPACE, HIGH]
+                .iter()
+                .zip(any)
+                .fold(0, |f, (&flag, any)| {
+                    if _mm_movemask_epi8(any) != 0 {
+                        f | flag
+                    } else {
+                        f
+                    }
+                });
         Block {
             digits,
             alnum,
@@ -1062,7 +1080,9 @@ mod tests {
         for v in samples.lines().chain(extra) {
             let facts = Facts::scan(v.as_bytes());
             let mut got = vec![];
-            e.compiled.needs.for_each_allowed(&facts, |i| got.push(i));
+            e.compiled
+                .needs
+                .for_each_allowed(&facts, e.compiled.every(), |i| got.push(i));
             let want: Vec<usize> = (0..e.compiled.list().len())
                 .filter(|&i| facts.allows(&e.compiled.list()[i].needs))
                 .collect();
@@ -1284,7 +1304,14 @@ mod tests {
     fn same_as_reference(value: &[u8]) {
         let e = engine();
         let (mut got, mut want, mut whole) = (Vec::new(), Vec::new(), Vec::new());
-        find_in(&e.compiled, &e.ctx, value, &|_| false, &mut got);
+        find_in(
+            &e.compiled,
+            &e.ctx,
+            value,
+            e.compiled.every(),
+            &|_| false,
+            &mut got,
+        );
         find_reference(e.compiled.list(), &e.ctx, value, &mut want);
         find_unwindowed(e.compiled.list(), &e.ctx, value, &mut whole);
         let text = String::from_utf8_lossy(value);
@@ -1351,10 +1378,10 @@ mod tests {
             let allowed: Vec<usize> =
                 (0..list.len()).filter(|&i| facts.allows(&list[i].needs)).collect();
             let mut got = vec![];
-            e.compiled.needs.for_each_allowed(&facts, |i| got.push(i));
+            e.compiled.needs.for_each_allowed(&facts, e.compiled.every(), |i| got.push(i));
             prop_assert_eq!(&got, &allowed);
             got.clear();
-            e.compiled.needs.for_each_anchored(&facts, |i| got.push(i));
+            e.compiled.needs.for_each_anchored(&facts, e.compiled.every(), |i| got.push(i));
             let anchored: Vec<usize> =
                 allowed.into_iter().filter(|&i| digit_anchored(&list[i].needs)).collect();
             prop_assert_eq!(got, anchored);

@@ -6,8 +6,8 @@ use std::arch::x86_64::*;
 /// The sixteen bytes as a vector.
 #[target_feature(enable = "sse2")]
 pub(crate) fn load(bytes: &[u8; 16]) -> __m128i {
-    let half = |k: usize| i64::from_le_bytes(bytes[k..k + 8].try_into().expect("8 bytes"));
-    _mm_set_epi64x(half(8), half(0))
+    // SAFETY: an unaligned load of exactly the sixteen bytes of the array.
+    unsafe { _mm_loadu_si128(bytes.as_ptr().cast()) }
 }
 
 /// Bytes of `v` in `lo..=lo + span` (unsigned), as a byte mask.
