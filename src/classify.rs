@@ -26,7 +26,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::detect::{hints, mask, Engine, Match, Sensitivity};
+use crate::detect::{hints, mask, DetectorSet, Engine, Match, Sensitivity};
 use crate::transformed::Written;
 
 mod rules;
@@ -191,6 +191,13 @@ pub struct ColumnClassifier<'e> {
     /// Category indices of `person_name` and `birth_date`, when the engine has them.
     name_cat: Option<usize>,
     birth_cat: Option<usize>,
+    /// The column's SQL type as the database names it.
+    sql_type: String,
+    /// The detectors run on its values (all, unless [`ColumnClassifier::trust_column_type`]
+    /// narrowed them).
+    only: DetectorSet,
+    /// What the evidence says about a narrowing by type.
+    type_note: Option<String>,
 }
 
 /// The longest prefix of `v` of at most `max` bytes that does not split a UTF-8 character.
@@ -203,6 +210,29 @@ fn prefix_at_char(v: &[u8], max: usize) -> &[u8] {
         end -= 1;
     }
     &v[..end]
+}
+
+/// The categories a value of `sql_type` can hold, where the database keeps only values of a
+/// column's type in it: a date or time can only be a birth date; a boolean or a UUID is none of
+/// them; a network address type holds its own kind. `None` for every other type (anything may
+/// be written in it).
+pub fn categories_for_type(sql_type: &str) -> Option<&'static [&'static str]> {
+    let t = sql_type.trim().to_ascii_lowercase();
+    let is = |prefix: &str| t.starts_with(prefix);
+    if ["timestamp", "datetime", "date", "time", "interval", "year"]
+        .iter()
+        .any(|p| is(p))
+    {
+        Some(&["birth_date"])
+    } else if ["boolean", "bool", "uuid"].contains(&t.as_str()) {
+        Some(&[])
+    } else if ["inet", "cidr"].contains(&t.as_str()) {
+        Some(&["ip_address"])
+    } else if is("macaddr") {
+        Some(&["mac_address"])
+    } else {
+        None
+    }
 }
 
 fn is_numeric_type(sql_type: &str) -> bool {
@@ -290,7 +320,45 @@ impl<'e> ColumnClassifier<'e> {
             rules: rules::RuleState::default(),
             name_cat: engine.categories().iter().position(|c| c == "person_name"),
             birth_cat: engine.categories().iter().position(|c| c == "birth_date"),
+            sql_type: sql_type.to_string(),
+            only: engine.every_detector(),
+            type_note: None,
         }
+    }
+
+    /// Narrows detection to the categories the column's type can hold, for databases that keep
+    /// only values of a column's type in it (PostgreSQL, MySQL/MariaDB; not SQLite, which keeps
+    /// any value in any column): see [`categories_for_type`]. The evidence says so.
+    pub fn trust_column_type(&mut self) {
+        let Some(held) = categories_for_type(&self.sql_type) else {
+            return;
+        };
+        let engine = self.engine;
+        let keep = |ci: usize| held.contains(&engine.categories()[ci].as_str());
+        self.only = engine.detector_set(|i| keep(engine.category_index(i)));
+        for (ci, c) in self.cats.iter_mut().enumerate() {
+            if !keep(ci) {
+                c.name_hint = None;
+            }
+        }
+        for (i, s) in self.supported.iter_mut().enumerate() {
+            *s &= keep(engine.category_index(i));
+        }
+        self.phone_named = self.phone_named.filter(|&ci| keep(ci));
+        self.name_cat = self.name_cat.filter(|&ci| keep(ci));
+        self.birth_cat = self.birth_cat.filter(|&ci| keep(ci));
+        self.type_note = Some(if held.is_empty() {
+            format!(
+                "not searched: a {} column holds none of the categories",
+                self.sql_type
+            )
+        } else {
+            format!(
+                "searched for {} only: a {} column holds nothing else",
+                held.join(", "),
+                self.sql_type
+            )
+        });
     }
 
     /// Values longer than `max` bytes are searched only in their first `max` bytes (at least
@@ -343,8 +411,12 @@ impl<'e> ColumnClassifier<'e> {
                 }
             }
         }
-        self.engine
-            .find_supported(v, &self.supported, &mut self.buf);
+        if self.only.is_empty() {
+            self.buf.clear();
+        } else {
+            self.engine
+                .find_among(v, &self.only, &self.supported, &mut self.buf);
+        }
         if self.name_cat.is_some() {
             self.rules.value(v);
         }
@@ -423,7 +495,7 @@ impl<'e> ColumnClassifier<'e> {
                 self.unsearched
             ));
         }
-        let mut notes: Vec<String> = Vec::new();
+        let mut notes: Vec<String> = self.type_note.into_iter().collect();
         if !cut.is_empty() {
             notes.push(format!("detection cut short: {}", cut.join("; ")));
         }

@@ -489,6 +489,9 @@ impl TableRun<'_> {
             .map(|c| {
                 let mut k = ColumnClassifier::new(self.engine, &c.name, &c.sql_type);
                 k.set_max_value_bytes(self.limits.max_value_bytes);
+                if self.db.dialect().backend() != Backend::Sqlite {
+                    k.trust_column_type();
+                }
                 k
             })
             .collect();

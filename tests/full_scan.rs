@@ -291,8 +291,8 @@ async fn scan_full(url: &str, range_rows: u32) -> (u64, Vec<String>) {
                 .map(|k| format!("{} {:?} {:?}", k.category, k.status, k.evidence))
                 .collect();
             format!(
-                ".{}.{} {:?} {cats:?} sampled={} non_null={}",
-                c.key.table, c.key.column, c.scan_status, c.sampled, c.non_null
+                ".{}.{} {:?} {cats:?} sampled={} non_null={} note={:?}",
+                c.key.table, c.key.column, c.scan_status, c.sampled, c.non_null, c.scan_note
             )
         })
         .collect();
@@ -323,12 +323,15 @@ async fn a_scan_over_many_ranges_classifies_like_one_range() {
             "CREATE TABLE people (id int PRIMARY KEY, mobile varchar(20), email varchar(100), note text);
              {gen}
              CREATE TABLE tags (tag varchar(20), n int);
-             INSERT INTO tags VALUES ('a', 1), ('b', 2);"
+             INSERT INTO tags VALUES ('a', 1), ('b', 2);
+             CREATE TABLE visits (id int PRIMARY KEY, mobile_at timestamp, mobile varchar(20));
+             INSERT INTO visits VALUES (1, '2024-01-01 10:00:00', '13912345678'),
+               (2, '2024-01-02 11:00:00', '13812345678'), (3, '2024-01-03 12:00:00', '13712345678');"
         ))
         .await;
         let (rows_one, one) = scan_full(&db.url, 1_000_000).await;
         let (rows_many, many) = scan_full(&db.url, 7).await;
-        assert_eq!(rows_one, 5002, "{kind:?}");
+        assert_eq!(rows_one, 5005, "{kind:?}");
         assert_eq!(rows_many, rows_one, "{kind:?}");
         assert_eq!(many, one, "{kind:?}");
         let mobile = one.iter().find(|c| c.contains(".people.mobile ")).unwrap();
@@ -336,6 +339,15 @@ async fn a_scan_over_many_ranges_classifies_like_one_range() {
             mobile.contains("phone") && mobile.contains("sampled=5000"),
             "{mobile}"
         );
+        // The server keeps only timestamps in a timestamp column: searched for birth dates only,
+        // and the evidence says so; the text column beside it is searched by every detector.
+        let at = one.iter().find(|c| c.contains(".visits.mobile_at ")).unwrap();
+        assert!(
+            at.contains("searched for birth_date only") && !at.contains("phone"),
+            "{at}"
+        );
+        let text = one.iter().find(|c| c.contains(".visits.mobile ")).unwrap();
+        assert!(text.contains("phone") && text.contains("note=None"), "{text}");
         db.drop_db().await;
     }
 }

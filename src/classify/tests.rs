@@ -390,3 +390,80 @@ fn full_width_and_grouped_spellings_are_whole_values_with_masked_examples() {
     );
     assert_eq!(f.examples, [format!("1101** ******** 123{id}")]);
 }
+
+#[test]
+fn column_types_name_what_they_can_hold() {
+    for t in [
+        "date",
+        "timestamp with time zone",
+        "timestamp without time zone",
+        "datetime(3)",
+        "TIME",
+        "year",
+        "interval",
+    ] {
+        assert_eq!(categories_for_type(t), Some(&["birth_date"][..]), "{t}");
+    }
+    for t in ["boolean", "uuid"] {
+        assert_eq!(categories_for_type(t), Some(&[][..]), "{t}");
+    }
+    assert_eq!(categories_for_type("inet"), Some(&["ip_address"][..]));
+    assert_eq!(categories_for_type("macaddr8"), Some(&["mac_address"][..]));
+    for t in [
+        "text",
+        "varchar(32)",
+        "bigint",
+        "json",
+        "USER-DEFINED",
+        "tinyint(1)",
+        "bytea",
+    ] {
+        assert_eq!(categories_for_type(t), None, "{t}");
+    }
+}
+
+/// Classifies with the column type trusted, as a scan of PostgreSQL or MySQL does.
+fn classify_typed(name: &str, sql_type: &str, values: &[&str]) -> ColumnReport {
+    let mut c = ColumnClassifier::new(engine(), name, sql_type);
+    c.trust_column_type();
+    for v in values {
+        c.observe(Some(v.as_bytes()));
+    }
+    c.finish()
+}
+
+#[test]
+fn a_trusted_column_type_narrows_detection_and_says_so() {
+    // Birth dates in a date column are still found.
+    let dates = ["1990-03-07", "1985-12-31", "2001-07-15", "1978-01-02"];
+    let r = classify_typed("birthday", "date", &dates);
+    assert!(finding(&r, "birth_date").is_some(), "{r:?}");
+    let note = r.note.as_deref().unwrap_or_default();
+    assert!(note.contains("searched for birth_date only"), "{note}");
+    // A time column named like a phone is no phone column, whatever its values look like.
+    let times = ["13:81:23", "13:90:11"];
+    let r = classify_typed("mobile", "time without time zone", &times);
+    assert!(finding(&r, "phone").is_none(), "{r:?}");
+    // A UUID column is not searched, and the evidence says so.
+    let ids = ["550e8400-e29b-41d4-a716-446655440000"; 3];
+    let r = classify_typed("user_phone", "uuid", &ids);
+    assert_eq!(r.status, ColumnStatus::Clean);
+    assert!(r.findings.is_empty(), "{r:?}");
+    assert!(
+        r.note
+            .as_deref()
+            .unwrap_or_default()
+            .contains("not searched"),
+        "{r:?}"
+    );
+    // Untrusted (SQLite), the same values are searched by every detector.
+    let r = classify("user_phone", "uuid", &ids.map(Some));
+    assert!(r.note.is_none(), "{r:?}");
+    // A text column is searched as before.
+    let r = classify_typed(
+        "mobile",
+        "text",
+        &["13812345678", "13912345678", "13712345678"],
+    );
+    assert!(finding(&r, "phone").is_some(), "{r:?}");
+}

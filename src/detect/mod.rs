@@ -149,19 +149,61 @@ impl Engine {
     /// Weak matches are kept only when one of the detector's context words occurs in the value.
     /// Never panics, whatever the bytes; does not allocate when `out` has capacity.
     pub fn find(&self, value: &[u8], out: &mut Vec<Match>) {
-        engine::find(&self.compiled, &self.ctx, value, &|_| false, out);
+        let every = self.compiled.every();
+        engine::find(&self.compiled, &self.ctx, value, every, &|_| false, out);
     }
 
     /// Like [`Engine::find`], but weak matches of detector `i` are also kept when `supported[i]`
     /// is true (column-name evidence). `supported` may be shorter than the detector list.
     pub fn find_supported(&self, value: &[u8], supported: &[bool], out: &mut Vec<Match>) {
+        self.find_among(value, &self.every_detector(), supported, out);
+    }
+
+    /// Like [`Engine::find_supported`], with only the detectors in `only`.
+    pub fn find_among(
+        &self,
+        value: &[u8],
+        only: &DetectorSet,
+        supported: &[bool],
+        out: &mut Vec<Match>,
+    ) {
         engine::find(
             &self.compiled,
             &self.ctx,
             value,
+            &only.0,
             &|i| supported.get(i).copied().unwrap_or(false),
             out,
         );
+    }
+
+    /// Every detector, as a [`DetectorSet`].
+    pub fn every_detector(&self) -> DetectorSet {
+        DetectorSet(self.compiled.every().to_vec())
+    }
+
+    /// The detectors for which `keep(i)` holds.
+    pub fn detector_set(&self, keep: impl Fn(usize) -> bool) -> DetectorSet {
+        let mut bits = self.compiled.every().to_vec();
+        for (i, b) in bits.iter_mut().enumerate() {
+            for k in 0..64 {
+                if *b >> k & 1 == 1 && !keep(i * 64 + k) {
+                    *b &= !(1 << k);
+                }
+            }
+        }
+        DetectorSet(bits)
+    }
+}
+
+/// A set of an engine's detectors (by index), to run only some of them on a value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DetectorSet(Vec<u64>);
+
+impl DetectorSet {
+    /// True when the set holds no detector.
+    pub fn is_empty(&self) -> bool {
+        self.0.iter().all(|&w| w == 0)
     }
 }
 
