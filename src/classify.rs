@@ -212,6 +212,24 @@ fn prefix_at_char(v: &[u8], max: usize) -> &[u8] {
     &v[..end]
 }
 
+/// How a column's scan note starts when its type narrowed detection
+/// ([`ColumnClassifier::trust_column_type`]).
+pub const TYPE_NARROWED: &str = "narrowed by the column type: ";
+
+/// The categories a column's last scan looked for: `all`, or those its type can hold when its
+/// scan note says the type narrowed detection.
+pub fn categories_checked(all: &[String], sql_type: &str, scan_note: Option<&str>) -> Vec<String> {
+    let narrowed = scan_note.is_some_and(|n| n.starts_with(TYPE_NARROWED));
+    match categories_for_type(sql_type).filter(|_| narrowed) {
+        Some(held) => all
+            .iter()
+            .filter(|c| held.contains(&c.as_str()))
+            .cloned()
+            .collect(),
+        None => all.to_vec(),
+    }
+}
+
 /// The categories a value of `sql_type` can hold, where the database keeps only values of a
 /// column's type in it: a date or time can only be a birth date; a boolean or a UUID is none of
 /// them; a network address type holds its own kind. `None` for every other type (anything may
@@ -347,17 +365,12 @@ impl<'e> ColumnClassifier<'e> {
         self.phone_named = self.phone_named.filter(|&ci| keep(ci));
         self.name_cat = self.name_cat.filter(|&ci| keep(ci));
         self.birth_cat = self.birth_cat.filter(|&ci| keep(ci));
+        let t = &self.sql_type;
         self.type_note = Some(if held.is_empty() {
-            format!(
-                "not searched: a {} column holds none of the categories",
-                self.sql_type
-            )
+            format!("{TYPE_NARROWED}not searched: a {t} column holds none of the categories")
         } else {
-            format!(
-                "searched for {} only: a {} column holds nothing else",
-                held.join(", "),
-                self.sql_type
-            )
+            let only = held.join(", ");
+            format!("{TYPE_NARROWED}searched for {only} only: a {t} column holds nothing else")
         });
     }
 

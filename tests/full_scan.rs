@@ -341,13 +341,19 @@ async fn a_scan_over_many_ranges_classifies_like_one_range() {
         );
         // The server keeps only timestamps in a timestamp column: searched for birth dates only,
         // and the evidence says so; the text column beside it is searched by every detector.
-        let at = one.iter().find(|c| c.contains(".visits.mobile_at ")).unwrap();
+        let at = one
+            .iter()
+            .find(|c| c.contains(".visits.mobile_at "))
+            .unwrap();
         assert!(
             at.contains("searched for birth_date only") && !at.contains("phone"),
             "{at}"
         );
         let text = one.iter().find(|c| c.contains(".visits.mobile ")).unwrap();
-        assert!(text.contains("phone") && text.contains("note=None"), "{text}");
+        assert!(
+            text.contains("phone") && text.contains("note=None"),
+            "{text}"
+        );
         db.drop_db().await;
     }
 }

@@ -467,3 +467,23 @@ fn a_trusted_column_type_narrows_detection_and_says_so() {
     );
     assert!(finding(&r, "phone").is_some(), "{r:?}");
 }
+
+#[test]
+fn the_categories_checked_follow_a_narrowing_type() {
+    let all: Vec<String> = ["phone", "email", "birth_date"].map(String::from).to_vec();
+    let mut c = ColumnClassifier::new(engine(), "created_at", "timestamp with time zone");
+    c.trust_column_type();
+    c.observe(Some(b"2024-03-15 12:30:45+00"));
+    let note = c.finish().note;
+    let narrowed = categories_checked(&all, "timestamp with time zone", note.as_deref());
+    assert_eq!(narrowed, ["birth_date"]);
+    // Without the narrowing note (a SQLite column, or a scan before this rule), every category.
+    assert_eq!(
+        categories_checked(&all, "timestamp with time zone", None),
+        all
+    );
+    let cut = Some("detection cut short: 1 value(s) not searched");
+    assert_eq!(categories_checked(&all, "uuid", cut), all);
+    let uuid = Some("narrowed by the column type: not searched: a uuid column holds none");
+    assert!(categories_checked(&all, "uuid", uuid).is_empty());
+}

@@ -41,9 +41,14 @@ struct Column<'a> {
     transformed: u64,
     scan_status: ColumnStatus,
     /// With `scan_status` `clean`: the categories the detectors checked and none of which
-    /// reached its threshold ("no detector matched", not "holds no personal data").
+    /// reached its threshold ("no detector matched", not "holds no personal data"); fewer
+    /// when the column's type narrowed detection (`scan_note` says so).
     #[serde(skip_serializing_if = "Option::is_none")]
-    categories_checked: Option<&'a [String]>,
+    categories_checked: Option<Vec<String>>,
+    /// The last scan's note: detection narrowed by the column type or cut short, the view
+    /// lineage the evidence came from, or why a view was not read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    scan_note: Option<&'a str>,
     first_seen: DateTime<Utc>,
     last_seen: DateTime<Utc>,
     last_scanned: Option<DateTime<Utc>>,
@@ -89,7 +94,10 @@ fn column<'a>(c: &'a ReportColumn, checked: &'a [String]) -> Column<'a> {
         non_null: r.non_null,
         transformed: r.transformed,
         scan_status: r.scan_status,
-        categories_checked: (r.scan_status == ColumnStatus::Clean).then_some(checked),
+        categories_checked: (r.scan_status == ColumnStatus::Clean).then(|| {
+            crate::classify::categories_checked(checked, &r.sql_type, r.scan_note.as_deref())
+        }),
+        scan_note: r.scan_note.as_deref(),
         first_seen: r.first_seen,
         last_seen: r.last_seen,
         last_scanned: r.last_scanned,
