@@ -163,6 +163,21 @@ struct ContextWords {
     ac: Option<AhoCorasick>,
     /// For each word, the detectors that list it.
     owners: Vec<u64>,
+    /// The first two bytes of every word in every ASCII case, one bit per pair: a value holding
+    /// none of the pairs holds no word, found without the automaton. `None` when a word is one
+    /// byte long.
+    pairs: Option<Box<[u64; 1024]>>,
+}
+
+/// The index of a byte pair in [`ContextWords::pairs`].
+#[inline]
+fn pair_index(a: u8, b: u8) -> usize {
+    (a as usize) << 8 | b as usize
+}
+
+/// A byte and, for an ASCII letter, its other case.
+fn both_cases(b: u8) -> [u8; 2] {
+    [b.to_ascii_lowercase(), b.to_ascii_uppercase()]
 }
 
 impl ContextWords {
@@ -185,9 +200,24 @@ impl ContextWords {
             .build(owners.iter().map(|(w, _)| w))
             .ok()
             .filter(|_| !owners.is_empty());
+        let pairs = owners
+            .iter()
+            .try_fold(Box::new([0u64; 1024]), |mut bits, (w, _)| {
+                let &[a, b, ..] = w.as_bytes() else {
+                    return None;
+                };
+                for a in both_cases(a) {
+                    for b in both_cases(b) {
+                        let i = pair_index(a, b);
+                        bits[i / 64] |= 1 << (i % 64);
+                    }
+                }
+                Some(bits)
+            });
         ContextWords {
             ac,
             owners: owners.into_iter().map(|(_, bits)| bits).collect(),
+            pairs,
         }
     }
 
@@ -195,6 +225,15 @@ impl ContextWords {
     /// was built.
     fn found(&self, value: &[u8]) -> Option<u64> {
         let ac = self.ac.as_ref()?;
+        if let Some(pairs) = &self.pairs {
+            let has = |w: &[u8]| {
+                let i = pair_index(w[0], w[1]);
+                pairs[i / 64] >> (i % 64) & 1 == 1
+            };
+            if !value.windows(2).any(has) {
+                return Some(0);
+            }
+        }
         Some(
             ac.find_overlapping_iter(value)
                 .fold(0, |f, m| f | self.owners[m.pattern().as_usize()]),
@@ -1094,6 +1133,7 @@ mod tests {
     static OWN_WORDS: ContextWords = ContextWords {
         ac: None,
         owners: Vec::new(),
+        pairs: None,
     };
 
     #[test]
