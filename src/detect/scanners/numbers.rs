@@ -10,14 +10,8 @@ const SEP: &[u8] = b" -";
 /// four before its end (both grouped forms need exactly four digits before their first
 /// separator); so the search goes from run to run.
 pub(super) fn bank_card(h: &[u8], pos: usize) -> Option<(usize, usize)> {
-    let at = |s: usize| {
-        let run = count_digits(h, s, 19);
-        if run >= 13 {
-            return Some(s + run);
-        }
-        if run != 4 {
-            return None;
-        }
+    // The grouped forms from `s`, where exactly four digits start.
+    let grouped = |s: usize| {
         let (mut i, mut groups) = (s + 4, 0);
         while groups < 3 && one_of(h, i, SEP) && digits(h, i + 1, 4) {
             i += 5;
@@ -37,9 +31,10 @@ pub(super) fn bank_card(h: &[u8], pos: usize) -> Option<(usize, usize)> {
             && digits(h, s + 12, 5))
         .then_some(s + 17)
     };
-    digit_runs(h, pos).find_map(|(start, end)| {
-        let e = at(start).map(|e| (start, e));
-        e.or_else(|| (end - start > 4).then(|| at(end - 4).map(|e| (end - 4, e)))?)
+    digit_runs(h, pos).find_map(|(start, end)| match end - start {
+        run @ 13.. => Some((start, start + run.min(19))),
+        4.. => grouped(end - 4).map(|e| (end - 4, e)),
+        _ => None,
     })
 }
 
@@ -48,13 +43,9 @@ pub(super) fn bank_card(h: &[u8], pos: usize) -> Option<(usize, usize)> {
 /// Only two starts in a run of digits can match: its first digit (fifteen digits or more), and
 /// two before its end (the grouped form); so the search goes from run to run.
 pub(super) fn imei(h: &[u8], pos: usize) -> Option<(usize, usize)> {
-    let at = |s: usize| {
-        let run = count_digits(h, s, 16);
-        if run >= 15 {
-            return Some(s + run);
-        }
-        (run == 2
-            && one_of(h, s + 2, SEP)
+    // The grouped form from `s`, where exactly two digits start.
+    let grouped = |s: usize| {
+        (one_of(h, s + 2, SEP)
             && digits(h, s + 3, 6)
             && one_of(h, s + 9, SEP)
             && digits(h, s + 10, 6)
@@ -62,9 +53,10 @@ pub(super) fn imei(h: &[u8], pos: usize) -> Option<(usize, usize)> {
             && digit(h, s + 17))
         .then(|| s + 17 + count_digits(h, s + 17, 2))
     };
-    digit_runs(h, pos).find_map(|(start, end)| {
-        let e = at(start).map(|e| (start, e));
-        e.or_else(|| (end - start > 2).then(|| at(end - 2).map(|e| (end - 2, e)))?)
+    digit_runs(h, pos).find_map(|(start, end)| match end - start {
+        run @ 15.. => Some((start, start + run.min(16))),
+        2.. => grouped(end - 2).map(|e| (end - 2, e)),
+        _ => None,
     })
 }
 
