@@ -1208,6 +1208,30 @@ async fn column_level(kind: Kind) {
     assert_eq!(rule_of("car_owner", "c1", "person_name"), "values");
     assert_eq!(rule_of("device_log", "sbh", "imei"), "name + values");
     assert_eq!(rule_of("car_owner", "csrq", "birth_date"), "name + values");
+    // A DATE column is searched for birth dates only where the server enforces the type, and
+    // every export says so; SQLite keeps any value in a DATE column, so it is searched in full.
+    let dob = doc["columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["table"] == "car_owner" && x["column"] == "dob")
+        .expect("car_owner.dob has evidence");
+    let note = dob["scan_note"].as_str().unwrap_or_default();
+    let narrowed = "narrowed by the column type: searched for birth_date only";
+    let o = common::dw(&["inventory", "export", "--format", "csv", "--config", c]);
+    assert!(o.status.success(), "export: {}", common::text(&o));
+    let csv = String::from_utf8_lossy(&o.stdout).to_string();
+    let dob_rows: Vec<&str> = csv.lines().filter(|l| l.contains(",dob,")).collect();
+    assert!(!dob_rows.is_empty(), "{csv}");
+    if kind == Kind::Sqlite {
+        assert!(dob["scan_note"].is_null(), "{dob}");
+    } else {
+        assert!(note.starts_with(narrowed), "{kind:?}: {dob}");
+        assert!(
+            dob_rows.iter().all(|l| l.contains(narrowed)),
+            "{dob_rows:?}"
+        );
+    }
     assert_eq!(rule_of("device_log", "c6", "geo_location"), "values");
     // A hinted column no detector matched: "clean" with the categories checked.
     let birthday = doc["columns"]

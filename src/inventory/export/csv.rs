@@ -7,6 +7,8 @@
 //! `covered_by_last_run` lists, in the same order and joined by `;`, when each one's last run
 //! finished (RFC 3339, empty when it never ran). `transformed` counts sampled values datawarden
 //! wrote (envelopes, pseudonyms, masks); `share` is `matched / (non_null - transformed)`.
+//! `scan_note` is the column's last scan note (detection narrowed by its type or cut short, the
+//! view lineage the evidence came from).
 
 use std::borrow::Cow;
 use std::io::Write;
@@ -45,6 +47,7 @@ pub const HEADERS: &[&str] = &[
     "last_scanned",
     "transformed",
     "covered_by_last_run",
+    "scan_note",
 ];
 
 /// Neutralises cells that spreadsheets would evaluate as formulas.
@@ -100,6 +103,7 @@ pub fn write(report: &Report, out: &mut dyn Write) -> Result<()> {
             time(r.last_scanned),
             r.transformed.to_string(),
             last_runs,
+            cell(r.scan_note.as_deref().unwrap_or("")).into_owned(),
         ];
         if r.categories.is_empty() {
             // A column whose sample held no values: unknown, listed so nobody reads it as clean.

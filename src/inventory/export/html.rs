@@ -320,6 +320,9 @@ pub fn write(report: &Report, out: &mut dyn Write) -> Result<()> {
                         .collect()
                 })
                 .unwrap_or_default();
+            let scan_note = r.scan_note.as_deref().map_or(String::new(), |n| {
+                format!("<br><span class=\"muted\">{}</span>", esc(n))
+            });
             let policies = if !cat.status.holds() {
                 "<span class=\"muted\">-</span>".to_string()
             } else {
@@ -327,7 +330,7 @@ pub fn write(report: &Report, out: &mut dyn Write) -> Result<()> {
             };
             let _ = write!(
                 h,
-                "<tr><td><code>{}.{}</code><br><span class=\"muted\">{} &middot; {} &middot; {}</span></td>\
+                "<tr><td><code>{}.{}</code><br><span class=\"muted\">{} &middot; {} &middot; {}</span>{scan_note}</td>\
                  <td>{}<br>{}</td><td>{status_cell}</td><td class=\"num\">{} / {}</td><td class=\"num\">{}</td>\
                  <td>{}</td><td class=\"mono\">{}</td><td class=\"mono\">{}</td><td>{policies}</td></tr>",
                 esc(&r.key.table),
