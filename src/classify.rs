@@ -235,18 +235,42 @@ pub fn categories_checked(all: &[String], sql_type: &str, scan_note: Option<&str
 /// them; a network address type holds its own kind. `None` for every other type (anything may
 /// be written in it).
 pub fn categories_for_type(sql_type: &str) -> Option<&'static [&'static str]> {
-    let t = sql_type.trim().to_ascii_lowercase();
-    let is = |prefix: &str| t.starts_with(prefix);
-    if ["timestamp", "datetime", "date", "time", "interval", "year"]
-        .iter()
-        .any(|p| is(p))
-    {
+    // The type's name without precision (`timestamp(3) with time zone`, `datetime(6)`), compared
+    // whole: a domain or enum whose name merely starts like one (`datestr`, `timeline`) may hold
+    // anything.
+    let mut name = String::with_capacity(sql_type.len());
+    let mut depth = 0u32;
+    for ch in sql_type.trim().chars() {
+        match ch {
+            '(' => depth += 1,
+            ')' => depth = depth.saturating_sub(1),
+            _ if depth == 0 => name.push(ch.to_ascii_lowercase()),
+            _ => {}
+        }
+    }
+    let name = name.split_whitespace().collect::<Vec<_>>().join(" ");
+    const TEMPORAL: &[&str] = &[
+        "date",
+        "time",
+        "timetz",
+        "time with time zone",
+        "time without time zone",
+        "timestamp",
+        "timestamptz",
+        "timestamp with time zone",
+        "timestamp without time zone",
+        "datetime",
+        "interval",
+        "year",
+    ];
+    let n = name.as_str();
+    if TEMPORAL.contains(&n) || n.starts_with("interval ") {
         Some(&["birth_date"])
-    } else if ["boolean", "bool", "uuid"].contains(&t.as_str()) {
+    } else if ["boolean", "bool", "uuid"].contains(&n) {
         Some(&[])
-    } else if ["inet", "cidr"].contains(&t.as_str()) {
+    } else if ["inet", "cidr"].contains(&n) {
         Some(&["ip_address"])
-    } else if is("macaddr") {
+    } else if ["macaddr", "macaddr8"].contains(&n) {
         Some(&["mac_address"])
     } else {
         None
