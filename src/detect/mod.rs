@@ -156,7 +156,7 @@ impl Engine {
     /// Like [`Engine::find`], but weak matches of detector `i` are also kept when `supported[i]`
     /// is true (column-name evidence). `supported` may be shorter than the detector list.
     pub fn find_supported(&self, value: &[u8], supported: &[bool], out: &mut Vec<Match>) {
-        self.find_among(value, &self.every_detector(), supported, out);
+        self.find_in_set(value, self.compiled.every(), supported, out);
     }
 
     /// Like [`Engine::find_supported`], with only the detectors in `only`.
@@ -167,14 +167,12 @@ impl Engine {
         supported: &[bool],
         out: &mut Vec<Match>,
     ) {
-        engine::find(
-            &self.compiled,
-            &self.ctx,
-            value,
-            &only.0,
-            &|i| supported.get(i).copied().unwrap_or(false),
-            out,
-        );
+        self.find_in_set(value, &only.0, supported, out);
+    }
+
+    fn find_in_set(&self, value: &[u8], only: &[u64], supported: &[bool], out: &mut Vec<Match>) {
+        let supported = |i: usize| supported.get(i).copied().unwrap_or(false);
+        engine::find(&self.compiled, &self.ctx, value, only, &supported, out);
     }
 
     /// Every detector, as a [`DetectorSet`].
