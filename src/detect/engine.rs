@@ -1161,26 +1161,30 @@ mod tests {
         }
     }
 
+    /// One detector over `value[from..to]`, without column support, reading its own context
+    /// words: how the references search.
+    fn search_alone(
+        d: &Compiled,
+        di: usize,
+        ctx: &Ctx,
+        value: &[u8],
+        from: usize,
+        to: usize,
+        out: &mut Vec<Match>,
+    ) {
+        let mut memo = ValueMemo::new(&OWN_WORDS);
+        search(d, di, ctx, value, from, to, &|_| false, &mut memo, out);
+    }
+
     /// The windowed search as first written (byte-by-byte cluster walk, every window re-scanned
     /// in full), kept to check the faster one against.
     fn find_reference(compiled: &[Compiled], ctx: &Ctx, value: &[u8], out: &mut Vec<Match>) {
         out.clear();
-        let supported = |_| false;
         if value.len() <= WINDOWED_ABOVE {
             let facts = Facts::scan(value);
             for (di, d) in compiled.iter().enumerate() {
                 if reference_allows(&facts, &d.needs) {
-                    search(
-                        d,
-                        di,
-                        ctx,
-                        value,
-                        0,
-                        value.len(),
-                        &supported,
-                        &mut ValueMemo::new(&OWN_WORDS),
-                        out,
-                    );
+                    search_alone(d, di, ctx, value, 0, value.len(), out);
                 }
             }
             resolve(compiled, out);
@@ -1207,34 +1211,14 @@ mod tests {
         };
         for (di, d) in compiled.iter().enumerate() {
             if !reference_digit_anchored(&d.needs) && reference_allows(&facts, &d.needs) {
-                search(
-                    d,
-                    di,
-                    ctx,
-                    value,
-                    0,
-                    value.len(),
-                    &supported,
-                    &mut ValueMemo::new(&OWN_WORDS),
-                    out,
-                );
+                search_alone(d, di, ctx, value, 0, value.len(), out);
             }
         }
         for (ws, we) in reference_windows(value) {
             let wf = Facts::scan(&value[ws..we]);
             for (di, d) in compiled.iter().enumerate() {
                 if reference_digit_anchored(&d.needs) && reference_allows(&wf, &d.needs) {
-                    search(
-                        d,
-                        di,
-                        ctx,
-                        value,
-                        ws,
-                        we,
-                        &supported,
-                        &mut ValueMemo::new(&OWN_WORDS),
-                        out,
-                    );
+                    search_alone(d, di, ctx, value, ws, we, out);
                 }
             }
         }
@@ -1325,17 +1309,7 @@ mod tests {
     fn find_unwindowed(compiled: &[Compiled], ctx: &Ctx, value: &[u8], out: &mut Vec<Match>) {
         out.clear();
         for (di, d) in compiled.iter().enumerate() {
-            search(
-                d,
-                di,
-                ctx,
-                value,
-                0,
-                value.len(),
-                &|_| false,
-                &mut ValueMemo::new(&OWN_WORDS),
-                out,
-            );
+            search_alone(d, di, ctx, value, 0, value.len(), out);
         }
         resolve(compiled, out);
     }

@@ -31,49 +31,54 @@ impl Store {
     /// Deletes finished attempts that started before `before` (except the latest attempt and the
     /// latest success of each job) and finished claims of fire times before `before`.
     pub async fn prune_history(&self, before: DateTime<Utc>) -> Result<Pruned> {
-        let mut pruned = Pruned::default();
+        let runs = self
+            .delete_in_batches(
+                "DELETE FROM job_runs WHERE id IN (
+                   SELECT id FROM job_runs
+                    WHERE outcome <> 'running' AND started < $1
+                      AND id NOT IN (SELECT MAX(id) FROM job_runs GROUP BY job)
+                      AND id NOT IN (SELECT MAX(id) FROM job_runs WHERE outcome = 'success' GROUP BY job)
+                    LIMIT $2)",
+                "pruning old job runs",
+                before,
+            )
+            .await?;
+        let claims = self
+            .delete_in_batches(
+                "DELETE FROM job_claims WHERE (job, scheduled) IN (
+                   SELECT job, scheduled FROM job_claims
+                    WHERE state = 'done' AND scheduled < $1
+                    LIMIT $2)",
+                "pruning old job claims",
+                before,
+            )
+            .await?;
+        Ok(Pruned { runs, claims })
+    }
+
+    /// Runs `sql`, a DELETE of at most `$2` rows older than `$1`, one statement (one short
+    /// transaction) at a time until a batch comes back short; the rows deleted.
+    async fn delete_in_batches(
+        &self,
+        sql: &'static str,
+        what: &'static str,
+        before: DateTime<Utc>,
+    ) -> Result<u64> {
+        let mut deleted = 0;
         loop {
             let n = with_db!(self, |pool, kind| {
-                sqlx::query(
-                    "DELETE FROM job_runs WHERE id IN (
-                       SELECT id FROM job_runs
-                        WHERE outcome <> 'running' AND started < $1
-                          AND id NOT IN (SELECT MAX(id) FROM job_runs GROUP BY job)
-                          AND id NOT IN (SELECT MAX(id) FROM job_runs WHERE outcome = 'success' GROUP BY job)
-                        LIMIT $2)",
-                )
-                .bind(before)
-                .bind(PRUNE_BATCH)
-                .execute(pool)
-                .await
-                .map_err(db("pruning old job runs"))
-                .map(|r| r.rows_affected())
+                sqlx::query(sql)
+                    .bind(before)
+                    .bind(PRUNE_BATCH)
+                    .execute(pool)
+                    .await
+                    .map_err(db(what))
+                    .map(|r| r.rows_affected())
             })?;
-            pruned.runs += n;
+            deleted += n;
             if n < PRUNE_BATCH as u64 {
-                break;
+                return Ok(deleted);
             }
         }
-        loop {
-            let n = with_db!(self, |pool, kind| {
-                sqlx::query(
-                    "DELETE FROM job_claims WHERE (job, scheduled) IN (
-                       SELECT job, scheduled FROM job_claims
-                        WHERE state = 'done' AND scheduled < $1
-                        LIMIT $2)",
-                )
-                .bind(before)
-                .bind(PRUNE_BATCH)
-                .execute(pool)
-                .await
-                .map_err(db("pruning old job claims"))
-                .map(|r| r.rows_affected())
-            })?;
-            pruned.claims += n;
-            if n < PRUNE_BATCH as u64 {
-                break;
-            }
-        }
-        Ok(pruned)
     }
 }

@@ -180,15 +180,17 @@ fn digits(h: &[u8], i: usize, n: usize) -> bool {
         .is_some_and(|s| s.iter().all(u8::is_ascii_digit))
 }
 
+/// The number of bytes passing `class` starting at `i`, at most `max`.
+#[inline]
+fn count_while(h: &[u8], i: usize, max: usize, class: fn(&u8) -> bool) -> usize {
+    h.get(i..)
+        .map_or(0, |s| s.iter().take(max).take_while(|b| class(b)).count())
+}
+
 /// The number of ASCII digits starting at `i`, at most `max`.
 #[inline]
 fn count_digits(h: &[u8], i: usize, max: usize) -> usize {
-    h.get(i..).map_or(0, |s| {
-        s.iter()
-            .take(max)
-            .take_while(|b| b.is_ascii_digit())
-            .count()
-    })
+    count_while(h, i, max, u8::is_ascii_digit)
 }
 
 #[inline]

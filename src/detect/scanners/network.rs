@@ -1,16 +1,11 @@
 //! Scanners for network identifiers: IPv4, IPv6 and MAC addresses.
 
-use super::{count_digits, leftmost, one_of};
+use super::{count_digits, count_while, leftmost, one_of};
 
 /// The number of ASCII hex digits starting at `i`, at most `max`.
 #[inline]
 fn count_hex(h: &[u8], i: usize, max: usize) -> usize {
-    h.get(i..).map_or(0, |s| {
-        s.iter()
-            .take(max)
-            .take_while(|b| b.is_ascii_hexdigit())
-            .count()
-    })
+    count_while(h, i, max, u8::is_ascii_hexdigit)
 }
 
 /// True when `n` ASCII hex digits start at `i`.
