@@ -15,12 +15,20 @@ fn year(h: &[u8], i: usize) -> bool {
     (lit(h, i, b"19") || lit(h, i, b"20")) && digit(h, i + 2) && digit(h, i + 3)
 }
 
-/// `(?:1[0-2]|0?[1-9])` at `i` followed by `then`, in the regex's order of preference.
+/// Two-digit alternatives `[a-b][c-d]` tried in order, then `0?[1-9]`, each followed by `then`:
+/// the regex's order of preference for a month or a day.
 #[inline]
-fn month(h: &[u8], i: usize, then: impl Fn(usize) -> Option<usize>) -> Option<usize> {
-    if lit(h, i, b"1") && byte_in(h, i + 1, b'0', b'2') {
-        if let Some(e) = then(i + 2) {
-            return Some(e);
+fn number(
+    h: &[u8],
+    i: usize,
+    pairs: &[(u8, u8, u8, u8)],
+    then: impl Fn(usize) -> Option<usize>,
+) -> Option<usize> {
+    for &(a, b, c, d) in pairs {
+        if byte_in(h, i, a, b) && byte_in(h, i + 1, c, d) {
+            if let Some(e) = then(i + 2) {
+                return Some(e);
+            }
         }
     }
     if lit(h, i, b"0") && byte_in(h, i + 1, b'1', b'9') {
@@ -32,26 +40,21 @@ fn month(h: &[u8], i: usize, then: impl Fn(usize) -> Option<usize>) -> Option<us
     None
 }
 
-/// `(?:3[01]|[12][0-9]|0?[1-9])` at `i` followed by `then`, in the regex's order of preference.
+/// `(?:1[0-2]|0?[1-9])` at `i` followed by `then`.
+#[inline]
+fn month(h: &[u8], i: usize, then: impl Fn(usize) -> Option<usize>) -> Option<usize> {
+    number(h, i, &[(b'1', b'1', b'0', b'2')], then)
+}
+
+/// `(?:3[01]|[12][0-9]|0?[1-9])` at `i` followed by `then`.
 #[inline]
 fn day(h: &[u8], i: usize, then: impl Fn(usize) -> Option<usize>) -> Option<usize> {
-    if lit(h, i, b"3") && byte_in(h, i + 1, b'0', b'1') {
-        if let Some(e) = then(i + 2) {
-            return Some(e);
-        }
-    }
-    if byte_in(h, i, b'1', b'2') && digit(h, i + 1) {
-        if let Some(e) = then(i + 2) {
-            return Some(e);
-        }
-    }
-    if lit(h, i, b"0") && byte_in(h, i + 1, b'1', b'9') {
-        return then(i + 2);
-    }
-    if byte_in(h, i, b'1', b'9') {
-        return then(i + 1);
-    }
-    None
+    number(
+        h,
+        i,
+        &[(b'3', b'3', b'0', b'1'), (b'1', b'2', b'0', b'9')],
+        then,
+    )
 }
 
 /// The whole pattern at `s`.
