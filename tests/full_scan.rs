@@ -329,9 +329,19 @@ async fn a_scan_over_many_ranges_classifies_like_one_range() {
                (2, '2024-01-02 11:00:00', '13812345678'), (3, '2024-01-03 12:00:00', '13712345678');"
         ))
         .await;
+        let mut rows = 5005;
+        if kind == Kind::Postgres {
+            db.exec(
+                "CREATE DOMAIN datestr AS text;
+                 CREATE TABLE contacts (id int PRIMARY KEY, reach datestr);
+                 INSERT INTO contacts VALUES (1, '13912345678'), (2, '13812345678'), (3, '13712345678');",
+            )
+            .await;
+            rows += 3;
+        }
         let (rows_one, one) = scan_full(&db.url, 1_000_000).await;
         let (rows_many, many) = scan_full(&db.url, 7).await;
-        assert_eq!(rows_one, 5005, "{kind:?}");
+        assert_eq!(rows_one, rows, "{kind:?}");
         assert_eq!(rows_many, rows_one, "{kind:?}");
         assert_eq!(many, one, "{kind:?}");
         let mobile = one.iter().find(|c| c.contains(".people.mobile ")).unwrap();
@@ -349,6 +359,14 @@ async fn a_scan_over_many_ranges_classifies_like_one_range() {
             at.contains("searched for birth_date only") && !at.contains("phone"),
             "{at}"
         );
+        if kind == Kind::Postgres {
+            // A domain over text named like a date type is text: searched in full.
+            let reach = one.iter().find(|c| c.contains(".contacts.reach ")).unwrap();
+            assert!(
+                reach.contains("phone") && reach.contains("note=None"),
+                "{reach}"
+            );
+        }
         let text = one.iter().find(|c| c.contains(".visits.mobile ")).unwrap();
         assert!(
             text.contains("phone") && text.contains("note=None"),
