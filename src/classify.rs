@@ -29,7 +29,10 @@ use serde::{Deserialize, Serialize};
 use crate::detect::{hints, mask, DetectorSet, Engine, Match, Sensitivity};
 use crate::transformed::Written;
 
+mod pool;
 mod rules;
+
+pub use pool::ColumnPool;
 
 /// The outcome for one column.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -166,8 +169,8 @@ struct CategoryState {
 }
 
 /// Streams one column's sampled values through the engine.
-pub struct ColumnClassifier<'e> {
-    engine: &'e Engine,
+pub struct ColumnClassifier {
+    engine: Engine,
     numeric: bool,
     supported: Vec<bool>,
     cats: Vec<CategoryState>,
@@ -315,9 +318,9 @@ fn strip_zero_fraction(v: &[u8]) -> &[u8] {
     }
 }
 
-impl<'e> ColumnClassifier<'e> {
+impl ColumnClassifier {
     /// A classifier for column `name` of SQL type `sql_type`.
-    pub fn new(engine: &'e Engine, name: &str, sql_type: &str) -> Self {
+    pub fn new(engine: &Engine, name: &str, sql_type: &str) -> Self {
         let ncat = engine.categories().len();
         let mut cats: Vec<CategoryState> = (0..ncat).map(|_| CategoryState::default()).collect();
         let column = hints::ColumnName::new(name);
@@ -345,7 +348,7 @@ impl<'e> ColumnClassifier<'e> {
             .position(|c| c == "phone")
             .filter(|&ci| cats[ci].name_hint.is_some() && !names_an_id);
         ColumnClassifier {
-            engine,
+            engine: engine.clone(),
             numeric: is_numeric_type(sql_type),
             supported,
             cats,
@@ -375,7 +378,7 @@ impl<'e> ColumnClassifier<'e> {
         let Some(held) = categories_for_type(&self.sql_type) else {
             return;
         };
-        let engine = self.engine;
+        let engine = &self.engine;
         let keep = |ci: usize| held.contains(&engine.categories()[ci].as_str());
         self.only = engine.detector_set(|i| keep(engine.category_index(i)));
         for (ci, c) in self.cats.iter_mut().enumerate() {
@@ -516,7 +519,7 @@ impl<'e> ColumnClassifier<'e> {
 
     /// The decision for the column.
     pub fn finish(self) -> ColumnReport {
-        let engine = self.engine;
+        let engine = &self.engine;
         let non_null = self.non_null;
         let raw = non_null - self.transformed;
         let mut cut = Vec::new();

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use futures_util::stream::{self, StreamExt};
 use serde::Serialize;
 
-use crate::classify::{ColumnClassifier, ColumnReport, ColumnStatus, DetectorVersion};
+use crate::classify::{ColumnClassifier, ColumnPool, ColumnReport, ColumnStatus, DetectorVersion};
 use crate::config::{Config, ScanMode, SourceConfig};
 use crate::detect::Engine;
 use crate::error::{Error, Result};
@@ -483,7 +483,7 @@ impl TableRun<'_> {
             .filter(|(_, i)| i.is_none())
             .map(|(c, _)| c.clone())
             .collect();
-        let mut classifiers: Vec<ColumnClassifier<'_>> = to_read
+        let classifiers: Vec<ColumnClassifier> = to_read
             .columns
             .iter()
             .map(|c| {
@@ -496,25 +496,9 @@ impl TableRun<'_> {
             })
             .collect();
         let deadline = Instant::now() + self.limits.detect_budget;
-        let mut out_of_time = false;
-        // The clock is read every 64 rows or 64 KiB of values, whichever comes first, not per
-        // row (a full scan reads millions): a run of large values still meets the budget.
-        let (mut rows_unchecked, mut bytes_unchecked) = (64u32, 0usize);
-        let mut on_row = |row: &[Option<&[u8]>]| {
-            if rows_unchecked >= 64 || bytes_unchecked >= 64 << 10 {
-                out_of_time = out_of_time || Instant::now() >= deadline;
-                (rows_unchecked, bytes_unchecked) = (0, 0);
-            }
-            rows_unchecked += 1;
-            bytes_unchecked += row.iter().map(|v| v.map_or(0, <[u8]>::len)).sum::<usize>();
-            for (classifier, value) in classifiers.iter_mut().zip(row) {
-                if out_of_time {
-                    classifier.skip(*value);
-                } else {
-                    classifier.observe(*value);
-                }
-            }
-        };
+        let threads = std::thread::available_parallelism().map_or(1, usize::from);
+        let mut pool = ColumnPool::start(classifiers, threads, deadline);
+        let mut on_row = |row: &[Option<&[u8]>]| pool.push(row);
         let read = self.db.sample(&to_read, options, &mut on_row);
         let (method, rows, note) = if to_read.columns.is_empty() {
             drop(read);
@@ -544,7 +528,7 @@ impl TableRun<'_> {
             let s = read.await?;
             (s.method.to_string(), s.rows, None)
         };
-        let mut read_reports = classifiers.into_iter().map(|c| {
+        let mut read_reports = pool.finish().into_iter().map(|c| {
             let mut r = c.finish();
             if note.is_some() {
                 // Whatever was read before the view gave up is not a sample of it.

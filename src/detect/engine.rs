@@ -12,7 +12,7 @@ use super::fold::Folded;
 use super::gates::Gate;
 use super::scanners::{self, FindFn, Reach};
 use super::spec::DetectorSpec;
-use super::validators::{Ctx, Needs, Validator, Verdict};
+use super::validators::{joins_digits, Ctx, Needs, Validator, Verdict};
 use super::Match;
 use crate::error::{Error, Result};
 
@@ -253,8 +253,8 @@ impl ContextWords {
 struct NeedsTable {
     words: usize,
     /// Per fact, per saturated value: digits, longest digit run, longest letter-and-digit run,
-    /// shortest digit run, letters and digits.
-    counts: [Vec<u64>; 5],
+    /// shortest digit run, letters and digits, largest digit group.
+    counts: [Vec<u64>; 6],
     /// Per set of class flags.
     flags: Vec<u64>,
     /// The digit-anchored detectors (searched in windows around digit clusters).
@@ -292,6 +292,7 @@ impl NeedsTable {
                 table(n, &|v, need| v >= need.min_alnum_run),
                 table(n, &|v, need| v <= need.max_digit_run),
                 table(n, &|v, need| v >= need.min_alnum),
+                table(n, &|v, need| v >= need.min_digit_group),
             ],
             flags: table(256, &|f, need| {
                 let req = required_flags(need);
@@ -324,6 +325,7 @@ impl NeedsTable {
             at(facts.alnum_run),
             at(facts.shortest_run),
             at(facts.alnum),
+            at(facts.digit_group),
         ];
         let flags = facts.flags as usize * self.words;
         for (w, (&only, &and)) in only.iter().zip(and).enumerate() {
@@ -396,6 +398,31 @@ static CLASS: [u8; 256] = {
     t
 };
 
+/// Values with fewer digits than this are not read for their digit groups: no need asks for a
+/// smaller group (e164's seven digits), so their digit count answers as well.
+const GROUPS_FROM: u32 = 7;
+
+/// The most digits in one group of `value` ([`Facts::digit_group`]).
+fn digit_group(value: &[u8]) -> u32 {
+    let (mut group, mut most) = (0u32, 0u32);
+    for &b in value {
+        group = (group + b.is_ascii_digit() as u32) * KEEPS_GROUP[b as usize] as u32;
+        most = most.max(group);
+    }
+    most
+}
+
+/// 1 for the bytes that keep a digit group going: digits and [`joins_digits`] bytes.
+static KEEPS_GROUP: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut i = 0;
+    while i < 256 {
+        t[i] = (i as u8).is_ascii_digit() as u8 | joins_digits(i as u8) as u8;
+        i += 1;
+    }
+    t
+};
+
 /// The full-width at sign `＠`.
 const FULLWIDTH_AT: &[u8] = "＠".as_bytes();
 
@@ -426,6 +453,10 @@ pub(crate) struct Facts {
     alnum_run: u32,
     /// The number of ASCII letters and digits.
     alnum: u32,
+    /// The most digits in one group: digits joined only by [`joins_digits`] bytes. Counted
+    /// only when there are [`GROUPS_FROM`] digits; with fewer, the digit count stands in (no
+    /// smaller, so it rejects nothing the group would allow).
+    digit_group: u32,
     flags: u8,
 }
 
@@ -464,6 +495,11 @@ impl Facts {
             shortest_run: shortest,
             alnum_run: max_arun,
             alnum,
+            digit_group: if digits >= GROUPS_FROM {
+                digit_group(value)
+            } else {
+                digits
+            },
             flags,
         }
     }
@@ -481,6 +517,11 @@ impl Facts {
             shortest_run: cluster.shortest.min(cluster.run),
             alnum_run,
             alnum,
+            digit_group: if cluster.digits >= GROUPS_FROM {
+                cluster.digit_group
+            } else {
+                cluster.digits
+            },
             flags,
         }
     }
@@ -494,6 +535,7 @@ impl Facts {
             && self.shortest_run <= n.max_digit_run
             && self.alnum_run >= n.min_alnum_run
             && self.alnum >= n.min_alnum
+            && self.digit_group >= n.min_digit_group
             && (!n.at_sign || self.flags & AT != 0)
             && (!n.non_ascii || self.flags & HIGH != 0)
             && (!n.plus || self.flags & PLUS != 0)
@@ -625,6 +667,10 @@ struct Cluster {
     run: u32,
     /// The shortest run before the one ending at `end` (`u32::MAX` when there is none).
     shortest: u32,
+    /// Digits in the group ending at `end` (runs joined by [`joins_digits`] bytes only).
+    group: u32,
+    /// The most digits in one group.
+    digit_group: u32,
 }
 
 impl Cluster {
@@ -637,12 +683,17 @@ impl Cluster {
             digit_run: len,
             run: len,
             shortest: u32::MAX,
+            group: len,
+            digit_group: len,
         }
     }
 
-    /// Adds the `len` digits from `at` (at or after `end`).
+    /// Adds the `len` digits from `at` (at or after `end`); `joined` when the bytes between
+    /// are all [`joins_digits`] bytes.
     #[inline]
-    fn push(&mut self, at: usize, len: u32) {
+    fn push(&mut self, at: usize, len: u32, joined: bool) {
+        self.group = if joined { self.group + len } else { len };
+        self.digit_group = self.digit_group.max(self.group);
         self.run = if at == self.end {
             self.run + len
         } else {
@@ -825,7 +876,10 @@ fn for_each_cluster(value: &[u8], mut f: impl FnMut(Cluster)) -> Facts {
             mask &= (mask | (mask - 1)).wrapping_add(1);
             let at = bi * 64 + first as usize;
             match &mut cur {
-                Some(c) if at - c.end < CLUSTER_GAP => c.push(at, len),
+                Some(c) if at - c.end < CLUSTER_GAP => {
+                    let joined = value[c.end..at].iter().all(|&b| joins_digits(b));
+                    c.push(at, len, joined)
+                }
                 _ => {
                     if let Some(c) = cur.replace(Cluster::new(at, len)) {
                         f(c);
@@ -846,6 +900,7 @@ fn for_each_cluster(value: &[u8], mut f: impl FnMut(Cluster)) -> Facts {
         shortest_run: 0,
         alnum_run: u32::MAX,
         alnum,
+        digit_group: u32::MAX,
         flags,
     }
 }
@@ -1100,11 +1155,12 @@ mod tests {
     #[test]
     fn the_needs_table_allows_what_the_facts_allow() {
         let e = engine();
-        for d in e.compiled.list() {
+        for d in e.0.compiled.list() {
             let n = &d.needs;
             let below = |v: u32| (v as usize) < SATURATED;
             assert!(below(n.min_digits) && below(n.min_digit_run) && below(n.min_alnum_run));
             assert!(below(n.min_alnum) && (below(n.max_digit_run) || n.max_digit_run == u32::MAX));
+            assert!(below(n.min_digit_group));
         }
         let samples = include_str!("../../config/sample-values.txt");
         let extra = [
@@ -1119,11 +1175,11 @@ mod tests {
         for v in samples.lines().chain(extra) {
             let facts = Facts::scan(v.as_bytes());
             let mut got = vec![];
-            e.compiled
+            e.0.compiled
                 .needs
-                .for_each_allowed(&facts, e.compiled.every(), |i| got.push(i));
-            let want: Vec<usize> = (0..e.compiled.list().len())
-                .filter(|&i| facts.allows(&e.compiled.list()[i].needs))
+                .for_each_allowed(&facts, e.0.compiled.every(), |i| got.push(i));
+            let want: Vec<usize> = (0..e.0.compiled.list().len())
+                .filter(|&i| facts.allows(&e.0.compiled.list()[i].needs))
                 .collect();
             assert_eq!(got, want, "{v:?}");
         }
@@ -1139,7 +1195,7 @@ mod tests {
     #[test]
     fn shared_context_words_find_what_each_detector_finds() {
         let e = engine();
-        let list = e.compiled.list();
+        let list = e.0.compiled.list();
         let samples = include_str!("../../config/sample-values.txt");
         let extra = [
             "地址：北京",
@@ -1150,7 +1206,7 @@ mod tests {
             "x",
         ];
         for v in samples.lines().chain(extra) {
-            let found = e.compiled.context.found(v.as_bytes()).expect("built");
+            let found = e.0.compiled.context.found(v.as_bytes()).expect("built");
             for (i, d) in list.iter().enumerate() {
                 let own = d
                     .context
@@ -1207,6 +1263,7 @@ mod tests {
             shortest_run: 0,
             alnum_run: u32::MAX,
             alnum: u32::MAX,
+            digit_group: u32::MAX,
             flags,
         };
         for (di, d) in compiled.iter().enumerate() {
@@ -1278,6 +1335,7 @@ mod tests {
                     fast.shortest_run,
                     fast.alnum_run,
                     fast.alnum,
+                    fast.digit_group,
                     fast.flags & !AT
                 ),
                 (
@@ -1286,6 +1344,7 @@ mod tests {
                     full.shortest_run,
                     full.alnum_run,
                     full.alnum,
+                    full.digit_group,
                     full.flags & !AT
                 ),
             );
@@ -1319,15 +1378,15 @@ mod tests {
         let e = engine();
         let (mut got, mut want, mut whole) = (Vec::new(), Vec::new(), Vec::new());
         find_in(
-            &e.compiled,
-            &e.ctx,
+            &e.0.compiled,
+            &e.0.ctx,
             value,
-            e.compiled.every(),
+            e.0.compiled.every(),
             &|_| false,
             &mut got,
         );
-        find_reference(e.compiled.list(), &e.ctx, value, &mut want);
-        find_unwindowed(e.compiled.list(), &e.ctx, value, &mut whole);
+        find_reference(e.0.compiled.list(), &e.0.ctx, value, &mut want);
+        find_unwindowed(e.0.compiled.list(), &e.0.ctx, value, &mut whole);
         let text = String::from_utf8_lossy(value);
         assert_eq!(got, want, "{text:?}");
         assert_eq!(got, whole, "{text:?}");
@@ -1376,7 +1435,7 @@ mod tests {
         #[test]
         fn the_needs_table_allows_what_the_facts_allow_for_any_facts(
             counts in proptest::collection::vec(
-                prop_oneof![0u32..140, Just(u32::MAX)], 5),
+                prop_oneof![0u32..140, Just(u32::MAX)], 6),
             flags in any::<u8>(),
         ) {
             let e = engine();
@@ -1386,16 +1445,17 @@ mod tests {
                 shortest_run: counts[2],
                 alnum_run: counts[3],
                 alnum: counts[4],
+                digit_group: counts[5],
                 flags,
             };
-            let list = e.compiled.list();
+            let list = e.0.compiled.list();
             let allowed: Vec<usize> =
                 (0..list.len()).filter(|&i| facts.allows(&list[i].needs)).collect();
             let mut got = vec![];
-            e.compiled.needs.for_each_allowed(&facts, e.compiled.every(), |i| got.push(i));
+            e.0.compiled.needs.for_each_allowed(&facts, e.0.compiled.every(), |i| got.push(i));
             prop_assert_eq!(&got, &allowed);
             got.clear();
-            e.compiled.needs.for_each_anchored(&facts, e.compiled.every(), |i| got.push(i));
+            e.0.compiled.needs.for_each_anchored(&facts, e.0.compiled.every(), |i| got.push(i));
             let anchored: Vec<usize> =
                 allowed.into_iter().filter(|&i| digit_anchored(&list[i].needs)).collect();
             prop_assert_eq!(got, anchored);

@@ -17,6 +17,7 @@ pub mod spec;
 pub mod validators;
 
 use std::path::Path;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -81,9 +82,14 @@ pub struct Match {
     pub weak: bool,
 }
 
-/// All detectors compiled once.
+/// All detectors compiled once. Cloning is cheap (the compiled detectors are shared), so that
+/// each thread classifying columns can hold its own handle.
+#[derive(Debug, Clone)]
+pub struct Engine(Arc<Shared>);
+
+/// What an [`Engine`] shares between its clones.
 #[derive(Debug)]
-pub struct Engine {
+struct Shared {
     detectors: Vec<Detector>,
     compiled: engine::Detectors,
     categories: Vec<String>,
@@ -119,7 +125,7 @@ impl Engine {
             });
         }
         tracing::debug!(detectors = detectors.len(), "detectors compiled");
-        Ok(Engine {
+        Ok(Engine(Arc::new(Shared {
             detectors,
             compiled: engine::Detectors::new(compiled),
             categories,
@@ -127,36 +133,36 @@ impl Engine {
                 dicts,
                 ..validators::Ctx::now()
             },
-        })
+        })))
     }
 
     /// The compiled detectors; [`Match::detector`] indexes this slice.
     pub fn detectors(&self) -> &[Detector] {
-        &self.detectors
+        &self.0.detectors
     }
 
     /// The distinct category ids, in detector order.
     pub fn categories(&self) -> &[String] {
-        &self.categories
+        &self.0.categories
     }
 
     /// The index in [`Engine::categories`] of detector `detector`'s category.
     pub fn category_index(&self, detector: usize) -> usize {
-        self.compiled.list()[detector].category()
+        self.0.compiled.list()[detector].category()
     }
 
     /// Appends every match in `value` to `out` (cleared first), ordered by start offset.
     /// Weak matches are kept only when one of the detector's context words occurs in the value.
     /// Never panics, whatever the bytes; does not allocate when `out` has capacity.
     pub fn find(&self, value: &[u8], out: &mut Vec<Match>) {
-        let every = self.compiled.every();
-        engine::find(&self.compiled, &self.ctx, value, every, &|_| false, out);
+        let every = self.0.compiled.every();
+        engine::find(&self.0.compiled, &self.0.ctx, value, every, &|_| false, out);
     }
 
     /// Like [`Engine::find`], but weak matches of detector `i` are also kept when `supported[i]`
     /// is true (column-name evidence). `supported` may be shorter than the detector list.
     pub fn find_supported(&self, value: &[u8], supported: &[bool], out: &mut Vec<Match>) {
-        self.find_in_set(value, self.compiled.every(), supported, out);
+        self.find_in_set(value, self.0.compiled.every(), supported, out);
     }
 
     /// Like [`Engine::find_supported`], with only the detectors in `only`.
@@ -172,17 +178,17 @@ impl Engine {
 
     fn find_in_set(&self, value: &[u8], only: &[u64], supported: &[bool], out: &mut Vec<Match>) {
         let supported = |i: usize| supported.get(i).copied().unwrap_or(false);
-        engine::find(&self.compiled, &self.ctx, value, only, &supported, out);
+        engine::find(&self.0.compiled, &self.0.ctx, value, only, &supported, out);
     }
 
     /// Every detector, as a [`DetectorSet`].
     pub fn every_detector(&self) -> DetectorSet {
-        DetectorSet(self.compiled.every().to_vec())
+        DetectorSet(self.0.compiled.every().to_vec())
     }
 
     /// The detectors for which `keep(i)` holds.
     pub fn detector_set(&self, keep: impl Fn(usize) -> bool) -> DetectorSet {
-        let mut bits = self.compiled.every().to_vec();
+        let mut bits = self.0.compiled.every().to_vec();
         for (i, b) in bits.iter_mut().enumerate() {
             for k in 0..64 {
                 if *b >> k & 1 == 1 && !keep(i * 64 + k) {

@@ -62,6 +62,11 @@ pub struct Needs {
     pub min_digits: u32,
     /// Minimum length of the longest run of ASCII digits.
     pub min_digit_run: u32,
+    /// Minimum number of ASCII digits in one group: digits joined only by the bytes a number
+    /// is written with ([`joins_digits`]). The validator reads its digits with
+    /// [`digits_into`], which rejects anything else, so a hash or a UUID whose digits are
+    /// broken up by letters holds no phone or card number.
+    pub min_digit_group: u32,
     /// Minimum length of the longest run of ASCII letters and digits.
     pub min_alnum_run: u32,
     /// Minimum number of ASCII letters and digits (a MAC address has twelve hex digits).
@@ -110,6 +115,7 @@ const fn needs() -> Needs {
     Needs {
         min_digits: 0,
         min_digit_run: 0,
+        min_digit_group: 0,
         min_alnum_run: 0,
         min_alnum: 0,
         at_sign: false,
@@ -132,6 +138,7 @@ pub const VALIDATORS: &[Validator] = &[
             // Grouped 6-8-4 for display: the longest run is 8.
             min_digit_run: 8,
             max_digit_run: 18,
+            min_digit_group: 17,
             ..needs()
         },
     },
@@ -142,6 +149,7 @@ pub const VALIDATORS: &[Validator] = &[
             min_digits: 15,
             min_digit_run: 15,
             max_digit_run: 15,
+            min_digit_group: 15,
             ..needs()
         },
     },
@@ -160,6 +168,7 @@ pub const VALIDATORS: &[Validator] = &[
         needs: Needs {
             min_digits: 12,
             max_digit_run: 19,
+            min_digit_group: 12,
             ..needs()
         },
     },
@@ -169,6 +178,7 @@ pub const VALIDATORS: &[Validator] = &[
         needs: Needs {
             min_digits: 11,
             max_digit_run: 16,
+            min_digit_group: 11,
             ..needs()
         },
     },
@@ -178,6 +188,7 @@ pub const VALIDATORS: &[Validator] = &[
         needs: Needs {
             min_digits: 10,
             max_digit_run: 16,
+            min_digit_group: 10,
             ..needs()
         },
     },
@@ -187,6 +198,7 @@ pub const VALIDATORS: &[Validator] = &[
         needs: Needs {
             min_digits: 10,
             max_digit_run: 11,
+            min_digit_group: 10,
             ..needs()
         },
     },
@@ -197,6 +209,7 @@ pub const VALIDATORS: &[Validator] = &[
             min_digits: 7,
             plus: true,
             max_digit_run: 15,
+            min_digit_group: 7,
             ..needs()
         },
     },
@@ -291,6 +304,7 @@ pub const VALIDATORS: &[Validator] = &[
         needs: Needs {
             min_digits: 13,
             max_digit_run: 19,
+            min_digit_group: 13,
             ..needs()
         },
     },
@@ -300,6 +314,7 @@ pub const VALIDATORS: &[Validator] = &[
         needs: Needs {
             min_digits: 15,
             max_digit_run: 16,
+            min_digit_group: 15,
             ..needs()
         },
     },
@@ -457,7 +472,8 @@ pub(crate) fn in_longer_group(hay: &[u8], start: usize, end: usize) -> bool {
     before || after
 }
 
-/// Collects the ASCII digits of `s` into `buf`; returns how many (None when more than fit).
+/// Collects the ASCII digits of `s` into `buf`; returns how many. None when more than fit, or
+/// when `s` holds a byte that is neither a digit nor [`joins_digits`] (not a number in one piece).
 #[inline]
 pub(crate) fn digits_into(s: &[u8], buf: &mut [u8]) -> Option<usize> {
     let mut n = 0;
@@ -468,9 +484,17 @@ pub(crate) fn digits_into(s: &[u8], buf: &mut [u8]) -> Option<usize> {
             }
             buf[n] = b - b'0';
             n += 1;
+        } else if !joins_digits(b) {
+            return None;
         }
     }
     Some(n)
+}
+
+/// The bytes a phone, card or id number is written with between its digits: space, `-`, `.`,
+/// parentheses and `+` ([`Needs::min_digit_group`]).
+pub(crate) const fn joins_digits(b: u8) -> bool {
+    matches!(b, b' ' | b'-' | b'.' | b'(' | b')' | b'+')
 }
 
 /// True when `(y, m, d)` is a real calendar date.
