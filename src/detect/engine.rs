@@ -1112,6 +1112,16 @@ mod tests {
     use proptest::prelude::*;
 
     #[test]
+    fn digit_groups_join_digits_only_across_number_punctuation() {
+        assert_eq!(digit_group(b"+86 (010) 6234-5678 x"), 13);
+        assert_eq!(digit_group(b"d41d8cd98f00b204e9800998ecf8427e"), 7);
+        assert_eq!(digit_group(b"tel 138/0013/8000"), 4);
+        // Below GROUPS_FROM digits, the digit count stands in.
+        assert_eq!(Facts::scan(b"a1b2c3").digit_group, 3);
+        assert_eq!(Facts::scan(b"a1b2c3d4e5f6g7").digit_group, 1);
+    }
+
+    #[test]
     fn block_scan_marks_exactly_the_digits_and_flags() {
         let bytes: Vec<u8> = (0..=255u8).chain(b"0123456789/:".iter().copied()).collect();
         for start in 0..bytes.len() {
