@@ -431,9 +431,7 @@ impl ColumnClassifier {
             v = strip_zero_fraction(v);
         }
         self.non_null += 1;
-        let written = std::str::from_utf8(v)
-            .ok()
-            .and_then(crate::transformed::written_by_datawarden);
+        let written = crate::transformed::written_by_datawarden_bytes(v);
         if matches!(written, Some(Written::Envelope | Written::Pseudonym)) {
             self.transformed += 1;
             return;

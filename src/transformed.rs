@@ -52,6 +52,21 @@ pub fn written_by_datawarden(value: &str) -> Option<Written> {
     }
 }
 
+/// [`written_by_datawarden`] for raw bytes (as a scan reads them): values that hold no `*` and
+/// start with neither prefix (almost all) are answered without a UTF-8 check.
+pub fn written_by_datawarden_bytes(value: &[u8]) -> Option<Written> {
+    let v = value.trim_ascii_start();
+    let marked = v.starts_with(ENVELOPE_PREFIX.as_bytes())
+        || v.starts_with(PSEUDONYM_PREFIX.as_bytes())
+        || memchr::memchr(MASK as u8, value).is_some();
+    if !marked {
+        return None;
+    }
+    std::str::from_utf8(value)
+        .ok()
+        .and_then(written_by_datawarden)
+}
+
 /// True when `value` has the shape of an encryption envelope.
 pub fn is_envelope(value: &str) -> bool {
     let Some(rest) = value.strip_prefix(ENVELOPE_PREFIX) else {
@@ -109,6 +124,31 @@ mod tests {
         for raw in ["dwp1:", "dwp1:13812345678", "dwp1:AbCdEfGhIjKlMnOpQrStUvW"] {
             assert_eq!(written_by_datawarden(raw), None, "{raw}");
         }
+    }
+
+    #[test]
+    fn the_byte_test_answers_as_the_text_test() {
+        let env = format!("dw1:0a1b2c3d:{}", "A".repeat(52));
+        for v in [
+            env.as_str(),
+            " dw1:0a1b2c3d:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA ",
+            "\tdwp1:AbCdEfGhIjKlMnOpQrStUv",
+            "dwp1:AbCdEfGhIjKlMnOpQrStUv",
+            "138****5678",
+            "a*@qq.com",
+            " *** ",
+            "5 * 3",
+            "13812345678",
+            "",
+            "张*",
+        ] {
+            assert_eq!(
+                written_by_datawarden_bytes(v.as_bytes()),
+                written_by_datawarden(v),
+                "{v:?}"
+            );
+        }
+        assert_eq!(written_by_datawarden_bytes(b"\xff**"), None);
     }
 
     #[test]
