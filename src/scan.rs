@@ -243,6 +243,7 @@ pub async fn scan_source(
         detect_budget: crate::config::parse_duration(&config.scan.detect_budget)
             .unwrap_or(Duration::from_secs(10)),
         max_value_bytes: config.scan.max_value_bytes,
+        detect_threads: config.scan.detect_threads,
     };
     // View columns that read one base column inherit its classification (see `Lineage`); an
     // unreadable lineage catalogue only means the views are read instead.
@@ -401,6 +402,8 @@ struct Limits {
     detect_budget: Duration,
     /// Values longer than this are searched in their first this-many bytes.
     max_value_bytes: usize,
+    /// Threads classifying a table's columns.
+    detect_threads: usize,
 }
 
 /// View columns that read one base column, and the base columns' reports once scanned.
@@ -496,8 +499,7 @@ impl TableRun<'_> {
             })
             .collect();
         let deadline = Instant::now() + self.limits.detect_budget;
-        let threads = std::thread::available_parallelism().map_or(1, usize::from);
-        let mut pool = ColumnPool::start(classifiers, threads, deadline);
+        let mut pool = ColumnPool::start(classifiers, self.limits.detect_threads, deadline);
         let mut on_row = |row: &[Option<&[u8]>]| pool.push(row);
         let read = self.db.sample(&to_read, options, &mut on_row);
         let (method, rows, note) = if to_read.columns.is_empty() {

@@ -148,6 +148,14 @@ pub struct ScanConfig {
     /// Full mode: rows per key range, one short statement each (wide rows get fewer).
     #[serde(default = "default_full_range_rows")]
     pub full_range_rows: u32,
+    /// Threads that classify a table's columns beside the read (default: one per core; fewer
+    /// leaves CPU to a database server on the same machine).
+    #[serde(default = "default_detect_threads")]
+    pub detect_threads: usize,
+}
+
+fn default_detect_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, usize::from)
 }
 
 fn default_full_range_rows() -> u32 {
@@ -185,6 +193,7 @@ impl Default for ScanConfig {
             detect_budget: default_detect_budget(),
             max_value_bytes: default_max_value_bytes(),
             full_range_rows: default_full_range_rows(),
+            detect_threads: default_detect_threads(),
         }
     }
 }
@@ -772,6 +781,9 @@ impl Config {
         }
         if self.scan.max_connections == 0 {
             p.add("scan.max_connections", "must be at least 1");
+        }
+        if self.scan.detect_threads == 0 {
+            p.add("scan.detect_threads", "must be at least 1");
         }
         if self.scan.full_range_rows == 0 {
             p.add("scan.full_range_rows", "must be at least 1");

@@ -236,6 +236,25 @@ fn cluster_settings_are_checked_with_their_line() {
 }
 
 #[test]
+fn detect_threads_default_to_the_cores_and_must_be_positive() {
+    assert!(parse("").unwrap().scan.detect_threads >= 1);
+    assert_eq!(
+        parse("[scan]\ndetect_threads = 1\n")
+            .unwrap()
+            .scan
+            .detect_threads,
+        1
+    );
+    let msg = parse("[scan]\nsample_size = 10\ndetect_threads = 0\n")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        msg.contains(":3: scan.detect_threads: must be at least 1"),
+        "{msg}"
+    );
+}
+
+#[test]
 fn subject_requests_errors_name_file_line_and_key() {
     let base = "[[sources]]\nname = \"shop\"\nurl = \"sqlite://a.db\"\n";
     let c = parse(&format!(
