@@ -259,6 +259,10 @@ struct NeedsTable {
     flags: Vec<u64>,
     /// The digit-anchored detectors (searched in windows around digit clusters).
     anchored: Vec<u64>,
+    /// The detectors with [`Needs::digit_run_lengths`], checked one by one after the tables,
+    /// and every detector's needs.
+    by_runs: Vec<u64>,
+    needs: Vec<Needs>,
     /// Every detector.
     all: Vec<u64>,
 }
@@ -299,6 +303,8 @@ impl NeedsTable {
                 f as u8 & req == req
             }),
             anchored: set(&digit_anchored),
+            by_runs: set(&|n| n.digit_run_lengths != 0),
+            needs: list.iter().map(|d| d.needs).collect(),
             all: set(&|_| true),
         }
     }
@@ -336,6 +342,14 @@ impl NeedsTable {
                 .fold(only & and & self.flags[flags + w], |m, (t, row)| {
                     m & t[row + w]
                 });
+            let mut check = mask & self.by_runs[w];
+            while check != 0 {
+                let bit = check.trailing_zeros();
+                if !self.needs[w * 64 + bit as usize].runs_allow(facts.runs) {
+                    mask &= !(1 << bit);
+                }
+                check &= check - 1;
+            }
             while mask != 0 {
                 f(w * 64 + mask.trailing_zeros() as usize);
                 mask &= mask - 1;
@@ -398,6 +412,12 @@ static CLASS: [u8; 256] = {
     t
 };
 
+/// The bit of a digit run of `len` digits in [`Facts::runs`].
+#[inline]
+fn run_bit(len: u32) -> u64 {
+    1 << len.min(63)
+}
+
 /// Values with fewer digits than this are not read for their digit groups: no need asks for a
 /// smaller group (e164's seven digits), so their digit count answers as well.
 const GROUPS_FROM: u32 = 7;
@@ -453,6 +473,8 @@ pub(crate) struct Facts {
     alnum_run: u32,
     /// The number of ASCII letters and digits.
     alnum: u32,
+    /// The lengths of the whole digit runs, bit n for n digits (bit 63: 63 or more).
+    runs: u64,
     /// The most digits in one group: digits joined only by [`joins_digits`] bytes. Counted
     /// only when there are [`GROUPS_FROM`] digits; with fewer, the digit count stands in (no
     /// smaller, so it rejects nothing the group would allow).
@@ -468,6 +490,7 @@ impl Facts {
             (0u32, 0u32, 0, 0u32, 0, 0u8);
         let mut shortest = u32::MAX;
         let mut alnum = 0u32;
+        let mut runs = 0u64;
         for &b in value {
             let c = CLASS[b as usize];
             flags |= c;
@@ -475,6 +498,7 @@ impl Facts {
             digits += is_d;
             if is_d == 0 && run > 0 {
                 shortest = shortest.min(run);
+                runs |= run_bit(run);
             }
             run = (run + 1) * is_d;
             max_run = max_run.max(run);
@@ -485,6 +509,7 @@ impl Facts {
         }
         if run > 0 {
             shortest = shortest.min(run);
+            runs |= run_bit(run);
         }
         if flags & HIGH != 0 && flags & AT == 0 && has_fullwidth_at(value) {
             flags |= AT;
@@ -495,6 +520,7 @@ impl Facts {
             shortest_run: shortest,
             alnum_run: max_arun,
             alnum,
+            runs,
             digit_group: if digits >= GROUPS_FROM {
                 digit_group(value)
             } else {
@@ -517,6 +543,7 @@ impl Facts {
             shortest_run: cluster.shortest.min(cluster.run),
             alnum_run,
             alnum,
+            runs: cluster.runs | run_bit(cluster.run),
             digit_group: if cluster.digits >= GROUPS_FROM {
                 cluster.digit_group
             } else {
@@ -536,6 +563,7 @@ impl Facts {
             && self.alnum_run >= n.min_alnum_run
             && self.alnum >= n.min_alnum
             && self.digit_group >= n.min_digit_group
+            && n.runs_allow(self.runs)
             && (!n.at_sign || self.flags & AT != 0)
             && (!n.non_ascii || self.flags & HIGH != 0)
             && (!n.plus || self.flags & PLUS != 0)
@@ -667,6 +695,8 @@ struct Cluster {
     run: u32,
     /// The shortest run before the one ending at `end` (`u32::MAX` when there is none).
     shortest: u32,
+    /// The lengths of the runs before the one ending at `end` ([`Facts::runs`]).
+    runs: u64,
     /// Digits in the group ending at `end` (runs joined by [`joins_digits`] bytes only).
     group: u32,
     /// The most digits in one group.
@@ -683,6 +713,7 @@ impl Cluster {
             digit_run: len,
             run: len,
             shortest: u32::MAX,
+            runs: 0,
             group: len,
             digit_group: len,
         }
@@ -698,6 +729,7 @@ impl Cluster {
             self.run + len
         } else {
             self.shortest = self.shortest.min(self.run);
+            self.runs |= run_bit(self.run);
             len
         };
         self.digit_run = self.digit_run.max(self.run);
@@ -900,6 +932,7 @@ fn for_each_cluster(value: &[u8], mut f: impl FnMut(Cluster)) -> Facts {
         shortest_run: 0,
         alnum_run: u32::MAX,
         alnum,
+        runs: u64::MAX,
         digit_group: u32::MAX,
         flags,
     }
@@ -1122,6 +1155,15 @@ mod tests {
     }
 
     #[test]
+    fn whole_digit_runs_are_noted_by_length() {
+        let bits = |lens: &[u32]| lens.iter().fold(0u64, |b, &n| b | 1 << n);
+        assert_eq!(Facts::scan(b"user123456@example.com").runs, bits(&[6]));
+        assert_eq!(Facts::scan(b"1990-03-07").runs, bits(&[4, 2]));
+        assert_eq!(Facts::scan(b"x19900307").runs, bits(&[8]));
+        assert_eq!(Facts::scan(&[b'7'; 80]).runs, 1 << 63);
+    }
+
+    #[test]
     fn block_scan_marks_exactly_the_digits_and_flags() {
         let bytes: Vec<u8> = (0..=255u8).chain(b"0123456789/:".iter().copied()).collect();
         for start in 0..bytes.len() {
@@ -1273,6 +1315,7 @@ mod tests {
             shortest_run: 0,
             alnum_run: u32::MAX,
             alnum: u32::MAX,
+            runs: u64::MAX,
             digit_group: u32::MAX,
             flags,
         };
@@ -1346,6 +1389,7 @@ mod tests {
                     fast.alnum_run,
                     fast.alnum,
                     fast.digit_group,
+                    fast.runs,
                     fast.flags & !AT
                 ),
                 (
@@ -1355,6 +1399,7 @@ mod tests {
                     full.alnum_run,
                     full.alnum,
                     full.digit_group,
+                    full.runs,
                     full.flags & !AT
                 ),
             );
@@ -1447,6 +1492,7 @@ mod tests {
             counts in proptest::collection::vec(
                 prop_oneof![0u32..140, Just(u32::MAX)], 6),
             flags in any::<u8>(),
+            runs in any::<u64>(),
         ) {
             let e = engine();
             let facts = Facts {
@@ -1456,6 +1502,7 @@ mod tests {
                 alnum_run: counts[3],
                 alnum: counts[4],
                 digit_group: counts[5],
+                runs,
                 flags,
             };
             let list = e.0.compiled.list();

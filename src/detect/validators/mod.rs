@@ -67,6 +67,11 @@ pub struct Needs {
     /// [`digits_into`], which rejects anything else, so a hash or a UUID whose digits are
     /// broken up by letters holds no phone or card number.
     pub min_digit_group: u32,
+    /// When not 0: the value holds a whole run of ASCII digits whose length is one of these
+    /// (bit n for n digits, bit 63 for 63 or more). The birth-date validator accepts a year of
+    /// four digits or a compact date of eight, each a whole run (it rejects matches glued to
+    /// digits), so `user123456@example.com` needs no birth-date search.
+    pub digit_run_lengths: u64,
     /// Minimum length of the longest run of ASCII letters and digits.
     pub min_alnum_run: u32,
     /// Minimum number of ASCII letters and digits (a MAC address has twelve hex digits).
@@ -88,6 +93,15 @@ pub struct Needs {
     /// match glued to more digits, so each run in it is a whole run of the value: a value whose
     /// runs are all longer cannot match (an 18-digit order number is no phone number).
     pub max_digit_run: u32,
+}
+
+impl Needs {
+    /// True when a value whose whole digit runs have the lengths in `runs` (bit n for n digits)
+    /// meets [`Needs::digit_run_lengths`].
+    #[inline]
+    pub fn runs_allow(&self, runs: u64) -> bool {
+        self.digit_run_lengths == 0 || runs & self.digit_run_lengths != 0
+    }
 }
 
 impl Default for Needs {
@@ -116,6 +130,7 @@ const fn needs() -> Needs {
         min_digits: 0,
         min_digit_run: 0,
         min_digit_group: 0,
+        digit_run_lengths: 0,
         min_alnum_run: 0,
         min_alnum: 0,
         at_sign: false,
@@ -335,6 +350,7 @@ pub const VALIDATORS: &[Validator] = &[
         needs: Needs {
             min_digits: 6,
             max_digit_run: 8,
+            digit_run_lengths: 1 << 4 | 1 << 8,
             ..needs()
         },
     },
