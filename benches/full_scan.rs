@@ -12,6 +12,7 @@
 //! lifted so that no value goes unsearched. Databases are uniquely named and dropped at the end.
 //!
 //! cargo bench --bench full_scan            (DW_BENCH_ONLY=pg or =mysql for one server)
+//! `DW_BENCH_THREADS=n` sets `[scan] detect_threads` (default: one per core).
 
 use std::time::{Duration, Instant};
 
@@ -90,8 +91,11 @@ async fn read_only(url: &str) -> Duration {
 
 /// One full scan of the source through the library; returns (time, rows read, peak RSS KiB).
 async fn scan(engine: &Engine, dir: &std::path::Path, url: &str, n: u32) -> (Duration, u64, u64) {
+    let threads = std::env::var("DW_BENCH_THREADS")
+        .map(|t| format!("detect_threads = {t}\n"))
+        .unwrap_or_default();
     let text = format!(
-        "[inventory]\nurl = \"sqlite://{}/inv{n}.db\"\n[scan]\nmode = \"full\"\ndetect_budget = \"1h\"\nstatement_timeout = \"10m\"\n\
+        "[inventory]\nurl = \"sqlite://{}/inv{n}.db\"\n[scan]\nmode = \"full\"\ndetect_budget = \"1h\"\nstatement_timeout = \"10m\"\n{threads}\
          [[sources]]\nname = \"bench\"\nurl = \"{url}\"\n",
         dir.display()
     );
