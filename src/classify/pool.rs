@@ -89,8 +89,8 @@ pub struct ColumnPool {
 }
 
 impl ColumnPool {
-    /// Starts `threads` workers (at least one, at most one per column) for `classifiers`, one per
-    /// field of the rows to come. After `deadline`, values are counted but not searched
+    /// Starts `threads` workers (at least one, at most one per column; none without columns) for
+    /// `classifiers`, one per field of the rows to come. After `deadline`, values are counted but not searched
     /// ([`ColumnClassifier::skip`]).
     pub fn start(classifiers: Vec<ColumnClassifier>, threads: usize, deadline: Instant) -> Self {
         let width = classifiers.len();
@@ -110,7 +110,7 @@ impl ColumnPool {
             })
             .collect();
         let slots = Arc::new(slots);
-        let threads = threads.clamp(1, width.max(1));
+        let threads = threads.clamp(1, width.max(1)).min(width);
         let (mut senders, mut workers) = (Vec::new(), Vec::new());
         for _ in 0..threads {
             let (tx, rx) = sync_channel::<Job>(QUEUED);
@@ -333,6 +333,14 @@ mod tests {
     fn longest_columns_spread_over_workers() {
         assert_eq!(assign(&[1, 9, 5, 4], 2), vec![vec![1, 0], vec![2, 3]]);
         assert_eq!(assign(&[0, 0, 0], 2), vec![vec![0, 2], vec![1]]);
+    }
+
+    #[test]
+    fn no_columns_no_workers() {
+        let mut pool = ColumnPool::start(Vec::new(), 4, Instant::now());
+        assert!(pool.workers.is_empty());
+        pool.push(&[Some(b"ignored")]);
+        assert!(pool.finish().is_empty());
     }
 
     #[test]
