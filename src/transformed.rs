@@ -53,11 +53,14 @@ pub fn written_by_datawarden(value: &str) -> Option<Written> {
 }
 
 /// [`written_by_datawarden`] for raw bytes (as a scan reads them): values that hold no `*` and
-/// start with neither prefix (almost all) are answered without a UTF-8 check.
+/// start with neither prefix (almost all) are answered without a UTF-8 check. A value starting
+/// with what may be a non-ASCII space (lead bytes C2, E1-E3: U+00A0, U+3000, ...) takes the full
+/// check, which trims Unicode whitespace.
 pub fn written_by_datawarden_bytes(value: &[u8]) -> Option<Written> {
     let v = value.trim_ascii_start();
     let marked = v.starts_with(ENVELOPE_PREFIX.as_bytes())
         || v.starts_with(PSEUDONYM_PREFIX.as_bytes())
+        || matches!(v.first(), Some(0xC2 | 0xE1..=0xE3))
         || memchr::memchr(MASK as u8, value).is_some();
     if !marked {
         return None;
@@ -133,6 +136,8 @@ mod tests {
             env.as_str(),
             " dw1:0a1b2c3d:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA ",
             "\tdwp1:AbCdEfGhIjKlMnOpQrStUv",
+            "\u{3000}dwp1:AbCdEfGhIjKlMnOpQrStUv\u{a0}",
+            "\u{2003}dw1:0a1b2c3d:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
             "dwp1:AbCdEfGhIjKlMnOpQrStUv",
             "138****5678",
             "a*@qq.com",
