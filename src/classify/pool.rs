@@ -10,8 +10,10 @@
 //!
 //! Memory is bounded: a worker holds at most [`QUEUED`] batches besides the one it observes,
 //! and [`ColumnPool::push`] waits (blocking the calling thread) while a worker is that far
-//! behind.
+//! behind. A worker that panics stops the others (none waits for a batch it will never
+//! observe), and [`ColumnPool::finish`] raises its panic.
 
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{sync_channel, SyncSender};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
@@ -61,17 +63,48 @@ struct Column {
     classifier: ColumnClassifier,
     /// Batches observed so far (the `seq` of the next one it takes).
     done: u64,
-    /// Time spent observing, for the next batch's assignment.
-    nanos: u64,
     out_of_time: bool,
     values_unchecked: u32,
     bytes_unchecked: usize,
 }
 
-/// A column and the signal that its next batch may be observed.
+/// A column, the signal that its next batch may be observed, and the time spent observing it
+/// (read for the next batch's assignment without waiting for the column's lock, which a worker
+/// holds for a whole batch).
 struct Slot {
     column: Mutex<Column>,
     turn: Condvar,
+    nanos: AtomicU64,
+}
+
+/// What the workers share: the columns, and whether a worker panicked.
+#[derive(Default)]
+struct Shared {
+    slots: Vec<Slot>,
+    failed: AtomicBool,
+}
+
+impl Shared {
+    /// Marks the pool failed and wakes every worker waiting for a column's turn.
+    fn fail(&self) {
+        self.failed.store(true, Ordering::SeqCst);
+        for slot in &self.slots {
+            // Taken so that no waiter misses the wake-up between its check and its wait.
+            drop(lock(slot));
+            slot.turn.notify_all();
+        }
+    }
+}
+
+/// Fails the pool when the worker holding it unwinds from a panic.
+struct FailOnPanic<'a>(&'a Shared);
+
+impl Drop for FailOnPanic<'_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            self.0.fail();
+        }
+    }
 }
 
 /// The columns a worker observes in one batch.
@@ -82,7 +115,7 @@ struct Job {
 
 /// Column classifiers observing rows on worker threads (see the module docs).
 pub struct ColumnPool {
-    slots: Arc<Vec<Slot>>,
+    shared: Arc<Shared>,
     senders: Vec<SyncSender<Job>>,
     workers: Vec<JoinHandle<()>>,
     batch: Batch,
@@ -90,8 +123,8 @@ pub struct ColumnPool {
 
 impl ColumnPool {
     /// Starts `threads` workers (at least one, at most one per column; none without columns) for
-    /// `classifiers`, one per field of the rows to come. After `deadline`, values are counted but not searched
-    /// ([`ColumnClassifier::skip`]).
+    /// `classifiers`, one per field of the rows to come. After `deadline`, values are counted
+    /// but not searched ([`ColumnClassifier::skip`]).
     pub fn start(classifiers: Vec<ColumnClassifier>, threads: usize, deadline: Instant) -> Self {
         let width = classifiers.len();
         let slots: Vec<Slot> = classifiers
@@ -100,36 +133,50 @@ impl ColumnPool {
                 column: Mutex::new(Column {
                     classifier,
                     done: 0,
-                    nanos: 0,
                     out_of_time: false,
                     // The first value reads the clock.
                     values_unchecked: CLOCK_VALUES,
                     bytes_unchecked: 0,
                 }),
                 turn: Condvar::new(),
+                nanos: AtomicU64::new(0),
             })
             .collect();
-        let slots = Arc::new(slots);
-        let threads = threads.clamp(1, width.max(1)).min(width);
+        let shared = Arc::new(Shared {
+            slots,
+            failed: AtomicBool::new(false),
+        });
+        let threads = threads.max(1).min(width);
         let (mut senders, mut workers) = (Vec::new(), Vec::new());
         for _ in 0..threads {
             let (tx, rx) = sync_channel::<Job>(QUEUED);
-            let slots = Arc::clone(&slots);
+            let shared = Arc::clone(&shared);
             let worker = std::thread::Builder::new()
                 .name("dw-classify".into())
                 .spawn(move || {
+                    let _fail = FailOnPanic(&shared);
                     for job in rx {
                         for &c in &job.columns {
-                            observe(&slots[c], &job.batch, c, deadline);
+                            observe(&shared, &job.batch, c, deadline);
                         }
                     }
-                })
-                .expect("spawn a classifier thread");
-            senders.push(tx);
-            workers.push(worker);
+                });
+            // Out of threads (a process or cgroup limit): fewer workers will do; none at all
+            // leaves nothing to classify with.
+            match worker {
+                Ok(worker) => {
+                    senders.push(tx);
+                    workers.push(worker);
+                }
+                Err(e) if !workers.is_empty() => {
+                    tracing::warn!(error = %e, started = workers.len(), "classifier threads");
+                    break;
+                }
+                Err(e) => panic!("cannot start a classifier thread: {e}"),
+            }
         }
         ColumnPool {
-            slots,
+            shared,
             senders,
             workers,
             batch: Batch::new(0, width),
@@ -161,7 +208,12 @@ impl ColumnPool {
         }
         let next = Batch::new(self.batch.seq + 1, self.batch.width);
         let batch = Arc::new(std::mem::replace(&mut self.batch, next));
-        let nanos: Vec<u64> = self.slots.iter().map(|s| lock(s).nanos).collect();
+        let nanos: Vec<u64> = self
+            .shared
+            .slots
+            .iter()
+            .map(|s| s.nanos.load(Ordering::Relaxed))
+            .collect();
         for (tx, columns) in self.senders.iter().zip(assign(&nanos, self.senders.len())) {
             if columns.is_empty() {
                 continue;
@@ -170,7 +222,8 @@ impl ColumnPool {
                 batch: Arc::clone(&batch),
                 columns,
             };
-            // A worker stops receiving only by panicking; `finish` reports that panic.
+            // A worker stops receiving only by panicking, which fails the pool; `finish`
+            // raises that panic.
             let _ = tx.send(job);
         }
     }
@@ -184,9 +237,10 @@ impl ColumnPool {
                 std::panic::resume_unwind(panic);
             }
         }
-        let slots = std::mem::take(&mut self.slots);
-        let slots = Arc::try_unwrap(slots).unwrap_or_else(|_| unreachable!("workers joined"));
-        slots
+        let shared = std::mem::take(&mut self.shared);
+        let shared = Arc::try_unwrap(shared).unwrap_or_else(|_| unreachable!("workers joined"));
+        shared
+            .slots
             .into_iter()
             .map(|s| {
                 s.column
@@ -213,10 +267,15 @@ fn lock(slot: &Slot) -> MutexGuard<'_, Column> {
     slot.column.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-/// Observes column `c` of `batch`, after the column's previous batches.
-fn observe(slot: &Slot, batch: &Batch, c: usize, deadline: Instant) {
+/// Observes column `c` of `batch`, after the column's previous batches; nothing once the pool
+/// failed.
+fn observe(shared: &Shared, batch: &Batch, c: usize, deadline: Instant) {
+    let slot = &shared.slots[c];
     let mut col = lock(slot);
     while col.done != batch.seq {
+        if shared.failed.load(Ordering::SeqCst) {
+            return;
+        }
         col = slot.turn.wait(col).unwrap_or_else(|p| p.into_inner());
     }
     let started = Instant::now();
@@ -234,7 +293,8 @@ fn observe(slot: &Slot, batch: &Batch, c: usize, deadline: Instant) {
             col.classifier.observe(value);
         }
     }
-    col.nanos += started.elapsed().as_nanos() as u64;
+    slot.nanos
+        .fetch_add(started.elapsed().as_nanos() as u64, Ordering::Relaxed);
     col.done += 1;
     drop(col);
     slot.turn.notify_all();
@@ -341,6 +401,19 @@ mod tests {
         assert!(pool.workers.is_empty());
         pool.push(&[Some(b"ignored")]);
         assert!(pool.finish().is_empty());
+    }
+
+    #[test]
+    fn a_failed_pool_never_waits_for_a_batch() {
+        let far = Instant::now() + Duration::from_secs(3600);
+        let pool = ColumnPool::start(classifiers(), 1, far);
+        pool.shared.fail();
+        // Batch 5 of column 0 would wait for batches 0-4, which no worker will observe.
+        let mut batch = Batch::new(5, 3);
+        batch.cells.extend([None, None, None]);
+        observe(&pool.shared, &batch, 0, far);
+        let reports = pool.finish();
+        assert_eq!(reports.len(), 3);
     }
 
     #[test]
