@@ -422,7 +422,18 @@ fn run_bit(len: u32) -> u64 {
 /// smaller group (e164's seven digits), so their digit count answers as well.
 const GROUPS_FROM: u32 = 7;
 
-/// The most digits in one group of `value` ([`Facts::digit_group`]).
+/// [`Facts::digit_group`] of a value with `digits` digits: `group()` from [`GROUPS_FROM`]
+/// digits, the digit count below.
+#[inline]
+fn group_fact(digits: u32, group: impl FnOnce() -> u32) -> u32 {
+    if digits >= GROUPS_FROM {
+        group()
+    } else {
+        digits
+    }
+}
+
+/// The most digits in one group of `value`.
 fn digit_group(value: &[u8]) -> u32 {
     let (mut group, mut most) = (0u32, 0u32);
     for &b in value {
@@ -521,11 +532,7 @@ impl Facts {
             alnum_run: max_arun,
             alnum,
             runs,
-            digit_group: if digits >= GROUPS_FROM {
-                digit_group(value)
-            } else {
-                digits
-            },
+            digit_group: group_fact(digits, || digit_group(value)),
             flags,
         }
     }
@@ -544,11 +551,7 @@ impl Facts {
             alnum_run,
             alnum,
             runs: cluster.runs | run_bit(cluster.run),
-            digit_group: if cluster.digits >= GROUPS_FROM {
-                cluster.digit_group
-            } else {
-                cluster.digits
-            },
+            digit_group: group_fact(cluster.digits, || cluster.digit_group),
             flags,
         }
     }
