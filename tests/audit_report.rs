@@ -14,6 +14,7 @@ use datawarden::config::Config;
 use datawarden::sources::{Access, Bind, Source};
 
 mod common;
+use common::OutputWithin;
 use common::{dw, text};
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -226,8 +227,7 @@ async fn a_recovered_batch_keeps_its_key_range() {
     let o = Command::new(env!("CARGO_BIN_EXE_datawarden"))
         .args(["enforce", "--config", cfg.to_str().unwrap()])
         .env("DATAWARDEN_FAILPOINT", "after-commit:2")
-        .output()
-        .unwrap();
+        .output_within();
     assert!(!o.status.success(), "the failpoint aborts: {}", text(&o));
     let o = enforce(&cfg);
     assert!(o.status.success(), "{}", text(&o));

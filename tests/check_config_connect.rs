@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 mod common;
+use common::OutputWithin;
 use common::{Kind, TestDb};
 
 fn dw(args: &[&str], env: &[(&str, &str)]) -> Output {
@@ -16,7 +17,7 @@ fn dw(args: &[&str], env: &[(&str, &str)]) -> Output {
     for (k, v) in env {
         c.env(k, v);
     }
-    c.output().unwrap()
+    c.output_within()
 }
 
 fn text(o: &Output) -> (String, String) {

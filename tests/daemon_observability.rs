@@ -169,8 +169,7 @@ fn a_non_loopback_listen_address_is_refused() {
     let cfg = setup.write_config(&format!("[daemon]\nlisten = \"0.0.0.0:{}\"\n", free_port()));
     let o = Command::new(env!("CARGO_BIN_EXE_datawarden"))
         .args(["run", "--config", cfg.to_str().unwrap()])
-        .output()
-        .unwrap();
+        .output_within();
     assert_eq!(o.status.code(), Some(1));
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(

@@ -13,6 +13,7 @@ use datawarden::sources::{Access, Source};
 
 mod common;
 use common::Kind;
+use common::OutputWithin;
 use common::{enforce, text};
 
 struct Db {
@@ -328,8 +329,7 @@ fn check_config(lines: &str) -> (bool, String) {
     let o = Command::new(env!("CARGO_BIN_EXE_datawarden"))
         .args(["check-config", "--config"])
         .arg(&path)
-        .output()
-        .unwrap();
+        .output_within();
     let err = String::from_utf8_lossy(&o.stderr).replace(&path.display().to_string(), "FILE");
     (o.status.success(), err)
 }

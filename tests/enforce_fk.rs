@@ -12,6 +12,7 @@ use datawarden::config::Config;
 use datawarden::sources::{Access, Source};
 
 mod common;
+use common::OutputWithin;
 use common::{enforce, text};
 
 struct Db {
@@ -76,8 +77,7 @@ fn audit(cfg: &Path, policy: &str) -> Vec<serde_json::Value> {
     let o = Command::new(env!("CARGO_BIN_EXE_datawarden"))
         .args(["audit", "export", "--format", "json", "--config"])
         .arg(cfg)
-        .output()
-        .unwrap();
+        .output_within();
     assert!(o.status.success(), "{}", text(&o));
     let recs: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     recs.as_array()
@@ -271,8 +271,7 @@ async fn postgres_partition_foreign_keys_block_up_front_and_delete_children_cove
     let verify = Command::new(env!("CARGO_BIN_EXE_datawarden"))
         .args(["audit", "verify", "--config"])
         .arg(&cfg)
-        .output()
-        .unwrap();
+        .output_within();
     assert!(verify.status.success(), "{}", text(&verify));
 
     // pagila's last_update trigger: a transform on customer would restart every row's clock.
@@ -473,8 +472,7 @@ async fn a_batch_recovered_after_a_crash_keeps_its_cascade_counts() {
     let o = Command::new(env!("CARGO_BIN_EXE_datawarden"))
         .args(["enforce", "--config", cfg.to_str().unwrap()])
         .env("DATAWARDEN_FAILPOINT", "after-commit:2")
-        .output()
-        .unwrap();
+        .output_within();
     assert!(!o.status.success(), "{}", text(&o));
     let o = enforce(&cfg, &[]);
     assert!(o.status.success(), "{}", text(&o));

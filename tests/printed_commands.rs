@@ -4,6 +4,7 @@
 
 mod common;
 use common::text;
+use common::OutputWithin;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -39,8 +40,7 @@ fn shell(tmp: &Path, cwd: &Path, line: &str) -> Output {
         .env_remove("USER")
         .env_remove("LOGNAME")
         .env_remove("DATAWARDEN_CONFIG")
-        .output()
-        .unwrap()
+        .output_within()
 }
 
 /// Runs `line` and asserts exit 0; returns stdout and stderr together.
@@ -106,8 +106,7 @@ fn review_without_by_records_the_login_name_and_an_explicit_by_as_given() {
         .current_dir(tmp)
         .env("PATH", path_with(&bin_dir(tmp)))
         .env("USER", "dba-jane")
-        .output()
-        .unwrap();
+        .output_within();
     assert!(o.status.success(), "{}", text(&o));
     assert!(
         String::from_utf8_lossy(&o.stdout).contains("phone confirmed by login:dba-jane"),

@@ -17,6 +17,7 @@ enum Kind {
 }
 
 mod common;
+use common::OutputWithin;
 use common::{dw, dw_stdin, enforce, text};
 
 struct Db {
@@ -832,8 +833,7 @@ async fn a_batch_committed_but_unrecorded_when_killed_is_recorded_on_resume() {
                     &name,
                 ])
                 .env("DATAWARDEN_FAILPOINT", format!("{point}:2"))
-                .output()
-                .unwrap();
+                .output_within();
             assert!(!o.status.success(), "{kind:?} {action} {point}: aborted");
             let committed = if *point == "after-commit" { 8 } else { 4 };
             assert_eq!(

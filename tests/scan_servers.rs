@@ -2,6 +2,7 @@
 //! materialized views, MariaDB BIT columns, and a closed stdout (`| head -1`).
 
 mod common;
+use common::OutputWithin;
 
 use std::io::Read;
 use std::path::PathBuf;
@@ -13,8 +14,7 @@ use common::{Kind, TestDb};
 fn dw(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_datawarden"))
         .args(args)
-        .output()
-        .unwrap()
+        .output_within()
 }
 
 fn text(o: &Output) -> String {

@@ -6,6 +6,7 @@
 //! kept table keeps its rows, no other person's row changes and `audit verify` passes.
 
 mod common;
+use common::OutputWithin;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -361,8 +362,7 @@ async fn scenario(kind: Kind) {
         .args(["subject", "find", "--phone", PERSON, "--config"])
         .arg(&cfg)
         .env("RUST_LOG", "datawarden=debug")
-        .output()
-        .unwrap();
+        .output_within();
     let log = String::from_utf8_lossy(&o.stderr);
     assert!(
         log.lines()
@@ -455,7 +455,7 @@ async fn scenario(kind: Kind) {
         .arg("--config")
         .arg(&cfg)
         .env("DATAWARDEN_FAILPOINT", "after-commit:2");
-    let o = cmd.output().unwrap();
+    let o = cmd.output_within();
     assert!(
         !o.status.success(),
         "the failpoint did not fire: {}",

@@ -343,27 +343,115 @@ pub fn batch_records(config: &std::path::Path, policy: &str) -> Vec<(i64, String
 pub fn dw(args: &[&str]) -> std::process::Output {
     std::process::Command::new(env!("CARGO_BIN_EXE_datawarden"))
         .args(args)
-        .output()
-        .unwrap()
+        .output_within()
 }
 
 /// Runs the binary with `input` on its standard input.
 pub fn dw_stdin(args: &[&str], input: &str) -> std::process::Output {
-    use std::io::Write;
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_datawarden"))
-        .args(args)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_datawarden"));
+    cmd.args(args);
+    watch(&mut cmd, Some(input.as_bytes()))
+}
+
+/// [`std::process::Command::output`] with a watchdog: a child still running after
+/// `DATAWARDEN_TEST_CHILD_TIMEOUT` seconds (default 300) has every thread's backtrace taken (gdb,
+/// when installed), is killed, and fails the test with what it printed. A hang is then a failure
+/// with evidence, not a stalled suite.
+pub trait OutputWithin {
+    /// Runs the command to completion (stdin empty) and returns what it printed.
+    fn output_within(&mut self) -> std::process::Output;
+}
+
+impl OutputWithin for std::process::Command {
+    fn output_within(&mut self) -> std::process::Output {
+        watch(self, None)
+    }
+}
+
+fn watch(cmd: &mut std::process::Command, input: Option<&[u8]>) -> std::process::Output {
+    use std::io::{Read, Write};
+    use std::process::Stdio;
+    let limit = std::env::var("DATAWARDEN_TEST_CHILD_TIMEOUT")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(300u64);
+    cmd.stdin(if input.is_some() {
+        Stdio::piped()
+    } else {
+        Stdio::null()
+    })
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped());
+    let mut child = cmd
         .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap()
+        .unwrap_or_else(|e| panic!("cannot start {cmd:?}: {e}"));
+    let drain = |mut r: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            let _ = r.read_to_end(&mut buf);
+            buf
+        })
+    };
+    let out = drain(Box::new(child.stdout.take().unwrap()));
+    let err = drain(Box::new(child.stderr.take().unwrap()));
+    if let Some(input) = input {
+        let mut stdin = child.stdin.take().unwrap();
+        // A child that exits without reading its input is not an error here.
+        let _ = stdin.write_all(input);
+    }
+    let started = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if started.elapsed() >= std::time::Duration::from_secs(limit) {
+            let stacks = backtraces(child.id());
+            let _ = child.kill();
+            let _ = child.wait();
+            let out = String::from_utf8_lossy(&out.join().unwrap()).into_owned();
+            let err = String::from_utf8_lossy(&err.join().unwrap()).into_owned();
+            panic!(
+                "{cmd:?} still ran after {limit} s and was killed\n\
+                 --- its threads ---\n{stacks}\n--- stdout ---\n{out}\n--- stderr ---\n{err}"
+            );
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    std::process::Output {
+        status,
+        stdout: out.join().unwrap(),
+        stderr: err.join().unwrap(),
+    }
+}
+
+/// Every thread's backtrace of process `pid` (gdb), or the kernel's view of its threads.
+fn backtraces(pid: u32) -> String {
+    let gdb = std::process::Command::new("timeout")
+        .args(["60", "gdb", "-p", &pid.to_string(), "-batch", "-nx"])
+        .args(["-ex", "thread apply all bt"])
+        .stdin(std::process::Stdio::null())
+        .output();
+    match gdb {
+        Ok(o) if o.status.success() => String::from_utf8_lossy(&o.stdout).into_owned(),
+        _ => std::fs::read_dir(format!("/proc/{pid}/task"))
+            .map(|tasks| {
+                tasks
+                    .flatten()
+                    .map(|t| {
+                        let read =
+                            |f: &str| std::fs::read_to_string(t.path().join(f)).unwrap_or_default();
+                        format!(
+                            "{}: {} {}",
+                            read("comm").trim(),
+                            read("wchan"),
+                            read("stat")
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            })
+            .unwrap_or_else(|e| format!("no backtrace: {e}")),
+    }
 }
 
 /// `datawarden enforce --config CFG EXTRA...`.

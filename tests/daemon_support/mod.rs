@@ -18,7 +18,7 @@ use nix::unistd::Pid;
 pub mod common;
 
 #[allow(unused_imports)]
-pub use common::{Kind, TestDb};
+pub use common::{Kind, OutputWithin, TestDb};
 
 /// A temp directory with a config file, an inventory store and optionally SQLite sources.
 pub struct Setup {
@@ -266,8 +266,7 @@ impl Drop for Daemon {
 pub fn status(config: &Path) -> serde_json::Value {
     let o = Command::new(env!("CARGO_BIN_EXE_datawarden"))
         .args(["status", "--json", "--config", config.to_str().unwrap()])
-        .output()
-        .unwrap();
+        .output_within();
     assert!(
         o.status.success(),
         "status failed: {}",
