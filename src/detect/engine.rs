@@ -167,6 +167,38 @@ struct ContextWords {
     /// none of the pairs holds no word, found without the automaton. `None` when a word is one
     /// byte long.
     pairs: Option<Box<[u64; 1024]>>,
+    /// The same for the words of the weak detectors (`weak = true`), which a short value is
+    /// checked for before their search: most values hold none of these pairs, and are answered
+    /// without the automaton of every detector's words.
+    weak_pairs: Option<Box<[u64; 1024]>>,
+}
+
+/// The first two bytes of each of `words` in every ASCII case, one bit per pair; `None` when a
+/// word is shorter than two bytes.
+fn pair_set<'w>(words: impl IntoIterator<Item = &'w str>) -> Option<Box<[u64; 1024]>> {
+    words
+        .into_iter()
+        .try_fold(Box::new([0u64; 1024]), |mut bits, w| {
+            let &[a, b, ..] = w.as_bytes() else {
+                return None;
+            };
+            for a in both_cases(a) {
+                for b in both_cases(b) {
+                    let i = pair_index(a, b);
+                    bits[i / 64] |= 1 << (i % 64);
+                }
+            }
+            Some(bits)
+        })
+}
+
+/// True when `value` holds one of the pairs of `pairs` ([`pair_set`]).
+#[inline]
+fn holds_pair(pairs: &[u64; 1024], value: &[u8]) -> bool {
+    value.windows(2).any(|w| {
+        let i = pair_index(w[0], w[1]);
+        pairs[i / 64] >> (i % 64) & 1 == 1
+    })
 }
 
 /// The index of a byte pair in [`ContextWords::pairs`].
@@ -200,24 +232,17 @@ impl ContextWords {
             .build(owners.iter().map(|(w, _)| w))
             .ok()
             .filter(|_| !owners.is_empty());
-        let pairs = owners
-            .iter()
-            .try_fold(Box::new([0u64; 1024]), |mut bits, (w, _)| {
-                let &[a, b, ..] = w.as_bytes() else {
-                    return None;
-                };
-                for a in both_cases(a) {
-                    for b in both_cases(b) {
-                        let i = pair_index(a, b);
-                        bits[i / 64] |= 1 << (i % 64);
-                    }
-                }
-                Some(bits)
-            });
+        let pairs = pair_set(owners.iter().map(|(w, _)| *w));
+        let weak_pairs = pair_set(
+            list.iter()
+                .filter(|d| d.weak)
+                .flat_map(|d| d.context_words.iter().map(String::as_str)),
+        );
         ContextWords {
             ac,
             owners: owners.into_iter().map(|(_, bits)| bits).collect(),
             pairs,
+            weak_pairs,
         }
     }
 
@@ -225,14 +250,8 @@ impl ContextWords {
     /// was built.
     fn found(&self, value: &[u8]) -> Option<u64> {
         let ac = self.ac.as_ref()?;
-        if let Some(pairs) = &self.pairs {
-            let has = |w: &[u8]| {
-                let i = pair_index(w[0], w[1]);
-                pairs[i / 64] >> (i % 64) & 1 == 1
-            };
-            if !value.windows(2).any(has) {
-                return Some(0);
-            }
+        if self.pairs.as_ref().is_some_and(|p| !holds_pair(p, value)) {
+            return Some(0);
         }
         Some(
             ac.find_overlapping_iter(value)
@@ -974,6 +993,8 @@ struct ValueMemo<'a> {
     /// Short values: the detectors (of the first 64) whose context words the value holds, read
     /// for all at once.
     shared: Option<u64>,
+    /// Whether the value holds a pair of [`ContextWords::weak_pairs`].
+    weak_pairs: Option<bool>,
     /// Long values: each detector's answer, read when a candidate needs it (most never do, and
     /// a search for one detector's words stops at the first).
     own: Memo,
@@ -985,6 +1006,7 @@ impl<'a> ValueMemo<'a> {
         ValueMemo {
             words,
             shared: None,
+            weak_pairs: None,
             own: Memo::default(),
             gate_words: Memo::default(),
         }
@@ -993,6 +1015,16 @@ impl<'a> ValueMemo<'a> {
     /// True when `value` holds one of detector `di`'s context words.
     fn has_context(&mut self, di: usize, d: &Compiled, value: &[u8]) -> bool {
         let own = || d.context.as_ref().is_some_and(|ac| ac.is_match(value));
+        if d.weak {
+            if let Some(pairs) = &self.words.weak_pairs {
+                if !*self
+                    .weak_pairs
+                    .get_or_insert_with(|| holds_pair(pairs, value))
+                {
+                    return false;
+                }
+            }
+        }
         if di < 64 && value.len() <= WINDOWED_ABOVE {
             if self.shared.is_none() {
                 self.shared = self.words.found(value);
@@ -1245,6 +1277,7 @@ mod tests {
         ac: None,
         owners: Vec::new(),
         pairs: None,
+        weak_pairs: None,
     };
 
     #[test]
@@ -1258,6 +1291,9 @@ mod tests {
             "收货人张三",
             "tel 138",
             "Phone: 1",
+            "DOB 1990-03-07",
+            "护照 E12345678",
+            "IMEI 490154203237518",
             "x",
         ];
         for v in samples.lines().chain(extra) {
@@ -1268,6 +1304,10 @@ mod tests {
                     .as_ref()
                     .is_some_and(|ac| ac.is_match(v.as_bytes()));
                 assert_eq!(found >> i & 1 == 1, own, "{} in {v:?}", i);
+                if d.weak && own {
+                    let weak = e.0.compiled.context.weak_pairs.as_deref().expect("built");
+                    assert!(holds_pair(weak, v.as_bytes()), "{} in {v:?}", i);
+                }
             }
         }
     }

@@ -136,10 +136,23 @@ impl Gate {
     }
 }
 
+/// Texts up to this long are checked for the words' first bytes before the search (longer
+/// ones go straight to the SIMD search, which the byte loop would only delay).
+const FIRST_BYTES_UP_TO: usize = 48;
+
 /// Finds any of a few words: the SIMD "Teddy" searcher where the CPU has it (most of the
-/// text is skipped 16 or 32 bytes at a time), else an Aho-Corasick automaton.
+/// text is skipped 16 or 32 bytes at a time), else an Aho-Corasick automaton. A short text
+/// holding none of the words' first bytes (digits and punctuation for words of letters) is
+/// answered without either.
 #[derive(Debug)]
-pub(crate) enum Words {
+pub(crate) struct Words {
+    /// The first byte of each word, one bit per byte value.
+    first: [u64; 4],
+    search: Search,
+}
+
+#[derive(Debug)]
+enum Search {
     Packed(aho_corasick::packed::Searcher),
     Automaton(AhoCorasick),
 }
@@ -147,24 +160,37 @@ pub(crate) enum Words {
 impl Words {
     /// The searcher for `words` (at least one, none empty).
     pub(crate) fn new<P: AsRef<[u8]>>(words: &[P]) -> Option<Words> {
+        let mut first = [0u64; 4];
+        for w in words {
+            let &b = w.as_ref().first()?;
+            first[b as usize / 64] |= 1 << (b % 64);
+        }
         let mut packed = aho_corasick::packed::Config::new().builder();
         packed.extend(words);
-        match packed.build() {
-            Some(s) => Some(Words::Packed(s)),
+        let search = match packed.build() {
+            Some(s) => Search::Packed(s),
             None => aho_corasick::AhoCorasickBuilder::new()
                 .kind(Some(aho_corasick::AhoCorasickKind::DFA))
                 .build(words)
-                .ok()
-                .map(Words::Automaton),
-        }
+                .map(Search::Automaton)
+                .ok()?,
+        };
+        Some(Words { first, search })
     }
 
     /// True when `text` holds one of the words.
     #[inline]
     pub(crate) fn is_match(&self, text: &[u8]) -> bool {
-        match self {
-            Words::Packed(s) => s.find(text).is_some(),
-            Words::Automaton(ac) => ac.is_match(text),
+        let starts = |&b: &u8| self.first[b as usize / 64] >> (b % 64) & 1 == 1;
+        let may = if self.first[..2] == [0, 0] {
+            // Every word starts with a non-ASCII byte (CJK words): a whole-word SIMD test.
+            !text.is_ascii()
+        } else {
+            text.len() > FIRST_BYTES_UP_TO || text.iter().any(starts)
+        };
+        may && match &self.search {
+            Search::Packed(s) => s.find(text).is_some(),
+            Search::Automaton(ac) => ac.is_match(text),
         }
     }
 }
