@@ -502,6 +502,8 @@ impl TableRun<'_> {
         let mut pool = ColumnPool::start(classifiers, self.limits.detect_threads, deadline);
         let mut on_row = |row: &[Option<&[u8]>]| pool.push(row);
         let read = self.db.sample(&to_read, options, &mut on_row);
+        // A full read that lost its connection and went on after its last key says so.
+        let mut resumed = None;
         let (method, rows, note) = if to_read.columns.is_empty() {
             drop(read);
             ("lineage".to_string(), 0, None)
@@ -528,6 +530,13 @@ impl TableRun<'_> {
             }
         } else {
             let s = read.await?;
+            if !s.resumed.is_empty() {
+                resumed = Some(format!(
+                    "read resumed {} time(s) after its last key, every row read once: {}",
+                    s.resumed.len(),
+                    s.resumed.join("; ")
+                ));
+            }
             (s.method.to_string(), s.rows, None)
         };
         let mut read_reports = pool.finish().into_iter().map(|c| {
@@ -542,6 +551,11 @@ impl TableRun<'_> {
                     findings: Vec::new(),
                     note: note.clone(),
                 };
+            } else if let Some(resumed) = &resumed {
+                r.note = Some(match r.note.take() {
+                    Some(n) => format!("{n}; {resumed}"),
+                    None => resumed.clone(),
+                });
             }
             r
         });

@@ -1,8 +1,8 @@
 //! Full mode against the real servers: every row read exactly once whatever the key-range size
 //! (PostgreSQL COPY in key ranges, MySQL/MariaDB and SQLite streamed ranges), composite and text
 //! keys holding odd values, unique NOT NULL keys, keyless tables, 2 MB values, a stop in the middle
-//! of a range, and a whole scan whose classification and row counts do not depend on the range
-//! size. MySQL 8 view lineage cannot be tried here (the server is MariaDB 10.11, which has no
+//! of a range, a reading session killed from outside (the read resumes after its last key), and
+//! a whole scan whose classification and row counts do not depend on the range size. MySQL 8 view lineage cannot be tried here (the server is MariaDB 10.11, which has no
 //! `VIEW_TABLE_USAGE`): the MariaDB test checks that views are then read, not failed.
 
 mod common;
@@ -186,6 +186,129 @@ async fn postgres_a_stop_in_the_middle_of_a_range_leaves_the_source_usable() {
     for _ in 0..3 {
         assert_eq!(full(&src, &t, 7000).await.len(), 20000);
     }
+    src.close().await;
+    db.drop_db().await;
+}
+
+/// Reads `t` (ids 1-3000) in full in ranges of `range_rows`; at row 1,000 the callback blocks
+/// until `kill` (run on its own thread and runtime) has ended the reading sessions from outside.
+/// Checks that the read resumed after its last key: every id read exactly once, and the resume
+/// reported.
+async fn resumes_after_its_session_is_killed(
+    src: &Source,
+    t: &TableInfo,
+    range_rows: u32,
+    kill: impl Fn() -> u64 + Send + 'static,
+) {
+    let (ask, asked) = std::sync::mpsc::channel::<()>();
+    let (told, tell) = std::sync::mpsc::channel::<u64>();
+    let killer = std::thread::spawn(move || {
+        for () in asked {
+            told.send(kill()).unwrap();
+        }
+    });
+    let mut opts = SampleOptions::new(100, ScanMode::Full);
+    opts.range_rows = range_rows;
+    let mut ids: Vec<i64> = Vec::new();
+    let mut killed = 0;
+    let (read_ids, kills) = (&mut ids, &mut killed);
+    let report = src
+        .sample(t, &opts, &mut move |r: &[Option<&[u8]>]| {
+            let id = std::str::from_utf8(r[0].unwrap()).unwrap();
+            read_ids.push(id.parse().unwrap());
+            if read_ids.len() == 1000 {
+                ask.send(()).unwrap();
+                *kills = tell.recv().unwrap();
+            }
+        })
+        .await
+        .unwrap_or_else(|e| panic!("the read did not resume: {e}"));
+    killer.join().unwrap();
+    assert!(killed >= 1, "no session was killed");
+    assert_eq!(report.rows, 3000);
+    assert!(!report.resumed.is_empty(), "{report:?}");
+    let read = ids.len();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!((read, ids.len()), (3000, 3000), "every row once");
+    assert_eq!((ids[0], ids[2999]), (1, 3000));
+}
+
+#[tokio::test]
+async fn postgres_a_full_read_resumes_after_its_session_is_terminated() {
+    let Some(db) = TestDb::create(Kind::Postgres, "fullresume").await else {
+        return;
+    };
+    db.exec(
+        "CREATE TABLE t (id bigint PRIMARY KEY, phone text);
+         INSERT INTO t SELECT g, '139' || lpad(g::text, 8, '0') FROM generate_series(1, 3000) g;",
+    )
+    .await;
+    let src = connect(&db).await;
+    let t = table(&src, "t").await;
+    let (url, name) = (db.url.clone(), db.name.clone());
+    // One connection reads every range: the next statement after the kill fails.
+    resumes_after_its_session_is_killed(&src, &t, 100, move || {
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        rt.block_on(async {
+            use sqlx::Connection;
+            let mut c = sqlx::PgConnection::connect(&url).await.unwrap();
+            let n: i64 = sqlx::query_scalar(
+                "SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+                  WHERE datname = $1 AND pid <> pg_backend_pid()) k",
+            )
+            .bind(&name)
+            .fetch_one(&mut c)
+            .await
+            .unwrap();
+            n as u64
+        })
+    })
+    .await;
+    src.close().await;
+    db.drop_db().await;
+}
+
+#[tokio::test]
+async fn mariadb_a_full_read_resumes_after_its_connection_is_killed() {
+    let Some(db) = TestDb::create(Kind::MySql, "fullresume").await else {
+        return;
+    };
+    db.exec(
+        "CREATE TABLE t (id bigint PRIMARY KEY, phone varchar(20), pad text);
+         INSERT INTO t SELECT seq, CONCAT('139', LPAD(seq, 8, '0')), REPEAT('x', 10000) FROM seq_1_to_3000;",
+    )
+    .await;
+    let src = connect(&db).await;
+    let t = table(&src, "t").await;
+    let (url, name) = (db.url.clone(), db.name.clone());
+    // Each range takes a pooled connection (a dead idle one is replaced unseen), so the kill
+    // must land inside a range: one range of 30 MB (more than the sockets buffer), killed a
+    // third of the way through.
+    resumes_after_its_session_is_killed(&src, &t, 3000, move || {
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        rt.block_on(async {
+            use sqlx::Connection;
+            let mut c = sqlx::MySqlConnection::connect(&url).await.unwrap();
+            let ids: Vec<u64> = sqlx::query_scalar(
+                "SELECT CAST(id AS UNSIGNED) FROM information_schema.processlist
+                  WHERE db = ? AND id <> CONNECTION_ID()",
+            )
+            .bind(&name)
+            .fetch_all(&mut c)
+            .await
+            .unwrap();
+            for id in &ids {
+                // KILL takes no placeholder; the id is a number the server gave.
+                sqlx::raw_sql(&format!("KILL CONNECTION {id}"))
+                    .execute(&mut c)
+                    .await
+                    .unwrap();
+            }
+            ids.len() as u64
+        })
+    })
+    .await;
     src.close().await;
     db.drop_db().await;
 }

@@ -284,8 +284,9 @@ pub(crate) fn is_transient(e: &sqlx::Error) -> bool {
         sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::WorkerCrashed => true,
         sqlx::Error::Database(db) => {
             if let Some(my) = db.try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>() {
-                // Lock wait timeout, deadlock, too many connections, server gone / lost, shutdown.
-                return matches!(my.number(), 1205 | 1213 | 1040 | 2006 | 2013 | 1053);
+                // Lock wait timeout, deadlock, too many connections, server gone / lost, shutdown,
+                // connection killed (MariaDB's `KILL CONNECTION`).
+                return matches!(my.number(), 1205 | 1213 | 1040 | 2006 | 2013 | 1053 | 1927);
             }
             let code = db.code().unwrap_or_default();
             if db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some() {

@@ -15,6 +15,12 @@
 //!   evaluated once per statement, so the key condition still drives an index scan.
 //! - MySQL/MariaDB and SQLite stream each range's rows through sqlx (`fetch`: rows are decoded as
 //!   they arrive, never collected), with the last key as bound values.
+//!
+//! A keyed read that loses its connection or meets another transient error (the server
+//! restarted, the session was terminated, a deadlock) resumes after the key of the last row it
+//! handed over, on a fresh connection, up to [`FULL_RESUMES`] times: no row is read twice or
+//! skipped, and [`SampleReport::resumed`] says what happened. A read without a key cannot
+//! resume and fails as before.
 
 use futures_util::TryStreamExt;
 use sqlx::postgres::PgPool;
@@ -32,6 +38,12 @@ pub const FULL_RANGE_ROWS: u32 = 50_000;
 
 /// The bytes a range aims at: tables with wide rows get fewer rows per range.
 pub const RANGE_BYTES: u64 = 64 << 20;
+
+/// Times a keyed full read resumes after a transient error before it fails.
+pub const FULL_RESUMES: usize = 3;
+
+/// The wait before the first resume, doubled before each next one.
+const RESUME_WAIT: std::time::Duration = std::time::Duration::from_millis(500);
 
 /// A key column: its quoted expression and SQL type.
 struct KeyColumn {
@@ -67,15 +79,46 @@ impl Source {
         on_row: &mut OnRow<'_>,
     ) -> Result<SampleReport> {
         let keys = self.full_key(table).await?;
-        let rows = match &self.pool {
-            Pool::Postgres(p) => self.copy_full(p, table, &keys, opts, on_row).await?,
-            Pool::MySql(_) | Pool::Sqlite(..) => {
-                self.fetch_full(table, &keys, opts, on_row).await?
+        // The key of the last row handed over, and the rows handed over.
+        let mut last: Vec<Vec<u8>> = vec![Vec::new(); keys.len()];
+        let mut rows = 0u64;
+        let mut resumed = Vec::new();
+        loop {
+            let from_start = rows == 0;
+            let mut counted = |r: &[Option<&[u8]>]| {
+                rows += 1;
+                on_row(r);
+            };
+            let read = match &self.pool {
+                Pool::Postgres(p) => {
+                    self.copy_full(p, table, &keys, opts, from_start, &mut last, &mut counted)
+                        .await
+                }
+                Pool::MySql(_) | Pool::Sqlite(..) => {
+                    self.fetch_full(table, &keys, opts, from_start, &mut last, &mut counted)
+                        .await
+                }
+            };
+            match read {
+                Ok(()) => break,
+                Err(e) if e.is_retryable() && !keys.is_empty() && resumed.len() < FULL_RESUMES => {
+                    let wait = RESUME_WAIT * 2u32.pow(resumed.len() as u32);
+                    tracing::warn!(
+                        table = %table.table,
+                        rows_read = rows,
+                        error = %e,
+                        "full read interrupted; resuming after the last key read",
+                    );
+                    resumed.push(e.to_string());
+                    tokio::time::sleep(wait).await;
+                }
+                Err(e) => return Err(e),
             }
-        };
+        }
         Ok(SampleReport {
             method: SampleMethod::Full,
             rows,
+            resumed,
         })
     }
 
@@ -116,15 +159,19 @@ impl Source {
             .collect())
     }
 
-    /// PostgreSQL: COPY per key range (or one COPY without a key).
+    /// PostgreSQL: COPY per key range (or one COPY without a key), from the start or after the
+    /// key in `last`; `last` follows the rows handed over.
+    #[allow(clippy::too_many_arguments)]
     async fn copy_full(
         &self,
         pool: &PgPool,
         table: &TableInfo,
         keys: &[KeyColumn],
         opts: &SampleOptions,
+        from_start: bool,
+        last: &mut [Vec<u8>],
         on_row: &mut OnRow<'_>,
-    ) -> Result<u64> {
+    ) -> Result<()> {
         let d = self.dialect;
         let from = d.qualified(&table.table);
         let mut exprs: Vec<String> = table.columns.iter().map(|c| d.sample_expr(c)).collect();
@@ -149,7 +196,6 @@ impl Source {
         let select = select.join(", ");
         let what = format!("reading {} (COPY)", table.table);
         let mut conn = pool.acquire().await.map_err(|e| self.db_err(&what, e))?;
-        let mut last: Vec<Vec<u8>> = vec![Vec::new(); keys.len()];
         let mut reader = RangeReader {
             parser: CopyText::new(exprs.len()),
             data,
@@ -160,7 +206,7 @@ impl Source {
             if keys.is_empty() {
                 let sql = format!("COPY (SELECT {select} FROM {from}) TO STDOUT");
                 return Ok(self
-                    .copy_range(&mut conn, &sql, &mut reader, &mut last, on_row)
+                    .copy_range(&mut conn, &sql, &mut reader, last, on_row)
                     .await?
                     .0);
             }
@@ -181,7 +227,7 @@ impl Source {
                 })
                 .collect();
             let after = format!("WHERE ({key_list}) > ({}) ", bounds.join(", "));
-            let (mut limit, mut first) = (opts.range_rows.max(1), true);
+            let (mut limit, mut first) = (opts.range_rows.max(1), from_start);
             let (mut rows_all, mut bytes_all) = (0u64, 0u64);
             loop {
                 let cond = if first { "" } else { after.as_str() };
@@ -193,7 +239,7 @@ impl Source {
                     .map_err(|e| self.db_err(&what, e))?;
                 if !first {
                     let mut q = sqlx::query(&set_sql);
-                    for k in &last {
+                    for k in last.iter() {
                         q = q.bind(String::from_utf8_lossy(k).into_owned());
                     }
                     q.execute(&mut *conn)
@@ -201,9 +247,9 @@ impl Source {
                         .map_err(|e| self.db_err(&what, e))?;
                 }
                 let before = reader.parser.rows();
-                let previous = last.clone();
+                let previous = last.to_vec();
                 let (go, bytes) = self
-                    .copy_range(&mut conn, &sql, &mut reader, &mut last, on_row)
+                    .copy_range(&mut conn, &sql, &mut reader, last, on_row)
                     .await?;
                 if !go {
                     // The COPY was left unread: the session is closed, not reused.
@@ -216,7 +262,7 @@ impl Source {
                 if rows < u64::from(limit) {
                     return Ok(true);
                 }
-                if !first && last == previous {
+                if !first && *last == previous {
                     return Err(self.err(
                         &what,
                         "the key range did not advance (a key value does not read back as itself)",
@@ -232,8 +278,7 @@ impl Source {
             // A COPY left unread or a transaction left open: never hand this session to another user.
             conn.close_on_drop();
         }
-        result?;
-        Ok(reader.parser.rows())
+        result.map(|_| ())
     }
 
     /// Runs one COPY statement and feeds its rows to `on_row`, the key of the last one into `last`;
@@ -275,14 +320,17 @@ impl Source {
         Ok((true, bytes))
     }
 
-    /// MySQL/MariaDB and SQLite: streamed key ranges (or one streamed query without a key).
+    /// MySQL/MariaDB and SQLite: streamed key ranges (or one streamed query without a key), from
+    /// the start or after the key in `last`; `last` follows the rows handed over.
     async fn fetch_full(
         &self,
         table: &TableInfo,
         keys: &[KeyColumn],
         opts: &SampleOptions,
+        from_start: bool,
+        last: &mut [Vec<u8>],
         on_row: &mut OnRow<'_>,
-    ) -> Result<u64> {
+    ) -> Result<()> {
         let d = self.dialect;
         let from = d.qualified(&table.table);
         let select = self.select_list(table);
@@ -292,6 +340,7 @@ impl Source {
             return self
                 .run_streamed(&sql, &[], data, &mut [], opts, on_row)
                 .await
+                .map(|_| ())
                 .map_err(|e| self.db_err(format!("reading {}", table.table), e));
         }
         let key_list: Vec<&str> = keys.iter().map(|k| k.expr.as_str()).collect();
@@ -302,8 +351,7 @@ impl Source {
             .map(|(i, k)| format!("{} AS k{i}", d.key_text(&k.expr, &k.sql_type)))
             .collect();
         let key_select = key_select.join(", ");
-        let mut last: Vec<Vec<u8>> = vec![Vec::new(); keys.len()];
-        let (mut total, mut first) = (0u64, true);
+        let mut first = from_start;
         let limit = opts.range_rows.max(1);
         loop {
             let (cond, binds) = if first {
@@ -311,7 +359,7 @@ impl Source {
             } else {
                 let mut binds: Vec<Bind> = Vec::with_capacity(keys.len());
                 let mut ps = Vec::with_capacity(keys.len());
-                for (i, (k, value)) in keys.iter().zip(&last).enumerate() {
+                for (i, (k, value)) in keys.iter().zip(last.iter()).enumerate() {
                     ps.push(d.key_placeholder(i + 1, &k.sql_type));
                     binds.push(d.key_bind(&k.sql_type, &String::from_utf8_lossy(value)));
                 }
@@ -320,16 +368,15 @@ impl Source {
             let sql = format!(
                 "SELECT {select}, {key_select} FROM {from} {cond}ORDER BY {key_list} LIMIT {limit}"
             );
-            let previous = last.clone();
+            let previous = last.to_vec();
             let rows = self
-                .run_streamed(&sql, &binds, data, &mut last, opts, on_row)
+                .run_streamed(&sql, &binds, data, last, opts, on_row)
                 .await
                 .map_err(|e| self.db_err(format!("reading {}", table.table), e))?;
-            total += rows;
             if rows < u64::from(limit) || opts.stop.as_ref().is_some_and(Stop::is_requested) {
-                return Ok(total);
+                return Ok(());
             }
-            if !first && last == previous {
+            if !first && *last == previous {
                 return Err(self.err(
                     format!("reading {}", table.table),
                     "the key range did not advance (a key value does not read back as itself)",

@@ -99,12 +99,16 @@ impl fmt::Display for SampleMethod {
 }
 
 /// What [`Source::sample`] did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SampleReport {
     /// The method used.
     pub method: SampleMethod,
     /// Rows passed to the callback.
     pub rows: u64,
+    /// Full reads: the transient errors after which the read resumed after its last key
+    /// (empty when it ran through).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub resumed: Vec<String>,
 }
 
 /// The row callback: one slice per row, one entry per column of [`TableInfo::columns`] (in order),
@@ -131,13 +135,15 @@ macro_rules! stream_rows {
                 for i in 0..$data {
                     buf.push(row.try_get_unchecked::<Option<&[u8]>, _>(i)?);
                 }
-                ($on_row)(&buf);
+                // The key first: a row handed over always has its key in `last_key` (a full
+                // read resumes after it).
                 for (j, k) in $last_key.iter_mut().enumerate() {
                     k.clear();
                     if let Some(b) = row.try_get_unchecked::<Option<&[u8]>, _>($data + j)? {
                         k.extend_from_slice(b);
                     }
                 }
+                ($on_row)(&buf);
                 spare = recycle(buf);
                 n += 1;
                 if $stop.is_some_and(|s: &Stop| s.is_requested()) {
@@ -163,6 +169,7 @@ impl Source {
             return Ok(SampleReport {
                 method: SampleMethod::FirstRows,
                 rows: 0,
+                resumed: Vec::new(),
             });
         }
         if opts.mode == ScanMode::Full {
@@ -184,11 +191,13 @@ impl Source {
             return Ok(SampleReport {
                 method: plan.method,
                 rows,
+                resumed: Vec::new(),
             });
         }
         Ok(SampleReport {
             method: plan.method,
             rows,
+            resumed: Vec::new(),
         })
     }
 
