@@ -191,20 +191,23 @@ async fn postgres_a_stop_in_the_middle_of_a_range_leaves_the_source_usable() {
 }
 
 /// Reads `t` (ids 1-3000) in full in ranges of `range_rows`; at row 1,000 the callback blocks
-/// until `kill` (run on its own thread and runtime) has ended the reading sessions from outside.
-/// Checks that the read resumed after its last key: every id read exactly once, and the resume
-/// reported.
-async fn resumes_after_its_session_is_killed(
+/// until `kill` (run on its own thread and runtime) has ended the reading sessions from outside
+/// and said how many. Checks that the read resumed after its last key: every id read exactly
+/// once, and the resume reported.
+async fn resumes_after_its_session_is_killed<F>(
     src: &Source,
     t: &TableInfo,
     range_rows: u32,
-    kill: impl Fn() -> u64 + Send + 'static,
-) {
+    kill: impl Fn() -> F + Send + 'static,
+) where
+    F: std::future::Future<Output = u64>,
+{
     let (ask, asked) = std::sync::mpsc::channel::<()>();
     let (told, tell) = std::sync::mpsc::channel::<u64>();
     let killer = std::thread::spawn(move || {
+        let rt = tokio::runtime::Runtime::new().unwrap();
         for () in asked {
-            told.send(kill()).unwrap();
+            told.send(rt.block_on(kill())).unwrap();
         }
     });
     let mut opts = SampleOptions::new(100, ScanMode::Full);
@@ -249,8 +252,8 @@ async fn postgres_a_full_read_resumes_after_its_session_is_terminated() {
     let (url, name) = (db.url.clone(), db.name.clone());
     // One connection reads every range: the next statement after the kill fails.
     resumes_after_its_session_is_killed(&src, &t, 100, move || {
-        let rt = tokio::runtime::Runtime::new().unwrap();
-        rt.block_on(async {
+        let (url, name) = (url.clone(), name.clone());
+        async move {
             use sqlx::Connection;
             let mut c = sqlx::PgConnection::connect(&url).await.unwrap();
             let n: i64 = sqlx::query_scalar(
@@ -262,7 +265,7 @@ async fn postgres_a_full_read_resumes_after_its_session_is_terminated() {
             .await
             .unwrap();
             n as u64
-        })
+        }
     })
     .await;
     src.close().await;
@@ -286,8 +289,8 @@ async fn mariadb_a_full_read_resumes_after_its_connection_is_killed() {
     // must land inside a range: one range of 30 MB (more than the sockets buffer), killed a
     // third of the way through.
     resumes_after_its_session_is_killed(&src, &t, 3000, move || {
-        let rt = tokio::runtime::Runtime::new().unwrap();
-        rt.block_on(async {
+        let (url, name) = (url.clone(), name.clone());
+        async move {
             use sqlx::Connection;
             let mut c = sqlx::MySqlConnection::connect(&url).await.unwrap();
             let ids: Vec<u64> = sqlx::query_scalar(
@@ -306,7 +309,7 @@ async fn mariadb_a_full_read_resumes_after_its_connection_is_killed() {
                     .unwrap();
             }
             ids.len() as u64
-        })
+        }
     })
     .await;
     src.close().await;
