@@ -427,6 +427,59 @@ async fn scan_full(url: &str, range_rows: u32) -> (u64, Vec<String>) {
     (s.rows, columns)
 }
 
+/// A whole scan whose reading session is terminated mid-table: the table is still scanned in
+/// full, once, and every column's note in the inventory says the read resumed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_scan_whose_session_is_terminated_resumes_and_says_so() {
+    let Some(db) = TestDb::create(Kind::Postgres, "scanresume").await else {
+        return;
+    };
+    db.exec(
+        "CREATE TABLE t (id bigint PRIMARY KEY, phone text);
+         INSERT INTO t SELECT g, '139' || lpad(g::text, 8, '0') FROM generate_series(1, 50000) g;",
+    )
+    .await;
+    let (url, name) = (db.url.clone(), db.name.clone());
+    // Terminates the first COPY it sees running in the test database.
+    let killer = tokio::spawn(async move {
+        use sqlx::Connection;
+        let mut c = sqlx::PgConnection::connect(&url).await.unwrap();
+        loop {
+            let n: i64 = sqlx::query_scalar(
+                "SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+                  WHERE datname = $1 AND pid <> pg_backend_pid() AND query LIKE 'COPY (SELECT%') k",
+            )
+            .bind(&name)
+            .fetch_one(&mut c)
+            .await
+            .unwrap();
+            if n > 0 {
+                return n;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+    });
+    let (rows, columns) = scan_full(&db.url, 1000).await;
+    let killed = tokio::time::timeout(std::time::Duration::from_secs(1), killer)
+        .await
+        .expect("the scan ran with no COPY seen")
+        .unwrap();
+    assert!(killed >= 1);
+    assert_eq!(rows, 50_000);
+    for c in &columns {
+        assert!(c.contains("sampled=50000"), "{c}");
+        assert!(
+            c.contains("read resumed 1 time(s) after its last key"),
+            "{c}"
+        );
+    }
+    assert!(
+        columns.iter().any(|c| c.starts_with(".t.phone Personal")),
+        "{columns:?}"
+    );
+    db.drop_db().await;
+}
+
 #[tokio::test]
 async fn a_scan_over_many_ranges_classifies_like_one_range() {
     for kind in [Kind::Postgres, Kind::MySql] {
