@@ -111,25 +111,18 @@ impl CopyText {
     fn row(&mut self, line: &[u8], on_row: &mut OnCopyRow<'_>) -> Result<bool, CopyError> {
         self.spans.clear();
         self.scratch.clear();
-        let mut start = 0;
-        loop {
-            let end = memchr::memchr(b'\t', &line[start..]).map_or(line.len(), |i| start + i);
-            let field = &line[start..end];
-            let span = if field == b"\\N" {
-                Span::Null
-            } else if memchr::memchr(b'\\', field).is_none() {
-                Span::Row(start, end)
-            } else {
-                let from = self.scratch.len();
-                unescape(field, &mut self.scratch);
-                Span::Scratch(from, self.scratch.len())
-            };
-            self.spans.push(span);
-            if end == line.len() {
-                break;
+        // One pass finds the tabs that end fields and the backslashes that mark escaped ones
+        // (an escaped tab is `\t`, never a tab byte).
+        let (mut start, mut escaped) = (0, false);
+        for i in memchr::memchr2_iter(b'\t', b'\\', line) {
+            if line[i] == b'\\' {
+                escaped = true;
+                continue;
             }
-            start = end + 1;
+            self.field(line, start, i, escaped);
+            (start, escaped) = (i + 1, false);
         }
+        self.field(line, start, line.len(), escaped);
         self.rows += 1;
         if self.spans.len() != self.fields {
             return Err(CopyError(format!(
@@ -148,6 +141,23 @@ impl CopyText {
         let go = on_row(&values);
         self.spare = recycle(values);
         Ok(go)
+    }
+
+    /// Notes where the field `line[start..end]` is: NULL, the row itself, or (`escaped`: it
+    /// holds a backslash) its unescaped value in the scratch buffer.
+    #[inline]
+    fn field(&mut self, line: &[u8], start: usize, end: usize, escaped: bool) {
+        let field = &line[start..end];
+        let span = if !escaped {
+            Span::Row(start, end)
+        } else if field == b"\\N" {
+            Span::Null
+        } else {
+            let from = self.scratch.len();
+            unescape(field, &mut self.scratch);
+            Span::Scratch(from, self.scratch.len())
+        };
+        self.spans.push(span);
     }
 }
 
