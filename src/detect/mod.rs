@@ -12,7 +12,7 @@ pub mod hints;
 pub mod mask;
 mod scanners;
 #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
-mod simd;
+pub(crate) mod simd;
 pub mod spec;
 pub mod validators;
 
