@@ -299,15 +299,26 @@ fn resident_id_legacy15(h: &[u8], pos: usize) -> Option<(usize, usize)> {
 
 /// True for the VIN alphabet `[0-9A-HJ-NPR-Za-hj-npr-z]`.
 #[inline]
-fn vin_char(b: u8) -> bool {
+const fn vin_char(b: u8) -> bool {
     b.is_ascii_digit() || (b.is_ascii_alphabetic() && !matches!(b | 0x20, b'i' | b'o' | b'q'))
 }
+
+/// [`vin_char`] per byte value.
+static VIN_CHAR: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < 256 {
+        t[i] = vin_char(i as u8);
+        i += 1;
+    }
+    t
+};
 
 /// `[0-9A-HJ-NPR-Za-hj-npr-z]{17}`: the first 17 alphabet bytes in a row.
 fn vin(h: &[u8], pos: usize) -> Option<(usize, usize)> {
     let mut run = 0;
     for (i, &b) in h.iter().enumerate().skip(pos) {
-        run = if vin_char(b) { run + 1 } else { 0 };
+        run = if VIN_CHAR[b as usize] { run + 1 } else { 0 };
         if run == 17 {
             return Some((i - 16, i + 1));
         }

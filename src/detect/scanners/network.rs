@@ -2,10 +2,27 @@
 
 use super::{count_digits, count_while, leftmost, one_of};
 
+/// ASCII hex digits, one entry per byte value (a load instead of three range tests).
+static HEX: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < 256 {
+        t[i] = (i as u8).is_ascii_hexdigit();
+        i += 1;
+    }
+    t
+};
+
+/// True for an ASCII hex digit.
+#[inline]
+fn is_hex(b: &u8) -> bool {
+    HEX[*b as usize]
+}
+
 /// The number of ASCII hex digits starting at `i`, at most `max`.
 #[inline]
 fn count_hex(h: &[u8], i: usize, max: usize) -> usize {
-    count_while(h, i, max, u8::is_ascii_hexdigit)
+    count_while(h, i, max, is_hex)
 }
 
 /// True when `n` ASCII hex digits start at `i`.
@@ -45,7 +62,7 @@ fn count_hex_back(h: &[u8], i: usize, max: usize) -> usize {
         .iter()
         .rev()
         .take(max)
-        .take_while(|b| b.is_ascii_hexdigit())
+        .take_while(|b| is_hex(b))
         .count()
 }
 
@@ -66,7 +83,7 @@ pub(super) fn ipv6(h: &[u8], pos: usize) -> Option<(usize, usize)> {
             let rest = h[i..]
                 .iter()
                 .take(41)
-                .take_while(|&&b| b.is_ascii_hexdigit() || b == b':' || b == b'.')
+                .take_while(|&&b| is_hex(&b) || b == b':' || b == b'.')
                 .count();
             if rest > 0 {
                 return Some((s, i + rest));
@@ -84,7 +101,7 @@ pub(super) fn ipv6(h: &[u8], pos: usize) -> Option<(usize, usize)> {
 pub(super) fn mac(h: &[u8], pos: usize) -> Option<(usize, usize)> {
     let mut a = pos;
     while a < h.len() {
-        if !h[a].is_ascii_hexdigit() {
+        if !is_hex(&h[a]) {
             a += 1;
             continue;
         }
