@@ -77,42 +77,55 @@ impl CopyText {
                 self.pending.extend_from_slice(chunk);
                 return Ok(true);
             };
+            // The row an earlier chunk began, completed: parsed like any other.
             let mut line = std::mem::take(&mut self.pending);
-            line.extend_from_slice(&chunk[..nl]);
+            line.extend_from_slice(&chunk[..=nl]);
             chunk = &chunk[nl + 1..];
-            let go = self.row(&line, on_row)?;
+            let (_, go) = self.parse(&line, on_row)?;
             line.clear();
             self.pending = line;
             if !go {
                 return Ok(false);
             }
         }
-        // The complete rows, from one pass over the chunk that stops at every tab, backslash
-        // and newline (an escaped tab or newline is `\t` or `\n`, never the byte itself).
+        let (complete, go) = self.parse(chunk, on_row)?;
+        if go {
+            self.pending.extend_from_slice(&chunk[complete..]);
+        }
+        Ok(go)
+    }
+
+    /// Parses the complete rows at the start of `bytes` in one pass that stops at every tab,
+    /// backslash and newline (an escaped tab or newline is `\t` or `\n`, never the byte itself).
+    /// Returns where the rows end (the start of an unfinished row) and whether to go on.
+    fn parse(
+        &mut self,
+        bytes: &[u8],
+        on_row: &mut OnCopyRow<'_>,
+    ) -> Result<(usize, bool), CopyError> {
         self.spans.clear();
         self.scratch.clear();
         let (mut row, mut field, mut escaped) = (0, 0, false);
-        for i in Specials::new(chunk) {
-            match chunk[i] {
+        for i in Specials::new(bytes) {
+            match bytes[i] {
                 b'\\' => escaped = true,
                 b'\t' => {
-                    self.field(&chunk[row..], field - row, i - row, escaped);
+                    self.field(&bytes[row..], field - row, i - row, escaped);
                     (field, escaped) = (i + 1, false);
                 }
                 _ => {
-                    self.field(&chunk[row..], field - row, i - row, escaped);
-                    let go = self.emit(&chunk[row..i], on_row)?;
+                    self.field(&bytes[row..], field - row, i - row, escaped);
+                    let go = self.emit(&bytes[row..i], on_row)?;
                     (row, field, escaped) = (i + 1, i + 1, false);
                     self.spans.clear();
                     self.scratch.clear();
                     if !go {
-                        return Ok(false);
+                        return Ok((row, false));
                     }
                 }
             }
         }
-        self.pending.extend_from_slice(&chunk[row..]);
-        Ok(true)
+        Ok((row, true))
     }
 
     /// Checks that the stream ended at a row boundary.
@@ -126,24 +139,6 @@ impl CopyText {
                 self.pending.len()
             )))
         }
-    }
-
-    fn row(&mut self, line: &[u8], on_row: &mut OnCopyRow<'_>) -> Result<bool, CopyError> {
-        self.spans.clear();
-        self.scratch.clear();
-        // One pass finds the tabs that end fields and the backslashes that mark escaped ones
-        // (an escaped tab is `\t`, never a tab byte).
-        let (mut start, mut escaped) = (0, false);
-        for i in memchr::memchr2_iter(b'\t', b'\\', line) {
-            if line[i] == b'\\' {
-                escaped = true;
-                continue;
-            }
-            self.field(line, start, i, escaped);
-            (start, escaped) = (i + 1, false);
-        }
-        self.field(line, start, line.len(), escaped);
-        self.emit(line, on_row)
     }
 
     /// Hands the row `line`, whose fields are in `spans`, to `on_row` after checking its shape.
