@@ -281,6 +281,7 @@ pub async fn scan_source(
                 db,
                 scan_id,
                 source: &source.name,
+                secrets,
                 lineage,
                 limits,
             };
@@ -458,6 +459,8 @@ struct TableRun<'a> {
     db: &'a Source,
     scan_id: i64,
     source: &'a str,
+    /// The source's password, scrubbed from what the scan records.
+    secrets: &'a [String],
     lineage: &'a Lineage,
     limits: &'a Limits,
 }
@@ -531,10 +534,12 @@ impl TableRun<'_> {
         } else {
             let s = read.await?;
             if !s.resumed.is_empty() {
+                let errors = scrub(s.resumed.join("; "), self.secrets);
+                tracing::warn!(source = %self.source, table = %table.table, %errors,
+                    "full read interrupted; it resumed after the last key read");
                 resumed = Some(format!(
-                    "read resumed {} time(s) after its last key, every row read once: {}",
-                    s.resumed.len(),
-                    s.resumed.join("; ")
+                    "read resumed {} time(s) after the last key read: {errors}",
+                    s.resumed.len()
                 ));
             }
             (s.method.to_string(), s.rows, None)

@@ -469,7 +469,7 @@ async fn a_scan_whose_session_is_terminated_resumes_and_says_so() {
     for c in &columns {
         assert!(c.contains("sampled=50000"), "{c}");
         assert!(
-            c.contains("read resumed 1 time(s) after its last key"),
+            c.contains("read resumed 1 time(s) after the last key read"),
             "{c}"
         );
     }

@@ -102,13 +102,8 @@ impl Source {
             match read {
                 Ok(()) => break,
                 Err(e) if e.is_retryable() && !keys.is_empty() && resumed.len() < FULL_RESUMES => {
+                    // Logged by the caller, which scrubs the source's secrets.
                     let wait = RESUME_WAIT * 2u32.pow(resumed.len() as u32);
-                    tracing::warn!(
-                        table = %table.table,
-                        rows_read = rows,
-                        error = %e,
-                        "full read interrupted; resuming after the last key read",
-                    );
                     resumed.push(e.to_string());
                     tokio::time::sleep(wait).await;
                 }
