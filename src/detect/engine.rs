@@ -463,15 +463,7 @@ fn digit_group(value: &[u8]) -> u32 {
 }
 
 /// 1 for the bytes that keep a digit group going: digits and [`joins_digits`] bytes.
-static KEEPS_GROUP: [u8; 256] = {
-    let mut t = [0u8; 256];
-    let mut i = 0;
-    while i < 256 {
-        t[i] = (i as u8).is_ascii_digit() as u8 | joins_digits(i as u8) as u8;
-        i += 1;
-    }
-    t
-};
+static KEEPS_GROUP: [bool; 256] = byte_set!(b => b.is_ascii_digit() || joins_digits(b));
 
 /// The full-width at sign `＠`.
 const FULLWIDTH_AT: &[u8] = "＠".as_bytes();

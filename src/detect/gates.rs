@@ -148,6 +148,8 @@ const FIRST_BYTES_UP_TO: usize = 48;
 pub(crate) struct Words {
     /// The first byte of each word, one bit per byte value.
     first: [u64; 4],
+    /// Every word starts with a non-ASCII byte (CJK words).
+    non_ascii: bool,
     search: Search,
 }
 
@@ -175,15 +177,19 @@ impl Words {
                 .map(Search::Automaton)
                 .ok()?,
         };
-        Some(Words { first, search })
+        Some(Words {
+            first,
+            non_ascii: first[..2] == [0, 0],
+            search,
+        })
     }
 
     /// True when `text` holds one of the words.
     #[inline]
     pub(crate) fn is_match(&self, text: &[u8]) -> bool {
         let starts = |&b: &u8| self.first[b as usize / 64] >> (b % 64) & 1 == 1;
-        let may = if self.first[..2] == [0, 0] {
-            // Every word starts with a non-ASCII byte (CJK words): a whole-word SIMD test.
+        let may = if self.non_ascii {
+            // A whole-word SIMD test.
             !text.is_ascii()
         } else {
             text.len() > FIRST_BYTES_UP_TO || text.iter().any(starts)

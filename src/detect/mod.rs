@@ -4,6 +4,21 @@
 //! Built-in detector files live in `detectors/` and are embedded in the binary; files in a
 //! user's `detectors_dir` are added, and a file with a built-in id replaces it.
 
+/// A table of 256 booleans, one per byte value `$b`, built at compile time from `$test`
+/// (a load per byte instead of a chain of range tests).
+macro_rules! byte_set {
+    ($b:ident => $test:expr) => {{
+        let mut table = [false; 256];
+        let mut i = 0;
+        while i < 256 {
+            let $b = i as u8;
+            table[i] = $test;
+            i += 1;
+        }
+        table
+    }};
+}
+
 pub mod dicts;
 mod engine;
 pub mod fold;

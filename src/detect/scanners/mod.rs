@@ -304,15 +304,7 @@ const fn vin_char(b: u8) -> bool {
 }
 
 /// [`vin_char`] per byte value.
-static VIN_CHAR: [bool; 256] = {
-    let mut t = [false; 256];
-    let mut i = 0;
-    while i < 256 {
-        t[i] = vin_char(i as u8);
-        i += 1;
-    }
-    t
-};
+static VIN_CHAR: [bool; 256] = byte_set!(b => vin_char(b));
 
 /// `[0-9A-HJ-NPR-Za-hj-npr-z]{17}`: the first 17 alphabet bytes in a row.
 fn vin(h: &[u8], pos: usize) -> Option<(usize, usize)> {

@@ -3,15 +3,7 @@
 use super::{count_digits, count_while, leftmost, one_of};
 
 /// ASCII hex digits, one entry per byte value (a load instead of three range tests).
-static HEX: [bool; 256] = {
-    let mut t = [false; 256];
-    let mut i = 0;
-    while i < 256 {
-        t[i] = (i as u8).is_ascii_hexdigit();
-        i += 1;
-    }
-    t
-};
+static HEX: [bool; 256] = byte_set!(b => b.is_ascii_hexdigit());
 
 /// True for an ASCII hex digit.
 #[inline]
