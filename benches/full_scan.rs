@@ -48,6 +48,42 @@ fn reset_hwm() -> bool {
     std::fs::write("/proc/self/clear_refs", "5").is_ok()
 }
 
+/// CPU seconds (user + system) used so far by this process and by every process named
+/// `comm` (the database server's), from /proc; 0 where unreadable.
+fn cpu_secs(comm: &str) -> (f64, f64) {
+    let ticks = |stat: &str| -> f64 {
+        // Fields after the parenthesised name: state is field 3; utime, stime, cutime and
+        // cstime are 14-17. The children's times hold the server's exited sessions (reaped by
+        // the postmaster), so that the sum does not drop when a session ends.
+        let rest = stat.rsplit_once(") ").map_or("", |(_, r)| r);
+        let f: Vec<&str> = rest.split_whitespace().collect();
+        let n = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+        (n(11) + n(12) + n(13) + n(14)) / 100.0
+    };
+    let own = std::fs::read_to_string("/proc/self/stat").map_or(0.0, |s| ticks(&s));
+    let mut server = 0.0;
+    for e in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let p = e.path();
+        if std::fs::read_to_string(p.join("comm")).is_ok_and(|c| c.trim() == comm) {
+            server += std::fs::read_to_string(p.join("stat")).map_or(0.0, |s| ticks(&s));
+        }
+    }
+    (own, server)
+}
+
+/// Runs `f`, printing the CPU seconds it cost this process and the server (`comm`).
+async fn with_cpu<T>(what: &str, comm: &str, f: impl std::future::Future<Output = T>) -> T {
+    let (a, b) = cpu_secs(comm);
+    let out = f.await;
+    let (c, d) = cpu_secs(comm);
+    println!(
+        "    {what}: CPU {:.2} s here, {:.2} s in {comm}",
+        c - a,
+        d - b
+    );
+    out
+}
+
 fn median(v: &mut [Duration]) -> Duration {
     v.sort();
     v[v.len() / 2]
@@ -176,22 +212,30 @@ async fn bench_pg(engine: &Engine, rows: i64, rounds: usize) {
     let mut reads = vec![];
     for round in 0..rounds {
         let t = Instant::now();
-        let mut s = c
-            .copy_out_raw("COPY (SELECT * FROM t) TO STDOUT")
-            .await
-            .unwrap();
-        let mut bytes = 0usize;
-        while let Some(b) = s.try_next().await.unwrap() {
-            bytes += b.len();
-        }
-        drop(s);
+        let bytes = with_cpu("COPY", "postgres", async {
+            let mut s = c
+                .copy_out_raw("COPY (SELECT * FROM t) TO STDOUT")
+                .await
+                .unwrap();
+            let mut bytes = 0usize;
+            while let Some(b) = s.try_next().await.unwrap() {
+                bytes += b.len();
+            }
+            bytes
+        })
+        .await;
         copy.times.push(t.elapsed());
         if round == 0 {
             println!("  COPY output: {:.1} MiB", bytes as f64 / 1048576.0);
         }
-        let r = read_only(&url).await;
+        let r = with_cpu("read", "postgres", read_only(&url)).await;
         reads.push(r);
-        let (d, n, h) = scan(engine, dir.path(), &url, round as u32).await;
+        let (d, n, h) = with_cpu(
+            "scan",
+            "postgres",
+            scan(engine, dir.path(), &url, round as u32),
+        )
+        .await;
         println!(
             "  round {round}: COPY {}, read without detection {}, scan {}",
             secs(*copy.times.last().unwrap()),
@@ -307,9 +351,14 @@ async fn bench_mysql(engine: &Engine, rows: i64, rounds: usize) {
             assert!(out.success());
             cli_ref.times.push(t.elapsed());
         }
-        let r = read_only(&url).await;
+        let r = with_cpu("read", "mariadbd", read_only(&url)).await;
         reads.push(r);
-        let (d, n, h) = scan(engine, dir.path(), &url, round as u32).await;
+        let (d, n, h) = with_cpu(
+            "scan",
+            "mariadbd",
+            scan(engine, dir.path(), &url, round as u32),
+        )
+        .await;
         println!(
             "  round {round}: sqlx {}, mysql client {}, read without detection {}, scan {}",
             secs(*sqlx_ref.times.last().unwrap()),

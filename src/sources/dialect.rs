@@ -199,6 +199,45 @@ impl Dialect {
         }
     }
 
+    /// The expression a PostgreSQL `COPY (SELECT ..) TO STDOUT` reads a value of type `sql_type`
+    /// (`expr` already quoted) with: the bare column where COPY's text output is what the cast to
+    /// text gives (both are the type's output function), saving the server a cast per value;
+    /// the cast otherwise (`bpchar`, `inet` and `boolean` have casts of their own) and for
+    /// `bytea`, which [`Dialect::sample_expr`] reads as escaped text.
+    pub(crate) fn copy_expr(&self, expr: &str, sql_type: &str) -> String {
+        // The type's name without modifiers: `character varying(20)`, `numeric(10,2)`.
+        let name = sql_type
+            .split('(')
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .to_ascii_lowercase();
+        const AS_OUTPUT: &[&str] = &[
+            "text",
+            "character varying",
+            "varchar",
+            "smallint",
+            "integer",
+            "bigint",
+            "numeric",
+            "real",
+            "double precision",
+            "date",
+            "timestamp with time zone",
+            "timestamp without time zone",
+            "time with time zone",
+            "time without time zone",
+            "uuid",
+            "json",
+            "jsonb",
+        ];
+        if AS_OUTPUT.contains(&name.as_str()) {
+            expr.to_string()
+        } else {
+            self.cast_text(expr)
+        }
+    }
+
     /// Renders `column <cmp> cutoff` for a [`Bind::Timestamp`] bound at placeholder `n`, correct for
     /// the column's type: PostgreSQL `timestamptz` compares directly, `timestamp`/`date` compare with
     /// the cutoff in UTC, integer columns hold Unix seconds; MySQL `DATETIME`/`TIMESTAMP`/`DATE`

@@ -12,7 +12,9 @@
 //!   binds the key values into transaction-local settings (`SELECT set_config('datawarden.full_k0',
 //!   $1, true)`), and the COPY's query reads them back with `CAST(current_setting(..) AS <type>)`
 //!   (`<type>` from the catalogue). The settings vanish at commit; a stable function call is
-//!   evaluated once per statement, so the key condition still drives an index scan.
+//!   evaluated once per statement, so the key condition still drives an index scan. Columns whose
+//!   cast to text is their output function are read bare ([`super::dialect::Dialect::copy_expr`]):
+//!   COPY writes the same text without a cast per value.
 //! - MySQL/MariaDB and SQLite stream each range's rows through sqlx (`fetch`: rows are decoded as
 //!   they arrive, never collected), with the last key as bound values.
 //!
@@ -29,7 +31,7 @@ use sqlx::{Executor, PgConnection};
 use super::connect::Pool;
 use super::copy_text::CopyText;
 use super::sample::{OnRow, SampleMethod, SampleOptions, SampleReport};
-use super::{Bind, Source, TableInfo, TableKind};
+use super::{Bind, ColumnInfo, Source, TableInfo, TableKind};
 use crate::error::Result;
 use crate::stop::Stop;
 
@@ -169,13 +171,17 @@ impl Source {
     ) -> Result<()> {
         let d = self.dialect;
         let from = d.qualified(&table.table);
-        let mut exprs: Vec<String> = table.columns.iter().map(|c| d.sample_expr(c)).collect();
+        let read = |c: &ColumnInfo| match c.sql_type.to_ascii_lowercase().as_str() {
+            "bytea" => d.sample_expr(c),
+            t => d.copy_expr(&d.quote_ident(&c.name), t),
+        };
+        let mut exprs: Vec<String> = table.columns.iter().map(read).collect();
         let data = exprs.len();
         // A key column already read as text is not read twice.
         let key_at: Vec<usize> = keys
             .iter()
             .map(|k| {
-                let e = d.cast_text(&k.expr);
+                let e = d.copy_expr(&k.expr, &k.sql_type);
                 exprs.iter().position(|x| *x == e).unwrap_or_else(|| {
                     exprs.push(e);
                     exprs.len() - 1
