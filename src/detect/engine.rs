@@ -12,7 +12,7 @@ use super::fold::Folded;
 use super::gates::Gate;
 use super::scanners::{self, FindFn, Reach};
 use super::spec::DetectorSpec;
-use super::validators::{joins_digits, Ctx, Needs, Validator, Verdict};
+use super::validators::{joins_digits, Ctx, Needs, RunLengths, Validator, Verdict};
 use super::Match;
 use crate::error::{Error, Result};
 
@@ -278,8 +278,8 @@ struct NeedsTable {
     flags: Vec<u64>,
     /// The digit-anchored detectors (searched in windows around digit clusters).
     anchored: Vec<u64>,
-    /// The detectors with [`Needs::digit_run_lengths`], checked one by one after the tables,
-    /// and every detector's needs.
+    /// The detectors whose needs ask for run lengths ([`Needs::asks_run_lengths`]), checked
+    /// one by one after the tables, and every detector's needs.
     by_runs: Vec<u64>,
     needs: Vec<Needs>,
     /// Every detector.
@@ -322,27 +322,36 @@ impl NeedsTable {
                 f as u8 & req == req
             }),
             anchored: set(&digit_anchored),
-            by_runs: set(&|n| n.digit_run_lengths != 0),
+            by_runs: set(&Needs::asks_run_lengths),
             needs: list.iter().map(|d| d.needs).collect(),
             all: set(&|_| true),
         }
     }
 
     /// Calls `f` with the index of every detector in `only` whose needs `facts` allow, in
-    /// order (the same detectors as [`Facts::allows`]).
+    /// order (the same detectors as [`Facts::allows`]). `value` is the text the facts are
+    /// about, read again only for a need the facts leave open ([`Facts::run_lengths`]).
     #[inline]
-    fn for_each_allowed(&self, facts: &Facts, only: &[u64], f: impl FnMut(usize)) {
-        self.each(facts, only, &self.all, f)
+    fn for_each_allowed(&self, facts: &Facts, value: &[u8], only: &[u64], f: impl FnMut(usize)) {
+        self.each(facts, value, only, &self.all, f)
     }
 
     /// [`NeedsTable::for_each_allowed`] for the digit-anchored detectors only.
     #[inline]
-    fn for_each_anchored(&self, facts: &Facts, only: &[u64], f: impl FnMut(usize)) {
-        self.each(facts, only, &self.anchored, f)
+    fn for_each_anchored(&self, facts: &Facts, value: &[u8], only: &[u64], f: impl FnMut(usize)) {
+        self.each(facts, value, only, &self.anchored, f)
     }
 
     #[inline]
-    fn each(&self, facts: &Facts, only: &[u64], and: &[u64], mut f: impl FnMut(usize)) {
+    fn each(
+        &self,
+        facts: &Facts,
+        value: &[u8],
+        only: &[u64],
+        and: &[u64],
+        mut f: impl FnMut(usize),
+    ) {
+        let mut runs = None;
         let at = |v: u32| (v as usize).min(SATURATED) * self.words;
         let rows = [
             at(facts.digits),
@@ -364,7 +373,17 @@ impl NeedsTable {
             let mut check = mask & self.by_runs[w];
             while check != 0 {
                 let bit = check.trailing_zeros();
-                if !self.needs[w * 64 + bit as usize].runs_allow(facts.runs) {
+                // The digits' runs are known; the letters' are counted for the first need
+                // that asks.
+                let n = &self.needs[w * 64 + bit as usize];
+                let digits = RunLengths {
+                    digits: facts.runs.digits,
+                    ..RunLengths::ANY
+                };
+                let allowed = n.runs_allow(&digits)
+                    && (!n.asks_letter_runs()
+                        || n.runs_allow(runs.get_or_insert_with(|| facts.run_lengths(value))));
+                if !allowed {
                     mask &= !(1 << bit);
                 }
                 check &= check - 1;
@@ -407,7 +426,7 @@ static CLASS: [u8; 256] = {
     let mut i = 0;
     while i < 256 {
         let b = i as u8;
-        t[i] = if b.is_ascii_digit() {
+        let class = if b.is_ascii_digit() {
             DIGIT
         } else if b.is_ascii_alphabetic() {
             ALPHA
@@ -426,6 +445,7 @@ static CLASS: [u8; 256] = {
         } else {
             0
         };
+        t[i] = class;
         i += 1;
     }
     t
@@ -462,6 +482,10 @@ fn digit_group(value: &[u8]) -> u32 {
     most
 }
 
+/// ASCII letters and digits, and ASCII hex digits (for [`Facts::run_lengths`]).
+static ALNUM: [bool; 256] = byte_set!(b => b.is_ascii_alphanumeric());
+static HEX: [bool; 256] = byte_set!(b => b.is_ascii_hexdigit());
+
 /// 1 for the bytes that keep a digit group going: digits and [`joins_digits`] bytes.
 static KEEPS_GROUP: [bool; 256] = byte_set!(b => b.is_ascii_digit() || joins_digits(b));
 
@@ -495,8 +519,10 @@ pub(crate) struct Facts {
     alnum_run: u32,
     /// The number of ASCII letters and digits.
     alnum: u32,
-    /// The lengths of the whole digit runs, bit n for n digits (bit 63: 63 or more).
-    runs: u64,
+    /// The lengths of the whole runs of digits, of letters and digits, and of hex digits (the
+    /// last two only when `letter_runs_counted`).
+    runs: RunLengths,
+    letter_runs_counted: bool,
     /// The most digits in one group: digits joined only by [`joins_digits`] bytes. Counted
     /// only when there are [`GROUPS_FROM`] digits; with fewer, the digit count stands in (no
     /// smaller, so it rejects nothing the group would allow).
@@ -512,7 +538,8 @@ impl Facts {
             (0u32, 0u32, 0, 0u32, 0, 0u8);
         let mut shortest = u32::MAX;
         let mut alnum = 0u32;
-        let mut runs = 0u64;
+        // Runs of letters are counted only for a detector that asks ([`Facts::run_lengths`]).
+        let mut runs = RunLengths::default();
         for &b in value {
             let c = CLASS[b as usize];
             flags |= c;
@@ -520,7 +547,7 @@ impl Facts {
             digits += is_d;
             if is_d == 0 && run > 0 {
                 shortest = shortest.min(run);
-                runs |= run_bit(run);
+                runs.digits |= run_bit(run);
             }
             run = (run + 1) * is_d;
             max_run = max_run.max(run);
@@ -531,7 +558,7 @@ impl Facts {
         }
         if run > 0 {
             shortest = shortest.min(run);
-            runs |= run_bit(run);
+            runs.digits |= run_bit(run);
         }
         if flags & HIGH != 0 && flags & AT == 0 && has_fullwidth_at(value) {
             flags |= AT;
@@ -543,8 +570,50 @@ impl Facts {
             alnum_run: max_arun,
             alnum,
             runs,
+            letter_runs_counted: false,
             digit_group: group_fact(digits, || digit_group(value)),
             flags,
+        }
+    }
+
+    /// [`Facts::scan`] with the runs of letters counted too (what the needs table's answers
+    /// are checked against).
+    #[cfg(test)]
+    fn scan_all(value: &[u8]) -> Facts {
+        let mut f = Facts::scan(value);
+        f.runs = f.run_lengths(value);
+        f.letter_runs_counted = true;
+        f
+    }
+
+    /// The lengths of the value's whole runs: the digits' from the scan, the letters' counted
+    /// now (`value` is the text the facts are about) unless known.
+    fn run_lengths(&self, value: &[u8]) -> RunLengths {
+        if self.letter_runs_counted {
+            return self.runs;
+        }
+        let (mut alnum, mut hex) = (0u64, 0u64);
+        let (mut i, n) = (0, value.len());
+        while i < n {
+            let mut all_hex = HEX[value[i] as usize];
+            if !ALNUM[value[i] as usize] {
+                i += 1;
+                continue;
+            }
+            let start = i;
+            i += 1;
+            while i < n && ALNUM[value[i] as usize] {
+                all_hex &= HEX[value[i] as usize];
+                i += 1;
+            }
+            let bit = run_bit((i - start) as u32);
+            alnum |= bit;
+            hex |= bit * u64::from(all_hex);
+        }
+        RunLengths {
+            digits: self.runs.digits,
+            alnum,
+            hex,
         }
     }
 
@@ -561,7 +630,12 @@ impl Facts {
             shortest_run: cluster.shortest.min(cluster.run),
             alnum_run,
             alnum,
-            runs: cluster.runs | run_bit(cluster.run),
+            // Runs of letters may reach past the window: not known.
+            runs: RunLengths {
+                digits: cluster.runs | run_bit(cluster.run),
+                ..RunLengths::ANY
+            },
+            letter_runs_counted: true,
             digit_group: group_fact(cluster.digits, || cluster.digit_group),
             flags,
         }
@@ -577,7 +651,7 @@ impl Facts {
             && self.alnum_run >= n.min_alnum_run
             && self.alnum >= n.min_alnum
             && self.digit_group >= n.min_digit_group
-            && n.runs_allow(self.runs)
+            && n.runs_allow(&self.runs)
             && (!n.at_sign || self.flags & AT != 0)
             && (!n.non_ascii || self.flags & HIGH != 0)
             && (!n.plus || self.flags & PLUS != 0)
@@ -670,7 +744,7 @@ fn find_in(
     let mut memo = ValueMemo::new(&detectors.context);
     if value.len() <= WINDOWED_ABOVE {
         let facts = Facts::scan(value);
-        detectors.needs.for_each_allowed(&facts, only, |di| {
+        detectors.needs.for_each_allowed(&facts, value, only, |di| {
             let d = &compiled[di];
             search(d, di, ctx, value, 0, value.len(), supported, &mut memo, out);
         });
@@ -678,13 +752,15 @@ fn find_in(
         let facts = for_each_cluster(value, |c| {
             let (ws, we) = c.window(value.len());
             let wf = Facts::window(&value[ws..we], &c);
-            detectors.needs.for_each_anchored(&wf, only, |di| {
-                let d = &compiled[di];
-                let (ds, de) = c.window_for(d.reach, value.len());
-                search(d, di, ctx, value, ds, de, supported, &mut memo, out);
-            });
+            detectors
+                .needs
+                .for_each_anchored(&wf, &value[ws..we], only, |di| {
+                    let d = &compiled[di];
+                    let (ds, de) = c.window_for(d.reach, value.len());
+                    search(d, di, ctx, value, ds, de, supported, &mut memo, out);
+                });
         });
-        detectors.needs.for_each_allowed(&facts, only, |di| {
+        detectors.needs.for_each_allowed(&facts, value, only, |di| {
             let d = &compiled[di];
             if !digit_anchored(&d.needs) {
                 search(d, di, ctx, value, 0, value.len(), supported, &mut memo, out);
@@ -946,7 +1022,8 @@ fn for_each_cluster(value: &[u8], mut f: impl FnMut(Cluster)) -> Facts {
         shortest_run: 0,
         alnum_run: u32::MAX,
         alnum,
-        runs: u64::MAX,
+        runs: RunLengths::ANY,
+        letter_runs_counted: true,
         digit_group: u32::MAX,
         flags,
     }
@@ -1184,10 +1261,29 @@ mod tests {
     #[test]
     fn whole_digit_runs_are_noted_by_length() {
         let bits = |lens: &[u32]| lens.iter().fold(0u64, |b, &n| b | 1 << n);
-        assert_eq!(Facts::scan(b"user123456@example.com").runs, bits(&[6]));
-        assert_eq!(Facts::scan(b"1990-03-07").runs, bits(&[4, 2]));
-        assert_eq!(Facts::scan(b"x19900307").runs, bits(&[8]));
-        assert_eq!(Facts::scan(&[b'7'; 80]).runs, 1 << 63);
+        assert_eq!(
+            Facts::scan(b"user123456@example.com").runs.digits,
+            bits(&[6])
+        );
+        assert_eq!(Facts::scan(b"1990-03-07").runs.digits, bits(&[4, 2]));
+        assert_eq!(Facts::scan(b"x19900307").runs.digits, bits(&[8]));
+        assert_eq!(Facts::scan(&[b'7'; 80]).runs.digits, 1 << 63);
+    }
+
+    #[test]
+    fn whole_letter_and_digit_runs_are_noted_by_length_and_hexness() {
+        let bits = |lens: &[u32]| lens.iter().fold(0u64, |b, &n| b | 1 << n);
+        let runs = |v: &str| {
+            let r = Facts::scan_all(v.as_bytes()).runs;
+            (r.alnum, r.hex)
+        };
+        assert_eq!(runs("user123456@example.com"), (bits(&[10, 7, 3]), 0));
+        assert_eq!(runs("Wang Fang 1234567"), (bits(&[4, 7]), bits(&[7])));
+        assert_eq!(runs("00:1a:2B:3c"), (bits(&[2]), bits(&[2])));
+        assert_eq!(runs("号码ab12cdg"), (bits(&[7]), 0));
+        assert_eq!(runs("cafe,beef9"), (bits(&[4, 5]), bits(&[4, 5])));
+        assert_eq!(runs(""), (0, 0));
+        assert_eq!(runs(&"f".repeat(70)), (1 << 63, 1 << 63));
     }
 
     #[test]
@@ -1203,6 +1299,7 @@ mod tests {
                 let alnum = block.iter().enumerate().fold(0u64, |m, (k, b)| {
                     m | (b.is_ascii_alphanumeric() as u64) << k
                 });
+
                 let flags = block.iter().fold(0, |f, &b| f | CLASS[b as usize]);
                 let got = Block::scan(block);
                 assert_eq!(
@@ -1252,13 +1349,15 @@ mod tests {
             "x y 1",
         ];
         for v in samples.lines().chain(extra) {
+            // The table reads the runs of letters only when asked; the reference has them all.
             let facts = Facts::scan(v.as_bytes());
+            let all = Facts::scan_all(v.as_bytes());
             let mut got = vec![];
             e.0.compiled
                 .needs
-                .for_each_allowed(&facts, e.0.compiled.every(), |i| got.push(i));
+                .for_each_allowed(&facts, v.as_bytes(), e.0.compiled.every(), |i| got.push(i));
             let want: Vec<usize> = (0..e.0.compiled.list().len())
-                .filter(|&i| facts.allows(&e.0.compiled.list()[i].needs))
+                .filter(|&i| all.allows(&e.0.compiled.list()[i].needs))
                 .collect();
             assert_eq!(got, want, "{v:?}");
         }
@@ -1324,7 +1423,7 @@ mod tests {
     fn find_reference(compiled: &[Compiled], ctx: &Ctx, value: &[u8], out: &mut Vec<Match>) {
         out.clear();
         if value.len() <= WINDOWED_ABOVE {
-            let facts = Facts::scan(value);
+            let facts = Facts::scan_all(value);
             for (di, d) in compiled.iter().enumerate() {
                 if reference_allows(&facts, &d.needs) {
                     search_alone(d, di, ctx, value, 0, value.len(), out);
@@ -1350,7 +1449,8 @@ mod tests {
             shortest_run: 0,
             alnum_run: u32::MAX,
             alnum: u32::MAX,
-            runs: u64::MAX,
+            runs: RunLengths::ANY,
+            letter_runs_counted: true,
             digit_group: u32::MAX,
             flags,
         };
@@ -1360,7 +1460,7 @@ mod tests {
             }
         }
         for (ws, we) in reference_windows(value) {
-            let wf = Facts::scan(&value[ws..we]);
+            let wf = Facts::scan_all(&value[ws..we]);
             for (di, d) in compiled.iter().enumerate() {
                 if reference_digit_anchored(&d.needs) && reference_allows(&wf, &d.needs) {
                     search_alone(d, di, ctx, value, ws, we, out);
@@ -1408,7 +1508,8 @@ mod tests {
     }
 
     /// Asserts that the clusters give the reference windows, and that a window's digit facts
-    /// are its cluster's and its other facts those of a full scan.
+    /// are its cluster's and its other facts those of a full scan (except the lengths of runs
+    /// of letters, which a window leaves unknown: they may reach past it).
     fn same_windows(value: &[u8]) {
         let mut got = Vec::new();
         for_each_cluster(value, |c| {
@@ -1424,7 +1525,7 @@ mod tests {
                     fast.alnum_run,
                     fast.alnum,
                     fast.digit_group,
-                    fast.runs,
+                    fast.runs.digits,
                     fast.flags & !AT
                 ),
                 (
@@ -1434,7 +1535,7 @@ mod tests {
                     full.alnum_run,
                     full.alnum,
                     full.digit_group,
-                    full.runs,
+                    full.runs.digits,
                     full.flags & !AT
                 ),
             );
@@ -1507,7 +1608,26 @@ mod tests {
             "1 2 3 tel 4 5 + 6 ",
             "x",
         ];
-        for sample in samples.lines() {
+        // The notations the run-length needs rely on (MAC, VIN, passport), alone, in text and
+        // glued to more letters and digits.
+        let runs = [
+            "00:1A:2B:3C:4D:5E",
+            "00-1a-2b-3c-4d-5e",
+            "001a.2b3c.4d5e",
+            "001A2B3C4D5E",
+            "mac=00:1a:2b:3c:4d:5e;",
+            "x00:1a:2b:3c:4d:5e",
+            "00:1a:2b:3c:4d:5eg",
+            "device 001a2b3c4d5e online",
+            "1M8GDM9AXKP042788",
+            "vin:LFV2A21KXD4000001.",
+            "WVWZZZ1JZXW000001 seen",
+            "A1M8GDM9AXKP042788",
+            "E12345678",
+            "passport EA1234567, G12345678",
+            "xE12345678",
+        ];
+        for sample in samples.lines().chain(runs) {
             same_as_reference(sample.as_bytes());
             for f in fillers {
                 for reps in [1, 3, 6] {
@@ -1527,7 +1647,7 @@ mod tests {
             counts in proptest::collection::vec(
                 prop_oneof![0u32..140, Just(u32::MAX)], 6),
             flags in any::<u8>(),
-            runs in any::<u64>(),
+            runs in any::<[u64; 3]>(),
         ) {
             let e = engine();
             let facts = Facts {
@@ -1537,17 +1657,18 @@ mod tests {
                 alnum_run: counts[3],
                 alnum: counts[4],
                 digit_group: counts[5],
-                runs,
+                runs: RunLengths { digits: runs[0], alnum: runs[1], hex: runs[2] },
+                letter_runs_counted: true,
                 flags,
             };
             let list = e.0.compiled.list();
             let allowed: Vec<usize> =
                 (0..list.len()).filter(|&i| facts.allows(&list[i].needs)).collect();
             let mut got = vec![];
-            e.0.compiled.needs.for_each_allowed(&facts, e.0.compiled.every(), |i| got.push(i));
+            e.0.compiled.needs.for_each_allowed(&facts, b"", e.0.compiled.every(), |i| got.push(i));
             prop_assert_eq!(&got, &allowed);
             got.clear();
-            e.0.compiled.needs.for_each_anchored(&facts, e.0.compiled.every(), |i| got.push(i));
+            e.0.compiled.needs.for_each_anchored(&facts, b"", e.0.compiled.every(), |i| got.push(i));
             let anchored: Vec<usize> =
                 allowed.into_iter().filter(|&i| digit_anchored(&list[i].needs)).collect();
             prop_assert_eq!(got, anchored);
@@ -1569,7 +1690,7 @@ mod tests {
 
         #[test]
         fn windowed_search_matches_reference(
-            s in "([0-9]{1,20}|[A-HJ-NPR-Z]{1,17}|[ +()@.\\-]|京A|苏|粤b|使|挂|·|＠|号码|，|[a-z.]{1,8}@[a-z]{2,5}\\.[a-z]{2,3}| {10,45}|[a-z]{1,8}){1,60}"
+            s in "([0-9]{1,20}|[A-HJ-NPR-Z]{1,17}|[0-9a-fA-F]{1,12}|[ +()@.:\\-]|京A|苏|粤b|使|挂|·|＠|号码|，|[a-z.]{1,8}@[a-z]{2,5}\\.[a-z]{2,3}| {10,45}|[a-z]{1,8}){1,60}"
         ) {
             same_as_reference(s.as_bytes());
         }

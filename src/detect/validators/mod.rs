@@ -72,6 +72,16 @@ pub struct Needs {
     /// four digits or a compact date of eight, each a whole run (it rejects matches glued to
     /// digits), so `user123456@example.com` needs no birth-date search.
     pub digit_run_lengths: u64,
+    /// When not 0: the value holds a whole run of ASCII letters and digits whose length is one
+    /// of these (bit n for n, bit 63 for 63 or more). The VIN and passport validators reject a
+    /// match glued to letters or digits, so a VIN is a whole run of 17 and `order note <md5>`
+    /// needs no VIN search.
+    pub alnum_run_lengths: u64,
+    /// When not 0: the value holds a whole run of ASCII letters and digits, all of them hex
+    /// digits, whose length is one of these (bit n for n, bit 63 for 63 or more). A MAC
+    /// address's first group is one: two or four hex digits before its separator, or all twelve
+    /// written bare.
+    pub hex_run_lengths: u64,
     /// Minimum length of the longest run of ASCII letters and digits.
     pub min_alnum_run: u32,
     /// Minimum number of ASCII letters and digits (a MAC address has twelve hex digits).
@@ -95,12 +105,47 @@ pub struct Needs {
     pub max_digit_run: u32,
 }
 
+/// The lengths of a value's whole runs (bit n for a run of n, bit 63 for 63 or more), as
+/// [`Needs`] asks for them.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct RunLengths {
+    /// Runs of ASCII digits.
+    pub digits: u64,
+    /// Runs of ASCII letters and digits.
+    pub alnum: u64,
+    /// Runs of ASCII letters and digits made only of hex digits.
+    pub hex: u64,
+}
+
+impl RunLengths {
+    /// Every length: what a value's facts say when its runs were not counted.
+    pub const ANY: RunLengths = RunLengths {
+        digits: u64::MAX,
+        alnum: u64::MAX,
+        hex: u64::MAX,
+    };
+}
+
 impl Needs {
-    /// True when a value whose whole digit runs have the lengths in `runs` (bit n for n digits)
-    /// meets [`Needs::digit_run_lengths`].
+    /// True when a value whose whole runs have the lengths in `runs` meets
+    /// [`Needs::digit_run_lengths`], [`Needs::alnum_run_lengths`] and
+    /// [`Needs::hex_run_lengths`].
     #[inline]
-    pub fn runs_allow(&self, runs: u64) -> bool {
-        self.digit_run_lengths == 0 || runs & self.digit_run_lengths != 0
+    pub fn runs_allow(&self, runs: &RunLengths) -> bool {
+        let meets = |need: u64, have: u64| need == 0 || need & have != 0;
+        meets(self.digit_run_lengths, runs.digits)
+            && meets(self.alnum_run_lengths, runs.alnum)
+            && meets(self.hex_run_lengths, runs.hex)
+    }
+
+    /// True when the needs ask for any run length.
+    pub fn asks_run_lengths(&self) -> bool {
+        self.digit_run_lengths != 0 || self.asks_letter_runs()
+    }
+
+    /// True when the needs ask for the lengths of runs of letters and digits.
+    pub fn asks_letter_runs(&self) -> bool {
+        self.alnum_run_lengths | self.hex_run_lengths != 0
     }
 }
 
@@ -131,6 +176,8 @@ const fn needs() -> Needs {
         min_digit_run: 0,
         min_digit_group: 0,
         digit_run_lengths: 0,
+        alnum_run_lengths: 0,
+        hex_run_lengths: 0,
         min_alnum_run: 0,
         min_alnum: 0,
         at_sign: false,
@@ -174,6 +221,7 @@ pub const VALIDATORS: &[Validator] = &[
         needs: Needs {
             min_digits: 1,
             min_alnum_run: 17,
+            alnum_run_lengths: 1 << 17,
             ..needs()
         },
     },
@@ -310,6 +358,7 @@ pub const VALIDATORS: &[Validator] = &[
             min_digits: 1,
             min_alnum_run: 2,
             min_alnum: 12,
+            hex_run_lengths: 1 << 2 | 1 << 4 | 1 << 12,
             ..needs()
         },
     },
@@ -341,6 +390,7 @@ pub const VALIDATORS: &[Validator] = &[
             min_digit_run: 7,
             min_alnum_run: 8,
             max_digit_run: 8,
+            alnum_run_lengths: 1 << 8 | 1 << 9 | 1 << 10,
             ..needs()
         },
     },

@@ -104,7 +104,15 @@ pub fn check_v6(hay: &[u8], start: usize, end: usize, _ctx: &Ctx) -> Verdict {
             let glued = hay
                 .get(e)
                 .is_some_and(|&b| b.is_ascii_alphanumeric() || b == b':');
-            if glued || ip.is_loopback() || ip.is_unspecified() || server_before(hay, start) {
+            // An address written in letters only (`::a`, `dead:beef::cafe`) is taken for text;
+            // so every address holds a digit (the prefilter's `min_digits`).
+            let no_digit = !hay[start..e].iter().any(u8::is_ascii_digit);
+            if glued
+                || no_digit
+                || ip.is_loopback()
+                || ip.is_unspecified()
+                || server_before(hay, start)
+            {
                 return Verdict::RejectUntil(end);
             }
             return Verdict::Accept {
@@ -160,7 +168,16 @@ pub fn check_mac(hay: &[u8], start: usize, end: usize, _ctx: &Ctx) -> Verdict {
             seps += 1;
         }
     }
-    if n != 12 || buf.iter().all(|&b| b == b'0') || buf.iter().all(|&b| b == b'f') {
+    // The notations in use: six groups of two (`:` or `-`), three groups of four (`.`), or
+    // twelve digits bare. So the first group is a whole run of 2, 4 or 12 hex digits (the
+    // prefilter's `hex_run_lengths`).
+    let notation = match sep {
+        0 => true,
+        b':' | b'-' => s.len() == 17 && (0..5).all(|k| s[2 + 3 * k] == sep),
+        b'.' => s.len() == 14 && s[4] == b'.' && s[9] == b'.',
+        _ => false,
+    };
+    if n != 12 || !notation || buf.iter().all(|&b| b == b'0') || buf.iter().all(|&b| b == b'f') {
         return Verdict::Reject;
     }
     // A bare 12-digit run is a number far more often than a MAC.
@@ -234,5 +251,42 @@ mod tests {
         ));
         let m = b"ff:ff:ff:ff:ff:ff";
         assert_eq!(check_mac(m, 0, m.len(), &ctx), Verdict::Reject);
+        // The notations: six groups of two, three of four, or twelve bare; nothing else.
+        let m = b"001a.2b3c.4d5e";
+        assert!(matches!(
+            check_mac(m, 0, m.len(), &ctx),
+            Verdict::Accept { weak: false, .. }
+        ));
+        for odd in [
+            &b"00a.1b2.c3d.4e5"[..],
+            b"001a2b:3c4d5e",
+            b"0:01a:2b:3c:4d:5e",
+        ] {
+            assert!(
+                !matches!(check_mac(odd, 0, odd.len(), &ctx), Verdict::Accept { .. }),
+                "{:?}",
+                String::from_utf8_lossy(odd)
+            );
+        }
+    }
+
+    #[test]
+    fn an_ipv6_address_holds_a_digit() {
+        let ctx = Ctx::now();
+        for letters in [&b"::a"[..], b"dead:beef::cafe", b"fe::ab"] {
+            assert!(
+                !matches!(
+                    check_v6(letters, 0, letters.len(), &ctx),
+                    Verdict::Accept { .. }
+                ),
+                "{:?}",
+                String::from_utf8_lossy(letters)
+            );
+        }
+        let s = b"fe80::a";
+        assert!(matches!(
+            check_v6(s, 0, s.len(), &ctx),
+            Verdict::Accept { .. }
+        ));
     }
 }
