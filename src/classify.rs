@@ -268,7 +268,7 @@ pub fn categories_for_type(sql_type: &str) -> Option<&'static [&'static str]> {
     ];
     let n = name.as_str();
     if TEMPORAL.contains(&n) || n.starts_with("interval ") {
-        Some(&["birth_date"])
+        Some(TEMPORAL_HOLDS)
     } else if ["boolean", "bool", "uuid"].contains(&n) {
         Some(&[])
     } else if ["inet", "cidr"].contains(&n) {
@@ -278,6 +278,21 @@ pub fn categories_for_type(sql_type: &str) -> Option<&'static [&'static str]> {
     } else {
         None
     }
+}
+
+/// What a date or time column can hold.
+const TEMPORAL_HOLDS: &[&str] = &["birth_date"];
+
+/// True when `word` may occur in a date, time or interval as PostgreSQL (ISO date style, as
+/// sqlx connects) and MySQL render them: digits and punctuation, `infinity`, `BC`, and an
+/// interval's `year(s)`, `mon(s)` and `day(s)`. Words with other letters, or non-ASCII ones,
+/// never do.
+fn in_rendered_time(word: &str) -> bool {
+    const WORDS: &[&str] = &["infinity", "bc", "years", "mons", "days"];
+    let w = word.to_ascii_lowercase();
+    w.is_ascii()
+        && (!w.bytes().all(|b| b.is_ascii_alphabetic())
+            || WORDS.iter().any(|x| x.contains(w.as_str())))
 }
 
 fn is_numeric_type(sql_type: &str) -> bool {
@@ -380,7 +395,6 @@ impl ColumnClassifier {
         };
         let engine = &self.engine;
         let keep = |ci: usize| held.contains(&engine.categories()[ci].as_str());
-        self.only = engine.detector_set(|i| keep(engine.category_index(i)));
         for (ci, c) in self.cats.iter_mut().enumerate() {
             if !keep(ci) {
                 c.name_hint = None;
@@ -389,12 +403,30 @@ impl ColumnClassifier {
         for (i, s) in self.supported.iter_mut().enumerate() {
             *s &= keep(engine.category_index(i));
         }
+        // A weak detector's matches count only with a name hint or a context word in the value,
+        // and a rendered date or time holds none of its words: without the hint, it has nothing
+        // to count in a temporal column.
+        let temporal = held == TEMPORAL_HOLDS;
+        let counts = |i: usize| {
+            let d = &engine.detectors()[i];
+            !(temporal
+                && d.spec.weak
+                && !self.supported[i]
+                && !d.spec.context_words.iter().any(|w| in_rendered_time(w)))
+        };
+        self.only = engine.detector_set(|i| keep(engine.category_index(i)) && counts(i));
         self.phone_named = self.phone_named.filter(|&ci| keep(ci));
         self.name_cat = self.name_cat.filter(|&ci| keep(ci));
         self.birth_cat = self.birth_cat.filter(|&ci| keep(ci));
         let t = &self.sql_type;
         self.type_note = Some(if held.is_empty() {
             format!("{TYPE_NARROWED}not searched: a {t} column holds none of the categories")
+        } else if self.only.is_empty() {
+            let only = held.join(", ");
+            format!(
+                "{TYPE_NARROWED}not searched: a {t} column holds nothing but {only}, which counts \
+                 only in a column named as one"
+            )
         } else {
             let only = held.join(", ");
             format!("{TYPE_NARROWED}searched for {only} only: a {t} column holds nothing else")

@@ -479,6 +479,45 @@ fn a_trusted_column_type_narrows_detection_and_says_so() {
 }
 
 #[test]
+fn a_temporal_column_without_a_birth_name_is_not_searched() {
+    // Birth dates count only in a column named as one (or next to a context word, which no
+    // rendered timestamp holds): a created_at column is not searched at all, and says why.
+    let stamps = [
+        "1990-03-07 10:00:00+00",
+        "1975-12-31 23:59:59+00",
+        "2001-07-15 08:30:00+00",
+    ];
+    let typed = classify_typed("created_at", "timestamp with time zone", &stamps);
+    assert!(typed.findings.is_empty(), "{typed:?}");
+    let note = typed.note.as_deref().unwrap_or_default();
+    assert!(
+        note.contains("not searched") && note.contains("named as one"),
+        "{note}"
+    );
+    // Searched in full, the same values give no finding either: nothing is lost.
+    let searched = classify("created_at", "text", &stamps.map(Some));
+    assert!(finding(&searched, "birth_date").is_none(), "{searched:?}");
+    // Named as a birth date, the column is searched.
+    let r = classify_typed("birthday", "timestamp with time zone", &stamps);
+    assert!(finding(&r, "birth_date").is_some(), "{r:?}");
+    assert!(!r
+        .note
+        .as_deref()
+        .unwrap_or_default()
+        .contains("not searched"));
+}
+
+#[test]
+fn context_words_in_rendered_times() {
+    for w in ["出生", "birth", "born", "dob", "生日"] {
+        assert!(!in_rendered_time(w), "{w}");
+    }
+    for w in ["day", "Mon", "BC", "infinity", "19", "-"] {
+        assert!(in_rendered_time(w), "{w}");
+    }
+}
+
+#[test]
 fn the_categories_checked_follow_a_narrowing_type() {
     let all: Vec<String> = ["phone", "email", "birth_date"].map(String::from).to_vec();
     let mut c = ColumnClassifier::new(engine(), "created_at", "timestamp with time zone");
