@@ -409,10 +409,10 @@ impl ColumnClassifier {
         let temporal = held == TEMPORAL_HOLDS;
         let counts = |i: usize| {
             let d = &engine.detectors()[i];
-            !(temporal
-                && d.spec.weak
-                && !self.supported[i]
-                && !d.spec.context_words.iter().any(|w| in_rendered_time(w)))
+            !temporal
+                || !d.spec.weak
+                || self.supported[i]
+                || d.spec.context_words.iter().any(|w| in_rendered_time(w))
         };
         self.only = engine.detector_set(|i| keep(engine.category_index(i)) && counts(i));
         self.phone_named = self.phone_named.filter(|&ci| keep(ci));
