@@ -496,7 +496,16 @@ impl ColumnClassifier {
             }
             return;
         }
-        for ci in 0..self.cats.len() {
+        // The categories the matches belong to, each once, in order (a value's matches are
+        // few, the categories many).
+        let ncat = self.cats.len();
+        let mut present = 0u64;
+        for m in &self.buf {
+            let ci = self.engine.category_index(m.detector);
+            present |= 1u64.checked_shl(ci as u32).unwrap_or(0);
+        }
+        let every = ncat > 64;
+        for ci in (0..ncat).filter(|&ci| every || present >> ci & 1 == 1) {
             let mut first: Option<Match> = None;
             let mut strong = false;
             let mut covered_to = 0usize;
