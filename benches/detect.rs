@@ -7,7 +7,8 @@
 //! instruction count that does not depend on the machine's load (`DW_BENCH_ONLY=short`,
 //! `classifier` or `text` picks one):
 //! `DW_BENCH_PASSES=20 valgrind --tool=callgrind target/release/deps/detect-*`; with
-//! `DW_BENCH_VALUE=v` each pass searches that one value 1,000 times instead.
+//! `DW_BENCH_VALUE=v` each pass searches that one value 1,000 times instead (with
+//! `DW_BENCH_COLUMN=name:type`, through a classifier of such a column, type trusted).
 
 use criterion::{criterion_group, Criterion, Throughput};
 use datawarden::classify::ColumnClassifier;
@@ -137,6 +138,18 @@ fn fixed_passes(passes: usize) {
     let mut out = Vec::with_capacity(16);
     if let Ok(v) = std::env::var("DW_BENCH_VALUE") {
         let mut found = 0;
+        if let Ok(column) = std::env::var("DW_BENCH_COLUMN") {
+            // `name:type`: the value through a classifier of that column, as a scan sees it.
+            let (name, sql_type) = column.split_once(':').unwrap_or((&column, "text"));
+            let mut cls = ColumnClassifier::new(&engine, name, sql_type);
+            cls.trust_column_type();
+            for _ in 0..passes * 1000 {
+                cls.observe(Some(v.as_bytes()));
+            }
+            found = cls.finish().findings.len();
+            println!("{passes} passes of {v:?} in {column}: {found} findings");
+            return;
+        }
         for _ in 0..passes * 1000 {
             engine.find(v.as_bytes(), &mut out);
             found += out.len();

@@ -201,7 +201,15 @@ pub struct ColumnClassifier {
     only: DetectorSet,
     /// What the evidence says about a narrowing by type.
     type_note: Option<String>,
+    /// Per length up to [`DIGITS_KNOWN`], whether a value of that many ASCII digits may hold a
+    /// match ([`Engine::digits_may_match`]), asked the first time a length is seen.
+    digit_strings: Vec<Option<bool>>,
+    /// Phone-shaped values masked in search of `shape_examples`.
+    shape_example_tries: u32,
 }
+
+/// Lengths of all-digit values whose answer [`ColumnClassifier`] remembers.
+const DIGITS_KNOWN: usize = 96;
 
 /// The longest prefix of `v` of at most `max` bytes that does not split a UTF-8 character.
 fn prefix_at_char(v: &[u8], max: usize) -> &[u8] {
@@ -383,6 +391,8 @@ impl ColumnClassifier {
             sql_type: sql_type.to_string(),
             only: engine.every_detector(),
             type_note: None,
+            digit_strings: vec![None; DIGITS_KNOWN + 1],
+            shape_example_tries: 0,
         }
     }
 
@@ -415,6 +425,7 @@ impl ColumnClassifier {
                 || d.spec.context_words.iter().any(|w| in_rendered_time(w))
         };
         self.only = engine.detector_set(|i| keep(engine.category_index(i)) && counts(i));
+        self.digit_strings.fill(None);
         self.phone_named = self.phone_named.filter(|&ci| keep(ci));
         self.name_cat = self.name_cat.filter(|&ci| keep(ci));
         self.birth_cat = self.birth_cat.filter(|&ci| keep(ci));
@@ -474,14 +485,17 @@ impl ColumnClassifier {
         }
         if self.phone_named.is_some() && phone_shaped(v) {
             self.phone_shaped += 1;
-            if self.shape_examples.len() < MAX_EXAMPLES {
+            if self.shape_examples.len() < MAX_EXAMPLES
+                && self.shape_example_tries < MAX_EXAMPLE_TRIES
+            {
+                self.shape_example_tries += 1;
                 let masked = mask("phone", &String::from_utf8_lossy(v));
                 if !self.shape_examples.contains(&masked) {
                     self.shape_examples.push(masked);
                 }
             }
         }
-        if self.only.is_empty() {
+        if self.only.is_empty() || !self.digits_may_match(v) {
             self.buf.clear();
         } else {
             self.engine
@@ -554,6 +568,16 @@ impl ColumnClassifier {
                 }
             }
         }
+    }
+
+    /// False when `v` is made of ASCII digits only and no detector can match such a value of
+    /// its length (the answer is the engine's, remembered per length).
+    fn digits_may_match(&mut self, v: &[u8]) -> bool {
+        if v.len() > DIGITS_KNOWN || !v.iter().all(u8::is_ascii_digit) {
+            return true;
+        }
+        let (engine, only) = (&self.engine, &self.only);
+        *self.digit_strings[v.len()].get_or_insert_with(|| engine.digits_may_match(v.len(), only))
     }
 
     /// The decision for the column.

@@ -727,6 +727,21 @@ pub(crate) fn find(
     });
 }
 
+/// False when no detector in `only` can match in a value made of `len` ASCII digits and
+/// nothing else: the prefilters decide from the facts of such a value, which are the same
+/// whatever the digits. True for values searched in windows (over [`WINDOWED_ABOVE`] bytes).
+pub(crate) fn digits_may_match(detectors: &Detectors, len: usize, only: &[u64]) -> bool {
+    if len > WINDOWED_ABOVE {
+        return true;
+    }
+    let value = vec![b'0'; len];
+    let mut any = false;
+    detectors
+        .needs
+        .for_each_allowed(&Facts::scan(&value), &value, only, |_| any = true);
+    any
+}
+
 /// [`find`] on `value` as it is.
 fn find_in(
     detectors: &Detectors,

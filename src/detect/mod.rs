@@ -196,6 +196,13 @@ impl Engine {
         engine::find(&self.0.compiled, &self.0.ctx, value, only, &supported, out);
     }
 
+    /// False when [`Engine::find_among`] with `only` finds nothing in any value made of `len`
+    /// ASCII digits (an id, a count): the prefilters rule every detector out from the digit
+    /// count alone. A classifier asks once per length, not once per value.
+    pub fn digits_may_match(&self, len: usize, only: &DetectorSet) -> bool {
+        engine::digits_may_match(&self.0.compiled, len, &only.0)
+    }
+
     /// Every detector, as a [`DetectorSet`].
     pub fn every_detector(&self) -> DetectorSet {
         DetectorSet(self.0.compiled.every().to_vec())

@@ -501,3 +501,35 @@ fn full_width_values_match_at_their_own_bytes() {
         assert_eq!(got, [want], "{value}");
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(3000))]
+
+    /// Where the engine says a string of `n` digits can hold nothing, no such string does.
+    #[test]
+    fn digit_strings_ruled_out_by_length_hold_no_match(s in "[0-9]{1,100}") {
+        let e = engine();
+        let every = e.every_detector();
+        if !e.digits_may_match(s.len(), &every) {
+            let mut out = Vec::new();
+            e.find_among(s.as_bytes(), &every, &[], &mut out);
+            prop_assert!(out.is_empty(), "{s:?}: {out:?}");
+            e.find_among(s.as_bytes(), &every, &vec![true; e.detectors().len()], &mut out);
+            prop_assert!(out.is_empty(), "{s:?} (supported): {out:?}");
+        }
+    }
+}
+
+#[test]
+fn digit_strings_of_identifier_lengths_are_searched() {
+    let e = engine();
+    let every = e.every_detector();
+    // Phones (11), landlines (10-12), IMEI (15), resident ids (18), cards (16-19), compact
+    // birth dates (8): searched. Short counts and ids: not.
+    for n in [8, 10, 11, 12, 15, 16, 18, 19] {
+        assert!(e.digits_may_match(n, &every), "{n}");
+    }
+    for n in [1, 2, 3, 5, 7] {
+        assert!(!e.digits_may_match(n, &every), "{n}");
+    }
+}
