@@ -22,14 +22,16 @@ const FILE_TLDS: &[&[u8]] = &[
     b"heic", b"js", b"css", b"json", b"tgz", b"gz", b"zip",
 ];
 
-#[inline]
-fn is_local(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'%' | b'+' | b'-')
-}
+/// The bytes of a local part.
+static LOCAL: [bool; 256] =
+    byte_set!(b => b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'%' | b'+' | b'-'));
+
+/// The ASCII bytes of a domain: letters, digits, hyphens and the dots between labels.
+static DOMAIN: [bool; 256] = byte_set!(b => b.is_ascii_alphanumeric() || b == b'-' || b == b'.');
 
 #[inline]
-fn is_label(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b == b'-'
+fn is_local(b: u8) -> bool {
+    LOCAL[b as usize]
 }
 
 /// True for non-ASCII characters that can be part of an internationalised name (not punctuation,
@@ -109,16 +111,16 @@ pub fn around(hay: &[u8], at: usize, at_end: usize) -> Option<(usize, usize)> {
         _ => return None,
     };
     let mut de = at_end;
-    while let Some((c, len)) = char_at(hay, de) {
-        let ok = if c.is_ascii() {
-            is_label(c as u8) || c == '.'
-        } else {
-            intl && is_intl_letter(c)
-        };
-        if !ok || de - at_end > 253 {
-            break;
+    while de - at_end <= 253 {
+        // ASCII bytes by table; a character decoded only where a non-ASCII one starts.
+        match hay.get(de) {
+            Some(&b) if b.is_ascii() && DOMAIN[b as usize] => de += 1,
+            Some(&b) if !b.is_ascii() && intl => match char_at(hay, de) {
+                Some((c, len)) if is_intl_letter(c) => de += len,
+                _ => break,
+            },
+            _ => break,
         }
-        de += len;
     }
     while de > at_end && hay[de - 1] == b'.' {
         de -= 1;
@@ -163,7 +165,8 @@ fn valid_domain(domain: &[u8]) -> bool {
     } else {
         true
     };
-    tld_ok && !FILE_TLDS.iter().any(|t| last.eq_ignore_ascii_case(t))
+    // File extensions are 2-4 letters long.
+    tld_ok && !(last.len() <= 4 && FILE_TLDS.iter().any(|t| last.eq_ignore_ascii_case(t)))
 }
 
 /// Validator `email`: the candidate is the at sign (`@` or `＠`).
