@@ -207,6 +207,49 @@ async fn postgres_a_stop_in_the_middle_of_a_range_leaves_the_source_usable() {
     db.drop_db().await;
 }
 
+/// Ends, from a connection of its own, every other session in the test database `name` whose
+/// statement is `LIKE` `running` (`%`: every session, idle ones included); returns how many.
+/// Only that uniquely named database is touched, whatever else the server holds.
+async fn end_sessions(kind: Kind, url: String, name: String, running: &'static str) -> u64 {
+    use sqlx::Connection;
+    match kind {
+        Kind::Postgres => {
+            let mut c = sqlx::PgConnection::connect(&url).await.unwrap();
+            let n: i64 = sqlx::query_scalar(
+                "SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+                  WHERE datname = $1 AND pid <> pg_backend_pid() AND coalesce(query, '') LIKE $2) k",
+            )
+            .bind(&name)
+            .bind(running)
+            .fetch_one(&mut c)
+            .await
+            .unwrap();
+            n as u64
+        }
+        Kind::MySql => {
+            let mut c = sqlx::MySqlConnection::connect(&url).await.unwrap();
+            let ids: Vec<u64> = sqlx::query_scalar(
+                "SELECT CAST(id AS UNSIGNED) FROM information_schema.processlist
+                  WHERE db = ? AND id <> CONNECTION_ID() AND coalesce(info, '') LIKE ?",
+            )
+            .bind(&name)
+            .bind(running)
+            .fetch_all(&mut c)
+            .await
+            .unwrap();
+            for id in &ids {
+                // KILL takes no placeholder; the id is a number the server gave.
+                sqlx::raw_sql(&format!("KILL CONNECTION {id}"))
+                    .execute(&mut c)
+                    .await
+                    .unwrap();
+            }
+            ids.len() as u64
+        }
+        Kind::Sqlite => unreachable!("SQLite has no sessions to end"),
+    }
+}
+
 /// Reads `t` (ids 1-3000) in full in ranges of `range_rows`; at row 1,000 the callback blocks
 /// until `kill` (run on its own thread and runtime) has ended the reading sessions from outside
 /// and said how many. Checks that the read resumed after its last key: every id read exactly
@@ -269,20 +312,7 @@ async fn postgres_a_full_read_resumes_after_its_session_is_terminated() {
     let (url, name) = (db.url.clone(), db.name.clone());
     // One connection reads every range: the next statement after the kill fails.
     resumes_after_its_session_is_killed(&src, &t, 100, move || {
-        let (url, name) = (url.clone(), name.clone());
-        async move {
-            use sqlx::Connection;
-            let mut c = sqlx::PgConnection::connect(&url).await.unwrap();
-            let n: i64 = sqlx::query_scalar(
-                "SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity
-                  WHERE datname = $1 AND pid <> pg_backend_pid()) k",
-            )
-            .bind(&name)
-            .fetch_one(&mut c)
-            .await
-            .unwrap();
-            n as u64
-        }
+        end_sessions(Kind::Postgres, url.clone(), name.clone(), "%")
     })
     .await;
     src.close().await;
@@ -306,27 +336,7 @@ async fn mariadb_a_full_read_resumes_after_its_connection_is_killed() {
     // must land inside a range: one range of 30 MB (more than the sockets buffer), killed a
     // third of the way through.
     resumes_after_its_session_is_killed(&src, &t, 3000, move || {
-        let (url, name) = (url.clone(), name.clone());
-        async move {
-            use sqlx::Connection;
-            let mut c = sqlx::MySqlConnection::connect(&url).await.unwrap();
-            let ids: Vec<u64> = sqlx::query_scalar(
-                "SELECT CAST(id AS UNSIGNED) FROM information_schema.processlist
-                  WHERE db = ? AND id <> CONNECTION_ID()",
-            )
-            .bind(&name)
-            .fetch_all(&mut c)
-            .await
-            .unwrap();
-            for id in &ids {
-                // KILL takes no placeholder; the id is a number the server gave.
-                sqlx::raw_sql(&format!("KILL CONNECTION {id}"))
-                    .execute(&mut c)
-                    .await
-                    .unwrap();
-            }
-            ids.len() as u64
-        }
+        end_sessions(Kind::MySql, url.clone(), name.clone(), "%")
     })
     .await;
     src.close().await;
@@ -457,31 +467,26 @@ async fn a_scan_whose_session_is_terminated_resumes_and_says_so() {
     )
     .await;
     let (url, name) = (db.url.clone(), db.name.clone());
-    // Terminates the first COPY it sees running in the test database.
-    let killer = tokio::spawn(async move {
-        use sqlx::Connection;
-        let mut c = sqlx::PgConnection::connect(&url).await.unwrap();
-        loop {
-            let n: i64 = sqlx::query_scalar(
-                "SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity
-                  WHERE datname = $1 AND pid <> pg_backend_pid() AND query LIKE 'COPY (SELECT%') k",
-            )
-            .bind(&name)
-            .fetch_one(&mut c)
-            .await
-            .unwrap();
-            if n > 0 {
-                return n;
+    // Terminates the first COPY it sees running in the test database (its own thread and
+    // runtime, as the resume helper's killer), giving up after a minute.
+    let killer = std::thread::spawn(move || {
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        rt.block_on(async {
+            while std::time::Instant::now() < deadline {
+                let n =
+                    end_sessions(Kind::Postgres, url.clone(), name.clone(), "COPY (SELECT%").await;
+                if n > 0 {
+                    return n;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(5)).await;
             }
-            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-        }
+            0
+        })
     });
     let (rows, columns) = scan_full(&db.url, 1000).await;
-    let killed = tokio::time::timeout(std::time::Duration::from_secs(1), killer)
-        .await
-        .expect("the scan ran with no COPY seen")
-        .unwrap();
-    assert!(killed >= 1);
+    let killed = killer.join().unwrap();
+    assert!(killed >= 1, "the scan ran with no COPY seen");
     assert_eq!(rows, 50_000);
     for c in &columns {
         assert!(c.contains("sampled=50000"), "{c}");
