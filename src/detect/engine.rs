@@ -482,9 +482,9 @@ fn digit_group(value: &[u8]) -> u32 {
     most
 }
 
-/// ASCII letters and digits, and ASCII hex digits (for [`Facts::run_lengths`]).
+/// ASCII letters and digits as a plain table ([`Facts::run_lengths`]: a load, where [`CLASS`]
+/// would need a mask and a compare).
 static ALNUM: [bool; 256] = byte_set!(b => b.is_ascii_alphanumeric());
-static HEX: [bool; 256] = byte_set!(b => b.is_ascii_hexdigit());
 
 /// 1 for the bytes that keep a digit group going: digits and [`joins_digits`] bytes.
 static KEEPS_GROUP: [bool; 256] = byte_set!(b => b.is_ascii_digit() || joins_digits(b));
@@ -593,17 +593,18 @@ impl Facts {
             return self.runs;
         }
         let (mut alnum, mut hex) = (0u64, 0u64);
+        let alnum_at = |i: usize| ALNUM[value[i] as usize];
+        let hex_at = |i: usize| super::HEX_DIGIT[value[i] as usize];
         let (mut i, n) = (0, value.len());
         while i < n {
-            let mut all_hex = HEX[value[i] as usize];
-            if !ALNUM[value[i] as usize] {
+            if !alnum_at(i) {
                 i += 1;
                 continue;
             }
-            let start = i;
+            let (start, mut all_hex) = (i, hex_at(i));
             i += 1;
-            while i < n && ALNUM[value[i] as usize] {
-                all_hex &= HEX[value[i] as usize];
+            while i < n && alnum_at(i) {
+                all_hex &= hex_at(i);
                 i += 1;
             }
             let bit = run_bit((i - start) as u32);

@@ -19,6 +19,10 @@ macro_rules! byte_set {
     }};
 }
 
+/// ASCII hex digits, one entry per byte value (a load instead of three range tests), shared by
+/// the scanners and the engine's run lengths.
+pub(crate) static HEX_DIGIT: [bool; 256] = byte_set!(b => b.is_ascii_hexdigit());
+
 pub mod dicts;
 mod engine;
 pub mod fold;

@@ -2,13 +2,10 @@
 
 use super::{count_digits, count_while, leftmost, one_of};
 
-/// ASCII hex digits, one entry per byte value (a load instead of three range tests).
-static HEX: [bool; 256] = byte_set!(b => b.is_ascii_hexdigit());
-
 /// True for an ASCII hex digit.
 #[inline]
 fn is_hex(b: &u8) -> bool {
-    HEX[*b as usize]
+    crate::detect::HEX_DIGIT[*b as usize]
 }
 
 /// The number of ASCII hex digits starting at `i`, at most `max`.
