@@ -125,12 +125,23 @@ pub const PHONE_SHAPE_SHARE: f64 = 0.8;
 /// 7-15 digits (full-width ones too), an optional leading `+`, and spaces, hyphens, parentheses
 /// or (at least two, so that a decimal is not one) dots between them; not one digit repeated.
 pub fn phone_shaped(v: &[u8]) -> bool {
+    // ASCII (most values) is read byte by byte: no character folds to another.
+    if v.is_ascii() {
+        return phone_shaped_chars(v.iter().map(|&b| char::from(b)));
+    }
     let Ok(text) = std::str::from_utf8(v) else {
         return false;
     };
+    phone_shaped_chars(
+        text.chars()
+            .map(|c| crate::detect::fold::fold_char(c).unwrap_or(c)),
+    )
+}
+
+/// [`phone_shaped`] on the value's characters, folded.
+fn phone_shaped_chars(chars: impl Iterator<Item = char>) -> bool {
     let (mut digits, mut dots, mut first, mut same) = (0u32, 0u32, None, true);
-    for (i, c) in text.chars().enumerate() {
-        let c = crate::detect::fold::fold_char(c).unwrap_or(c);
+    for (i, c) in chars.enumerate() {
         match c {
             '0'..='9' => {
                 digits += 1;
@@ -444,6 +455,17 @@ impl ColumnClassifier {
         });
     }
 
+    /// False when the column's values are not needed, only whether each is NULL: a column of a
+    /// trusted type that is not searched ([`ColumnClassifier::trust_column_type`]). Such a
+    /// column may be read as NULL or an empty string ([`crate::sources::SampleOptions`]); a
+    /// non-NULL value counts as non-null whatever it holds.
+    pub fn reads_values(&self) -> bool {
+        self.type_note.is_none()
+            || !self.only.is_empty()
+            || self.phone_named.is_some()
+            || self.name_cat.is_some()
+    }
+
     /// Values longer than `max` bytes are searched only in their first `max` bytes (at least
     /// 1 KiB), so one huge value costs a bounded time; the report notes how many were cut.
     pub fn set_max_value_bytes(&mut self, max: usize) {
@@ -466,6 +488,12 @@ impl ColumnClassifier {
         let Some(value) = value else {
             return;
         };
+        if !self.reads_values() {
+            // A rendered date, time, boolean or UUID is never blank (and never written by
+            // datawarden): it counts, and nothing else is asked of it.
+            self.non_null += 1;
+            return;
+        }
         let mut v = trim(value);
         if v.is_empty() {
             return;

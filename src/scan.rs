@@ -501,6 +501,10 @@ impl TableRun<'_> {
                 k
             })
             .collect();
+        let options = &SampleOptions {
+            presence_only: classifiers.iter().map(|k| !k.reads_values()).collect(),
+            ..options.clone()
+        };
         let deadline = Instant::now() + self.limits.detect_budget;
         let mut pool = ColumnPool::start(classifiers, self.limits.detect_threads, deadline);
         let mut on_row = |row: &[Option<&[u8]>]| pool.push(row);

@@ -88,6 +88,54 @@ async fn same_rows_every_way(src: &Source, name: &str, count: usize) {
     );
 }
 
+/// Columns read only for whether they are NULL come back as NULL or empty, in every read (full
+/// in ranges, one range, the sample path), on every backend; the others as they are.
+#[tokio::test]
+async fn presence_only_columns_read_as_null_or_empty() {
+    for kind in [Kind::Postgres, Kind::MySql, Kind::Sqlite] {
+        let Some(db) = TestDb::create(kind, "presence").await else {
+            continue;
+        };
+        db.exec(
+            "CREATE TABLE seen (id int PRIMARY KEY, at timestamp NULL, v varchar(20));
+             INSERT INTO seen VALUES (1, '2024-01-01 10:00:00', 'a'), (2, NULL, 'b'),
+               (3, '2024-01-03 12:00:00', NULL);",
+        )
+        .await;
+        let src = connect(&db).await;
+        let t = table(&src, "seen").await;
+        let want: Rows = [(1, true, Some("a")), (2, false, Some("b")), (3, true, None)]
+            .iter()
+            .map(|&(id, at, v)| {
+                vec![
+                    Some(id.to_string().into_bytes()),
+                    at.then(Vec::new),
+                    v.map(|s: &str| s.as_bytes().to_vec()),
+                ]
+            })
+            .collect();
+        for (mode, range_rows) in [
+            (ScanMode::Full, 1),
+            (ScanMode::Full, 1000),
+            (ScanMode::Sample, 1000),
+        ] {
+            let mut opts = SampleOptions::new(100, mode);
+            opts.range_rows = range_rows;
+            opts.presence_only = vec![false, true, false];
+            let mut rows: Rows = vec![];
+            src.sample(&t, &opts, &mut |r: &[Option<&[u8]>]| {
+                rows.push(r.iter().map(|v| v.map(<[u8]>::to_vec)).collect())
+            })
+            .await
+            .unwrap_or_else(|e| panic!("{kind:?} {mode:?}: {e}"));
+            rows.sort();
+            assert_eq!(rows, want, "{kind:?} {mode:?} ranges of {range_rows}");
+        }
+        src.close().await;
+        db.drop_db().await;
+    }
+}
+
 /// Odd text values: quotes, backslashes, COPY's own delimiters, `\N` as text, empty, spaces,
 /// non-ASCII, long.
 const ODD: &[&str] = &[
@@ -525,9 +573,9 @@ async fn a_scan_over_many_ranges_classifies_like_one_range() {
              {gen}
              CREATE TABLE tags (tag varchar(20), n int);
              INSERT INTO tags VALUES ('a', 1), ('b', 2);
-             CREATE TABLE visits (id int PRIMARY KEY, mobile_at timestamp, mobile varchar(20));
-             INSERT INTO visits VALUES (1, '2024-01-01 10:00:00', '13912345678'),
-               (2, '2024-01-02 11:00:00', '13812345678'), (3, '2024-01-03 12:00:00', '13712345678');"
+             CREATE TABLE visits (id int PRIMARY KEY, mobile_at timestamp, mobile varchar(20), left_at timestamp NULL);
+             INSERT INTO visits VALUES (1, '2024-01-01 10:00:00', '13912345678', '2024-01-01 10:30:00'),
+               (2, '2024-01-02 11:00:00', '13812345678', NULL), (3, '2024-01-03 12:00:00', '13712345678', '2024-01-03 12:05:00');"
         ))
         .await;
         let mut rows = 5005;
@@ -560,8 +608,15 @@ async fn a_scan_over_many_ranges_classifies_like_one_range() {
         assert!(
             at.contains("not searched")
                 && at.contains("nothing but birth_date")
-                && !at.contains("phone"),
+                && !at.contains("phone")
+                && at.contains("sampled=3 non_null=3"),
             "{at}"
+        );
+        // Such a column is read only for whether each value is NULL, and counts as before.
+        let left = one.iter().find(|c| c.contains(".visits.left_at ")).unwrap();
+        assert!(
+            left.contains("not searched") && left.contains("sampled=3 non_null=2"),
+            "{left}"
         );
         if kind == Kind::Postgres {
             // A domain over text named like a date type is text: searched in full.

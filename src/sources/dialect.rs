@@ -199,6 +199,13 @@ impl Dialect {
         }
     }
 
+    /// The select expression reading only whether a column's value is NULL: NULL or an empty
+    /// string (see [`super::SampleOptions::presence_only`]); the same SQL on every backend.
+    pub(crate) fn presence_expr(&self, column: &ColumnInfo) -> String {
+        let q = self.quote_ident(&column.name);
+        format!("CASE WHEN {q} IS NULL THEN NULL ELSE '' END")
+    }
+
     /// The expression a PostgreSQL `COPY (SELECT ..) TO STDOUT` reads a value of type `sql_type`
     /// (`expr` already quoted) with: the bare column where COPY's text output is what the cast to
     /// text gives (both are the type's output function), saving the server a cast per value;

@@ -171,11 +171,12 @@ impl Source {
     ) -> Result<()> {
         let d = self.dialect;
         let from = d.qualified(&table.table);
-        let read = |c: &ColumnInfo| match c.sql_type.to_ascii_lowercase().as_str() {
+        let read = |(i, c): (usize, &ColumnInfo)| match c.sql_type.to_ascii_lowercase().as_str() {
+            _ if opts.presence_only(i) => d.presence_expr(c),
             "bytea" => d.sample_expr(c),
             t => d.copy_expr(&d.quote_ident(&c.name), t),
         };
-        let mut exprs: Vec<String> = table.columns.iter().map(read).collect();
+        let mut exprs: Vec<String> = table.columns.iter().enumerate().map(read).collect();
         let data = exprs.len();
         // A key column already read as text is not read twice.
         let key_at: Vec<usize> = keys
@@ -334,7 +335,7 @@ impl Source {
     ) -> Result<()> {
         let d = self.dialect;
         let from = d.qualified(&table.table);
-        let select = self.select_list(table);
+        let select = self.select_list(table, opts);
         let data = table.columns.len();
         if keys.is_empty() {
             let sql = format!("SELECT {select} FROM {from}");

@@ -46,6 +46,11 @@ pub struct SampleOptions {
     pub stop: Option<Stop>,
     /// Full mode: rows per key range, one statement each (at most; wide rows get fewer).
     pub range_rows: u32,
+    /// Per column of the table read (empty: none): `true` where only whether the value is NULL
+    /// is needed, not the value. Such a column is read as NULL or an empty string, which spares
+    /// the server its output function and the scan the bytes (a date or time column that is
+    /// not searched).
+    pub presence_only: Vec<bool>,
 }
 
 impl SampleOptions {
@@ -56,7 +61,13 @@ impl SampleOptions {
             mode,
             stop: None,
             range_rows: super::full::FULL_RANGE_ROWS,
+            presence_only: Vec::new(),
         }
+    }
+
+    /// True when column `i` of the table is read only for whether it is NULL.
+    pub fn presence_only(&self, i: usize) -> bool {
+        self.presence_only.get(i).copied().unwrap_or(false)
     }
 }
 
@@ -175,10 +186,9 @@ impl Source {
         if opts.mode == ScanMode::Full {
             return self.read_full(table, opts, on_row).await;
         }
-        let size = opts.size.max(1);
-        let plan = match self.random_plan(table, size).await? {
+        let plan = match self.random_plan(table, opts).await? {
             Some(p) => p,
-            None => self.first_rows_plan(table, size),
+            None => self.first_rows_plan(table, opts),
         };
         let rows = self.run(&plan, table.columns.len(), opts, on_row).await?;
         if rows == 0
@@ -186,7 +196,7 @@ impl Source {
             && table.row_estimate.unwrap_or(0) > 0
         {
             // The random draw missed (stale statistics, sparse keys): take the first rows instead.
-            let plan = self.first_rows_plan(table, size);
+            let plan = self.first_rows_plan(table, opts);
             let rows = self.run(&plan, table.columns.len(), opts, on_row).await?;
             return Ok(SampleReport {
                 method: plan.method,
@@ -201,23 +211,32 @@ impl Source {
         })
     }
 
-    /// `<every column as text>`, aliased `c0, c1, ...` (the select list, without FROM).
-    pub(super) fn select_list(&self, table: &TableInfo) -> String {
+    /// `<every column as text>` (or, where `opts` says so, whether it is NULL), aliased `c0, c1,
+    /// ...` (the select list, without FROM).
+    pub(super) fn select_list(&self, table: &TableInfo, opts: &SampleOptions) -> String {
         // Aliased, so that ORDER BY <column> never resolves to a text-cast output column.
         let cols: Vec<String> = table
             .columns
             .iter()
             .enumerate()
-            .map(|(i, c)| format!("{} AS c{i}", self.dialect.sample_expr(c)))
+            .map(|(i, c)| {
+                let e = if opts.presence_only(i) {
+                    self.dialect.presence_expr(c)
+                } else {
+                    self.dialect.sample_expr(c)
+                };
+                format!("{e} AS c{i}")
+            })
             .collect();
         cols.join(", ")
     }
 
-    fn first_rows_plan(&self, table: &TableInfo, size: u32) -> Plan {
+    fn first_rows_plan(&self, table: &TableInfo, opts: &SampleOptions) -> Plan {
+        let size = opts.size.max(1);
         Plan {
             sql: format!(
                 "SELECT {} FROM {} LIMIT {size}",
-                self.select_list(table),
+                self.select_list(table, opts),
                 self.dialect.qualified(&table.table)
             ),
             binds: vec![],
@@ -226,7 +245,8 @@ impl Source {
     }
 
     /// A random plan for a big enough table, or `None` for the first rows.
-    async fn random_plan(&self, table: &TableInfo, size: u32) -> Result<Option<Plan>> {
+    async fn random_plan(&self, table: &TableInfo, opts: &SampleOptions) -> Result<Option<Plan>> {
+        let size = opts.size.max(1);
         let Some(estimate) = table.row_estimate.filter(|&e| e > 2 * i64::from(size)) else {
             return Ok(None);
         };
@@ -234,7 +254,7 @@ impl Source {
             return Ok(None);
         }
         let from = self.dialect.qualified(&table.table);
-        let select = self.select_list(table);
+        let select = self.select_list(table, opts);
         match &self.pool {
             Pool::Postgres(_) => {
                 let size_f = f64::from(size);
