@@ -510,7 +510,7 @@ fn has_fullwidth_at(value: &[u8]) -> bool {
 }
 
 /// What one pass over a value learns.
-#[derive(Debug, Default, Clone, Copy)]
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Facts {
     digits: u32,
     digit_run: u32,
@@ -531,9 +531,58 @@ pub(crate) struct Facts {
 }
 
 impl Facts {
-    /// Every fact about `value`, in one byte-by-byte pass (for short values).
+    /// Every fact about `value` (at most [`WINDOWED_ABOVE`] bytes): from its block's class
+    /// masks from [`BLOCKS_FROM`] to 64 bytes, else byte by byte.
     #[inline]
     pub(crate) fn scan(value: &[u8]) -> Facts {
+        if (BLOCKS_FROM..=64).contains(&value.len()) {
+            Facts::scan_blocks(value)
+        } else {
+            Facts::scan_bytes(value)
+        }
+    }
+
+    /// [`Facts::scan`] of a value of at most 64 bytes from its block's class masks: counts by
+    /// popcount, runs a run at a time.
+    fn scan_blocks(value: &[u8]) -> Facts {
+        let Block {
+            digits: d,
+            alnum: a,
+            mut flags,
+        } = Block::scan(value);
+        if d != 0 {
+            flags |= DIGIT;
+        }
+        if a & !d != 0 {
+            flags |= ALPHA;
+        }
+        let (mut runs, mut shortest, mut longest) = (RunLengths::default(), u32::MAX, 0);
+        for_each_run(d, |len| {
+            shortest = shortest.min(len);
+            longest = longest.max(len);
+            runs.digits |= run_bit(len);
+        });
+        let mut alnum_run = 0;
+        for_each_run(a, |len| alnum_run = alnum_run.max(len));
+        if flags & HIGH != 0 && flags & AT == 0 && has_fullwidth_at(value) {
+            flags |= AT;
+        }
+        let digits = d.count_ones();
+        Facts {
+            digits,
+            digit_run: longest,
+            shortest_run: shortest,
+            alnum_run,
+            alnum: a.count_ones(),
+            runs,
+            letter_runs_counted: false,
+            digit_group: group_fact(digits, || digit_group(value)),
+            flags,
+        }
+    }
+
+    /// [`Facts::scan`] byte by byte.
+    fn scan_bytes(value: &[u8]) -> Facts {
         let (mut digits, mut run, mut max_run, mut arun, mut max_arun, mut flags) =
             (0u32, 0u32, 0, 0u32, 0, 0u8);
         let mut shortest = u32::MAX;
@@ -671,6 +720,9 @@ const SMALL_RESOLVE: usize = 16;
 /// Values longer than this are searched in windows around their digit clusters (for the
 /// digit-anchored detectors) instead of end to end.
 const WINDOWED_ABOVE: usize = 96;
+/// Values from this long are scanned for their facts a block at a time ([`Facts::scan`]);
+/// shorter ones cost less byte by byte than the block's set-up.
+const BLOCKS_FROM: usize = 8;
 /// Digits closer than this belong to one cluster.
 const CLUSTER_GAP: usize = 40;
 /// Bytes searched on each side of a cluster by a detector running on its regex (a VIN may have
@@ -855,6 +907,17 @@ impl Cluster {
             self.start.saturating_sub(reach.before),
             (self.end + reach.after).min(len),
         )
+    }
+}
+
+/// Calls `f` with the length of each run of ones in `m`, lowest first.
+#[inline]
+fn for_each_run(mut m: u64, mut f: impl FnMut(u32)) {
+    while m != 0 {
+        let first = m.trailing_zeros();
+        f((m >> first).trailing_ones());
+        // Clears the lowest run of ones.
+        m &= (m | (m - 1)).wrapping_add(1);
     }
 }
 
@@ -1300,6 +1363,23 @@ mod tests {
         assert_eq!(runs("cafe,beef9"), (bits(&[4, 5]), bits(&[4, 5])));
         assert_eq!(runs(""), (0, 0));
         assert_eq!(runs(&"f".repeat(70)), (1 << 63, 1 << 63));
+    }
+
+    proptest! {
+        /// The block scan learns what the byte loop learns, at every length up to two blocks.
+        #[test]
+        fn block_facts_are_the_byte_loop_facts(
+            v in proptest::collection::vec(
+                prop_oneof![
+                    Just(b'1'), Just(b'a'), Just(b'F'), Just(b' '), Just(b'-'), Just(b'@'),
+                    Just(b'.'), Just(b':'), Just(b'+'), Just(0xEF), Just(0xBC), Just(0xA0),
+                    any::<u8>()
+                ],
+                0..=64,
+            )
+        ) {
+            prop_assert_eq!(Facts::scan_blocks(&v), Facts::scan_bytes(&v));
+        }
     }
 
     #[test]
