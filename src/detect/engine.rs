@@ -317,9 +317,9 @@ impl NeedsTable {
                 table(n, &|v, need| v >= need.min_alnum),
                 table(n, &|v, need| v >= need.min_digit_group),
             ],
-            flags: table(256, &|f, need| {
+            flags: table(FLAG_SETS, &|f, need| {
                 let req = required_flags(need);
-                f as u8 & req == req
+                f as u16 & req == req
             }),
             anchored: set(&digit_anchored),
             by_runs: set(&Needs::asks_run_lengths),
@@ -397,8 +397,9 @@ impl NeedsTable {
 }
 
 /// The class flags a value must have for a detector with these needs.
-fn required_flags(n: &Needs) -> u8 {
+fn required_flags(n: &Needs) -> u16 {
     [
+        (n.upper, UPPER),
         (n.at_sign, AT),
         (n.non_ascii, HIGH),
         (n.plus, PLUS),
@@ -411,23 +412,30 @@ fn required_flags(n: &Needs) -> u8 {
     .fold(0, |f, (_, bit)| f | bit)
 }
 
-/// Byte classes for the prefilter scan.
-const DIGIT: u8 = 1;
-const ALPHA: u8 = 2;
-const AT: u8 = 4;
-const HIGH: u8 = 8;
-const PLUS: u8 = 16;
-const COLON: u8 = 32;
-const DOT: u8 = 64;
-const SPACE: u8 = 128;
+/// Byte classes for the prefilter scan (each byte is in one, upper-case letters are also
+/// `UPPER`), and so the class flags of a value.
+const DIGIT: u16 = 1;
+const ALPHA: u16 = 2;
+const AT: u16 = 4;
+const HIGH: u16 = 8;
+const PLUS: u16 = 16;
+const COLON: u16 = 32;
+const DOT: u16 = 64;
+const SPACE: u16 = 128;
+/// ASCII upper-case letters (also `ALPHA`).
+const UPPER: u16 = 256;
+/// The sets of class flags.
+const FLAG_SETS: usize = 512;
 
-static CLASS: [u8; 256] = {
-    let mut t = [0u8; 256];
+static CLASS: [u16; 256] = {
+    let mut t = [0u16; 256];
     let mut i = 0;
     while i < 256 {
         let b = i as u8;
         let class = if b.is_ascii_digit() {
             DIGIT
+        } else if b.is_ascii_uppercase() {
+            ALPHA | UPPER
         } else if b.is_ascii_alphabetic() {
             ALPHA
         } else if b == b'@' {
@@ -523,11 +531,14 @@ pub(crate) struct Facts {
     /// last two only when `letter_runs_counted`).
     runs: RunLengths,
     letter_runs_counted: bool,
+    /// The value's letters-and-digits and hex-digit masks, when it was scanned as one block:
+    /// its runs of letters are then counted from them.
+    masks: Option<(u64, u64)>,
     /// The most digits in one group: digits joined only by [`joins_digits`] bytes. Counted
     /// only when there are [`GROUPS_FROM`] digits; with fewer, the digit count stands in (no
     /// smaller, so it rejects nothing the group would allow).
     digit_group: u32,
-    flags: u8,
+    flags: u16,
 }
 
 impl Facts {
@@ -548,6 +559,7 @@ impl Facts {
         let Block {
             digits: d,
             alnum: a,
+            hex,
             mut flags,
         } = Block::scan(value);
         if d != 0 {
@@ -576,6 +588,7 @@ impl Facts {
             alnum: a.count_ones(),
             runs,
             letter_runs_counted: false,
+            masks: Some((a, hex)),
             digit_group: group_fact(digits, || digit_group(value)),
             flags,
         }
@@ -584,7 +597,7 @@ impl Facts {
     /// [`Facts::scan`] byte by byte.
     fn scan_bytes(value: &[u8]) -> Facts {
         let (mut digits, mut run, mut max_run, mut arun, mut max_arun, mut flags) =
-            (0u32, 0u32, 0, 0u32, 0, 0u8);
+            (0u32, 0u32, 0, 0u32, 0, 0u16);
         let mut shortest = u32::MAX;
         let mut alnum = 0u32;
         // Runs of letters are counted only for a detector that asks ([`Facts::run_lengths`]).
@@ -620,6 +633,7 @@ impl Facts {
             alnum,
             runs,
             letter_runs_counted: false,
+            masks: None,
             digit_group: group_fact(digits, || digit_group(value)),
             flags,
         }
@@ -640,6 +654,24 @@ impl Facts {
     fn run_lengths(&self, value: &[u8]) -> RunLengths {
         if self.letter_runs_counted {
             return self.runs;
+        }
+        if let Some((a, hex)) = self.masks {
+            let (mut alnum, mut all_hex) = (0u64, 0u64);
+            let mut m = a;
+            while m != 0 {
+                let first = m.trailing_zeros();
+                let len = (m >> first).trailing_ones();
+                let run = m & !(m | (m - 1)).wrapping_add(1);
+                let bit = run_bit(len);
+                alnum |= bit;
+                all_hex |= bit * u64::from(run & !hex == 0);
+                m &= !run;
+            }
+            return RunLengths {
+                digits: self.runs.digits,
+                alnum,
+                hex: all_hex,
+            };
         }
         let (mut alnum, mut hex) = (0u64, 0u64);
         let alnum_at = |i: usize| ALNUM[value[i] as usize];
@@ -686,6 +718,7 @@ impl Facts {
                 ..RunLengths::ANY
             },
             letter_runs_counted: true,
+            masks: None,
             digit_group: group_fact(cluster.digits, || cluster.digit_group),
             flags,
         }
@@ -708,6 +741,7 @@ impl Facts {
             && (!n.colon || self.flags & COLON != 0)
             && (!n.dot || self.flags & DOT != 0)
             && (!n.space || self.flags & SPACE != 0)
+            && (!n.upper || self.flags & UPPER != 0)
     }
 }
 
@@ -934,8 +968,8 @@ fn longest_run(mut m: u64) -> u32 {
 
 /// The longest run of ASCII letters and digits in `bytes`, their number, and the class flags
 /// of its bytes but `AT` (at-sign detectors are never windowed), 64 bytes per block.
-fn alnum_run_and_flags(bytes: &[u8]) -> (u32, u32, u8) {
-    let (mut max, mut carry, mut count, mut flags) = (0u32, 0u32, 0u32, 0u8);
+fn alnum_run_and_flags(bytes: &[u8]) -> (u32, u32, u16) {
+    let (mut max, mut carry, mut count, mut flags) = (0u32, 0u32, 0u32, 0u16);
     for chunk in bytes.chunks(64) {
         let b = Block::scan(chunk);
         flags |= b.flags;
@@ -960,13 +994,15 @@ fn alnum_run_and_flags(bytes: &[u8]) -> (u32, u32, u8) {
 }
 
 /// What one pass learns about a block of at most 64 bytes: bit `k` of `digits` is set when
-/// byte `k` is an ASCII digit, of `alnum` when it is an ASCII letter or digit, and `flags` has
+/// byte `k` is an ASCII digit, of `alnum` when it is an ASCII letter or digit, of `hex` when it
+/// is a hex digit, and `flags` has
 /// `AT` (`@` only), `PLUS`, `HIGH` and the separators (`COLON`, `DOT`, `SPACE`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Block {
     digits: u64,
     alnum: u64,
-    flags: u8,
+    hex: u64,
+    flags: u16,
 }
 
 impl Block {
@@ -995,16 +1031,18 @@ impl Block {
     /// Byte by byte, where SSE2 is not available.
     #[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
     fn scan_full(block: &[u8; 64]) -> Block {
-        let (mut digits, mut alnum, mut flags) = (0u64, 0u64, 0u8);
+        let (mut digits, mut alnum, mut hex, mut flags) = (0u64, 0u64, 0u64, 0u16);
         for (k, &b) in block.iter().enumerate() {
             let c = CLASS[b as usize];
             digits |= ((c & DIGIT != 0) as u64) << k;
             alnum |= ((c & (DIGIT | ALPHA) != 0) as u64) << k;
-            flags |= c & (AT | PLUS | HIGH | COLON | DOT | SPACE);
+            hex |= (b.is_ascii_hexdigit() as u64) << k;
+            flags |= c & (AT | PLUS | HIGH | COLON | DOT | SPACE | UPPER);
         }
         Block {
             digits,
             alnum,
+            hex,
             flags,
         }
     }
@@ -1013,41 +1051,45 @@ impl Block {
 /// [`Block::scan`] for a full block, sixteen bytes per step.
 #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
 mod sse2 {
-    use super::super::simd::{digits_and_alnum, load};
-    use super::{Block, AT, COLON, DOT, HIGH, PLUS, SPACE};
+    use super::super::simd::{digits_and_alnum, in_range, load};
+    use super::{Block, AT, COLON, DOT, HIGH, PLUS, SPACE, UPPER};
     use std::arch::x86_64::*;
 
     #[target_feature(enable = "sse2")]
     pub(super) fn scan(block: &[u8; 64]) -> Block {
-        let (mut digits, mut alnum) = (0u64, 0u64);
+        let (mut digits, mut alnum, mut hex) = (0u64, 0u64, 0u64);
         let singles = [b'@', b'+', b':', b'.', b' '];
         // Per flag, the bytes seen in any lane; one byte mask per flag at the end.
-        let mut any = [_mm_setzero_si128(); 6];
+        let mut any = [_mm_setzero_si128(); 7];
         for (i, lane) in block.chunks_exact(16).enumerate() {
             let v = load(lane.try_into().expect("16 bytes"));
             let (is_digit, is_alnum) = digits_and_alnum(v);
             let mask = |m| _mm_movemask_epi8(m) as u16 as u64;
             digits |= mask(is_digit) << (16 * i);
             alnum |= mask(is_alnum) << (16 * i);
+            // `| 0x20` lower-cases letters and maps no other byte into a-f.
+            let hex_letter = in_range(_mm_or_si128(v, _mm_set1_epi8(0x20)), b'a', 5);
+            hex |= mask(_mm_or_si128(is_digit, hex_letter)) << (16 * i);
             for (k, &b) in singles.iter().enumerate() {
                 any[k] = _mm_or_si128(any[k], _mm_cmpeq_epi8(v, _mm_set1_epi8(b as i8)));
             }
             any[5] = _mm_or_si128(any[5], v);
+            any[6] = _mm_or_si128(any[6], in_range(v, b'A', 25));
         }
-        let flags =
-            [AT, PLUS, COLON, DOT, SPACE, HIGH]
-                .iter()
-                .zip(any)
-                .fold(0, |f, (&flag, any)| {
-                    if _mm_movemask_epi8(any) != 0 {
-                        f | flag
-                    } else {
-                        f
-                    }
-                });
+        let flags = [AT, PLUS, COLON, DOT, SPACE, HIGH, UPPER]
+            .iter()
+            .zip(any)
+            .fold(0, |f, (&flag, any)| {
+                if _mm_movemask_epi8(any) != 0 {
+                    f | flag
+                } else {
+                    f
+                }
+            });
         Block {
             digits,
             alnum,
+            hex,
             flags,
         }
     }
@@ -1065,6 +1107,7 @@ fn for_each_cluster(value: &[u8], mut f: impl FnMut(Cluster)) -> Facts {
             digits: mut mask,
             alnum: alnum_mask,
             flags: block_flags,
+            ..
         } = Block::scan(block);
         flags |= block_flags;
         digits += mask.count_ones();
@@ -1103,6 +1146,7 @@ fn for_each_cluster(value: &[u8], mut f: impl FnMut(Cluster)) -> Facts {
         alnum,
         runs: RunLengths::ANY,
         letter_runs_counted: true,
+        masks: None,
         digit_group: u32::MAX,
         flags,
     }
@@ -1378,7 +1422,9 @@ mod tests {
                 0..=64,
             )
         ) {
-            prop_assert_eq!(Facts::scan_blocks(&v), Facts::scan_bytes(&v));
+            let (blocks, bytes) = (Facts::scan_blocks(&v), Facts::scan_bytes(&v));
+            prop_assert_eq!(blocks.run_lengths(&v), bytes.run_lengths(&v));
+            prop_assert_eq!(Facts { masks: None, ..blocks }, bytes);
         }
     }
 
@@ -1396,14 +1442,19 @@ mod tests {
                     m | (b.is_ascii_alphanumeric() as u64) << k
                 });
 
+                let hex = block
+                    .iter()
+                    .enumerate()
+                    .fold(0u64, |m, (k, b)| m | (b.is_ascii_hexdigit() as u64) << k);
                 let flags = block.iter().fold(0, |f, &b| f | CLASS[b as usize]);
                 let got = Block::scan(block);
                 assert_eq!(
-                    (got.digits, got.alnum, got.flags),
+                    (got.digits, got.alnum, got.hex, got.flags),
                     (
                         want,
                         alnum,
-                        flags & (AT | PLUS | HIGH | COLON | DOT | SPACE)
+                        hex,
+                        flags & (AT | PLUS | HIGH | COLON | DOT | SPACE | UPPER)
                     ),
                     "{block:?}"
                 );
@@ -1539,6 +1590,9 @@ mod tests {
         if value.contains(&b'+') {
             flags |= PLUS;
         }
+        if value.iter().any(u8::is_ascii_uppercase) {
+            flags |= UPPER;
+        }
         let facts = Facts {
             digits,
             digit_run: u32::MAX,
@@ -1547,6 +1601,7 @@ mod tests {
             alnum: u32::MAX,
             runs: RunLengths::ANY,
             letter_runs_counted: true,
+            masks: None,
             digit_group: u32::MAX,
             flags,
         };
@@ -1742,7 +1797,7 @@ mod tests {
         fn the_needs_table_allows_what_the_facts_allow_for_any_facts(
             counts in proptest::collection::vec(
                 prop_oneof![0u32..140, Just(u32::MAX)], 6),
-            flags in any::<u8>(),
+            flags in 0..FLAG_SETS as u16,
             runs in any::<[u64; 3]>(),
         ) {
             let e = engine();
@@ -1755,6 +1810,7 @@ mod tests {
                 digit_group: counts[5],
                 runs: RunLengths { digits: runs[0], alnum: runs[1], hex: runs[2] },
                 letter_runs_counted: true,
+                masks: None,
                 flags,
             };
             let list = e.0.compiled.list();

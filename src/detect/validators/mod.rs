@@ -99,6 +99,8 @@ pub struct Needs {
     pub dot: bool,
     /// Needs an ASCII space (Latin names, English addresses).
     pub space: bool,
+    /// Needs an ASCII upper-case letter (a Latin name's words are capitalised).
+    pub upper: bool,
     /// The longest run of ASCII digits an accepted match can hold. The validator rejects a
     /// match glued to more digits, so each run in it is a whole run of the value: a value whose
     /// runs are all longer cannot match (an 18-digit order number is no phone number).
@@ -186,6 +188,7 @@ const fn needs() -> Needs {
         colon: false,
         dot: false,
         space: false,
+        upper: false,
         max_digit_run: u32::MAX,
     }
 }
@@ -309,6 +312,7 @@ pub const VALIDATORS: &[Validator] = &[
         needs: Needs {
             min_alnum_run: 2,
             space: true,
+            upper: true,
             ..needs()
         },
     },
