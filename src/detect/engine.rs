@@ -132,16 +132,21 @@ pub(crate) struct Detectors {
     list: Vec<Compiled>,
     needs: NeedsTable,
     context: ContextWords,
+    /// Per detector (the first 64): the detectors whose matches a strong match of it spanning a
+    /// whole value always outranks ([`outranked`]).
+    outranked: Vec<u64>,
 }
 
 impl Detectors {
     pub(crate) fn new(list: Vec<Compiled>) -> Detectors {
         let needs = NeedsTable::new(&list);
         let context = ContextWords::new(&list);
+        let outranked = outranked(&list);
         Detectors {
             list,
             needs,
             context,
+            outranked,
         }
     }
 
@@ -154,6 +159,32 @@ impl Detectors {
     pub(crate) fn every(&self) -> &[u64] {
         &self.needs.all
     }
+}
+
+/// For each of the first 64 detectors, the others of its category when it is the category's
+/// first in [`resolve`]'s order (highest priority, then lowest index), else none. A strong match
+/// of such a detector spanning the whole value is the category's best match of that value, and
+/// every other match of the category overlaps it, so [`resolve`] keeps none of theirs: once it
+/// has one, they need not be searched.
+fn outranked(list: &[Compiled]) -> Vec<u64> {
+    let first = |i: usize| {
+        let d = &list[i];
+        list.iter().enumerate().all(|(j, e)| {
+            e.category != d.category
+                || e.priority < d.priority
+                || (e.priority == d.priority && j >= i)
+        })
+    };
+    (0..list.len().min(64))
+        .map(|i| {
+            if !first(i) {
+                return 0;
+            }
+            (0..list.len().min(64))
+                .filter(|&j| j != i && list[j].category == list[i].category)
+                .fold(0u64, |m, j| m | 1 << j)
+        })
+        .collect()
 }
 
 /// The context words of the first 64 detectors in one automaton, so that a value is read once
@@ -756,7 +787,7 @@ const SMALL_RESOLVE: usize = 16;
 const WINDOWED_ABOVE: usize = 96;
 /// Values from this long are scanned for their facts a block at a time ([`Facts::scan`]);
 /// shorter ones cost less byte by byte than the block's set-up.
-const BLOCKS_FROM: usize = 8;
+const BLOCKS_FROM: usize = 12;
 /// Digits closer than this belong to one cluster.
 const CLUSTER_GAP: usize = 40;
 /// Bytes searched on each side of a cluster by a detector running on its regex (a VIN may have
@@ -846,9 +877,24 @@ fn find_in(
     let mut memo = ValueMemo::new(&detectors.context);
     if value.len() <= WINDOWED_ABOVE {
         let facts = Facts::scan(value);
+        // Detectors outranked by a whole-value match found so far (see [`outranked`]).
+        let mut skip = 0u64;
         detectors.needs.for_each_allowed(&facts, value, only, |di| {
+            if di < 64 && skip >> di & 1 == 1 {
+                return;
+            }
             let d = &compiled[di];
+            let before = out.len();
             search(d, di, ctx, value, 0, value.len(), supported, &mut memo, out);
+            if let Some(&outranked) = detectors.outranked.get(di) {
+                if outranked != 0
+                    && out[before..]
+                        .iter()
+                        .any(|m| !m.weak && m.start == 0 && m.end == value.len())
+                {
+                    skip |= outranked;
+                }
+            }
         });
     } else {
         let facts = for_each_cluster(value, |c| {
@@ -1733,6 +1779,43 @@ mod tests {
         assert_eq!(got, want, "{text:?}");
         assert_eq!(got, whole, "{text:?}");
         same_windows(value);
+    }
+
+    /// Only a category's first detector in resolve's order skips the others, and it skips
+    /// exactly its category's others.
+    #[test]
+    fn a_whole_value_match_outranks_only_its_categorys_others() {
+        let e = engine();
+        let ids: Vec<&str> = e.detectors().iter().map(|d| d.id.as_str()).collect();
+        let at = |id: &str| ids.iter().position(|x| *x == id).unwrap();
+        let set = |list: &[&str]| list.iter().fold(0u64, |m, id| m | 1 << at(id));
+        let outranked = &e.0.compiled.outranked;
+        assert_eq!(
+            outranked[at("phone_cn_mobile")],
+            set(&["phone_cn_landline", "phone_nanp", "phone_intl"])
+        );
+        for lower in ["phone_cn_landline", "phone_nanp", "phone_intl"] {
+            assert_eq!(outranked[at(lower)], 0, "{lower}");
+        }
+        assert_eq!(outranked[at("email")], 0);
+    }
+
+    /// Values where the top phone detector matches, whole or in part, beside other phones:
+    /// only a whole-value match may skip the others.
+    #[test]
+    fn a_partial_match_skips_nothing() {
+        for v in [
+            "13812345678",
+            "13812345678 010-62345678",
+            "010-62345678 13812345678",
+            "tel 13812345678, (010) 6234 5678",
+            "13812345678 / +1 415-555-0100",
+            "+86 138 1234 5678",
+            "１３８１２３４５６７８",
+            "4006009999 13812345678",
+        ] {
+            same_as_reference(v.as_bytes());
+        }
     }
 
     /// The free-text lines the benchmark uses, and the sample values padded into long ones
