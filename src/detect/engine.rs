@@ -787,7 +787,7 @@ const SMALL_RESOLVE: usize = 16;
 const WINDOWED_ABOVE: usize = 96;
 /// Values from this long are scanned for their facts a block at a time ([`Facts::scan`]);
 /// shorter ones cost less byte by byte than the block's set-up.
-const BLOCKS_FROM: usize = 12;
+const BLOCKS_FROM: usize = 16;
 /// Digits closer than this belong to one cluster.
 const CLUSTER_GAP: usize = 40;
 /// Bytes searched on each side of a cluster by a detector running on its regex (a VIN may have
@@ -1052,31 +1052,20 @@ struct Block {
 }
 
 impl Block {
-    /// Any block of at most 64 bytes; a short one is padded with zeros, which are in no class.
+    /// Any block of at most 64 bytes.
     #[inline]
     fn scan(block: &[u8]) -> Block {
-        match <&[u8; 64]>::try_from(block) {
-            Ok(full) => Block::scan_full(full),
-            Err(_) => {
-                let mut padded = [0u8; 64];
-                padded[..block.len()].copy_from_slice(block);
-                Block::scan_full(&padded)
-            }
+        #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+        if block.len() >= 16 {
+            // SAFETY: the function only needs SSE2, which this build enables (the `cfg`
+            // above); every x86-64 CPU has it.
+            return unsafe { sse2::scan(block) };
         }
+        Block::scan_bytes(block)
     }
 
-    /// Sixteen bytes per step with SSE2 (part of every x86-64 CPU).
-    #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
-    #[inline]
-    fn scan_full(block: &[u8; 64]) -> Block {
-        // SAFETY: the function only needs SSE2, which this build enables (the `cfg` above);
-        // every x86-64 CPU has it.
-        unsafe { sse2::scan(block) }
-    }
-
-    /// Byte by byte, where SSE2 is not available.
-    #[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
-    fn scan_full(block: &[u8; 64]) -> Block {
+    /// Byte by byte: blocks under 16 bytes, and every block where SSE2 is not available.
+    fn scan_bytes(block: &[u8]) -> Block {
         let (mut digits, mut alnum, mut hex, mut flags) = (0u64, 0u64, 0u64, 0u16);
         for (k, &b) in block.iter().enumerate() {
             let c = CLASS[b as usize];
@@ -1101,26 +1090,38 @@ mod sse2 {
     use super::{Block, AT, COLON, DOT, HIGH, PLUS, SPACE, UPPER};
     use std::arch::x86_64::*;
 
+    /// A block of 16 to 64 bytes, read where it lies (no copy): sixteen bytes per step, the
+    /// last step overlapping the one before when the length is not a multiple of 16 (its
+    /// masks shifted past the bytes already read; the flags do not mind a byte seen twice).
     #[target_feature(enable = "sse2")]
-    pub(super) fn scan(block: &[u8; 64]) -> Block {
+    pub(super) fn scan(block: &[u8]) -> Block {
+        debug_assert!((16..=64).contains(&block.len()));
         let (mut digits, mut alnum, mut hex) = (0u64, 0u64, 0u64);
         let singles = [b'@', b'+', b':', b'.', b' '];
         // Per flag, the bytes seen in any lane; one byte mask per flag at the end.
         let mut any = [_mm_setzero_si128(); 7];
-        for (i, lane) in block.chunks_exact(16).enumerate() {
-            let v = load(lane.try_into().expect("16 bytes"));
+        let n = block.len();
+        let mut lane = |at: usize, skip: u32| {
+            let v = load(block[at..at + 16].try_into().expect("16 bytes"));
             let (is_digit, is_alnum) = digits_and_alnum(v);
-            let mask = |m| _mm_movemask_epi8(m) as u16 as u64;
-            digits |= mask(is_digit) << (16 * i);
-            alnum |= mask(is_alnum) << (16 * i);
+            let to = at as u32 + skip;
+            let mask = |m| (_mm_movemask_epi8(m) as u16 as u64) >> skip << to;
+            digits |= mask(is_digit);
+            alnum |= mask(is_alnum);
             // `| 0x20` lower-cases letters and maps no other byte into a-f.
             let hex_letter = in_range(_mm_or_si128(v, _mm_set1_epi8(0x20)), b'a', 5);
-            hex |= mask(_mm_or_si128(is_digit, hex_letter)) << (16 * i);
+            hex |= mask(_mm_or_si128(is_digit, hex_letter));
             for (k, &b) in singles.iter().enumerate() {
                 any[k] = _mm_or_si128(any[k], _mm_cmpeq_epi8(v, _mm_set1_epi8(b as i8)));
             }
             any[5] = _mm_or_si128(any[5], v);
             any[6] = _mm_or_si128(any[6], in_range(v, b'A', 25));
+        };
+        for at in (0..n / 16).map(|i| 16 * i) {
+            lane(at, 0);
+        }
+        if !n.is_multiple_of(16) {
+            lane(n - 16, (16 - n % 16) as u32);
         }
         let flags = [AT, PLUS, COLON, DOT, SPACE, HIGH, UPPER]
             .iter()
