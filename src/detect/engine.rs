@@ -559,17 +559,27 @@ pub(crate) struct Facts {
     /// The number of ASCII letters and digits.
     alnum: u32,
     /// The lengths of the whole runs of digits, of letters and digits, and of hex digits (the
-    /// last two only when `letter_runs_counted`).
+    /// last two only when `letters` is [`LetterRuns::Known`]).
     runs: RunLengths,
-    letter_runs_counted: bool,
-    /// The value's letters-and-digits and hex-digit masks, when it was scanned as one block:
-    /// its runs of letters are then counted from them.
-    masks: Option<(u64, u64)>,
+    letters: LetterRuns,
     /// The most digits in one group: digits joined only by [`joins_digits`] bytes. Counted
     /// only when there are [`GROUPS_FROM`] digits; with fewer, the digit count stands in (no
     /// smaller, so it rejects nothing the group would allow).
     digit_group: u32,
     flags: u16,
+}
+
+/// How [`Facts::run_lengths`] learns the runs of letters and digits, counted only for a
+/// detector that asks.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+enum LetterRuns {
+    /// In [`Facts::runs`] already.
+    Known,
+    /// From the value's block masks: its letters and digits, and its hex digits.
+    Masks(u64, u64),
+    /// By reading the value again.
+    #[default]
+    Count,
 }
 
 impl Facts {
@@ -600,13 +610,13 @@ impl Facts {
             flags |= ALPHA;
         }
         let (mut runs, mut shortest, mut longest) = (RunLengths::default(), u32::MAX, 0);
-        for_each_run(d, |len| {
+        for_each_run(d, |len, _| {
             shortest = shortest.min(len);
             longest = longest.max(len);
             runs.digits |= run_bit(len);
         });
         let mut alnum_run = 0;
-        for_each_run(a, |len| alnum_run = alnum_run.max(len));
+        for_each_run(a, |len, _| alnum_run = alnum_run.max(len));
         if flags & HIGH != 0 && flags & AT == 0 && has_fullwidth_at(value) {
             flags |= AT;
         }
@@ -618,8 +628,7 @@ impl Facts {
             alnum_run,
             alnum: a.count_ones(),
             runs,
-            letter_runs_counted: false,
-            masks: Some((a, hex)),
+            letters: LetterRuns::Masks(a, hex),
             digit_group: group_fact(digits, || digit_group(value)),
             flags,
         }
@@ -663,8 +672,7 @@ impl Facts {
             alnum_run: max_arun,
             alnum,
             runs,
-            letter_runs_counted: false,
-            masks: None,
+            letters: LetterRuns::Count,
             digit_group: group_fact(digits, || digit_group(value)),
             flags,
         }
@@ -676,33 +684,29 @@ impl Facts {
     fn scan_all(value: &[u8]) -> Facts {
         let mut f = Facts::scan(value);
         f.runs = f.run_lengths(value);
-        f.letter_runs_counted = true;
+        f.letters = LetterRuns::Known;
         f
     }
 
     /// The lengths of the value's whole runs: the digits' from the scan, the letters' counted
     /// now (`value` is the text the facts are about) unless known.
     fn run_lengths(&self, value: &[u8]) -> RunLengths {
-        if self.letter_runs_counted {
-            return self.runs;
-        }
-        if let Some((a, hex)) = self.masks {
-            let (mut alnum, mut all_hex) = (0u64, 0u64);
-            let mut m = a;
-            while m != 0 {
-                let first = m.trailing_zeros();
-                let len = (m >> first).trailing_ones();
-                let run = m & !(m | (m - 1)).wrapping_add(1);
-                let bit = run_bit(len);
-                alnum |= bit;
-                all_hex |= bit * u64::from(run & !hex == 0);
-                m &= !run;
+        match self.letters {
+            LetterRuns::Known => return self.runs,
+            LetterRuns::Masks(a, hex) => {
+                let (mut alnum, mut all_hex) = (0u64, 0u64);
+                for_each_run(a, |len, run| {
+                    let bit = run_bit(len);
+                    alnum |= bit;
+                    all_hex |= bit * u64::from(run & !hex == 0);
+                });
+                return RunLengths {
+                    digits: self.runs.digits,
+                    alnum,
+                    hex: all_hex,
+                };
             }
-            return RunLengths {
-                digits: self.runs.digits,
-                alnum,
-                hex: all_hex,
-            };
+            LetterRuns::Count => {}
         }
         let (mut alnum, mut hex) = (0u64, 0u64);
         let alnum_at = |i: usize| ALNUM[value[i] as usize];
@@ -748,8 +752,7 @@ impl Facts {
                 digits: cluster.runs | run_bit(cluster.run),
                 ..RunLengths::ANY
             },
-            letter_runs_counted: true,
-            masks: None,
+            letters: LetterRuns::Known,
             digit_group: group_fact(cluster.digits, || cluster.digit_group),
             flags,
         }
@@ -990,14 +993,15 @@ impl Cluster {
     }
 }
 
-/// Calls `f` with the length of each run of ones in `m`, lowest first.
+/// Calls `f` with the length and the bits of each run of ones in `m`, lowest first.
 #[inline]
-fn for_each_run(mut m: u64, mut f: impl FnMut(u32)) {
+fn for_each_run(mut m: u64, mut f: impl FnMut(u32, u64)) {
     while m != 0 {
         let first = m.trailing_zeros();
-        f((m >> first).trailing_ones());
-        // Clears the lowest run of ones.
-        m &= (m | (m - 1)).wrapping_add(1);
+        // The lowest run of ones: adding one past it carries through it.
+        let run = m & !(m | (m - 1)).wrapping_add(1);
+        f((m >> first).trailing_ones(), run);
+        m &= !run;
     }
 }
 
@@ -1041,8 +1045,8 @@ fn alnum_run_and_flags(bytes: &[u8]) -> (u32, u32, u16) {
 
 /// What one pass learns about a block of at most 64 bytes: bit `k` of `digits` is set when
 /// byte `k` is an ASCII digit, of `alnum` when it is an ASCII letter or digit, of `hex` when it
-/// is a hex digit, and `flags` has
-/// `AT` (`@` only), `PLUS`, `HIGH` and the separators (`COLON`, `DOT`, `SPACE`).
+/// is a hex digit; `flags` has `AT` (`@` only), `PLUS`, `HIGH`, `UPPER` and the separators
+/// (`COLON`, `DOT`, `SPACE`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Block {
     digits: u64,
@@ -1071,7 +1075,7 @@ impl Block {
             let c = CLASS[b as usize];
             digits |= ((c & DIGIT != 0) as u64) << k;
             alnum |= ((c & (DIGIT | ALPHA) != 0) as u64) << k;
-            hex |= (b.is_ascii_hexdigit() as u64) << k;
+            hex |= (super::HEX_DIGIT[b as usize] as u64) << k;
             flags |= c & (AT | PLUS | HIGH | COLON | DOT | SPACE | UPPER);
         }
         Block {
@@ -1083,7 +1087,7 @@ impl Block {
     }
 }
 
-/// [`Block::scan`] for a full block, sixteen bytes per step.
+/// [`Block::scan`] for a block of 16 bytes or more, sixteen bytes per step.
 #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
 mod sse2 {
     use super::super::simd::{digits_and_alnum, in_range, load};
@@ -1192,8 +1196,7 @@ fn for_each_cluster(value: &[u8], mut f: impl FnMut(Cluster)) -> Facts {
         alnum_run: u32::MAX,
         alnum,
         runs: RunLengths::ANY,
-        letter_runs_counted: true,
-        masks: None,
+        letters: LetterRuns::Known,
         digit_group: u32::MAX,
         flags,
     }
@@ -1471,7 +1474,7 @@ mod tests {
         ) {
             let (blocks, bytes) = (Facts::scan_blocks(&v), Facts::scan_bytes(&v));
             prop_assert_eq!(blocks.run_lengths(&v), bytes.run_lengths(&v));
-            prop_assert_eq!(Facts { masks: None, ..blocks }, bytes);
+            prop_assert_eq!(Facts { letters: LetterRuns::Count, ..blocks }, bytes);
         }
     }
 
@@ -1647,8 +1650,7 @@ mod tests {
             alnum_run: u32::MAX,
             alnum: u32::MAX,
             runs: RunLengths::ANY,
-            letter_runs_counted: true,
-            masks: None,
+            letters: LetterRuns::Known,
             digit_group: u32::MAX,
             flags,
         };
@@ -1893,8 +1895,7 @@ mod tests {
                 alnum: counts[4],
                 digit_group: counts[5],
                 runs: RunLengths { digits: runs[0], alnum: runs[1], hex: runs[2] },
-                letter_runs_counted: true,
-                masks: None,
+                letters: LetterRuns::Known,
                 flags,
             };
             let list = e.0.compiled.list();
