@@ -1097,6 +1097,7 @@ mod sse2 {
     /// A block of 16 to 64 bytes, read where it lies (no copy): sixteen bytes per step, the
     /// last step overlapping the one before when the length is not a multiple of 16 (its
     /// masks shifted past the bytes already read; the flags do not mind a byte seen twice).
+    #[inline]
     #[target_feature(enable = "sse2")]
     pub(super) fn scan(block: &[u8]) -> Block {
         debug_assert!((16..=64).contains(&block.len()));
