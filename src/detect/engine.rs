@@ -21,7 +21,7 @@ use crate::error::{Error, Result};
 /// [`super::scanners`]).
 #[derive(Debug)]
 enum Finder {
-    Regex(Regex, Option<Gate>),
+    Regex(Regex, Option<Box<Gate>>),
     Scanner(FindFn),
 }
 
@@ -84,7 +84,7 @@ impl Compiled {
                     }
                 })?;
                 let gate = Gate::for_patterns(&spec.patterns, spec.case_insensitive);
-                (Finder::Regex(regex, gate), REGEX_REACH)
+                (Finder::Regex(regex, gate.map(Box::new)), REGEX_REACH)
             }
         };
         let validator = spec
@@ -913,7 +913,32 @@ fn find_in(
         });
         detectors.needs.for_each_allowed(&facts, value, only, |di| {
             let d = &compiled[di];
-            if !digit_anchored(&d.needs) {
+            if digit_anchored(&d.needs) {
+                return;
+            }
+            // A gate that knows where its words put the matches (the name detectors) has its
+            // regex run only in the windows around the words (see `Gate::for_each_window`).
+            // A window is searched as `value[..end]`, whose end an anchored (`^…$`) pattern
+            // would take for the value's: a window from the value's start whose text has the
+            // shape of such a match sends the value to the whole search instead.
+            let mut whole = true;
+            if let Finder::Regex(_, Some(gate)) = &d.finder {
+                if !gate.shape_allows(value) {
+                    let mut first = true;
+                    whole = false;
+                    let windowed = gate.for_each_window(value, |ws, we| {
+                        if first && ws == 0 && gate.shape_allows(&value[..we]) {
+                            whole = true;
+                        }
+                        first = false;
+                        if !whole {
+                            search_past_gate(d, di, ctx, value, ws, we, supported, &mut memo, out);
+                        }
+                    });
+                    whole |= !windowed;
+                }
+            }
+            if whole {
                 search(d, di, ctx, value, 0, value.len(), supported, &mut memo, out);
             }
         });
@@ -1309,6 +1334,23 @@ fn search(
             return;
         }
     }
+    search_past_gate(d, di, ctx, value, from, to, supported, memo, out);
+}
+
+/// [`search`] without the gate: for a window the gate has already opened.
+#[allow(clippy::too_many_arguments)]
+fn search_past_gate(
+    d: &Compiled,
+    di: usize,
+    ctx: &Ctx,
+    value: &[u8],
+    from: usize,
+    to: usize,
+    supported: &dyn Fn(usize) -> bool,
+    memo: &mut ValueMemo,
+    out: &mut Vec<Match>,
+) {
+    let hay = &value[..to];
     let has_context = |memo: &mut ValueMemo| memo.has_context(di, d, value);
     // A weak detector's matches count only with column support or a context word in the
     // value: without either, nothing it finds would be kept. A short value is checked for the
@@ -1644,6 +1686,11 @@ mod tests {
         if value.iter().any(u8::is_ascii_uppercase) {
             flags |= UPPER;
         }
+        for (b, flag) in [(b':', COLON), (b'.', DOT), (b' ', SPACE)] {
+            if value.contains(&b) {
+                flags |= flag;
+            }
+        }
         let facts = Facts {
             digits,
             digit_run: u32::MAX,
@@ -1924,6 +1971,15 @@ mod tests {
                     (full.alnum_run, full.alnum, full.flags & !AT)
                 );
             }
+        }
+
+        /// Long texts with names next to context words and titles, in Chinese and Latin
+        /// script: the name detectors' word windows find what the whole search finds.
+        #[test]
+        fn name_word_windows_match_the_whole_search(
+            s in "(姓名[:：]?|联系人|客户|开户名|户名|先生|女士|小姐|王|欧阳|小明|建国|·|[，。 ]|Name:? |name |Contact |Mr\\.? |Mrs |Dr |Miss |John|Smith|O'Neil|[A-Z][a-z]{1,6}|[a-z]{1,6}|[0-9]{1,4}|[.:,'-]){1,60}"
+        ) {
+            same_as_reference(s.as_bytes());
         }
 
         #[test]

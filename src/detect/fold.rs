@@ -30,7 +30,11 @@ pub fn fold_char(c: char) -> Option<char> {
 /// match changes when they are folded, and prose holding only them needs no folded copy.
 #[inline]
 fn read_by_detectors(a: u8) -> bool {
-    a.is_ascii_alphanumeric() || b" +-.()@_%#".contains(&a)
+    a.is_ascii_alphanumeric()
+        || matches!(
+            a,
+            b' ' | b'+' | b'-' | b'.' | b'(' | b')' | b'@' | b'_' | b'%' | b'#'
+        )
 }
 
 /// The length of the foldable character encoded at the start of `s`, if there is one and it
@@ -78,8 +82,8 @@ fn for_each_foldable(value: &[u8], mut f: impl FnMut(usize, usize, u8)) {
         }
         i += 16;
     }
-    for at in i..value.len() {
-        if matches!(value[at], 0xC2 | 0xE2 | 0xE3 | 0xEF) {
+    for (at, b) in value.iter().enumerate().skip(i) {
+        if matches!(b, 0xC2 | 0xE2 | 0xE3 | 0xEF) {
             check(at);
         }
     }

@@ -28,6 +28,20 @@ pub(crate) struct Gate {
     shape: Option<fn(&[u8]) -> bool>,
     /// Strings one of which every match of an unanchored pattern holds.
     words: Option<Words>,
+    /// Where the unanchored patterns' matches lie around the words that start or end them,
+    /// when that is known (the name gates): long texts are then searched in windows around
+    /// those words.
+    windows: Option<(WordReach, Words)>,
+}
+
+/// How far a match of a gate's unanchored patterns reaches from one of the gate's words.
+#[derive(Debug, Clone, Copy)]
+enum WordReach {
+    /// At most `before` bytes before the word's start and `after` bytes after its end.
+    Bytes { before: usize, after: usize },
+    /// From the word's start through the run of bytes a Latin name and its title are made of
+    /// (letters, `'`, `-`, `.`, `:`, `,`, space).
+    LatinRun,
 }
 
 impl Gate {
@@ -63,16 +77,26 @@ impl Gate {
         };
         if same(CN_NAME) {
             // A middle dot, a context word or a title: the words the validator looks for.
-            let words = [
-                CN_NAME_DOTS,
-                person_name::CN_CONTEXT,
-                person_name::CN_TITLES,
-            ];
-            return Some(Gate::shape(cn_name_shape, &words.concat()));
+            let anchors = [person_name::CN_CONTEXT, person_name::CN_TITLES].concat();
+            // The context word starts a match, which then holds up to two separators (`：`, 3
+            // bytes) and four Han characters (4 bytes at most); a title ends one that starts at
+            // most three Han characters before it. A word that overlaps the one found (户名 in
+            // 客户名) ends at most 9 bytes later.
+            let reach = WordReach::Bytes {
+                before: 3 * 4,
+                after: 2 * 3 + 4 * 4 + 9,
+            };
+            let words = [CN_NAME_DOTS, &anchors].concat();
+            return Some(Gate::shape(cn_name_shape, &words, (reach, &anchors)));
         }
         if same(LATIN_NAME) {
             let words = [person_name::LATIN_CONTEXT, LATIN_NAME_TITLES];
-            return Some(Gate::shape(latin_name_shape, &words.concat()));
+            let words = words.concat();
+            return Some(Gate::shape(
+                latin_name_shape,
+                &words,
+                (WordReach::LatinRun, &words),
+            ));
         }
         let gate = Gate::literals(patterns, case_insensitive)?;
         if same(&[EN_ADDRESS]) {
@@ -84,12 +108,56 @@ impl Gate {
         Some(gate)
     }
 
-    fn shape(shape: fn(&[u8]) -> bool, words: &[&str]) -> Gate {
+    /// A shape gate; `windows` are the words that start or end an unanchored pattern's
+    /// matches (the middle dots of `words` do neither), with how far the matches reach.
+    fn shape(shape: fn(&[u8]) -> bool, words: &[&str], windows: (WordReach, &[&str])) -> Gate {
+        let build = |w: &[&str]| Words::new(w).expect("the gate words build");
         Gate {
             requires: None,
             shape: Some(shape),
-            words: Some(Words::new(words).expect("the gate words build")),
+            words: Some(build(words)),
+            windows: Some((windows.0, build(windows.1))),
         }
+    }
+
+    /// Calls `f` with each window of `text` that a match of the unanchored patterns can lie
+    /// in, in order and not overlapping: around each of the words, widened by the gate's
+    /// reach, overlapping windows merged. False (and no call) when the gate does not know
+    /// where its matches lie around its words.
+    pub(crate) fn for_each_window(&self, text: &[u8], mut f: impl FnMut(usize, usize)) -> bool {
+        let Some((reach, words)) = &self.windows else {
+            return false;
+        };
+        let mut open: Option<(usize, usize)> = None;
+        words.for_each_match(text, |ws, we| {
+            let (s, e) = match *reach {
+                WordReach::Bytes { before, after } => {
+                    (ws.saturating_sub(before), (we + after).min(text.len()))
+                }
+                WordReach::LatinRun => {
+                    let run = text[ws..]
+                        .iter()
+                        .take_while(|&&b| {
+                            b.is_ascii_alphabetic()
+                                || matches!(b, b'\'' | b'-' | b'.' | b':' | b',' | b' ')
+                        })
+                        .count();
+                    (ws, ws + run)
+                }
+            };
+            match &mut open {
+                Some((_, oe)) if s <= *oe => *oe = (*oe).max(e),
+                _ => {
+                    if let Some((os, oe)) = open.replace((s, e)) {
+                        f(os, oe);
+                    }
+                }
+            }
+        });
+        if let Some((os, oe)) = open {
+            f(os, oe);
+        }
+        true
     }
 
     /// A literal gate: the prefix or suffix literals every match of the combined pattern starts
@@ -132,6 +200,7 @@ impl Gate {
             requires: None,
             shape: None,
             words: Some(Words::new(&best.1)?),
+            windows: None,
         })
     }
 }
@@ -182,6 +251,18 @@ impl Words {
             non_ascii: first[..2] == [0, 0],
             search,
         })
+    }
+
+    /// Calls `f` with the start and end of each word in `text`, leftmost first and not
+    /// overlapping.
+    fn for_each_match(&self, text: &[u8], mut f: impl FnMut(usize, usize)) {
+        if self.non_ascii && text.is_ascii() {
+            return;
+        }
+        match &self.search {
+            Search::Packed(s) => s.find_iter(text).for_each(|m| f(m.start(), m.end())),
+            Search::Automaton(ac) => ac.find_iter(text).for_each(|m| f(m.start(), m.end())),
+        }
     }
 
     /// True when `text` holds one of the words.
