@@ -63,7 +63,10 @@ pub(crate) struct Compiled {
     weak: bool,
     priority: i32,
     category: usize,
+    /// The context words, searched in short values ...
     context: Option<AhoCorasick>,
+    /// ... and in long ones, where a prefilter skips most of the text.
+    context_long: Option<AhoCorasick>,
     context_words: Vec<String>,
 }
 
@@ -91,23 +94,25 @@ impl Compiled {
             .validator
             .as_deref()
             .and_then(super::validators::lookup);
-        let context = if spec.context_words.is_empty() {
-            None
-        } else {
-            Some(
-                // A few words searched in short values: a plain DFA, without the prefilter
-                // that CJK words (all starting with common lead bytes) would keep tripping.
-                aho_corasick::AhoCorasickBuilder::new()
-                    .kind(Some(aho_corasick::AhoCorasickKind::DFA))
-                    .prefilter(false)
-                    .ascii_case_insensitive(true)
-                    .build(&spec.context_words)
-                    .map_err(|e| Error::Detector {
-                        file: file.to_path_buf(),
-                        message: format!("context_words: {e}"),
-                    })?,
-            )
+        let words = |prefilter: bool| -> Result<Option<AhoCorasick>> {
+            if spec.context_words.is_empty() {
+                return Ok(None);
+            }
+            aho_corasick::AhoCorasickBuilder::new()
+                .kind(Some(aho_corasick::AhoCorasickKind::DFA))
+                .prefilter(prefilter)
+                .ascii_case_insensitive(true)
+                .build(&spec.context_words)
+                .map(Some)
+                .map_err(|e| Error::Detector {
+                    file: file.to_path_buf(),
+                    message: format!("context_words: {e}"),
+                })
         };
+        // A few words searched in short values: a plain DFA, without the prefilter that CJK
+        // words (all starting with common lead bytes) would keep tripping. In long values the
+        // prefilter pays for itself.
+        let (context, context_long) = (words(false)?, words(true)?);
         Ok(Compiled {
             finder,
             reach,
@@ -117,6 +122,7 @@ impl Compiled {
             priority: spec.priority,
             category,
             context,
+            context_long,
             context_words: spec.context_words.clone(),
         })
     }
@@ -1282,7 +1288,12 @@ impl<'a> ValueMemo<'a> {
 
     /// True when `value` holds one of detector `di`'s context words.
     fn has_context(&mut self, di: usize, d: &Compiled, value: &[u8]) -> bool {
-        let own = || d.context.as_ref().is_some_and(|ac| ac.is_match(value));
+        let words = if value.len() > WINDOWED_ABOVE {
+            &d.context_long
+        } else {
+            &d.context
+        };
+        let own = || words.as_ref().is_some_and(|ac| ac.is_match(value));
         if d.weak {
             if let Some(pairs) = &self.words.weak_pairs {
                 if !*self
@@ -1353,9 +1364,10 @@ fn search_past_gate(
     let hay = &value[..to];
     let has_context = |memo: &mut ValueMemo| memo.has_context(di, d, value);
     // A weak detector's matches count only with column support or a context word in the
-    // value: without either, nothing it finds would be kept. A short value is checked for the
-    // words first (cheaper than the search); a long one only once a candidate is found.
-    if d.weak && !supported(di) && value.len() <= WINDOWED_ABOVE && !has_context(memo) {
+    // value: without either, nothing it finds would be kept. The value is checked for the
+    // words first, once (cheaper than the search: a long value's search for them is
+    // prefiltered).
+    if d.weak && !supported(di) && !has_context(memo) {
         return;
     }
     let mut pos = from;
