@@ -26,6 +26,15 @@ enum Finder {
 }
 
 impl Finder {
+    /// The end of the window a detector searches around a digit cluster ending at `end`:
+    /// `margin_end`, or further for a gate whose matches run on ([`Gate::window_end`]).
+    fn window_end(&self, text: &[u8], end: usize, margin_end: usize) -> usize {
+        match self {
+            Finder::Regex(_, Some(gate)) => gate.window_end(text, end, margin_end),
+            _ => margin_end,
+        }
+    }
+
     /// The leftmost candidate at or after `pos`, as `Regex::find_at` reports it.
     #[inline]
     fn find_at(&self, hay: &[u8], pos: usize) -> Option<(usize, usize)> {
@@ -914,6 +923,7 @@ fn find_in(
                 .for_each_anchored(&wf, &value[ws..we], only, |di| {
                     let d = &compiled[di];
                     let (ds, de) = c.window_for(d.reach, value.len());
+                    let de = d.finder.window_end(value, c.end, de);
                     search(d, di, ctx, value, ds, de, supported, &mut memo, out);
                 });
         });
@@ -1723,6 +1733,10 @@ mod tests {
             let wf = Facts::scan_all(&value[ws..we]);
             for (di, d) in compiled.iter().enumerate() {
                 if reference_digit_anchored(&d.needs) && reference_allows(&wf, &d.needs) {
+                    let last_digit = value[..we].iter().rposition(u8::is_ascii_digit);
+                    let we = d
+                        .finder
+                        .window_end(value, last_digit.map_or(we, |i| i + 1), we);
                     search_alone(d, di, ctx, value, ws, we, out);
                 }
             }
@@ -1842,6 +1856,20 @@ mod tests {
         assert_eq!(got, want, "{text:?}");
         assert_eq!(got, whole, "{text:?}");
         same_windows(value);
+    }
+
+    /// In a long text, an English address whose street name reaches more than [`MARGIN`] bytes
+    /// past its house number is found whole (it was missed when its window stopped at the
+    /// margin).
+    #[test]
+    fn a_long_street_name_in_long_text_is_found() {
+        let pad = "这是一段很长的备注文字，用来把值推到窗口搜索的路径上。";
+        let v = format!("{pad}Ship to 12 Martin Luther King Boulevard, thanks. {pad}");
+        let mut out = Vec::new();
+        engine().find(v.as_bytes(), &mut out);
+        let found: Vec<&str> = out.iter().map(|m| &v[m.start..m.end]).collect();
+        assert_eq!(found, ["12 Martin Luther King Boulevard"]);
+        same_as_reference(v.as_bytes());
     }
 
     /// Only a category's first detector in resolve's order skips the others, and it skips
@@ -1990,6 +2018,15 @@ mod tests {
         #[test]
         fn name_word_windows_match_the_whole_search(
             s in "(姓名[:：]?|联系人|客户|开户名|户名|先生|女士|小姐|王|欧阳|小明|建国|·|[，。 ]|Name:? |name |Contact |Mr\\.? |Mrs |Dr |Miss |John|Smith|O'Neil|[A-Z][a-z]{1,6}|[a-z]{1,6}|[0-9]{1,4}|[.:,'-]){1,60}"
+        ) {
+            same_as_reference(s.as_bytes());
+        }
+
+        /// Long texts with English street addresses among other words, digits and CJK text:
+        /// a window around a house number reaches to the end of the street name.
+        #[test]
+        fn address_windows_match_the_whole_search(
+            s in "([0-9]{1,7}[A-Za-z]? |Main |N |S\\. |2nd |Street|St\\.?|Avenue|Rd|Oak Hill |[A-Z][a-z]{1,6} |[a-z]{1,6} |[0-9]{1,4}|[.,;'_-]|地址|路|，| ){1,60}"
         ) {
             same_as_reference(s.as_bytes());
         }

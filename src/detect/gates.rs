@@ -32,6 +32,9 @@ pub(crate) struct Gate {
     /// when that is known (the name gates): long texts are then searched in windows around
     /// those words.
     windows: Option<(WordReach, Words)>,
+    /// The bytes a match found around a digit cluster may run on through past the cluster's
+    /// margin (`address_en`: a street name of any length after the house number).
+    run_bytes: Option<fn(u8) -> bool>,
 }
 
 /// How far a match of a gate's unanchored patterns reaches from one of the gate's words.
@@ -102,6 +105,7 @@ impl Gate {
         if same(&[EN_ADDRESS]) {
             return Some(Gate {
                 requires: Some(house_number),
+                run_bytes: Some(address_byte),
                 ..gate
             });
         }
@@ -117,6 +121,19 @@ impl Gate {
             shape: Some(shape),
             words: Some(build(words)),
             windows: Some((windows.0, build(windows.1))),
+            run_bytes: None,
+        }
+    }
+
+    /// The end of a window around a digit cluster that ends at `end` in `text` and whose margin
+    /// ends at `margin_end`: past the margin through the run of the bytes the gate's matches
+    /// may run on through, if it has such bytes.
+    pub(crate) fn window_end(&self, text: &[u8], end: usize, margin_end: usize) -> usize {
+        match self.run_bytes {
+            Some(more) => {
+                margin_end.max(end + text[end..].iter().take_while(|&&b| more(b)).count())
+            }
+            None => margin_end,
         }
     }
 
@@ -201,6 +218,7 @@ impl Gate {
             shape: None,
             words: Some(Words::new(&best.1)?),
             windows: None,
+            run_bytes: None,
         })
     }
 }
@@ -287,6 +305,13 @@ const MAX_LITERALS: usize = 500;
 
 /// `address_en`'s pattern, exactly as its detector file writes it.
 const EN_ADDRESS: &str = r#"[0-9]{1,6}[A-Za-z]? (?:[NSEW]\.? )?(?:[A-Z][a-zA-Z\x27.-]*|[0-9]{1,3}(?:st|nd|rd|th)) (?:[A-Z][a-zA-Z\x27.-]* ){0,3}(?:Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr|Way|Court|Ct|Place|Pl|Terrace|Ter|Circle|Cir|Parkway|Pkwy|Highway|Hwy|Square|Sq|Trail|Trl|Crossing|Xing|Loop|Path|Pike|Plaza|Row|Alley|Ridge|Point|Pass|Walk|Heights|Hts|Gardens|Grove|Hill|Hills|Manor|Meadow|Meadows|Mews|Mill|Mills|Oval|Pines|Shore|Shores|Springs|Station|Stravenue|Summit|Track|Tunnel|Turnpike|Valley|Via|View|Village|Villages|Ville|Vista|Wells|Bypass|Camp|Canyon|Cape|Causeway|Center|Cliff|Common|Corner|Corners|Course|Courts|Cove|Creek|Crescent|Crest|Dale|Estate|Estates|Expressway|Extension|Falls|Ferry|Field|Fields|Flat|Flats|Ford|Forest|Forge|Fork|Fort|Freeway|Garden|Gateway|Glen|Harbor|Haven|Inlet|Island|Junction|Key|Knoll|Lake|Lakes|Landing|Light|Lock|Lodge|Mount|Mountain|Orchard|Park|Plain|Plains|Port|Prairie|Ranch|Spur|Stream|Throughway|Union|Rapids|Rest|River|Run)\.?(?-u:\b)"#;
+
+/// The bytes `address_en`'s matches are made of (ASCII letters and digits, `'.-` and space),
+/// and `_`: a run of them ends before a byte that is not a word byte, so the pattern's closing
+/// `\b` reads the same at the run's end as in the whole text.
+fn address_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b' ' | b'\'' | b'.' | b'-' | b'_')
+}
 
 /// `[0-9]{1,6}[A-Za-z]? ` somewhere in `text`: a digit followed by a space, or by a letter and
 /// a space; sixteen offsets per step where SSE2 is available.
