@@ -1109,6 +1109,26 @@ impl Block {
         Block::scan_bytes(block)
     }
 
+    /// The block of `value` from `at` (a multiple of 64) to the next 64 bytes or the end. A
+    /// last block under 16 bytes is read as the last 16 bytes of the value, its masks shifted
+    /// past the bytes before it, where the value has 16 bytes: its flags then hold those
+    /// bytes' too, which the whole value's flags already do.
+    #[inline]
+    fn scan_last(value: &[u8], at: usize) -> Block {
+        let len = (value.len() - at).min(64);
+        if len >= 16 || value.len() < 16 {
+            return Block::scan(&value[at..at + len]);
+        }
+        let b = Block::scan(&value[value.len() - 16..]);
+        let shift = 16 - len;
+        Block {
+            digits: b.digits >> shift,
+            alnum: b.alnum >> shift,
+            hex: b.hex >> shift,
+            flags: b.flags,
+        }
+    }
+
     /// Byte by byte: blocks under 16 bytes, and every block where SSE2 is not available.
     fn scan_bytes(block: &[u8]) -> Block {
         let (mut digits, mut alnum, mut hex, mut flags) = (0u64, 0u64, 0u64, 0u16);
@@ -1195,13 +1215,13 @@ mod sse2 {
 fn for_each_cluster(value: &[u8], mut f: impl FnMut(Cluster)) -> Facts {
     let mut cur: Option<Cluster> = None;
     let (mut digits, mut alnum, mut flags) = (0u32, 0u32, DIGIT | ALPHA);
-    for (bi, block) in value.chunks(64).enumerate() {
+    for bi in 0..value.len().div_ceil(64) {
         let Block {
             digits: mut mask,
             alnum: alnum_mask,
             flags: block_flags,
             ..
-        } = Block::scan(block);
+        } = Block::scan_last(value, bi * 64);
         flags |= block_flags;
         digits += mask.count_ones();
         alnum += alnum_mask.count_ones();
@@ -1540,6 +1560,33 @@ mod tests {
             let (blocks, bytes) = (Facts::scan_blocks(&v), Facts::scan_bytes(&v));
             prop_assert_eq!(blocks.run_lengths(&v), bytes.run_lengths(&v));
             prop_assert_eq!(Facts { letters: LetterRuns::Count, ..blocks }, bytes);
+        }
+    }
+
+    /// The last block read as the value's last 16 bytes has the block's own masks, and flags
+    /// between the block's and the value's.
+    #[test]
+    fn a_short_last_block_has_its_own_masks() {
+        let bytes: Vec<u8> = (0..=255u8)
+            .chain(b"0123456789/:@ x".iter().copied())
+            .collect();
+        for len in 0..200 {
+            for start in [0, 7, 60] {
+                let value = &bytes[start..start + len];
+                let whole = value.iter().fold(0, |f, &b| f | CLASS[b as usize]);
+                for at in (0..len).step_by(64) {
+                    let (got, want) = (
+                        Block::scan_last(value, at),
+                        Block::scan(&value[at..(at + 64).min(len)]),
+                    );
+                    assert_eq!(
+                        (got.digits, got.alnum, got.hex),
+                        (want.digits, want.alnum, want.hex)
+                    );
+                    assert_eq!(got.flags & want.flags, want.flags);
+                    assert_eq!(got.flags & !whole, 0);
+                }
+            }
         }
     }
 

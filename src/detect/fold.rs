@@ -64,12 +64,8 @@ fn full_width_len(s: &[u8]) -> Option<(usize, u8)> {
 /// [`foldable_len`] folds, in order. Linear, and one pass: the bytes that can lead such a
 /// character (C2, E2, E3, EF) are found sixteen at a time where SSE2 is available, and only
 /// those are looked at further (in Chinese prose, the punctuation: `，。：`).
+#[inline]
 fn for_each_foldable(value: &[u8], mut f: impl FnMut(usize, usize, u8)) {
-    let mut check = |at: usize| {
-        if let Some((len, ascii)) = foldable_len(&value[at..]) {
-            f(at, len, ascii);
-        }
-    };
     let mut i = 0;
     #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
     while i + 16 <= value.len() {
@@ -77,14 +73,19 @@ fn for_each_foldable(value: &[u8], mut f: impl FnMut(usize, usize, u8)) {
         // SAFETY: the function only needs SSE2, which this build enables (the `cfg` above).
         let mut leads = unsafe { sse2::leads(block) };
         while leads != 0 {
-            check(i + leads.trailing_zeros() as usize);
+            let at = i + leads.trailing_zeros() as usize;
+            if let Some((len, ascii)) = foldable_len(&value[at..]) {
+                f(at, len, ascii);
+            }
             leads &= leads - 1;
         }
         i += 16;
     }
     for (at, b) in value.iter().enumerate().skip(i) {
         if matches!(b, 0xC2 | 0xE2 | 0xE3 | 0xEF) {
-            check(at);
+            if let Some((len, ascii)) = foldable_len(&value[at..]) {
+                f(at, len, ascii);
+            }
         }
     }
 }
