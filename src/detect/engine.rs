@@ -893,6 +893,19 @@ fn find_in(
     }
     let compiled = detectors.list();
     let mut memo = ValueMemo::new(&detectors.context);
+    let search_in = |di: usize, span, opened, memo: &mut ValueMemo, out: &mut Vec<Match>| {
+        search(
+            &compiled[di],
+            di,
+            ctx,
+            value,
+            span,
+            opened,
+            supported,
+            memo,
+            out,
+        )
+    };
     if value.len() <= WINDOWED_ABOVE {
         let facts = Facts::scan(value);
         // Detectors outranked by a whole-value match found so far (see [`outranked`]).
@@ -901,9 +914,8 @@ fn find_in(
             if di < 64 && skip >> di & 1 == 1 {
                 return;
             }
-            let d = &compiled[di];
             let before = out.len();
-            search(d, di, ctx, value, 0, value.len(), supported, &mut memo, out);
+            search_in(di, (0, value.len()), false, &mut memo, out);
             if let Some(&outranked) = detectors.outranked.get(di) {
                 if outranked != 0
                     && out[before..]
@@ -924,7 +936,7 @@ fn find_in(
                     let d = &compiled[di];
                     let (ds, de) = c.window_for(d.reach, value.len());
                     let de = d.finder.window_end(value, c.end, de);
-                    search(d, di, ctx, value, ds, de, supported, &mut memo, out);
+                    search_in(di, (ds, de), false, &mut memo, out);
                 });
         });
         detectors.needs.for_each_allowed(&facts, value, only, |di| {
@@ -948,14 +960,14 @@ fn find_in(
                         }
                         first = false;
                         if !whole {
-                            search_past_gate(d, di, ctx, value, ws, we, supported, &mut memo, out);
+                            search_in(di, (ws, we), true, &mut memo, out);
                         }
                     });
                     whole |= !windowed;
                 }
             }
             if whole {
-                search(d, di, ctx, value, 0, value.len(), supported, &mut memo, out);
+                search_in(di, (0, value.len()), false, &mut memo, out);
             }
         });
     }
@@ -1346,22 +1358,24 @@ impl<'a> ValueMemo<'a> {
     }
 }
 
-/// Searches `value[from..to]` with one detector (validators see the whole value).
+/// Searches `value[from..to]` with one detector (validators see the whole value). `opened`:
+/// the window is one the detector's gate already opened ([`Gate::for_each_window`]), so the
+/// gate is not asked again.
 #[allow(clippy::too_many_arguments)]
 fn search(
     d: &Compiled,
     di: usize,
     ctx: &Ctx,
     value: &[u8],
-    from: usize,
-    to: usize,
+    (from, to): (usize, usize),
+    opened: bool,
     supported: &dyn Fn(usize) -> bool,
     memo: &mut ValueMemo,
     out: &mut Vec<Match>,
 ) {
     let hay = &value[..to];
     let whole = from == 0 && to == value.len();
-    if let Finder::Regex(_, Some(gate)) = &d.finder {
+    if let (Finder::Regex(_, Some(gate)), false) = (&d.finder, opened) {
         // Searched whole, a value is looked at for the gate's words once per value.
         let part = &hay[from..];
         let open = gate.required(part)
@@ -1375,23 +1389,6 @@ fn search(
             return;
         }
     }
-    search_past_gate(d, di, ctx, value, from, to, supported, memo, out);
-}
-
-/// [`search`] without the gate: for a window the gate has already opened.
-#[allow(clippy::too_many_arguments)]
-fn search_past_gate(
-    d: &Compiled,
-    di: usize,
-    ctx: &Ctx,
-    value: &[u8],
-    from: usize,
-    to: usize,
-    supported: &dyn Fn(usize) -> bool,
-    memo: &mut ValueMemo,
-    out: &mut Vec<Match>,
-) {
-    let hay = &value[..to];
     let has_context = |memo: &mut ValueMemo| memo.has_context(di, d, value);
     // A weak detector's matches count only with column support or a context word in the
     // value: without either, nothing it finds would be kept. The value is checked for the
@@ -1724,7 +1721,17 @@ mod tests {
         out: &mut Vec<Match>,
     ) {
         let mut memo = ValueMemo::new(&OWN_WORDS);
-        search(d, di, ctx, value, from, to, &|_| false, &mut memo, out);
+        search(
+            d,
+            di,
+            ctx,
+            value,
+            (from, to),
+            false,
+            &|_| false,
+            &mut memo,
+            out,
+        );
     }
 
     /// The windowed search as first written (byte-by-byte cluster walk, every window re-scanned
