@@ -946,27 +946,13 @@ fn find_in(
             }
             // A gate that knows where its words put the matches (the name detectors) has its
             // regex run only in the windows around the words (see `Gate::for_each_window`).
-            // A window is searched as `value[..end]`, whose end an anchored (`^…$`) pattern
-            // would take for the value's: a window from the value's start whose text has the
-            // shape of such a match sends the value to the whole search instead.
-            let mut whole = true;
-            if let Finder::Regex(_, Some(gate)) = &d.finder {
-                if !gate.shape_allows(value) {
-                    let mut first = true;
-                    whole = false;
-                    let windowed = gate.for_each_window(value, |ws, we| {
-                        if first && ws == 0 && gate.shape_allows(&value[..we]) {
-                            whole = true;
-                        }
-                        first = false;
-                        if !whole {
-                            search_in(di, (ws, we), true, &mut memo, out);
-                        }
-                    });
-                    whole |= !windowed;
-                }
-            }
-            if whole {
+            let windowed = match &d.finder {
+                Finder::Regex(_, Some(gate)) => gate.for_each_window(value, |ws, we| {
+                    search_in(di, (ws, we), true, &mut memo, out)
+                }),
+                _ => false,
+            };
+            if !windowed {
                 search_in(di, (0, value.len()), false, &mut memo, out);
             }
         });

@@ -30,8 +30,8 @@ pub(crate) struct Gate {
     words: Option<Words>,
     /// Where the unanchored patterns' matches lie around the words that start or end them,
     /// when that is known (the name gates): long texts are then searched in windows around
-    /// those words.
-    windows: Option<(WordReach, Words)>,
+    /// those words. The words are their own when they differ from `words`.
+    windows: Option<(WordReach, Option<Words>)>,
     /// The bytes a match found around a digit cluster may run on through past the cluster's
     /// margin (`address_en`: a street name of any length after the house number).
     run_bytes: Option<fn(u8) -> bool>,
@@ -42,8 +42,8 @@ pub(crate) struct Gate {
 enum WordReach {
     /// At most `before` bytes before the word's start and `after` bytes after its end.
     Bytes { before: usize, after: usize },
-    /// From the word's start through the run of bytes a Latin name and its title are made of
-    /// (letters, `'`, `-`, `.`, `:`, `,`, space).
+    /// From the word's start through the run of bytes a Latin name, its title and a context
+    /// word's colon are made of ([`latin_name_byte`] and `:`).
     LatinRun,
 }
 
@@ -90,15 +90,15 @@ impl Gate {
                 after: 2 * 3 + 4 * 4 + 9,
             };
             let words = [CN_NAME_DOTS, &anchors].concat();
-            return Some(Gate::shape(cn_name_shape, &words, (reach, &anchors)));
+            return Some(Gate::shape(cn_name_shape, &words, reach, Some(&anchors)));
         }
         if same(LATIN_NAME) {
-            let words = [person_name::LATIN_CONTEXT, LATIN_NAME_TITLES];
-            let words = words.concat();
+            let words = [person_name::LATIN_CONTEXT, LATIN_NAME_TITLES].concat();
             return Some(Gate::shape(
                 latin_name_shape,
                 &words,
-                (WordReach::LatinRun, &words),
+                WordReach::LatinRun,
+                None,
             ));
         }
         let gate = Gate::literals(patterns, case_insensitive)?;
@@ -112,15 +112,21 @@ impl Gate {
         Some(gate)
     }
 
-    /// A shape gate; `windows` are the words that start or end an unanchored pattern's
-    /// matches (the middle dots of `words` do neither), with how far the matches reach.
-    fn shape(shape: fn(&[u8]) -> bool, words: &[&str], windows: (WordReach, &[&str])) -> Gate {
+    /// A shape gate whose unanchored patterns' matches reach `reach` from the words that
+    /// start or end them: `anchors`, or all of `words` when `None` (the middle dots of the
+    /// Chinese gate's words do neither).
+    fn shape(
+        shape: fn(&[u8]) -> bool,
+        words: &[&str],
+        reach: WordReach,
+        anchors: Option<&[&str]>,
+    ) -> Gate {
         let build = |w: &[&str]| Words::new(w).expect("the gate words build");
         Gate {
             requires: None,
             shape: Some(shape),
             words: Some(build(words)),
-            windows: Some((windows.0, build(windows.1))),
+            windows: Some((reach, anchors.map(build))),
             run_bytes: None,
         }
     }
@@ -137,15 +143,33 @@ impl Gate {
         }
     }
 
-    /// Calls `f` with each window of `text` that a match of the unanchored patterns can lie
-    /// in, in order and not overlapping: around each of the words, widened by the gate's
-    /// reach, overlapping windows merged. False (and no call) when the gate does not know
-    /// where its matches lie around its words.
+    /// Calls `f` with each window of `text` that a match of the patterns can lie in, in order
+    /// and not overlapping: around each of the words, widened by the gate's reach, overlapping
+    /// windows merged. False, with no call, when `text` must be searched whole instead: the
+    /// gate does not know where its matches lie, or an anchored (`^…$`) pattern may match the
+    /// whole text, or the first window starts at the text's start and its part of the text
+    /// has that shape (a window is searched as `text[..end]`, whose end `$` would take for
+    /// the text's).
     pub(crate) fn for_each_window(&self, text: &[u8], mut f: impl FnMut(usize, usize)) -> bool {
-        let Some((reach, words)) = &self.windows else {
+        let Some((reach, own)) = &self.windows else {
             return false;
         };
-        let mut open: Option<(usize, usize)> = None;
+        let Some(words) = own.as_ref().or(self.words.as_ref()) else {
+            return false;
+        };
+        if self.shape_allows(text) {
+            return false;
+        }
+        let (mut open, mut emitted, mut whole) = (None::<(usize, usize)>, false, false);
+        let mut emit = |(s, e): (usize, usize)| {
+            if !emitted && s == 0 && self.shape_allows(&text[..e]) {
+                whole = true;
+            }
+            emitted = true;
+            if !whole {
+                f(s, e);
+            }
+        };
         words.for_each_match(text, |ws, we| {
             let (s, e) = match *reach {
                 WordReach::Bytes { before, after } => {
@@ -154,10 +178,7 @@ impl Gate {
                 WordReach::LatinRun => {
                     let run = text[ws..]
                         .iter()
-                        .take_while(|&&b| {
-                            b.is_ascii_alphabetic()
-                                || matches!(b, b'\'' | b'-' | b'.' | b':' | b',' | b' ')
-                        })
+                        .take_while(|&&b| latin_name_byte(b) || b == b':')
                         .count();
                     (ws, ws + run)
                 }
@@ -165,16 +186,16 @@ impl Gate {
             match &mut open {
                 Some((_, oe)) if s <= *oe => *oe = (*oe).max(e),
                 _ => {
-                    if let Some((os, oe)) = open.replace((s, e)) {
-                        f(os, oe);
+                    if let Some(w) = open.replace((s, e)) {
+                        emit(w);
                     }
                 }
             }
         });
-        if let Some((os, oe)) = open {
-            f(os, oe);
+        if let Some(w) = open {
+            emit(w);
         }
-        true
+        !whole
     }
 
     /// A literal gate: the prefix or suffix literals every match of the combined pattern starts
@@ -382,13 +403,16 @@ const LATIN_NAME: &[&str] = &[
 /// The titles the unanchored `person_name_latin` pattern puts before a name (`Mrs` holds `Mr`).
 const LATIN_NAME_TITLES: &[&str] = &["Mr", "Ms", "Miss", "Dr"];
 
-/// The anchored `person_name_latin` patterns: an upper-case letter first, then only letters,
-/// apostrophes, hyphens, dots, commas and spaces.
+/// The anchored `person_name_latin` patterns: an upper-case letter first, then only
+/// [`latin_name_byte`]s.
 fn latin_name_shape(text: &[u8]) -> bool {
-    text.first().is_some_and(u8::is_ascii_uppercase)
-        && text
-            .iter()
-            .all(|&b| b.is_ascii_alphabetic() || matches!(b, b'\'' | b'-' | b'.' | b',' | b' '))
+    text.first().is_some_and(u8::is_ascii_uppercase) && text.iter().all(|&b| latin_name_byte(b))
+}
+
+/// The bytes of a Latin name with its title and suffix: letters, apostrophes, hyphens, dots,
+/// commas and spaces.
+fn latin_name_byte(b: u8) -> bool {
+    b.is_ascii_alphabetic() || matches!(b, b'\'' | b'-' | b'.' | b',' | b' ')
 }
 
 #[cfg(test)]
