@@ -816,6 +816,7 @@ const MARGIN: usize = 20;
 const REGEX_REACH: Reach = Reach {
     before: MARGIN,
     after: MARGIN,
+    gap: usize::MAX,
 };
 
 /// True for detectors whose every match contains ASCII digits, found near digit clusters: the
@@ -929,14 +930,16 @@ fn find_in(
     } else {
         let facts = for_each_cluster(value, |c| {
             let (ws, we) = c.window(value.len());
-            let wf = Facts::window(&value[ws..we], &c);
+            let wf = Facts::window(&value[ws..we], c);
             detectors
                 .needs
                 .for_each_anchored(&wf, &value[ws..we], only, |di| {
                     let d = &compiled[di];
-                    let (ds, de) = c.window_for(d.reach, value.len());
-                    let de = d.finder.window_end(value, c.end, de);
-                    search_in(di, (ds, de), false, &mut memo, out);
+                    c.for_each_part(d.reach, d.needs.min_digits, |start, end| {
+                        let (ds, de) = window_around(start, end, d.reach, value.len());
+                        let de = d.finder.window_end(value, end, de);
+                        search_in(di, (ds, de), false, &mut memo, out);
+                    });
                 });
         });
         detectors.needs.for_each_allowed(&facts, value, only, |di| {
@@ -961,7 +964,7 @@ fn find_in(
 }
 
 /// A run of digits where consecutive digits are less than [`CLUSTER_GAP`] bytes apart.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, Default)]
 struct Cluster {
     /// Offset of the first digit.
     start: usize,
@@ -981,28 +984,84 @@ struct Cluster {
     group: u32,
     /// The most digits in one group.
     digit_group: u32,
+    /// The wide gaps between its runs of digits, in order.
+    gaps: Gaps,
+}
+
+/// The gaps of [`Gaps::WIDE`] bytes or more between the runs of digits of a cluster, as the end
+/// of the run before, the start of the run after and the cluster's digits before the gap, up to
+/// [`Gaps::MAX`] of them: a detector whose matches cannot hold such a gap searches the parts
+/// between separately.
+#[derive(Debug, Clone, Copy, Default)]
+struct Gaps {
+    at: [Gap; Gaps::MAX],
+    /// The number of gaps, or `u8::MAX` once there were more than fit (the cluster is then
+    /// searched whole).
+    len: u8,
+}
+
+/// One of [`Gaps`].
+#[derive(Debug, Clone, Copy, Default)]
+struct Gap {
+    /// Just past the digit before the gap.
+    end: u32,
+    /// The digit after it.
+    next: u32,
+    /// The cluster's digits before it.
+    digits: u32,
+}
+
+impl Gaps {
+    const MAX: usize = 8;
+    /// One-byte gaps are not noted: they would split only the windows of the detectors whose
+    /// digits stand together (passports, 15-digit IDs), which other gaps split too.
+    const WIDE: usize = 2;
+
+    #[inline]
+    fn push(&mut self, gap: Gap) {
+        match self.at.get_mut(self.len as usize) {
+            Some(slot) => {
+                *slot = gap;
+                self.len += 1;
+            }
+            None => self.len = u8::MAX,
+        }
+    }
+
+    /// The gaps noted; none once there were more than fit.
+    fn list(&self) -> &[Gap] {
+        self.at.get(..self.len as usize).unwrap_or(&[])
+    }
 }
 
 impl Cluster {
-    /// A cluster of the `len` digits from `at`.
-    fn new(at: usize, len: u32) -> Cluster {
-        Cluster {
-            start: at,
-            end: at + len as usize,
-            digits: len,
-            digit_run: len,
-            run: len,
-            shortest: u32::MAX,
-            runs: 0,
-            group: len,
-            digit_group: len,
-        }
+    /// Starts the cluster again from the `len` digits at `at`, in place (the slots of its gaps
+    /// are not cleared: only the ones counted are read).
+    #[inline]
+    fn restart(&mut self, at: usize, len: u32) {
+        self.start = at;
+        self.end = at + len as usize;
+        self.digits = len;
+        self.digit_run = len;
+        self.run = len;
+        self.shortest = u32::MAX;
+        self.runs = 0;
+        self.group = len;
+        self.digit_group = len;
+        self.gaps.len = 0;
     }
 
     /// Adds the `len` digits from `at` (at or after `end`); `joined` when the bytes between
     /// are all [`joins_digits`] bytes.
     #[inline]
     fn push(&mut self, at: usize, len: u32, joined: bool) {
+        if at - self.end >= Gaps::WIDE {
+            self.gaps.push(Gap {
+                end: self.end as u32,
+                next: at as u32,
+                digits: self.digits,
+            });
+        }
         self.group = if joined { self.group + len } else { len };
         self.digit_group = self.digit_group.max(self.group);
         self.run = if at == self.end {
@@ -1020,16 +1079,41 @@ impl Cluster {
     /// The window around this cluster in a value of `len` bytes, widened by [`MARGIN`]: its
     /// facts decide which detectors run.
     fn window(&self, len: usize) -> (usize, usize) {
-        self.window_for(REGEX_REACH, len)
+        window_around(self.start, self.end, REGEX_REACH, len)
     }
 
-    /// The window one detector searches: widened by how far its matches reach.
-    fn window_for(&self, reach: Reach, len: usize) -> (usize, usize) {
-        (
-            self.start.saturating_sub(reach.before),
-            (self.end + reach.after).min(len),
-        )
+    /// Calls `f` with the start and end of each part of this cluster a detector with this
+    /// reach searches on its own, but the parts with fewer than `min_digits` digits: the
+    /// cluster is split at the gaps wider than a match can hold between its digits and than
+    /// its windows' reach (so their windows do not overlap, and a match lies in one part's
+    /// window).
+    #[inline]
+    fn for_each_part(&self, reach: Reach, min_digits: u32, mut f: impl FnMut(usize, usize)) {
+        let (mut start, mut digits_before) = (self.start, 0);
+        for gap in self.gaps.list() {
+            let width = (gap.next - gap.end) as usize;
+            if width > reach.gap && width > reach.before + reach.after {
+                if gap.digits - digits_before >= min_digits {
+                    f(start, gap.end as usize);
+                }
+                start = gap.next as usize;
+                digits_before = gap.digits;
+            }
+        }
+        if self.digits - digits_before >= min_digits {
+            f(start, self.end);
+        }
     }
+}
+
+/// The window a detector with this reach searches around the digits from `start` to `end`, in a
+/// value of `len` bytes.
+#[inline]
+fn window_around(start: usize, end: usize, reach: Reach, len: usize) -> (usize, usize) {
+    (
+        start.saturating_sub(reach.before),
+        (end + reach.after).min(len),
+    )
 }
 
 /// Calls `f` with the length and the bits of each run of ones in `m`, lowest first.
@@ -1210,8 +1294,9 @@ mod sse2 {
 /// the detectors searched end to end: its digit count and flags, run lengths left permissive
 /// (the finders take over). Clusters are at least [`CLUSTER_GAP`] bytes apart, so their windows
 /// never overlap, and a window holds no digits but its cluster's.
-fn for_each_cluster(value: &[u8], mut f: impl FnMut(Cluster)) -> Facts {
-    let mut cur: Option<Cluster> = None;
+fn for_each_cluster(value: &[u8], mut f: impl FnMut(&Cluster)) -> Facts {
+    // The cluster being gathered, once there is one.
+    let (mut cur, mut open) = (Cluster::default(), false);
     let (mut digits, mut alnum, mut flags) = (0u32, 0u32, DIGIT | ALPHA);
     for bi in 0..value.len().div_ceil(64) {
         let Block {
@@ -1230,21 +1315,20 @@ fn for_each_cluster(value: &[u8], mut f: impl FnMut(Cluster)) -> Facts {
             // Clears the lowest run of ones.
             mask &= (mask | (mask - 1)).wrapping_add(1);
             let at = bi * 64 + first as usize;
-            match &mut cur {
-                Some(c) if at - c.end < CLUSTER_GAP => {
-                    let joined = value[c.end..at].iter().all(|&b| joins_digits(b));
-                    c.push(at, len, joined)
+            if open && at - cur.end < CLUSTER_GAP {
+                let joined = value[cur.end..at].iter().all(|&b| joins_digits(b));
+                cur.push(at, len, joined);
+            } else {
+                if open {
+                    f(&cur);
                 }
-                _ => {
-                    if let Some(c) = cur.replace(Cluster::new(at, len)) {
-                        f(c);
-                    }
-                }
+                cur.restart(at, len);
+                open = true;
             }
         }
     }
-    if let Some(c) = cur {
-        f(c);
+    if open {
+        f(&cur);
     }
     if flags & HIGH != 0 && flags & AT == 0 && has_fullwidth_at(value) {
         flags |= AT;
@@ -1829,7 +1913,7 @@ mod tests {
         for_each_cluster(value, |c| {
             let (ws, we) = c.window(value.len());
             let full = Facts::scan(&value[ws..we]);
-            let fast = Facts::window(&value[ws..we], &c);
+            let fast = Facts::window(&value[ws..we], c);
             // At-sign detectors are never windowed: the window leaves AT out.
             assert_eq!(
                 (

@@ -31,16 +31,27 @@ pub(crate) struct Scanner {
     pub(crate) reach: Reach,
 }
 
-/// Bytes a match can hold before its first ASCII digit and after its last.
+/// Bytes a match can hold before its first ASCII digit and after its last, and between two of
+/// its digits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Reach {
     pub(crate) before: usize,
     pub(crate) after: usize,
+    /// The most bytes between two consecutive digits of a match (`usize::MAX`: unbounded). The
+    /// engine searches the digits of a cluster farther apart than this in separate windows.
+    pub(crate) gap: usize,
 }
 
-const fn reach(before: usize, after: usize) -> Reach {
-    Reach { before, after }
+const fn reach(before: usize, after: usize, gap: usize) -> Reach {
+    Reach { before, after, gap }
 }
+
+/// No bound on the bytes between two digits of a match.
+const ANY_GAP: usize = usize::MAX;
+
+/// The reach of a scanner whose detector needs no digits, so is never searched in windows
+/// around digit clusters: unused.
+const UNWINDOWED: Reach = reach(0, 0, ANY_GAP);
 
 /// Every scanner, one per shipped detector.
 pub(crate) const SCANNERS: &[Scanner] = &[
@@ -50,32 +61,32 @@ pub(crate) const SCANNERS: &[Scanner] = &[
             "[1-8][0-9]{5}[ -][0-9]{8}[ -][0-9]{3}[0-9Xx]",
         ],
         find: resident_id,
-        reach: reach(0, 1),
+        reach: reach(0, 1, 1),
     },
     Scanner {
         patterns: &["[1-8][0-9]{14}"],
         find: resident_id_legacy15,
-        reach: reach(0, 0),
+        reach: reach(0, 0, 0),
     },
     Scanner {
         patterns: &["[0-9A-HJ-NPR-Za-hj-npr-z]{17}"],
         find: vin,
-        reach: reach(16, 16),
+        reach: reach(16, 16, 15),
     },
     Scanner {
         patterns: &["@|＠"],
         find: at_sign,
-        reach: reach(0, 0),
+        reach: UNWINDOWED,
     },
     Scanner {
         patterns: &["(?:京|津|冀|晋|蒙|辽|吉|黑|沪|苏|浙|皖|闽|赣|鲁|豫|鄂|湘|粤|桂|琼|渝|川|贵|云|藏|陕|甘|青|宁|新)[A-HJ-Za-hj-z]|使[0-9]{6}"],
         find: plate,
-        reach: reach(9, 0),
+        reach: reach(9, 0, 0),
     },
     Scanner {
         patterns: &[r"(?:(?:\+|00)?86[ -]?(?:\(0\)[ -]?)?)?1[3-9][0-9](?:[ -]?[0-9]{4}){2}"],
         find: cn_mobile,
-        reach: reach(1, 0),
+        reach: reach(1, 0, 2),
     },
     Scanner {
         patterns: &[
@@ -85,66 +96,66 @@ pub(crate) const SCANNERS: &[Scanner] = &[
             r"[48]00[ -]?[0-9]{3}[ -]?[0-9]{4}",
         ],
         find: cn_landline,
-        reach: reach(1, 0),
+        reach: reach(1, 0, 2),
     },
     Scanner {
         patterns: &[
             r"(?:\+?1[-. ]?)?(?:\([2-9][0-9]{2}\) ?|[2-9][0-9]{2}[-. ]?)[2-9][0-9]{2}[-. ]?[0-9]{4}(?: ?(?:[Ee][Xx][Tt]\.?|[Xx]|#) ?[0-9]{1,6})?",
         ],
         find: nanp,
-        reach: reach(1, 0),
+        reach: reach(1, 0, 6),
     },
     Scanner {
         patterns: &[r"\+[1-9][0-9]{0,2}(?:[ -]?[0-9]){4,14}"],
         find: e164,
-        reach: reach(1, 0),
+        reach: reach(1, 0, 1),
     },
     Scanner {
         patterns: &[r#"[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}"#],
         find: network::ipv4,
-        reach: reach(0, 0),
+        reach: reach(0, 0, 1),
     },
     Scanner {
         patterns: &[r#"[0-9A-Fa-f]{0,4}:[0-9A-Fa-f]{0,4}:[0-9A-Fa-f:.]{1,41}"#],
         find: network::ipv6,
         // Up to 50 bytes of letters and colons can surround the digits; beyond the margin the
         // regex detectors have, addresses in long values are missed rather than windows grown.
-        reach: reach(20, 20),
+        reach: reach(20, 20, ANY_GAP),
     },
     Scanner {
         patterns: &[r#"[0-9A-Fa-f]{2}(?:[:-][0-9A-Fa-f]{2}){5}|[0-9A-Fa-f]{4}\.[0-9A-Fa-f]{4}\.[0-9A-Fa-f]{4}|[0-9A-Fa-f]{12}"#],
         find: network::mac,
-        reach: reach(16, 16),
+        reach: reach(16, 16, 15),
     },
     Scanner {
         patterns: &[r#"[0-9]{13,19}|[0-9]{4}(?:[ -][0-9]{4}){2,3}(?:[ -][0-9]{1,3})?|3[47][0-9]{2}[ -][0-9]{6}[ -][0-9]{5}"#],
         find: numbers::bank_card,
-        reach: reach(0, 0),
+        reach: reach(0, 0, 1),
     },
     Scanner {
         patterns: &[r#"[0-9]{15,16}|[0-9]{2}[ -][0-9]{6}[ -][0-9]{6}[ -][0-9]{1,2}"#],
         find: numbers::imei,
-        reach: reach(0, 0),
+        reach: reach(0, 0, 1),
     },
     Scanner {
         patterns: &[r#"[EeGgDdSsPp][A-HJ-NP-Za-hj-np-z]?[0-9]{7,8}"#],
         find: numbers::cn_passport,
-        reach: reach(2, 0),
+        reach: reach(2, 0, 0),
     },
     Scanner {
         patterns: &[r#"-?[0-9]{1,3}\.[0-9]{4,}(?: ?(?:,|，) ?-?[0-9]{1,3}\.[0-9]{4,})?"#],
         find: numbers::geo,
-        reach: reach(1, 0),
+        reach: reach(1, 0, 6),
     },
     Scanner {
         patterns: &[r#"(?:19|20)[0-9]{2}(?:[-/.](?:1[0-2]|0?[1-9])[-/.](?:3[01]|[12][0-9]|0?[1-9])|年(?:1[0-2]|0?[1-9])月(?:3[01]|[12][0-9]|0?[1-9])日?|(?:0[1-9]|1[0-2])(?:0[1-9]|[12][0-9]|3[01]))|(?:1[0-2]|0?[1-9])/(?:3[01]|[12][0-9]|0?[1-9])/(?:19|20)[0-9]{2}"#],
         find: dates::birth_date,
-        reach: reach(0, 3),
+        reach: reach(0, 3, 3),
     },
     Scanner {
         patterns: &[r#"[0-9A-Za-z]+(?:-[0-9]+)*(?:号|弄|栋|幢|座|单元|室|层)"#],
         find: address::address_cn,
-        reach: reach(0, 0),
+        reach: UNWINDOWED,
     },
 ];
 
@@ -618,6 +629,34 @@ mod tests {
     fn all_agree(hay: &[u8]) {
         for (s, re) in pairs() {
             agrees(s, re, hay);
+            within_reach(s, hay);
+        }
+    }
+
+    /// Asserts that every match of `scanner` in `hay` that holds digits holds them within its
+    /// reach: no more than `before` bytes before the first, `after` after the last and `gap`
+    /// between two (what the engine's windows around digit clusters rely on).
+    fn within_reach(scanner: &Scanner, hay: &[u8]) {
+        if scanner.reach == UNWINDOWED {
+            return;
+        }
+        for pos in 0..=hay.len() {
+            let Some((s, e)) = (scanner.find)(hay, pos) else {
+                break;
+            };
+            let digits: Vec<usize> = (s..e).filter(|&i| hay[i].is_ascii_digit()).collect();
+            if let (Some(&first), Some(&last)) = (digits.first(), digits.last()) {
+                let widest = digits.windows(2).map(|w| w[1] - w[0] - 1).max();
+                let r = scanner.reach;
+                assert!(
+                    first - s <= r.before
+                        && e - 1 - last <= r.after
+                        && widest.unwrap_or(0) <= r.gap,
+                    "patterns {:?}: {:?} is beyond the reach {r:?}",
+                    scanner.patterns,
+                    String::from_utf8_lossy(&hay[s..e])
+                );
+            }
         }
     }
 
