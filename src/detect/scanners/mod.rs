@@ -16,6 +16,8 @@ mod dates;
 mod network;
 mod numbers;
 
+use crate::detect::validators::cn_plate::is_province;
+
 /// Finds the leftmost match at or after `pos` in `hay`, as `(start, end)`.
 pub(crate) type FindFn = fn(&[u8], usize) -> Option<(usize, usize)>;
 
@@ -371,9 +373,7 @@ fn plate(h: &[u8], pos: usize) -> Option<(usize, usize)> {
                 return None;
             }
             match three_byte_char(h, s)? {
-                '京' | '津' | '冀' | '晋' | '蒙' | '辽' | '吉' | '黑' | '沪' | '苏' | '浙'
-                | '皖' | '闽' | '赣' | '鲁' | '豫' | '鄂' | '湘' | '粤' | '桂' | '琼' | '渝'
-                | '川' | '贵' | '云' | '藏' | '陕' | '甘' | '青' | '宁' | '新' => {
+                c if is_province(c) => {
                     let b = *h.get(s + 3)?;
                     (b.is_ascii_alphabetic() && b | 0x20 != b'i').then_some(s + 4)
                 }

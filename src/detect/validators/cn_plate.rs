@@ -13,11 +13,30 @@
 
 use super::{before, is_alnum, is_digit, Ctx, Verdict};
 
-/// The 31 province abbreviations used on plates.
-pub const PROVINCES: &str = "京津冀晋蒙辽吉黑沪苏浙皖闽赣鲁豫鄂湘粤桂琼渝川贵云藏陕甘青宁新";
+/// True for the 31 province abbreviations used on plates.
+pub(crate) fn is_province(c: char) -> bool {
+    matches!(
+        c,
+        '京' | '津' | '冀' | '晋' | '蒙' | '辽' | '吉' | '黑' | '沪' | '苏' | '浙' | '皖' | '闽'
+            | '赣' | '鲁' | '豫' | '鄂' | '湘' | '粤' | '桂' | '琼' | '渝' | '川' | '贵' | '云'
+            | '藏' | '陕' | '甘' | '青' | '宁' | '新'
+    )
+}
 
 const SUFFIXES: [&str; 6] = ["挂", "学", "警", "港", "澳", "领"];
 const SEPARATORS: [&str; 5] = ["·", "•", "・", "-", " "];
+
+/// The length of the separator at `i`, or 0.
+fn separator_len(hay: &[u8], i: usize) -> usize {
+    match hay.get(i) {
+        // The lead bytes of the dots; most plates have none.
+        Some(0xC2 | 0xE2 | 0xE3 | b'-' | b' ') => SEPARATORS
+            .iter()
+            .find(|s| hay[i..].starts_with(s.as_bytes()))
+            .map_or(0, |s| s.len()),
+        _ => 0,
+    }
+}
 
 /// Validator `cn_plate`.
 pub fn check(hay: &[u8], start: usize, _end: usize, _ctx: &Ctx) -> Verdict {
@@ -39,20 +58,15 @@ pub fn check(hay: &[u8], start: usize, _end: usize, _ctx: &Ctx) -> Verdict {
     let province_ok = rest
         .get(..3)
         .and_then(|p| std::str::from_utf8(p).ok())
-        .is_some_and(|p| PROVINCES.contains(p));
+        .and_then(|p| p.chars().next())
+        .is_some_and(is_province);
     let (true, Some(&letter)) = (province_ok, rest.get(3)) else {
         return Verdict::Reject;
     };
     if !letter.is_ascii_alphabetic() || letter.eq_ignore_ascii_case(&b'I') {
         return Verdict::Reject;
     }
-    let mut p = start + 4;
-    if let Some(sep) = SEPARATORS
-        .iter()
-        .find(|s| hay[p..].starts_with(s.as_bytes()))
-    {
-        p += sep.len();
-    }
+    let p = start + 4 + separator_len(hay, start + 4);
     let run_end = p + hay[p..].iter().take_while(|b| is_alnum(**b)).count();
     let body = &hay[p..run_end];
     if body
