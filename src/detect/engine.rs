@@ -462,6 +462,7 @@ fn required_flags(n: &Needs) -> u16 {
 /// `UPPER`), and so the class flags of a value.
 const DIGIT: u16 = 1;
 const ALPHA: u16 = 2;
+/// `@` (the search runs on folded text, where a full-width `＠` is `@` already).
 const AT: u16 = 4;
 const HIGH: u16 = 8;
 const PLUS: u16 = 16;
@@ -543,26 +544,6 @@ static ALNUM: [bool; 256] = byte_set!(b => b.is_ascii_alphanumeric());
 /// 1 for the bytes that keep a digit group going: digits and [`joins_digits`] bytes.
 static KEEPS_GROUP: [bool; 256] = byte_set!(b => b.is_ascii_digit() || joins_digits(b));
 
-/// The full-width at sign `＠`.
-const FULLWIDTH_AT: &[u8] = "＠".as_bytes();
-
-/// True when `value` holds `＠` (EF BC A0), in a pass without early exit that the compiler
-/// vectorises.
-fn has_fullwidth_at(value: &[u8]) -> bool {
-    let n = value.len();
-    if n < 3 {
-        return false;
-    }
-    let [x, y, z] = [FULLWIDTH_AT[0], FULLWIDTH_AT[1], FULLWIDTH_AT[2]];
-    value[..n - 2]
-        .iter()
-        .zip(&value[1..n - 1])
-        .zip(&value[2..])
-        .fold(false, |any, ((&a, &b), &c)| {
-            any | ((a == x) & (b == y) & (c == z))
-        })
-}
-
 /// What one pass over a value learns.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Facts {
@@ -632,9 +613,6 @@ impl Facts {
         });
         let mut alnum_run = 0;
         for_each_run(a, |len, _| alnum_run = alnum_run.max(len));
-        if flags & HIGH != 0 && flags & AT == 0 && has_fullwidth_at(value) {
-            flags |= AT;
-        }
         let digits = d.count_ones();
         Facts {
             digits,
@@ -676,9 +654,6 @@ impl Facts {
         if run > 0 {
             shortest = shortest.min(run);
             runs.digits |= run_bit(run);
-        }
-        if flags & HIGH != 0 && flags & AT == 0 && has_fullwidth_at(value) {
-            flags |= AT;
         }
         Facts {
             digits,
@@ -1329,9 +1304,6 @@ fn for_each_cluster(value: &[u8], mut f: impl FnMut(&Cluster)) -> Facts {
     }
     if open {
         f(&cur);
-    }
-    if flags & HIGH != 0 && flags & AT == 0 && has_fullwidth_at(value) {
-        flags |= AT;
     }
     Facts {
         digits,
