@@ -25,3 +25,21 @@ pub(crate) fn digits_and_alnum(v: __m128i) -> (__m128i, __m128i) {
     let letter = in_range(_mm_or_si128(v, _mm_set1_epi8(0x20)), b'a', 25);
     (digit, _mm_or_si128(digit, letter))
 }
+
+/// Bit `k` set when `class` marks byte `k` of `bytes` (16 to 64 of them), sixteen bytes per
+/// step, the last step overlapping the one before when the length is not a multiple of 16.
+#[inline]
+#[target_feature(enable = "sse2")]
+pub(crate) fn mask64(bytes: &[u8], class: impl Fn(__m128i) -> __m128i) -> u64 {
+    let n = bytes.len();
+    debug_assert!((16..=64).contains(&n));
+    let lane = |at: usize, skip: u32| {
+        let v = load(bytes[at..at + 16].try_into().expect("16 bytes"));
+        (_mm_movemask_epi8(class(v)) as u16 as u64) >> skip << (at as u32 + skip)
+    };
+    let mut m = (0..n / 16).fold(0, |m, i| m | lane(16 * i, 0));
+    if !n.is_multiple_of(16) {
+        m |= lane(n - 16, (16 - n % 16) as u32);
+    }
+    m
+}

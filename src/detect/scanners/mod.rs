@@ -319,10 +319,33 @@ const fn vin_char(b: u8) -> bool {
 /// [`vin_char`] per byte value.
 static VIN_CHAR: [bool; 256] = byte_set!(b => vin_char(b));
 
-/// `[0-9A-HJ-NPR-Za-hj-npr-z]{17}`: the first 17 alphabet bytes in a row.
+/// `[0-9A-HJ-NPR-Za-hj-npr-z]{17}`: the first 17 alphabet bytes in a row, from masks of 64
+/// bytes where SSE2 is available.
 fn vin(h: &[u8], pos: usize) -> Option<(usize, usize)> {
+    let mut s = pos.min(h.len());
+    #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+    while s + 17 <= h.len() {
+        let len = (h.len() - s).min(64);
+        // SAFETY: the function only needs SSE2, which this build enables (the `cfg` above).
+        let m = unsafe { sse2::vin_chars(&h[s..s + len]) };
+        // Bit k set when bits k to k + 16 of `m` are: 2, 4, 8, 16, then 17 in a row.
+        let m2 = m & (m >> 1);
+        let m4 = m2 & (m2 >> 2);
+        let m8 = m4 & (m4 >> 4);
+        let m16 = m8 & (m8 >> 8);
+        let m17 = m16 & (m >> 16);
+        if m17 != 0 {
+            let k = s + m17.trailing_zeros() as usize;
+            return Some((k, k + 17));
+        }
+        if s + len == h.len() {
+            return None;
+        }
+        // The next block starts where a run not yet seen whole can start.
+        s += len - 16;
+    }
     let mut run = 0;
-    for (i, &b) in h.iter().enumerate().skip(pos) {
+    for (i, &b) in h.iter().enumerate().skip(s) {
         run = if VIN_CHAR[b as usize] { run + 1 } else { 0 };
         if run == 17 {
             return Some((i - 16, i + 1));
@@ -413,8 +436,26 @@ fn next_plate_start(h: &[u8], from: usize) -> Option<usize> {
 
 #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
 mod sse2 {
-    use crate::detect::simd::{digits_and_alnum, load};
+    use crate::detect::simd::{digits_and_alnum, load, mask64};
     use std::arch::x86_64::*;
+
+    /// Bit `k` set when `b[k]` is in the VIN alphabet ([`super::vin_char`]), for 17 to 64
+    /// bytes.
+    #[inline]
+    #[target_feature(enable = "sse2")]
+    pub(super) fn vin_chars(b: &[u8]) -> u64 {
+        mask64(b, |v| {
+            let (_, alnum) = digits_and_alnum(v);
+            // `| 0x20` lower-cases letters; among letters and digits only I, O and Q map to
+            // i, o and q.
+            let lower = _mm_or_si128(v, _mm_set1_epi8(0x20));
+            let is = |c: u8| _mm_cmpeq_epi8(lower, _mm_set1_epi8(c as i8));
+            _mm_andnot_si128(
+                _mm_or_si128(_mm_or_si128(is(b'i'), is(b'o')), is(b'q')),
+                alnum,
+            )
+        })
+    }
 
     /// Bit `k` set when `b[k]` leads a three-byte character (E0..EF) and `b[k + 3]` is an
     /// ASCII letter or digit.
