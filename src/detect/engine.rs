@@ -1404,6 +1404,7 @@ impl<'a> ValueMemo<'a> {
 /// the window is one the detector's gate already opened ([`Gate::for_each_window`]), so the
 /// gate is not asked again.
 #[allow(clippy::too_many_arguments)]
+#[inline]
 fn search(
     d: &Compiled,
     di: usize,
