@@ -854,7 +854,8 @@ pub(crate) fn digits_may_match(detectors: &Detectors, len: usize, only: &[u64]) 
     any
 }
 
-/// [`find`] on `value` as it is.
+/// [`find`] on `value` as it is: folded already, or holding nothing that folds (so no
+/// full-width `＠`: the facts see only `@`).
 fn find_in(
     detectors: &Detectors,
     ctx: &Ctx,
@@ -1119,7 +1120,7 @@ fn longest_run(mut m: u64) -> u32 {
 fn alnum_run_and_flags(bytes: &[u8]) -> (u32, u32, u16) {
     let (mut max, mut carry, mut count, mut flags) = (0u32, 0u32, 0u32, 0u16);
     for chunk in bytes.chunks(64) {
-        let b = Block::scan(chunk);
+        let b = Block::scan_window(chunk);
         flags |= b.flags;
         if b.digits != 0 {
             flags |= DIGIT;
@@ -1157,11 +1158,24 @@ impl Block {
     /// Any block of at most 64 bytes.
     #[inline]
     fn scan(block: &[u8]) -> Block {
+        Block::scan_for::<true>(block)
+    }
+
+    /// [`Block::scan`] for a window's facts ([`alnum_run_and_flags`]): without the hex digits
+    /// and the at sign (at-sign detectors are never windowed), which a window does not read.
+    #[inline]
+    fn scan_window(block: &[u8]) -> Block {
+        Block::scan_for::<false>(block)
+    }
+
+    /// [`Block::scan`] (`ALL`), or [`Block::scan_window`].
+    #[inline]
+    fn scan_for<const ALL: bool>(block: &[u8]) -> Block {
         #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
         if block.len() >= 16 {
             // SAFETY: the function only needs SSE2, which this build enables (the `cfg`
             // above); every x86-64 CPU has it.
-            return unsafe { sse2::scan(block) };
+            return unsafe { sse2::scan::<ALL>(block) };
         }
         Block::scan_bytes(block)
     }
@@ -1215,9 +1229,10 @@ mod sse2 {
     /// A block of 16 to 64 bytes, read where it lies (no copy): sixteen bytes per step, the
     /// last step overlapping the one before when the length is not a multiple of 16 (its
     /// masks shifted past the bytes already read; the flags do not mind a byte seen twice).
+    /// Without `ALL`, the hex digits and the at sign are left out.
     #[inline]
     #[target_feature(enable = "sse2")]
-    pub(super) fn scan(block: &[u8]) -> Block {
+    pub(super) fn scan<const ALL: bool>(block: &[u8]) -> Block {
         debug_assert!((16..=64).contains(&block.len()));
         let (mut digits, mut alnum, mut hex) = (0u64, 0u64, 0u64);
         let singles = [b'@', b'+', b':', b'.', b' '];
@@ -1231,10 +1246,13 @@ mod sse2 {
             let mask = |m| (_mm_movemask_epi8(m) as u16 as u64) >> skip << to;
             digits |= mask(is_digit);
             alnum |= mask(is_alnum);
-            // `| 0x20` lower-cases letters and maps no other byte into a-f.
-            let hex_letter = in_range(_mm_or_si128(v, _mm_set1_epi8(0x20)), b'a', 5);
-            hex |= mask(_mm_or_si128(is_digit, hex_letter));
-            for (k, &b) in singles.iter().enumerate() {
+            if ALL {
+                // `| 0x20` lower-cases letters and maps no other byte into a-f.
+                let hex_letter = in_range(_mm_or_si128(v, _mm_set1_epi8(0x20)), b'a', 5);
+                hex |= mask(_mm_or_si128(is_digit, hex_letter));
+            }
+            // The at sign is first.
+            for (k, &b) in singles.iter().enumerate().skip(usize::from(!ALL)) {
                 any[k] = _mm_or_si128(any[k], _mm_cmpeq_epi8(v, _mm_set1_epi8(b as i8)));
             }
             any[5] = _mm_or_si128(any[5], v);
@@ -1937,6 +1955,13 @@ mod tests {
 
     /// Asserts that [`find`], [`find_reference`] and [`find_unwindowed`] agree on `value`.
     fn same_as_reference(value: &[u8]) {
+        // As `find` does: the search runs on the folded text.
+        let mut folded = Folded::default();
+        let value = if folded.fold(value) {
+            &folded.text[..]
+        } else {
+            value
+        };
         let e = engine();
         let (mut got, mut want, mut whole) = (Vec::new(), Vec::new(), Vec::new());
         find_in(
