@@ -136,6 +136,15 @@ impl Compiled {
         })
     }
 
+    /// The window this detector searches around the digits from `start` to `end` of `text`:
+    /// widened by how far its matches reach, and on through the run a gate's matches may
+    /// continue with ([`Finder::window_end`]).
+    #[inline]
+    fn window(&self, text: &[u8], start: usize, end: usize) -> (usize, usize) {
+        let (s, e) = window_around(start, end, self.reach, text.len());
+        (s, self.finder.window_end(text, end, e))
+    }
+
     pub(crate) fn category(&self) -> usize {
         self.category
     }
@@ -912,9 +921,7 @@ fn find_in(
                 .for_each_anchored(&wf, &value[ws..we], only, |di| {
                     let d = &compiled[di];
                     c.for_each_part(d.reach, d.needs.min_digits, |start, end| {
-                        let (ds, de) = window_around(start, end, d.reach, value.len());
-                        let de = d.finder.window_end(value, end, de);
-                        search_in(di, (ds, de), false, &mut memo, out);
+                        search_in(di, d.window(value, start, end), false, &mut memo, out);
                     });
                 });
         });
