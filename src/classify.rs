@@ -127,33 +127,40 @@ pub const PHONE_SHAPE_SHARE: f64 = 0.8;
 pub fn phone_shaped(v: &[u8]) -> bool {
     // ASCII (most values) is read byte by byte: no character folds to another.
     if v.is_ascii() {
-        return phone_shaped_chars(v.iter().map(|&b| char::from(b)));
+        return phone_shaped_bytes(v.iter().copied());
     }
     let Ok(text) = std::str::from_utf8(v) else {
         return false;
     };
-    phone_shaped_chars(
-        text.chars()
-            .map(|c| crate::detect::fold::fold_char(c).unwrap_or(c)),
-    )
+    // A character that does not fold to ASCII is no part of a phone's shape (0xFF stands in).
+    phone_shaped_bytes(text.chars().map(|c| {
+        let c = crate::detect::fold::fold_char(c).unwrap_or(c);
+        u8::try_from(c).ok().filter(u8::is_ascii).unwrap_or(0xFF)
+    }))
 }
 
-/// [`phone_shaped`] on the value's characters, folded.
-fn phone_shaped_chars(chars: impl Iterator<Item = char>) -> bool {
-    let (mut digits, mut dots, mut first, mut same) = (0u32, 0u32, None, true);
-    for (i, c) in chars.enumerate() {
-        match c {
-            '0'..='9' => {
-                digits += 1;
-                same &= *first.get_or_insert(c) == c;
-            }
-            '+' if i == 0 => {}
-            ' ' | '-' | '(' | ')' => {}
-            '.' => dots += 1,
-            _ => return false,
+/// [`phone_shaped`] on the value's bytes, folded.
+fn phone_shaped_bytes(mut bytes: impl Iterator<Item = u8>) -> bool {
+    // The digits seen, one bit each: a single repeated digit is no phone.
+    let (mut digits, mut dots, mut seen) = (0u32, 0u32, 0u16);
+    let mut check = |b: u8| match b {
+        b'0'..=b'9' => {
+            digits += 1;
+            seen |= 1 << (b - b'0');
+            true
         }
-    }
-    (7..=15).contains(&digits) && dots != 1 && !same
+        b' ' | b'-' | b'(' | b')' => true,
+        b'.' => {
+            dots += 1;
+            true
+        }
+        _ => false,
+    };
+    let shaped = match bytes.next() {
+        Some(b'+') | None => true,
+        Some(b) => check(b),
+    } && bytes.all(&mut check);
+    shaped && (7..=15).contains(&digits) && dots != 1 && seen.count_ones() > 1
 }
 
 /// Maximum masked examples per finding.

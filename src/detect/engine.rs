@@ -10,6 +10,7 @@ use regex::bytes::Regex;
 
 use super::fold::Folded;
 use super::gates::Gate;
+use super::pairs::PairSet;
 use super::scanners::{self, FindFn, Reach};
 use super::spec::DetectorSpec;
 use super::validators::{joins_digits, Ctx, Needs, RunLengths, Validator, Verdict};
@@ -221,50 +222,11 @@ struct ContextWords {
     /// The first two bytes of every word in every ASCII case, one bit per pair: a value holding
     /// none of the pairs holds no word, found without the automaton. `None` when a word is one
     /// byte long.
-    pairs: Option<Box<[u64; 1024]>>,
+    pairs: Option<PairSet>,
     /// The same for the words of the weak detectors (`weak = true`), which a short value is
     /// checked for before their search: most values hold none of these pairs, and are answered
     /// without the automaton of every detector's words.
-    weak_pairs: Option<Box<[u64; 1024]>>,
-}
-
-/// The first two bytes of each of `words` in every ASCII case, one bit per pair; `None` when a
-/// word is shorter than two bytes.
-fn pair_set<'w>(words: impl IntoIterator<Item = &'w str>) -> Option<Box<[u64; 1024]>> {
-    words
-        .into_iter()
-        .try_fold(Box::new([0u64; 1024]), |mut bits, w| {
-            let &[a, b, ..] = w.as_bytes() else {
-                return None;
-            };
-            for a in both_cases(a) {
-                for b in both_cases(b) {
-                    let i = pair_index(a, b);
-                    bits[i / 64] |= 1 << (i % 64);
-                }
-            }
-            Some(bits)
-        })
-}
-
-/// True when `value` holds one of the pairs of `pairs` ([`pair_set`]).
-#[inline]
-fn holds_pair(pairs: &[u64; 1024], value: &[u8]) -> bool {
-    value.windows(2).any(|w| {
-        let i = pair_index(w[0], w[1]);
-        pairs[i / 64] >> (i % 64) & 1 == 1
-    })
-}
-
-/// The index of a byte pair in [`ContextWords::pairs`].
-#[inline]
-fn pair_index(a: u8, b: u8) -> usize {
-    (a as usize) << 8 | b as usize
-}
-
-/// A byte and, for an ASCII letter, its other case.
-fn both_cases(b: u8) -> [u8; 2] {
-    [b.to_ascii_lowercase(), b.to_ascii_uppercase()]
+    weak_pairs: Option<PairSet>,
 }
 
 impl ContextWords {
@@ -287,8 +249,8 @@ impl ContextWords {
             .build(owners.iter().map(|(w, _)| w))
             .ok()
             .filter(|_| !owners.is_empty());
-        let pairs = pair_set(owners.iter().map(|(w, _)| *w));
-        let weak_pairs = pair_set(
+        let pairs = PairSet::new(owners.iter().map(|(w, _)| *w));
+        let weak_pairs = PairSet::new(
             list.iter()
                 .filter(|d| d.weak)
                 .flat_map(|d| d.context_words.iter().map(String::as_str)),
@@ -305,7 +267,7 @@ impl ContextWords {
     /// was built.
     fn found(&self, value: &[u8]) -> Option<u64> {
         let ac = self.ac.as_ref()?;
-        if self.pairs.as_ref().is_some_and(|p| !holds_pair(p, value)) {
+        if self.pairs.as_ref().is_some_and(|p| !p.holds(value)) {
             return Some(0);
         }
         Some(
@@ -546,6 +508,21 @@ fn digit_group(value: &[u8]) -> u32 {
     most
 }
 
+/// [`digit_group`] of a value of at most 64 bytes whose digits are the bits of `digits`: from
+/// 16 bytes, the digits of each run of digits and joining bytes, counted by popcount.
+fn digit_group_of_block(value: &[u8], digits: u64) -> u32 {
+    #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+    if value.len() >= 16 {
+        // SAFETY: the function only needs SSE2, which this build enables (the `cfg` above).
+        let keeps = digits | unsafe { sse2::joins_digits(value) };
+        let mut most = 0;
+        for_each_run(keeps, |_, run| most = most.max((run & digits).count_ones()));
+        return most;
+    }
+    let _ = digits;
+    digit_group(value)
+}
+
 /// ASCII letters and digits as a plain table ([`Facts::run_lengths`]: a load, where [`CLASS`]
 /// would need a mask and a compare).
 static ALNUM: [bool; 256] = byte_set!(b => b.is_ascii_alphanumeric());
@@ -631,7 +608,7 @@ impl Facts {
             alnum: a.count_ones(),
             runs,
             letters: LetterRuns::Masks(a, hex),
-            digit_group: group_fact(digits, || digit_group(value)),
+            digit_group: group_fact(digits, || digit_group_of_block(value, d)),
             flags,
         }
     }
@@ -1229,9 +1206,23 @@ impl Block {
 /// [`Block::scan`] for a block of 16 bytes or more, sixteen bytes per step.
 #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
 mod sse2 {
-    use super::super::simd::{digits_and_alnum, in_range, load};
+    use super::super::simd::{digits_and_alnum, in_range, load, mask64};
     use super::{Block, AT, COLON, DOT, HIGH, PLUS, SPACE, UPPER};
     use std::arch::x86_64::*;
+
+    /// Bit `k` set when byte `k` of `value` (16 to 64 bytes) joins digits into a group
+    /// ([`super::joins_digits`]: space, `(`, `)`, `+`, `-`, `.`).
+    #[inline]
+    #[target_feature(enable = "sse2")]
+    pub(super) fn joins_digits(value: &[u8]) -> u64 {
+        mask64(value, |v| {
+            let eq = |b: u8| _mm_cmpeq_epi8(v, _mm_set1_epi8(b as i8));
+            _mm_or_si128(
+                _mm_or_si128(in_range(v, b'(', 1), in_range(v, b'-', 1)),
+                _mm_or_si128(eq(b'+'), eq(b' ')),
+            )
+        })
+    }
 
     /// A block of 16 to 64 bytes, read where it lies (no copy): sixteen bytes per step, the
     /// last step overlapping the one before when the length is not a multiple of 16 (its
@@ -1405,10 +1396,7 @@ impl<'a> ValueMemo<'a> {
         let own = || words.as_ref().is_some_and(|ac| ac.is_match(value));
         if d.weak {
             if let Some(pairs) = &self.words.weak_pairs {
-                if !*self
-                    .weak_pairs
-                    .get_or_insert_with(|| holds_pair(pairs, value))
-                {
+                if !*self.weak_pairs.get_or_insert_with(|| pairs.holds(value)) {
                     return false;
                 }
             }
@@ -1616,8 +1604,8 @@ mod tests {
             v in proptest::collection::vec(
                 prop_oneof![
                     Just(b'1'), Just(b'a'), Just(b'F'), Just(b' '), Just(b'-'), Just(b'@'),
-                    Just(b'.'), Just(b':'), Just(b'+'), Just(0xEF), Just(0xBC), Just(0xA0),
-                    any::<u8>()
+                    Just(b'.'), Just(b':'), Just(b'+'), Just(b'('), Just(b')'), Just(b'*'),
+                    Just(b','), Just(b'/'), Just(0xEF), Just(0xBC), Just(0xA0), any::<u8>()
                 ],
                 0..=64,
             )
@@ -1770,8 +1758,8 @@ mod tests {
                     .is_some_and(|ac| ac.is_match(v.as_bytes()));
                 assert_eq!(found >> i & 1 == 1, own, "{} in {v:?}", i);
                 if d.weak && own {
-                    let weak = e.0.compiled.context.weak_pairs.as_deref().expect("built");
-                    assert!(holds_pair(weak, v.as_bytes()), "{} in {v:?}", i);
+                    let weak = e.0.compiled.context.weak_pairs.as_ref().expect("built");
+                    assert!(weak.holds(v.as_bytes()), "{} in {v:?}", i);
                 }
             }
         }

@@ -15,6 +15,7 @@
 
 use aho_corasick::AhoCorasick;
 
+use super::pairs::PairSet;
 use super::validators::person_name;
 use regex_syntax::hir::literal::{ExtractKind, Extractor};
 
@@ -244,18 +245,20 @@ impl Gate {
     }
 }
 
-/// Texts up to this long are checked for the words' first bytes before the search (longer
+/// Texts up to this long are checked for the words' first two bytes before the search (longer
 /// ones go straight to the SIMD search, which the byte loop would only delay).
 const FIRST_BYTES_UP_TO: usize = 48;
 
 /// Finds any of a few words: the SIMD "Teddy" searcher where the CPU has it (most of the
 /// text is skipped 16 or 32 bytes at a time), else an Aho-Corasick automaton. A short text
-/// holding none of the words' first bytes (digits and punctuation for words of letters) is
-/// answered without either.
+/// holding none of the words' first two bytes ([`PairSet`]; their first bytes where a word has
+/// one byte) is answered without either.
 #[derive(Debug)]
 pub(crate) struct Words {
     /// The first byte of each word, one bit per byte value.
     first: [u64; 4],
+    /// The first two bytes of each word, when every word has two.
+    pairs: Option<PairSet>,
     /// Every word starts with a non-ASCII byte (CJK words).
     non_ascii: bool,
     search: Search,
@@ -287,6 +290,7 @@ impl Words {
         };
         Some(Words {
             first,
+            pairs: PairSet::new(words),
             non_ascii: first[..2] == [0, 0],
             search,
         })
@@ -312,7 +316,11 @@ impl Words {
             // A whole-word SIMD test.
             !text.is_ascii()
         } else {
-            text.len() > FIRST_BYTES_UP_TO || text.iter().any(starts)
+            text.len() > FIRST_BYTES_UP_TO
+                || match &self.pairs {
+                    Some(pairs) => pairs.holds(text),
+                    None => text.iter().any(starts),
+                }
         };
         may && match &self.search {
             Search::Packed(s) => s.find(text).is_some(),
@@ -335,27 +343,37 @@ fn address_byte(b: u8) -> bool {
 }
 
 /// `[0-9]{1,6}[A-Za-z]? ` somewhere in `text`: a digit followed by a space, or by a letter and
-/// a space; sixteen offsets per step where SSE2 is available.
+/// a space; sixteen offsets per step where SSE2 is available, the last step on a copy padded
+/// with zeros (no house number starts in the last byte, which no space follows).
 fn house_number(text: &[u8]) -> bool {
-    let at = |i: usize| {
+    #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+    {
+        let mut i = 0;
+        while i + 18 <= text.len() {
+            let bytes: &[u8; 18] = text[i..i + 18].try_into().expect("18 bytes");
+            // SAFETY: the function only needs SSE2, which this build enables (the `cfg` above).
+            if unsafe { sse2::house_numbers(bytes) } != 0 {
+                return true;
+            }
+            i += 16;
+        }
+        if i == text.len() {
+            return false;
+        }
+        let mut tail = [0u8; 18];
+        tail[..text.len() - i].copy_from_slice(&text[i..]);
+        // SAFETY: as above.
+        unsafe { sse2::house_numbers(&tail) != 0 }
+    }
+    #[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
+    (0..text.len()).any(|i| {
         text[i].is_ascii_digit()
             && match text.get(i + 1) {
                 Some(b' ') => true,
                 Some(c) if c.is_ascii_alphabetic() => text.get(i + 2) == Some(&b' '),
                 _ => false,
             }
-    };
-    let mut i = 0;
-    #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
-    while i + 18 <= text.len() {
-        let bytes: &[u8; 18] = text[i..i + 18].try_into().expect("18 bytes");
-        // SAFETY: the function only needs SSE2, which this build enables (the `cfg` above).
-        if unsafe { sse2::house_numbers(bytes) } != 0 {
-            return true;
-        }
-        i += 16;
-    }
-    (i..text.len()).any(at)
+    })
 }
 
 #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
@@ -524,7 +542,7 @@ mod tests {
 
         #[test]
         fn house_number_finds_what_the_byte_loop_finds(
-            s in "([0-9]{1,3}|[a-zA-Z]{1,2}| {1,2}|号|,){0,20}",
+            s in "([0-9]{1,3}|[a-zA-Z]{1,2}| {1,2}|号|,|\\x00){0,20}",
         ) {
             let t = s.as_bytes();
             let want = (0..t.len()).any(|i| {

@@ -29,6 +29,7 @@ pub mod fold;
 mod gates;
 pub mod hints;
 pub mod mask;
+mod pairs;
 mod scanners;
 #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
 pub(crate) mod simd;

@@ -16,11 +16,37 @@ use super::{Ctx, Verdict};
 
 const FULLWIDTH_AT: &[u8] = "＠".as_bytes();
 
-/// File extensions that look like top-level domains in `name@2x.png` asset names.
-const FILE_TLDS: &[&[u8]] = &[
-    b"png", b"jpg", b"jpeg", b"gif", b"svg", b"webp", b"bmp", b"ico", b"tif", b"tiff", b"avif",
-    b"heic", b"js", b"css", b"json", b"tgz", b"gz", b"zip",
-];
+/// True for the file extensions that look like top-level domains in `name@2x.png` asset names
+/// (any case).
+fn is_file_extension(last: &[u8]) -> bool {
+    let mut lower = [0u8; 4];
+    let Some(lower) = lower.get_mut(..last.len()) else {
+        return false;
+    };
+    lower.copy_from_slice(last);
+    lower.make_ascii_lowercase();
+    matches!(
+        &*lower,
+        b"png"
+            | b"jpg"
+            | b"jpeg"
+            | b"gif"
+            | b"svg"
+            | b"webp"
+            | b"bmp"
+            | b"ico"
+            | b"tif"
+            | b"tiff"
+            | b"avif"
+            | b"heic"
+            | b"js"
+            | b"css"
+            | b"json"
+            | b"tgz"
+            | b"gz"
+            | b"zip"
+    )
+}
 
 /// The bytes of a local part.
 static LOCAL: [bool; 256] =
@@ -166,7 +192,7 @@ fn valid_domain(domain: &[u8]) -> bool {
         true
     };
     // File extensions are 2-4 letters long.
-    tld_ok && !(last.len() <= 4 && FILE_TLDS.iter().any(|t| last.eq_ignore_ascii_case(t)))
+    tld_ok && !is_file_extension(last)
 }
 
 /// Validator `email`: the candidate is the at sign (`@` or `＠`).
@@ -241,6 +267,9 @@ mod tests {
         assert_eq!(find("（联系：abc@qq.com）"), Some("abc@qq.com"));
         assert_eq!(find("Mail me at bob@example.org."), Some("bob@example.org"));
         assert_eq!(find("..bob@example.org"), Some("bob@example.org"));
+        // Top-level domains near a file extension are not one.
+        assert_eq!(find("ann@studio.pngs"), Some("ann@studio.pngs"));
+        assert_eq!(find("ann@studio.jsx"), Some("ann@studio.jsx"));
     }
 
     #[test]
@@ -248,6 +277,8 @@ mod tests {
         for s in [
             "image@2x.png",
             "icon@3x.jpg",
+            "sprite@2x.WEBP",
+            "bundle@1x.Tiff",
             "package@1.2.3",
             "example.com",
             "user@",
