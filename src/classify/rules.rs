@@ -47,10 +47,14 @@ impl RuleState {
         }
     }
 
-    /// Records a value that is a whole-value person name.
+    /// Records a value that is a whole-value person name ([`RuleState::value`] recorded it
+    /// first). Only names among the distinct values counted are counted, so that the share
+    /// stays one of the same values once [`MAX_DISTINCT`] is reached (counting names on would
+    /// raise it towards 1).
     pub(crate) fn name(&mut self, v: &[u8]) {
-        if self.name_distinct.len() < MAX_DISTINCT {
-            self.name_distinct.insert(hash(v));
+        let h = hash(v);
+        if self.distinct.contains(&h) {
+            self.name_distinct.insert(h);
         }
     }
 
@@ -88,5 +92,27 @@ pub(crate) fn rule(weak_decided: bool, hint: bool) -> &'static str {
         "name + values"
     } else {
         "values"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Past the distinct values remembered, the share is still that of the values counted:
+    /// half of them names here, however many more values come.
+    #[test]
+    fn the_name_share_stays_true_past_the_distinct_values_remembered() {
+        let mut r = RuleState::default();
+        for i in 0..3 * MAX_DISTINCT {
+            let v = format!("value {i}");
+            r.value(v.as_bytes());
+            if i % 2 == 0 {
+                r.name(v.as_bytes());
+            }
+        }
+        assert_eq!(r.distinct.len(), MAX_DISTINCT);
+        let share = r.name_share();
+        assert!((0.49..=0.51).contains(&share), "{share}");
     }
 }
