@@ -163,6 +163,18 @@ fn phone_shaped_bytes(mut bytes: impl Iterator<Item = u8>) -> bool {
     shaped && (7..=15).contains(&digits) && dots != 1 && seen.count_ones() > 1
 }
 
+/// The indices of the bits of `present` (categories with a match), lowest first; every index
+/// below `ncat` when there are more than 64 categories (`present` cannot hold them).
+fn categories_present(present: u64, ncat: usize) -> impl Iterator<Item = usize> {
+    let every = ncat > 64;
+    let mut bits = if every { 0 } else { present };
+    (0..if every { ncat } else { 0 }).chain(std::iter::from_fn(move || {
+        let ci = (bits != 0).then(|| bits.trailing_zeros() as usize)?;
+        bits &= bits - 1;
+        Some(ci)
+    }))
+}
+
 /// Maximum masked examples per finding.
 const MAX_EXAMPLES: usize = 3;
 
@@ -509,8 +521,9 @@ impl ColumnClassifier {
             v = strip_zero_fraction(v);
         }
         self.non_null += 1;
-        let written = crate::transformed::written_by_datawarden_bytes(v);
-        if matches!(written, Some(Written::Envelope | Written::Pseudonym)) {
+        // Envelopes and pseudonyms are known from their prefixes; masks are asked about only
+        // where no detector matched (below), which spares most personal values the search.
+        if crate::transformed::envelope_or_pseudonym_bytes(v).is_some() {
             self.transformed += 1;
             return;
         }
@@ -540,7 +553,7 @@ impl ColumnClassifier {
             self.rules.value(v);
         }
         if self.buf.is_empty() {
-            if written == Some(Written::Mask) {
+            if crate::transformed::written_by_datawarden_bytes(v) == Some(Written::Mask) {
                 self.transformed += 1;
             }
             return;
@@ -553,8 +566,7 @@ impl ColumnClassifier {
             let ci = self.engine.category_index(m.detector);
             present |= 1u64.checked_shl(ci as u32).unwrap_or(0);
         }
-        let every = ncat > 64;
-        for ci in (0..ncat).filter(|&ci| every || present >> ci & 1 == 1) {
+        for ci in categories_present(present, ncat) {
             let mut first: Option<Match> = None;
             let mut strong = false;
             let mut covered_to = 0usize;

@@ -57,17 +57,27 @@ pub fn written_by_datawarden(value: &str) -> Option<Written> {
 /// with what may be a non-ASCII space (lead bytes C2, E1-E3: U+00A0, U+3000, ...) takes the full
 /// check, which trims Unicode whitespace.
 pub fn written_by_datawarden_bytes(value: &[u8]) -> Option<Written> {
+    envelope_or_pseudonym_bytes(value).or_else(|| {
+        memchr::memchr(MASK as u8, value)?;
+        let text = std::str::from_utf8(value).ok()?;
+        is_mask(text.trim()).then_some(Written::Mask)
+    })
+}
+
+/// [`written_by_datawarden_bytes`] but for masks: an envelope or a pseudonym, found from the
+/// prefixes (no search through the value), for a caller that asks about masks only later.
+pub fn envelope_or_pseudonym_bytes(value: &[u8]) -> Option<Written> {
     let v = value.trim_ascii_start();
     let marked = v.starts_with(ENVELOPE_PREFIX.as_bytes())
         || v.starts_with(PSEUDONYM_PREFIX.as_bytes())
-        || matches!(v.first(), Some(0xC2 | 0xE1..=0xE3))
-        || memchr::memchr(MASK as u8, value).is_some();
+        || matches!(v.first(), Some(0xC2 | 0xE1..=0xE3));
     if !marked {
         return None;
     }
     std::str::from_utf8(value)
         .ok()
         .and_then(written_by_datawarden)
+        .filter(|w| *w != Written::Mask)
 }
 
 /// True when `value` has the shape of an encryption envelope.
@@ -146,10 +156,14 @@ mod tests {
             "13812345678",
             "",
             "张*",
+            "\u{3000}138****5678",
+            "\u{a0}5 * 3",
         ] {
+            let want = written_by_datawarden(v);
+            assert_eq!(written_by_datawarden_bytes(v.as_bytes()), want, "{v:?}");
             assert_eq!(
-                written_by_datawarden_bytes(v.as_bytes()),
-                written_by_datawarden(v),
+                envelope_or_pseudonym_bytes(v.as_bytes()),
+                want.filter(|w| *w != Written::Mask),
                 "{v:?}"
             );
         }

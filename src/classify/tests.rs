@@ -576,3 +576,12 @@ fn a_long_column_of_some_names_is_not_a_name_column() {
         "{r:?}"
     );
 }
+
+#[test]
+fn categories_present_are_the_set_bits_or_every_category() {
+    let got = |present, ncat| categories_present(present, ncat).collect::<Vec<_>>();
+    assert_eq!(got(0b1010_0001, 14), [0, 5, 7]);
+    assert_eq!(got(0, 14), Vec::<usize>::new());
+    assert_eq!(got(1 << 63, 64), [63]);
+    assert_eq!(got(0b11, 66), (0..66).collect::<Vec<_>>());
+}
