@@ -86,32 +86,140 @@ pub(super) fn ipv6(h: &[u8], pos: usize) -> Option<(usize, usize)> {
 /// `[0-9A-Fa-f]{2}(?:[:-][0-9A-Fa-f]{2}){5}|[0-9A-Fa-f]{4}\.[0-9A-Fa-f]{4}\.[0-9A-Fa-f]{4}|[0-9A-Fa-f]{12}`,
 /// the alternatives tried in that order at each start. In a run of hex digits only three starts
 /// can match: the run's first (twelve digits or more), four before its end (a dot follows) and
-/// two before its end (a colon or hyphen follows); so the search goes from run to run.
+/// two before its end (a colon or hyphen follows). So the leftmost match is the earlier of the
+/// first twelve hex digits in a row and the first separator that ends a run as a MAC's first
+/// separator does; separators are found with `memchr`, the run with block masks.
 pub(super) fn mac(h: &[u8], pos: usize) -> Option<(usize, usize)> {
-    let mut a = pos;
-    while a < h.len() {
-        if !is_hex(&h[a]) {
-            a += 1;
-            continue;
+    let pos = pos.min(h.len());
+    let run = first_hex_run_12(h, pos);
+    // A separator's match starts at most four bytes before it: past `run + 4`, none is earlier.
+    let limit = run.map_or(h.len(), |k| (k + 4).min(h.len()));
+    let separated = memchr::memchr3_iter(b':', b'-', b'.', &h[pos..limit])
+        .map(|k| pos + k)
+        .find_map(|p| {
+            let s = p.checked_sub(if h[p] == b'.' { 4 } else { 2 })?;
+            if s < pos {
+                return None;
+            }
+            if h[p] == b'.' {
+                (hex(h, s, 4) && hex(h, p + 1, 4) && one_of(h, p + 5, b".") && hex(h, p + 6, 4))
+                    .then_some((s, s + 14))
+            } else {
+                (hex(h, s, 2)
+                    && (0..5).all(|k| one_of(h, p + 3 * k, b":-") && hex(h, p + 1 + 3 * k, 2)))
+                .then_some((s, s + 17))
+            }
+        });
+    match (run, separated) {
+        (Some(k), Some((s, e))) if s < k => Some((s, e)),
+        (Some(k), _) => Some((k, k + 12)),
+        (None, separated) => separated,
+    }
+}
+
+/// The first offset from `pos` where twelve ASCII hex digits follow in a row: 64-byte blocks
+/// of SSE2 masks where available (a run is the AND of shifted masks), overlapping by eleven so
+/// that a run across two blocks is seen whole in the second.
+fn first_hex_run_12(h: &[u8], pos: usize) -> Option<usize> {
+    let mut s = pos;
+    #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+    while s + 16 <= h.len() {
+        let len = (h.len() - s).min(64);
+        // SAFETY: the function only needs SSE2, which this build enables (the `cfg` above).
+        let m = unsafe {
+            crate::detect::simd::mask64(&h[s..s + len], |v| crate::detect::simd::hex_digits(v))
+        };
+        // Bit k set when bits k to k + 11 of `m` are: 2, 4, 8, then 12 in a row.
+        let m2 = m & (m >> 1);
+        let m4 = m2 & (m2 >> 2);
+        let m8 = m4 & (m4 >> 4);
+        let m12 = m8 & (m4 >> 8);
+        if m12 != 0 {
+            return Some(s + m12.trailing_zeros() as usize);
         }
-        let b = a + count_hex(h, a, usize::MAX);
-        if b - a >= 12 {
-            return Some((a, a + 12));
+        if s + len == h.len() {
+            return None;
         }
-        if b - a >= 4
-            && one_of(h, b, b".")
-            && hex(h, b + 1, 4)
-            && one_of(h, b + 5, b".")
-            && hex(h, b + 6, 4)
-        {
-            return Some((b - 4, b + 10));
+        s += len - 11;
+    }
+    let mut run = 0;
+    for (i, b) in h.iter().enumerate().skip(s) {
+        run = if is_hex(b) { run + 1 } else { 0 };
+        if run == 12 {
+            return Some(i - 11);
         }
-        let s = b.wrapping_sub(2);
-        if b - a >= 2 && (0..5).all(|k| one_of(h, s + 2 + 3 * k, b":-") && hex(h, s + 3 + 3 * k, 2))
-        {
-            return Some((s, s + 17));
-        }
-        a = b;
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// The scanner before the block search, run by run: the reference.
+    fn mac_by_runs(h: &[u8], pos: usize) -> Option<(usize, usize)> {
+        let mut a = pos;
+        while a < h.len() {
+            if !is_hex(&h[a]) {
+                a += 1;
+                continue;
+            }
+            let b = a + count_hex(h, a, usize::MAX);
+            if b - a >= 12 {
+                return Some((a, a + 12));
+            }
+            if b - a >= 4
+                && one_of(h, b, b".")
+                && hex(h, b + 1, 4)
+                && one_of(h, b + 5, b".")
+                && hex(h, b + 6, 4)
+            {
+                return Some((b - 4, b + 10));
+            }
+            let s = b.wrapping_sub(2);
+            if b - a >= 2
+                && (0..5).all(|k| one_of(h, s + 2 + 3 * k, b":-") && hex(h, s + 3 + 3 * k, 2))
+            {
+                return Some((s, s + 17));
+            }
+            a = b;
+        }
+        None
+    }
+
+    /// A run of twelve is found at every offset, across the blocks' seams too, and eleven in a
+    /// row are not a run.
+    #[test]
+    fn a_run_of_twelve_is_found_wherever_it_lies() {
+        for at in 0..200 {
+            let mut h = vec![b'x'; at];
+            h.extend_from_slice(b"0123456789ab");
+            h.extend_from_slice(b"-xyz ");
+            assert_eq!(first_hex_run_12(&h, 0), Some(at), "at {at}");
+            assert_eq!(first_hex_run_12(&h, at + 1), None, "at {at}");
+            h[at + 11] = b'x';
+            assert_eq!(first_hex_run_12(&h, 0), None, "at {at}");
+        }
+    }
+
+    proptest! {
+        /// From any offset, the scanner finds what the run-by-run search finds.
+        #[test]
+        fn mac_finds_what_the_run_by_run_search_finds(
+            parts in proptest::collection::vec(
+                prop_oneof![
+                    "[0-9a-fA-F]{1,14}", Just(":".to_string()), Just("-".to_string()),
+                    Just(".".to_string()), "[g-z ]{1,3}", Just("地址".to_string()),
+                    "([0-9a-f]{2}[:-]){1,6}", "([0-9a-f]{4}\\.){1,3}",
+                ],
+                0..24,
+            ),
+            from in 0usize..120,
+        ) {
+            let h = parts.concat().into_bytes();
+            let from = from.min(h.len());
+            prop_assert_eq!(mac(&h, from), mac_by_runs(&h, from));
+        }
+    }
 }
