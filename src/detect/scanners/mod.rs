@@ -319,36 +319,75 @@ const fn vin_char(b: u8) -> bool {
 /// [`vin_char`] per byte value.
 static VIN_CHAR: [bool; 256] = byte_set!(b => vin_char(b));
 
-/// `[0-9A-HJ-NPR-Za-hj-npr-z]{17}`: the first 17 alphabet bytes in a row, from masks of 64
-/// bytes where SSE2 is available.
+/// `[0-9A-HJ-NPR-Za-hj-npr-z]{17}`: the first 17 alphabet bytes in a row.
 fn vin(h: &[u8], pos: usize) -> Option<(usize, usize)> {
+    first_run(h, pos, 17, RunClass::Vin).map(|k| (k, k + 17))
+}
+
+/// The bytes [`first_run`] looks for runs of.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum RunClass {
+    /// The VIN alphabet ([`vin_char`]).
+    Vin,
+    /// ASCII hex digits.
+    Hex,
+}
+
+impl RunClass {
+    #[inline]
+    fn holds(self, b: u8) -> bool {
+        match self {
+            RunClass::Vin => VIN_CHAR[b as usize],
+            RunClass::Hex => crate::detect::HEX_DIGIT[b as usize],
+        }
+    }
+
+    /// Bit `k` set when byte `k` of `block` (16 to 64 bytes) is in the class.
+    #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+    #[inline]
+    fn mask(self, block: &[u8]) -> u64 {
+        // SAFETY: the functions only need SSE2, which this build enables (the `cfg` above).
+        unsafe {
+            match self {
+                RunClass::Vin => sse2::vin_chars(block),
+                RunClass::Hex => sse2::hex_digits(block),
+            }
+        }
+    }
+}
+
+/// The first offset from `pos` where `n` bytes of `class` (2 to 48) follow in a row: from
+/// masks of 64-byte blocks where SSE2 is available (a run is the AND of shifted masks, the
+/// shift doubling up to `n`), blocks overlapping by `n - 1` so that a run across two blocks is
+/// seen whole in the second; byte by byte for the rest.
+pub(super) fn first_run(h: &[u8], pos: usize, n: usize, class: RunClass) -> Option<usize> {
+    debug_assert!((2..=48).contains(&n));
     let mut s = pos.min(h.len());
     #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
-    while s + 17 <= h.len() {
+    while s + n.max(16) <= h.len() {
         let len = (h.len() - s).min(64);
-        // SAFETY: the function only needs SSE2, which this build enables (the `cfg` above).
-        let m = unsafe { sse2::vin_chars(&h[s..s + len]) };
-        // Bit k set when bits k to k + 16 of `m` are: 2, 4, 8, 16, then 17 in a row.
-        let m2 = m & (m >> 1);
-        let m4 = m2 & (m2 >> 2);
-        let m8 = m4 & (m4 >> 4);
-        let m16 = m8 & (m8 >> 8);
-        let m17 = m16 & (m >> 16);
-        if m17 != 0 {
-            let k = s + m17.trailing_zeros() as usize;
-            return Some((k, k + 17));
+        let m = class.mask(&h[s..s + len]);
+        // Bit k of `run` set when bits k to k + have - 1 of `m` are.
+        let (mut run, mut have) = (m, 1);
+        while have < n {
+            let step = have.min(n - have);
+            run &= run >> step;
+            have += step;
+        }
+        if run != 0 {
+            return Some(s + run.trailing_zeros() as usize);
         }
         if s + len == h.len() {
             return None;
         }
         // The next block starts where a run not yet seen whole can start.
-        s += len - 16;
+        s += len - (n - 1);
     }
     let mut run = 0;
     for (i, &b) in h.iter().enumerate().skip(s) {
-        run = if VIN_CHAR[b as usize] { run + 1 } else { 0 };
-        if run == 17 {
-            return Some((i - 16, i + 1));
+        run = if class.holds(b) { run + 1 } else { 0 };
+        if run == n {
+            return Some(i + 1 - n);
         }
     }
     None
@@ -455,6 +494,13 @@ mod sse2 {
                 alnum,
             )
         })
+    }
+
+    /// Bit `k` set when `b[k]` is an ASCII hex digit, for 16 to 64 bytes.
+    #[inline]
+    #[target_feature(enable = "sse2")]
+    pub(super) fn hex_digits(b: &[u8]) -> u64 {
+        mask64(b, |v| crate::detect::simd::hex_digits(v))
     }
 
     /// Bit `k` set when `b[k]` leads a three-byte character (E0..EF) and `b[k + 3]` is an
@@ -686,6 +732,27 @@ fn e164(h: &[u8], pos: usize) -> Option<(usize, usize)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A run is found at every offset, across the blocks' seams too, and one byte short of a
+    /// run is not one.
+    #[test]
+    fn a_run_is_found_wherever_it_lies() {
+        for (class, run) in [
+            (RunClass::Hex, &b"0123456789ab"[..]),
+            (RunClass::Vin, &b"LSVAB2188E2100001"[..]),
+        ] {
+            let n = run.len();
+            for at in 0..200 {
+                let mut h = vec![b'-'; at];
+                h.extend_from_slice(run);
+                h.extend_from_slice(b"-iox ");
+                assert_eq!(first_run(&h, 0, n, class), Some(at), "{class:?} at {at}");
+                assert_eq!(first_run(&h, at + 1, n, class), None, "{class:?} at {at}");
+                h[at + n - 1] = b'-';
+                assert_eq!(first_run(&h, 0, n, class), None, "{class:?} at {at}");
+            }
+        }
+    }
     use proptest::prelude::*;
 
     /// The regex the engine would build for `patterns`.

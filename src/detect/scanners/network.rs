@@ -1,6 +1,6 @@
 //! Scanners for network identifiers: IPv4, IPv6 and MAC addresses.
 
-use super::{count_digits, count_while, leftmost, one_of};
+use super::{count_digits, count_while, first_run, leftmost, one_of, RunClass};
 
 /// True for an ASCII hex digit.
 #[inline]
@@ -91,7 +91,7 @@ pub(super) fn ipv6(h: &[u8], pos: usize) -> Option<(usize, usize)> {
 /// separator does; separators are found with `memchr`, the run with block masks.
 pub(super) fn mac(h: &[u8], pos: usize) -> Option<(usize, usize)> {
     let pos = pos.min(h.len());
-    let run = first_hex_run_12(h, pos);
+    let run = first_run(h, pos, 12, RunClass::Hex);
     // A separator's match starts at most four bytes before it: past `run + 4`, none is earlier.
     let limit = run.map_or(h.len(), |k| (k + 4).min(h.len()));
     let separated = memchr::memchr3_iter(b':', b'-', b'.', &h[pos..limit])
@@ -115,41 +115,6 @@ pub(super) fn mac(h: &[u8], pos: usize) -> Option<(usize, usize)> {
         (Some(k), _) => Some((k, k + 12)),
         (None, separated) => separated,
     }
-}
-
-/// The first offset from `pos` where twelve ASCII hex digits follow in a row: 64-byte blocks
-/// of SSE2 masks where available (a run is the AND of shifted masks), overlapping by eleven so
-/// that a run across two blocks is seen whole in the second.
-fn first_hex_run_12(h: &[u8], pos: usize) -> Option<usize> {
-    let mut s = pos;
-    #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
-    while s + 16 <= h.len() {
-        let len = (h.len() - s).min(64);
-        // SAFETY: the function only needs SSE2, which this build enables (the `cfg` above).
-        let m = unsafe {
-            crate::detect::simd::mask64(&h[s..s + len], |v| crate::detect::simd::hex_digits(v))
-        };
-        // Bit k set when bits k to k + 11 of `m` are: 2, 4, 8, then 12 in a row.
-        let m2 = m & (m >> 1);
-        let m4 = m2 & (m2 >> 2);
-        let m8 = m4 & (m4 >> 4);
-        let m12 = m8 & (m4 >> 8);
-        if m12 != 0 {
-            return Some(s + m12.trailing_zeros() as usize);
-        }
-        if s + len == h.len() {
-            return None;
-        }
-        s += len - 11;
-    }
-    let mut run = 0;
-    for (i, b) in h.iter().enumerate().skip(s) {
-        run = if is_hex(b) { run + 1 } else { 0 };
-        if run == 12 {
-            return Some(i - 11);
-        }
-    }
-    None
 }
 
 #[cfg(test)]
@@ -186,21 +151,6 @@ mod tests {
             a = b;
         }
         None
-    }
-
-    /// A run of twelve is found at every offset, across the blocks' seams too, and eleven in a
-    /// row are not a run.
-    #[test]
-    fn a_run_of_twelve_is_found_wherever_it_lies() {
-        for at in 0..200 {
-            let mut h = vec![b'x'; at];
-            h.extend_from_slice(b"0123456789ab");
-            h.extend_from_slice(b"-xyz ");
-            assert_eq!(first_hex_run_12(&h, 0), Some(at), "at {at}");
-            assert_eq!(first_hex_run_12(&h, at + 1), None, "at {at}");
-            h[at + 11] = b'x';
-            assert_eq!(first_hex_run_12(&h, 0), None, "at {at}");
-        }
     }
 
     proptest! {
