@@ -1219,7 +1219,7 @@ impl Block {
 /// [`Block::scan`] for a block of 16 bytes or more, sixteen bytes per step.
 #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
 mod sse2 {
-    use super::super::simd::{digits_and_alnum, in_range, load, mask64};
+    use super::super::simd::{digits_and_alnum, hex_letters, in_range, load, mask64};
     use super::{Block, AT, COLON, DOT, HIGH, PLUS, SPACE, UPPER};
     use std::arch::x86_64::*;
 
@@ -1258,9 +1258,7 @@ mod sse2 {
             digits |= mask(is_digit);
             alnum |= mask(is_alnum);
             if ALL {
-                // `| 0x20` lower-cases letters and maps no other byte into a-f.
-                let hex_letter = in_range(_mm_or_si128(v, _mm_set1_epi8(0x20)), b'a', 5);
-                hex |= mask(_mm_or_si128(is_digit, hex_letter));
+                hex |= mask(_mm_or_si128(is_digit, hex_letters(v)));
             }
             // The at sign is first.
             for (k, &b) in singles.iter().enumerate().skip(usize::from(!ALL)) {

@@ -29,9 +29,14 @@ pub(crate) fn digits_and_alnum(v: __m128i) -> (__m128i, __m128i) {
 /// ASCII hex digits as a byte mask.
 #[target_feature(enable = "sse2")]
 pub(crate) fn hex_digits(v: __m128i) -> __m128i {
+    _mm_or_si128(in_range(v, b'0', 9), hex_letters(v))
+}
+
+/// The letters a-f and A-F as a byte mask.
+#[target_feature(enable = "sse2")]
+pub(crate) fn hex_letters(v: __m128i) -> __m128i {
     // `| 0x20` lower-cases letters and maps no other byte into a-f.
-    let letter = in_range(_mm_or_si128(v, _mm_set1_epi8(0x20)), b'a', 5);
-    _mm_or_si128(in_range(v, b'0', 9), letter)
+    in_range(_mm_or_si128(v, _mm_set1_epi8(0x20)), b'a', 5)
 }
 
 /// Bit `k` set when `class` marks byte `k` of `bytes` (16 to 64 of them), sixteen bytes per
