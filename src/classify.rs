@@ -27,7 +27,6 @@
 use serde::{Deserialize, Serialize};
 
 use crate::detect::{hints, mask, DetectorSet, Engine, Match, Sensitivity};
-use crate::transformed::Written;
 
 mod pool;
 mod rules;
@@ -553,7 +552,7 @@ impl ColumnClassifier {
             self.rules.value(v);
         }
         if self.buf.is_empty() {
-            if crate::transformed::written_by_datawarden_bytes(v) == Some(Written::Mask) {
+            if crate::transformed::is_mask_bytes(v) {
                 self.transformed += 1;
             }
             return;

@@ -52,20 +52,11 @@ pub fn written_by_datawarden(value: &str) -> Option<Written> {
     }
 }
 
-/// [`written_by_datawarden`] for raw bytes (as a scan reads them): values that hold no `*` and
-/// start with neither prefix (almost all) are answered without a UTF-8 check. A value starting
-/// with what may be a non-ASCII space (lead bytes C2, E1-E3: U+00A0, U+3000, ...) takes the full
-/// check, which trims Unicode whitespace.
-pub fn written_by_datawarden_bytes(value: &[u8]) -> Option<Written> {
-    envelope_or_pseudonym_bytes(value).or_else(|| {
-        memchr::memchr(MASK as u8, value)?;
-        let text = std::str::from_utf8(value).ok()?;
-        is_mask(text.trim()).then_some(Written::Mask)
-    })
-}
-
-/// [`written_by_datawarden_bytes`] but for masks: an envelope or a pseudonym, found from the
-/// prefixes (no search through the value), for a caller that asks about masks only later.
+/// [`written_by_datawarden`] for raw bytes (as a scan reads them), without the masks: an
+/// envelope or a pseudonym, found from the prefixes. Values starting with neither (almost all)
+/// are answered without a UTF-8 check; a value starting with what may be a non-ASCII space (lead
+/// bytes C2, E1-E3: U+00A0, U+3000, ...) takes the full check, which trims Unicode whitespace.
+/// Masks are asked about apart ([`is_mask_bytes`]), where nothing else answered.
 pub fn envelope_or_pseudonym_bytes(value: &[u8]) -> Option<Written> {
     let v = value.trim_ascii_start();
     let marked = v.starts_with(ENVELOPE_PREFIX.as_bytes())
@@ -78,6 +69,13 @@ pub fn envelope_or_pseudonym_bytes(value: &[u8]) -> Option<Written> {
         .ok()
         .and_then(written_by_datawarden)
         .filter(|w| *w != Written::Mask)
+}
+
+/// [`is_mask`] for raw bytes, leading and trailing whitespace ignored: values without `*` are
+/// answered without a UTF-8 check.
+pub fn is_mask_bytes(value: &[u8]) -> bool {
+    memchr::memchr(MASK as u8, value).is_some()
+        && std::str::from_utf8(value).is_ok_and(|text| is_mask(text.trim()))
 }
 
 /// True when `value` has the shape of an encryption envelope.
@@ -160,14 +158,12 @@ mod tests {
             "\u{a0}5 * 3",
         ] {
             let want = written_by_datawarden(v);
-            assert_eq!(written_by_datawarden_bytes(v.as_bytes()), want, "{v:?}");
-            assert_eq!(
-                envelope_or_pseudonym_bytes(v.as_bytes()),
-                want.filter(|w| *w != Written::Mask),
-                "{v:?}"
-            );
+            let bytes = envelope_or_pseudonym_bytes(v.as_bytes())
+                .or_else(|| is_mask_bytes(v.as_bytes()).then_some(Written::Mask));
+            assert_eq!(bytes, want, "{v:?}");
         }
-        assert_eq!(written_by_datawarden_bytes(b"\xff**"), None);
+        assert!(!is_mask_bytes(b"\xff**"));
+        assert_eq!(envelope_or_pseudonym_bytes(b"\xc2dw1:"), None);
     }
 
     #[test]
