@@ -321,7 +321,7 @@ static VIN_CHAR: [bool; 256] = byte_set!(b => vin_char(b));
 
 /// `[0-9A-HJ-NPR-Za-hj-npr-z]{17}`: the first 17 alphabet bytes in a row.
 fn vin(h: &[u8], pos: usize) -> Option<(usize, usize)> {
-    first_run(h, pos, 17, RunClass::Vin).map(|k| (k, k + 17))
+    first_run::<17>(h, pos, RunClass::Vin).map(|k| (k, k + 17))
 }
 
 /// The bytes [`first_run`] looks for runs of.
@@ -356,12 +356,13 @@ impl RunClass {
     }
 }
 
-/// The first offset from `pos` where `n` bytes of `class` (2 to 48) follow in a row: from
+/// The first offset from `pos` where `N` bytes of `class` (2 to 48) follow in a row: from
 /// masks of 64-byte blocks where SSE2 is available (a run is the AND of shifted masks, the
-/// shift doubling up to `n`), blocks overlapping by `n - 1` so that a run across two blocks is
+/// shift doubling up to `N`, unrolled), blocks overlapping by `N - 1` so that a run across two blocks is
 /// seen whole in the second; byte by byte for the rest.
-pub(super) fn first_run(h: &[u8], pos: usize, n: usize, class: RunClass) -> Option<usize> {
-    debug_assert!((2..=48).contains(&n));
+pub(super) fn first_run<const N: usize>(h: &[u8], pos: usize, class: RunClass) -> Option<usize> {
+    const { assert!(N >= 2 && N <= 48) };
+    let n = N;
     let mut s = pos.min(h.len());
     #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
     while s + n.max(16) <= h.len() {
@@ -737,6 +738,10 @@ mod tests {
     /// run is not one.
     #[test]
     fn a_run_is_found_wherever_it_lies() {
+        let first = |h: &[u8], pos, class| match class {
+            RunClass::Hex => first_run::<12>(h, pos, class),
+            RunClass::Vin => first_run::<17>(h, pos, class),
+        };
         for (class, run) in [
             (RunClass::Hex, &b"0123456789ab"[..]),
             (RunClass::Vin, &b"LSVAB2188E2100001"[..]),
@@ -746,10 +751,10 @@ mod tests {
                 let mut h = vec![b'-'; at];
                 h.extend_from_slice(run);
                 h.extend_from_slice(b"-iox ");
-                assert_eq!(first_run(&h, 0, n, class), Some(at), "{class:?} at {at}");
-                assert_eq!(first_run(&h, at + 1, n, class), None, "{class:?} at {at}");
+                assert_eq!(first(&h, 0, class), Some(at), "{class:?} at {at}");
+                assert_eq!(first(&h, at + 1, class), None, "{class:?} at {at}");
                 h[at + n - 1] = b'-';
-                assert_eq!(first_run(&h, 0, n, class), None, "{class:?} at {at}");
+                assert_eq!(first(&h, 0, class), None, "{class:?} at {at}");
             }
         }
     }

@@ -91,7 +91,7 @@ pub(super) fn ipv6(h: &[u8], pos: usize) -> Option<(usize, usize)> {
 /// separator does; separators are found with `memchr`, the run with block masks.
 pub(super) fn mac(h: &[u8], pos: usize) -> Option<(usize, usize)> {
     let pos = pos.min(h.len());
-    let run = first_run(h, pos, 12, RunClass::Hex);
+    let run = first_run::<12>(h, pos, RunClass::Hex);
     // A separator's match starts at most four bytes before it: past `run + 4`, none is earlier.
     let limit = run.map_or(h.len(), |k| (k + 4).min(h.len()));
     let separated = memchr::memchr3_iter(b':', b'-', b'.', &h[pos..limit])
