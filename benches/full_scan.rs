@@ -73,15 +73,29 @@ fn cpu_secs(comm: &str) -> (f64, f64) {
     (own, server)
 }
 
-/// Runs `f`, printing the CPU seconds it cost this process and the server (`comm`).
+/// Idle CPU seconds of the whole machine so far (all cores), from /proc/stat; 0 where unreadable.
+fn idle_secs() -> f64 {
+    std::fs::read_to_string("/proc/stat")
+        .ok()
+        .and_then(|s| {
+            let cpu = s.lines().next()?.to_string();
+            cpu.split_whitespace().nth(4)?.parse::<f64>().ok()
+        })
+        .map_or(0.0, |t| t / 100.0)
+}
+
+/// Runs `f`, printing the CPU seconds it cost this process and the server (`comm`), and the
+/// seconds the machine's cores stood idle meanwhile.
 async fn with_cpu<T>(what: &str, comm: &str, f: impl std::future::Future<Output = T>) -> T {
     let (a, b) = cpu_secs(comm);
+    let idle = idle_secs();
     let out = f.await;
     let (c, d) = cpu_secs(comm);
     println!(
-        "    {what}: CPU {:.2} s here, {:.2} s in {comm}",
+        "    {what}: CPU {:.2} s here, {:.2} s in {comm}; cores idle {:.2} s",
         c - a,
-        d - b
+        d - b,
+        idle_secs() - idle
     );
     out
 }

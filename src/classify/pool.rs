@@ -1,20 +1,20 @@
 //! A table's column classifiers on worker threads, fed rows in batches, so that detection runs
 //! beside the read (the async task only copies rows) and on every core.
 //!
-//! Rows are copied into a batch; a full batch goes to every worker, each observing its own
-//! columns. Which worker observes which column is decided per batch from the time each column
-//! has taken so far (longest first, to the least loaded worker), so one expensive free-text
-//! column does not leave the other cores idle. A column's batches are observed in order
-//! whichever worker takes them (each waits for the column's previous batch), so a column's
-//! report is the one a single thread would give.
+//! Rows are copied into a batch; a full batch joins the batches in flight. The unit of work is
+//! one column of one batch: an idle worker takes the column whose next batch is the oldest in
+//! flight (of those, the column that has taken longest so far), so no worker waits while another
+//! has work queued, and one expensive free-text column does not leave the other cores idle. A
+//! column observes its batches in order, one at a time, so its report is the one a single thread
+//! would give.
 //!
-//! Memory is bounded: a worker holds at most [`QUEUED`] batches besides the one it observes,
-//! and [`ColumnPool::push`] waits (blocking the calling thread) while a worker is that far
-//! behind. A worker that panics stops the others (none waits for a batch it will never
-//! observe), and [`ColumnPool::finish`] raises its panic.
+//! Memory is bounded: at most [`IN_FLIGHT`] batches beyond one per worker are held, and
+//! [`ColumnPool::push`] waits (blocking the calling thread) until every column has observed the
+//! oldest one. A worker that panics stops the others and the reader (none waits for work that
+//! will never be done), and [`ColumnPool::finish`] raises its panic.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::mpsc::{sync_channel, SyncSender};
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::Instant;
@@ -25,24 +25,22 @@ use super::ColumnClassifier;
 const BATCH_ROWS: usize = 2048;
 /// ...or this many bytes of values, whichever comes first.
 const BATCH_BYTES: usize = 512 << 10;
-/// Batches waiting per worker.
-const QUEUED: usize = 2;
+/// Batches in flight besides one per worker.
+const IN_FLIGHT: usize = 3;
 /// A column reads the clock every this many values or [`CLOCK_BYTES`], not per value.
 const CLOCK_VALUES: u32 = 64;
 const CLOCK_BYTES: usize = 64 << 10;
 
 /// Copied rows: `cells[row * width + column]` spans `bytes`, `None` for NULL.
 struct Batch {
-    seq: u64,
     width: usize,
     bytes: Vec<u8>,
     cells: Vec<Option<(usize, usize)>>,
 }
 
 impl Batch {
-    fn new(seq: u64, width: usize) -> Batch {
+    fn new(width: usize) -> Batch {
         Batch {
-            seq,
             width,
             bytes: Vec::new(),
             cells: Vec::new(),
@@ -58,41 +56,87 @@ impl Batch {
     }
 }
 
-/// One column: its classifier, the batches it has observed, and its detection budget.
+/// One column: its classifier and its detection budget.
 struct Column {
     classifier: ColumnClassifier,
-    /// Batches observed so far (the `seq` of the next one it takes).
-    done: u64,
     out_of_time: bool,
     values_unchecked: u32,
     bytes_unchecked: usize,
 }
 
-/// A column, the signal that its next batch may be observed, and the time spent observing it
-/// (read for the next batch's assignment without waiting for the column's lock, which a worker
-/// holds for a whole batch).
-struct Slot {
-    column: Mutex<Column>,
-    turn: Condvar,
-    nanos: AtomicU64,
+/// The work: batches in flight and how far each column has come through them.
+#[derive(Default)]
+struct Work {
+    /// Batches handed over that some column has not observed yet, oldest first.
+    batches: VecDeque<Arc<Batch>>,
+    /// The number of the oldest batch in `batches` (batches are numbered from 0).
+    first: u64,
+    /// Per column: the number of the next batch it observes.
+    next: Vec<u64>,
+    /// Per column: whether a worker is observing it now.
+    busy: Vec<bool>,
+    /// No batch will be handed over any more.
+    closed: bool,
+    /// A worker panicked or the pool was dropped: nobody waits for anything any more.
+    failed: bool,
 }
 
-/// What the workers share: the columns, and whether a worker panicked.
+impl Work {
+    /// The column an idle worker should observe next: of the columns free to go on, the one
+    /// furthest behind, then the one that has taken longest so far.
+    fn pick(&self, nanos: &[AtomicU64]) -> Option<usize> {
+        let end = self.first + self.batches.len() as u64;
+        (0..self.next.len())
+            .filter(|&c| !self.busy[c] && self.next[c] < end)
+            .min_by_key(|&c| {
+                (
+                    self.next[c],
+                    std::cmp::Reverse(nanos[c].load(Ordering::Relaxed)),
+                )
+            })
+    }
+
+    /// Drops the batches every column has observed; true when any was dropped.
+    fn release(&mut self) -> bool {
+        let done = self.next.iter().copied().min().unwrap_or(u64::MAX);
+        let mut released = false;
+        while self.first < done && self.batches.pop_front().is_some() {
+            self.first += 1;
+            released = true;
+        }
+        released
+    }
+
+    /// True when nothing is left to observe and nothing more will come.
+    fn finished(&self) -> bool {
+        self.failed || (self.closed && self.batches.is_empty())
+    }
+}
+
+/// What the workers and the reader share.
 #[derive(Default)]
 struct Shared {
-    slots: Vec<Slot>,
-    failed: AtomicBool,
+    work: Mutex<Work>,
+    /// Signalled when a column may go on (a batch arrived, a column was released) or the work
+    /// ended.
+    ready: Condvar,
+    /// Signalled when a batch was released or the pool failed.
+    room: Condvar,
+    columns: Vec<Mutex<Column>>,
+    /// Time each column has taken so far.
+    nanos: Vec<AtomicU64>,
 }
 
 impl Shared {
-    /// Marks the pool failed and wakes every worker waiting for a column's turn.
+    fn work(&self) -> MutexGuard<'_, Work> {
+        self.work.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Marks the pool failed and wakes every waiter.
     fn fail(&self) {
-        self.failed.store(true, Ordering::SeqCst);
-        for slot in &self.slots {
-            // Taken so that no waiter misses the wake-up between its check and its wait.
-            drop(lock(slot));
-            slot.turn.notify_all();
-        }
+        self.work().failed = true;
+        self.ready.notify_all();
+        self.room.notify_all();
     }
 }
 
@@ -107,18 +151,13 @@ impl Drop for FailOnPanic<'_> {
     }
 }
 
-/// The columns a worker observes in one batch.
-struct Job {
-    batch: Arc<Batch>,
-    columns: Vec<usize>,
-}
-
 /// Column classifiers observing rows on worker threads (see the module docs).
 pub struct ColumnPool {
     shared: Arc<Shared>,
-    senders: Vec<SyncSender<Job>>,
     workers: Vec<JoinHandle<()>>,
     batch: Batch,
+    /// Batches held at most.
+    limit: usize,
 }
 
 impl ColumnPool {
@@ -127,47 +166,39 @@ impl ColumnPool {
     /// but not searched ([`ColumnClassifier::skip`]).
     pub fn start(classifiers: Vec<ColumnClassifier>, threads: usize, deadline: Instant) -> Self {
         let width = classifiers.len();
-        let slots: Vec<Slot> = classifiers
-            .into_iter()
-            .map(|classifier| Slot {
-                column: Mutex::new(Column {
-                    classifier,
-                    done: 0,
-                    out_of_time: false,
-                    // The first value reads the clock.
-                    values_unchecked: CLOCK_VALUES,
-                    bytes_unchecked: 0,
-                }),
-                turn: Condvar::new(),
-                nanos: AtomicU64::new(0),
-            })
-            .collect();
         let shared = Arc::new(Shared {
-            slots,
-            failed: AtomicBool::new(false),
+            work: Mutex::new(Work {
+                next: vec![0; width],
+                busy: vec![false; width],
+                ..Work::default()
+            }),
+            ready: Condvar::new(),
+            room: Condvar::new(),
+            columns: classifiers
+                .into_iter()
+                .map(|classifier| {
+                    Mutex::new(Column {
+                        classifier,
+                        out_of_time: false,
+                        // The first value reads the clock.
+                        values_unchecked: CLOCK_VALUES,
+                        bytes_unchecked: 0,
+                    })
+                })
+                .collect(),
+            nanos: (0..width).map(|_| AtomicU64::new(0)).collect(),
         });
         let threads = threads.max(1).min(width);
-        let (mut senders, mut workers) = (Vec::new(), Vec::new());
+        let mut workers = Vec::new();
         for _ in 0..threads {
-            let (tx, rx) = sync_channel::<Job>(QUEUED);
             let shared = Arc::clone(&shared);
             let worker = std::thread::Builder::new()
                 .name("dw-classify".into())
-                .spawn(move || {
-                    let _fail = FailOnPanic(&shared);
-                    for job in rx {
-                        for &c in &job.columns {
-                            observe(&shared, &job.batch, c, deadline);
-                        }
-                    }
-                });
+                .spawn(move || work(&shared, deadline));
             // Out of threads (a process or cgroup limit): fewer workers will do; none at all
             // leaves nothing to classify with.
             match worker {
-                Ok(worker) => {
-                    senders.push(tx);
-                    workers.push(worker);
-                }
+                Ok(worker) => workers.push(worker),
                 Err(e) if !workers.is_empty() => {
                     tracing::warn!(error = %e, started = workers.len(), "classifier threads");
                     break;
@@ -177,9 +208,9 @@ impl ColumnPool {
         }
         ColumnPool {
             shared,
-            senders,
+            limit: workers.len() + IN_FLIGHT,
             workers,
-            batch: Batch::new(0, width),
+            batch: Batch::new(width),
         }
     }
 
@@ -201,37 +232,44 @@ impl ColumnPool {
         }
     }
 
-    /// Gives the current batch to the workers, each its share of the columns.
+    /// Adds the current batch to the batches in flight, first waiting for room; a failed pool
+    /// (or one without workers) drops it.
     fn hand_over(&mut self) {
-        if self.batch.cells.is_empty() {
+        let width = self.batch.width;
+        let batch = std::mem::replace(&mut self.batch, Batch::new(width));
+        if batch.cells.is_empty() || self.workers.is_empty() {
             return;
         }
-        let next = Batch::new(self.batch.seq + 1, self.batch.width);
-        let batch = Arc::new(std::mem::replace(&mut self.batch, next));
-        let nanos: Vec<u64> = self
-            .shared
-            .slots
-            .iter()
-            .map(|s| s.nanos.load(Ordering::Relaxed))
-            .collect();
-        for (tx, columns) in self.senders.iter().zip(assign(&nanos, self.senders.len())) {
-            if columns.is_empty() {
-                continue;
-            }
-            let job = Job {
-                batch: Arc::clone(&batch),
-                columns,
-            };
-            // A worker stops receiving only by panicking, which fails the pool; `finish`
-            // raises that panic.
-            let _ = tx.send(job);
+        let mut work = self.shared.work();
+        while work.batches.len() >= self.limit && !work.failed {
+            work = self
+                .shared
+                .room
+                .wait(work)
+                .unwrap_or_else(|p| p.into_inner());
         }
+        if work.failed {
+            return;
+        }
+        work.batches.push_back(Arc::new(batch));
+        drop(work);
+        self.shared.ready.notify_all();
+    }
+
+    /// Stops taking batches and wakes the workers so that they end when the work is done.
+    fn close(&self, failed: bool) {
+        let mut work = self.shared.work();
+        work.closed = true;
+        work.failed |= failed;
+        drop(work);
+        self.shared.ready.notify_all();
+        self.shared.room.notify_all();
     }
 
     /// Observes what is left, stops the workers and returns the classifiers in column order.
     pub fn finish(mut self) -> Vec<ColumnClassifier> {
         self.hand_over();
-        self.senders.clear();
+        self.close(false);
         for w in std::mem::take(&mut self.workers) {
             if let Err(panic) = w.join() {
                 std::panic::resume_unwind(panic);
@@ -240,14 +278,9 @@ impl ColumnPool {
         let shared = std::mem::take(&mut self.shared);
         let shared = Arc::try_unwrap(shared).unwrap_or_else(|_| unreachable!("workers joined"));
         shared
-            .slots
+            .columns
             .into_iter()
-            .map(|s| {
-                s.column
-                    .into_inner()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .classifier
-            })
+            .map(|c| c.into_inner().unwrap_or_else(|p| p.into_inner()).classifier)
             .collect()
     }
 }
@@ -255,29 +288,46 @@ impl ColumnPool {
 impl Drop for ColumnPool {
     /// A pool dropped without [`ColumnPool::finish`] (the read failed) stops its workers.
     fn drop(&mut self) {
-        self.senders.clear();
+        if self.workers.is_empty() {
+            return;
+        }
+        self.close(true);
         for w in self.workers.drain(..) {
             let _ = w.join();
         }
     }
 }
 
-/// The column's lock; a worker that panicked leaves the classifier as it was.
-fn lock(slot: &Slot) -> MutexGuard<'_, Column> {
-    slot.column.lock().unwrap_or_else(|p| p.into_inner())
-}
-
-/// Observes column `c` of `batch`, after the column's previous batches; nothing once the pool
-/// failed.
-fn observe(shared: &Shared, batch: &Batch, c: usize, deadline: Instant) {
-    let slot = &shared.slots[c];
-    let mut col = lock(slot);
-    while col.done != batch.seq {
-        if shared.failed.load(Ordering::SeqCst) {
+/// A worker: observes one column of one batch at a time until the work is finished.
+fn work(shared: &Shared, deadline: Instant) {
+    let _fail = FailOnPanic(shared);
+    let mut work = shared.work();
+    loop {
+        if work.finished() {
             return;
         }
-        col = slot.turn.wait(col).unwrap_or_else(|p| p.into_inner());
+        let Some(c) = work.pick(&shared.nanos) else {
+            work = shared.ready.wait(work).unwrap_or_else(|p| p.into_inner());
+            continue;
+        };
+        work.busy[c] = true;
+        let batch = Arc::clone(&work.batches[(work.next[c] - work.first) as usize]);
+        drop(work);
+        observe(shared, &batch, c, deadline);
+        work = shared.work();
+        work.busy[c] = false;
+        work.next[c] += 1;
+        if work.release() {
+            shared.room.notify_one();
+        }
+        // Column `c` may go on, and the end may have come: let the others look.
+        shared.ready.notify_all();
     }
+}
+
+/// Observes column `c` of `batch` (its next batch).
+fn observe(shared: &Shared, batch: &Batch, c: usize, deadline: Instant) {
+    let mut col = shared.columns[c].lock().unwrap_or_else(|p| p.into_inner());
     let started = Instant::now();
     for row in 0..batch.rows() {
         let value = batch.value(row, c);
@@ -293,25 +343,7 @@ fn observe(shared: &Shared, batch: &Batch, c: usize, deadline: Instant) {
             col.classifier.observe(value);
         }
     }
-    slot.nanos
-        .fetch_add(started.elapsed().as_nanos() as u64, Ordering::Relaxed);
-    col.done += 1;
-    drop(col);
-    slot.turn.notify_all();
-}
-
-/// Columns per worker: longest-running first, each to the worker with the least time so far.
-fn assign(nanos: &[u64], workers: usize) -> Vec<Vec<usize>> {
-    let mut order: Vec<usize> = (0..nanos.len()).collect();
-    order.sort_by_key(|&c| std::cmp::Reverse(nanos[c]));
-    let mut load = vec![0u64; workers];
-    let mut out = vec![Vec::new(); workers];
-    for c in order {
-        let w = (0..workers).min_by_key(|&w| load[w]).unwrap_or(0);
-        load[w] += nanos[c].max(1);
-        out[w].push(c);
-    }
-    out
+    shared.nanos[c].fetch_add(started.elapsed().as_nanos() as u64, Ordering::Relaxed);
 }
 
 #[cfg(test)]
@@ -390,9 +422,29 @@ mod tests {
     }
 
     #[test]
-    fn longest_columns_spread_over_workers() {
-        assert_eq!(assign(&[1, 9, 5, 4], 2), vec![vec![1, 0], vec![2, 3]]);
-        assert_eq!(assign(&[0, 0, 0], 2), vec![vec![0, 2], vec![1]]);
+    fn an_idle_worker_takes_the_column_furthest_behind_then_the_slowest() {
+        let nanos: Vec<AtomicU64> = [1, 9, 5, 4].into_iter().map(AtomicU64::new).collect();
+        let mut work = Work {
+            batches: (0..3).map(|_| Arc::new(Batch::new(4))).collect(),
+            first: 7,
+            next: vec![8, 8, 7, 10],
+            busy: vec![false; 4],
+            ..Work::default()
+        };
+        // Column 2 is furthest behind; column 3 has observed every batch in flight.
+        assert_eq!(work.pick(&nanos), Some(2));
+        work.busy[2] = true;
+        // Columns 0 and 1 are as far: the slower one (1) first.
+        assert_eq!(work.pick(&nanos), Some(1));
+        work.busy[1] = true;
+        assert_eq!(work.pick(&nanos), Some(0));
+        work.busy[0] = true;
+        assert_eq!(work.pick(&nanos), None);
+        // Batch 7 is released once column 2 has observed it, not before.
+        assert!(!work.release());
+        work.next[2] = 8;
+        assert!(work.release());
+        assert_eq!((work.first, work.batches.len()), (8, 2));
     }
 
     #[test]
@@ -404,14 +456,14 @@ mod tests {
     }
 
     #[test]
-    fn a_failed_pool_never_waits_for_a_batch() {
+    fn a_failed_pool_never_waits_for_room() {
         let far = Instant::now() + Duration::from_secs(3600);
-        let pool = ColumnPool::start(classifiers(), 1, far);
+        let mut pool = ColumnPool::start(classifiers(), 1, far);
         pool.shared.fail();
-        // Batch 5 of column 0 would wait for batches 0-4, which no worker will observe.
-        let mut batch = Batch::new(5, 3);
-        batch.cells.extend([None, None, None]);
-        observe(&pool.shared, &batch, 0, far);
+        // Far more batches than fit in flight: pushing must not wait for a worker that stopped.
+        for _ in 0..(pool.limit + 3) * BATCH_ROWS {
+            pool.push(&[Some(b"13912345678"), None, None]);
+        }
         let reports = pool.finish();
         assert_eq!(reports.len(), 3);
     }
