@@ -12,7 +12,8 @@
 //! lifted so that no value goes unsearched. Databases are uniquely named and dropped at the end.
 //!
 //! cargo bench --bench full_scan            (DW_BENCH_ONLY=pg or =mysql for one server)
-//! `DW_BENCH_THREADS=n` sets `[scan] detect_threads` (default: one per core).
+//! `DW_BENCH_THREADS=n` sets `[scan] detect_threads` (default: one per core). The bench runs on
+//! a current-thread runtime, as the command-line `scan` does.
 //! `DW_BENCH_NO_TIMESTAMP=1` (PostgreSQL) leaves out `created_at`, a column the scan does not
 //! search and so reads only for NULLs: every column left is read and searched.
 
@@ -405,7 +406,8 @@ async fn bench_mysql(engine: &Engine, rows: i64, rounds: usize) {
         .unwrap();
 }
 
-#[tokio::main]
+/// On one thread, as the command-line `scan` runs (`src/main.rs`).
+#[tokio::main(flavor = "current_thread")]
 async fn main() {
     let rows: i64 = std::env::var("DW_BENCH_ROWS")
         .ok()

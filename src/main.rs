@@ -40,10 +40,17 @@ fn main() -> ExitCode {
     quiet_on_broken_pipe();
     let args = Cli::parse();
     cli::logging::init(args.log_format);
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    // The daemon serves HTTP while its jobs run: a thread per core. A command runs one task
+    // (a scan's tables take turns on it; detection has threads of its own), which one thread
+    // drives with no hand-over between the thread that polls the sockets and the one that reads
+    // them: a full scan reads about 6 % faster than on the multi-threaded runtime.
+    let runtime = match args.command {
+        Command::Run(_) => tokio::runtime::Builder::new_multi_thread(),
+        _ => tokio::runtime::Builder::new_current_thread(),
+    }
+    .enable_all()
+    .build();
+    let runtime = match runtime {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");

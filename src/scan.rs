@@ -540,9 +540,9 @@ impl TableRun<'_> {
             if !s.resumed.is_empty() {
                 let errors = scrub(s.resumed.join("; "), self.secrets);
                 tracing::warn!(source = %self.source, table = %table.table, %errors,
-                    "full read interrupted; it resumed after the last key read");
+                    "full read interrupted; it resumed after the last row read");
                 resumed = Some(format!(
-                    "read resumed {} time(s) after the last key read: {errors}",
+                    "read resumed {} time(s) after the last row read: {errors}",
                     s.resumed.len()
                 ));
             }

@@ -22,7 +22,7 @@ use std::time::Instant;
 use super::ColumnClassifier;
 
 /// A batch is handed over at this many rows...
-const BATCH_ROWS: usize = 2048;
+const BATCH_ROWS: usize = 4096;
 /// ...or this many bytes of values, whichever comes first.
 const BATCH_BYTES: usize = 512 << 10;
 /// Batches in flight besides one per worker.
