@@ -562,6 +562,36 @@ async fn mariadb_streamed_ranges_read_every_row_once() {
     same_rows_every_way(&src, "unique_nn", 5).await;
     same_rows_every_way(&src, "keyless", 3).await;
     same_rows_every_way(&src, "bin_key", 4).await;
+    // The values came through as they are.
+    let t = table(&src, "composite").await;
+    let rows = full(&src, &t, 2).await;
+    for v in &values {
+        assert!(
+            rows.iter().any(|r| r[0].as_deref() == Some(v.as_bytes())),
+            "{v:?} not read back"
+        );
+    }
+    // Character types are read bare, as their text in the connection's character set (UTF-8),
+    // whatever the column's own: the same bytes a cast to CHAR gives.
+    db.exec(
+        "CREATE TABLE kinds (id int PRIMARY KEY, c char(6), l varchar(20) CHARACTER SET latin1,
+           e enum('calm','busy'), s set('a','b'), tt tinytext, mt mediumtext, lt longtext, n int);
+         INSERT INTO kinds VALUES (1, 'ab', 'café', 'busy', 'a,b', 'x', '手机号', 'long', 7),
+           (2, NULL, NULL, NULL, '', NULL, NULL, NULL, NULL);",
+    )
+    .await;
+    let t = table(&src, "kinds").await;
+    let text = |v: &[&str]| -> Vec<Option<Vec<u8>>> {
+        v.iter()
+            .map(|s| (*s != "NULL").then(|| s.as_bytes().to_vec()))
+            .collect()
+    };
+    let want = vec![
+        text(&["1", "ab", "café", "busy", "a,b", "x", "手机号", "long", "7"]),
+        text(&["2", "NULL", "NULL", "NULL", "", "NULL", "NULL", "NULL", "NULL"]),
+    ];
+    assert_eq!(full(&src, &t, 1).await, want);
+    assert_eq!(sampled(&src, &t).await, want);
     src.close().await;
     db.drop_db().await;
 }
