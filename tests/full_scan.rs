@@ -588,7 +588,9 @@ async fn mariadb_streamed_ranges_read_every_row_once() {
     };
     let want = vec![
         text(&["1", "ab", "café", "busy", "a,b", "x", "手机号", "long", "7"]),
-        text(&["2", "NULL", "NULL", "NULL", "", "NULL", "NULL", "NULL", "NULL"]),
+        text(&[
+            "2", "NULL", "NULL", "NULL", "", "NULL", "NULL", "NULL", "NULL",
+        ]),
     ];
     assert_eq!(full(&src, &t, 1).await, want);
     assert_eq!(sampled(&src, &t).await, want);

@@ -114,7 +114,7 @@ struct RangeReader<'a> {
 
 /// `exprs` as a select list, each aliased by its position, so that ORDER BY <column> never
 /// resolves to a text-cast output column.
-fn aliased(exprs: &[String]) -> String {
+pub(super) fn aliased(exprs: &[String]) -> String {
     let select: Vec<String> = exprs
         .iter()
         .enumerate()
@@ -578,24 +578,30 @@ impl Source {
     ) -> Result<()> {
         let d = self.dialect;
         let from = d.qualified(&table.table);
-        let select = self.select_list(table, opts);
-        let data = table.columns.len();
+        let mut exprs = self.read_exprs(table, opts);
+        let data = exprs.len();
         if keys.is_empty() {
-            let sql = format!("SELECT {select} FROM {from}");
+            let sql = format!("SELECT {} FROM {from}", aliased(&exprs));
             return self
-                .run_streamed(&sql, &[], data, &mut [], opts, on_row)
+                .run_streamed(&sql, &[], data, (&mut [], &[]), opts, on_row)
                 .await
                 .map(|_| ())
                 .map_err(|e| self.db_err(format!("reading {}", table.table), e));
         }
         let key_list: Vec<&str> = keys.iter().map(|k| k.expr.as_str()).collect();
         let key_list = key_list.join(", ");
-        let key_select: Vec<String> = keys
+        // A key column already read as its key text is not read twice.
+        let key_at: Vec<usize> = keys
             .iter()
-            .enumerate()
-            .map(|(i, k)| format!("{} AS k{i}", d.key_text(&k.expr, &k.sql_type)))
+            .map(|k| {
+                let e = d.key_text(&k.expr, &k.sql_type);
+                exprs.iter().position(|x| *x == e).unwrap_or_else(|| {
+                    exprs.push(e);
+                    exprs.len() - 1
+                })
+            })
             .collect();
-        let key_select = key_select.join(", ");
+        let select = aliased(&exprs);
         let mut first = from_start;
         let limit = opts.range_rows.max(1);
         loop {
@@ -610,12 +616,11 @@ impl Source {
                 }
                 (format!("WHERE ({key_list}) > ({}) ", ps.join(", ")), binds)
             };
-            let sql = format!(
-                "SELECT {select}, {key_select} FROM {from} {cond}ORDER BY {key_list} LIMIT {limit}"
-            );
+            let sql =
+                format!("SELECT {select} FROM {from} {cond}ORDER BY {key_list} LIMIT {limit}");
             let previous = last.to_vec();
             let rows = self
-                .run_streamed(&sql, &binds, data, last, opts, on_row)
+                .run_streamed(&sql, &binds, data, (&mut *last, &key_at), opts, on_row)
                 .await
                 .map_err(|e| self.db_err(format!("reading {}", table.table), e))?;
             if rows < u64::from(limit) || opts.stop.as_ref().is_some_and(Stop::is_requested) {

@@ -136,7 +136,7 @@ struct Plan {
 /// Streams one query's rows to `on_row`: the first `data` columns go to the callback, the rest are
 /// keyset columns copied into `last_key` (reused buffers). Returns the number of rows read.
 macro_rules! stream_rows {
-    ($pool:expr, $query:expr, $data:expr, $on_row:expr, $last_key:expr, $stop:expr) => {
+    ($pool:expr, $query:expr, $data:expr, $on_row:expr, $last_key:expr, $key_at:expr, $stop:expr) => {
         async {
             let mut stream = $query.fetch($pool);
             let mut spare: Vec<Option<&[u8]>> = Vec::with_capacity($data);
@@ -148,9 +148,9 @@ macro_rules! stream_rows {
                 }
                 // The key first: a row handed over always has its key in `last_key` (a full
                 // read resumes after it).
-                for (j, k) in $last_key.iter_mut().enumerate() {
+                for (k, &at) in $last_key.iter_mut().zip($key_at) {
                     k.clear();
-                    if let Some(b) = row.try_get_unchecked::<Option<&[u8]>, _>($data + j)? {
+                    if let Some(b) = row.try_get_unchecked::<Option<&[u8]>, _>(at)? {
                         k.extend_from_slice(b);
                     }
                 }
@@ -214,21 +214,22 @@ impl Source {
     /// `<every column as text>` (or, where `opts` says so, whether it is NULL), aliased `c0, c1,
     /// ...` (the select list, without FROM).
     pub(super) fn select_list(&self, table: &TableInfo, opts: &SampleOptions) -> String {
-        // Aliased, so that ORDER BY <column> never resolves to a text-cast output column.
-        let cols: Vec<String> = table
+        super::full::aliased(&self.read_exprs(table, opts))
+    }
+
+    /// The expression each column of `table` is read with: as text, or (where `opts` says so)
+    /// whether it is NULL.
+    pub(super) fn read_exprs(&self, table: &TableInfo, opts: &SampleOptions) -> Vec<String> {
+        let d = self.dialect;
+        table
             .columns
             .iter()
             .enumerate()
-            .map(|(i, c)| {
-                let e = if opts.presence_only(i) {
-                    self.dialect.presence_expr(c)
-                } else {
-                    self.dialect.sample_expr(c)
-                };
-                format!("{e} AS c{i}")
+            .map(|(i, c)| match opts.presence_only(i) {
+                true => d.presence_expr(c),
+                false => d.sample_expr(c),
             })
-            .collect();
-        cols.join(", ")
+            .collect()
     }
 
     fn first_rows_plan(&self, table: &TableInfo, opts: &SampleOptions) -> Plan {
@@ -374,7 +375,7 @@ impl Source {
         opts: &SampleOptions,
         on_row: &mut OnRow<'_>,
     ) -> Result<u64> {
-        self.run_streamed(&plan.sql, &plan.binds, data, &mut [], opts, on_row)
+        self.run_streamed(&plan.sql, &plan.binds, data, (&mut [], &[]), opts, on_row)
             .await
             .map_err(|e| self.err(format!("reading {}", plan.method), e))
     }
@@ -395,18 +396,19 @@ impl Source {
     }
 
     /// Runs `sql` (MySQL/MariaDB, SQLite or PostgreSQL through sqlx), streaming rows: the first
-    /// `data` columns go to `on_row`, trailing columns are keys copied into `last_key`. Returns
-    /// the rows read.
+    /// `data` columns go to `on_row`; `keys` are buffers and the columns each row's key is copied
+    /// from into them. Returns the rows read.
     pub(super) async fn run_streamed(
         &self,
         sql: &str,
         binds: &[Bind],
         data: usize,
-        last_key: &mut [Vec<u8>],
+        keys: (&mut [Vec<u8>], &[usize]),
         opts: &SampleOptions,
         on_row: &mut OnRow<'_>,
     ) -> std::result::Result<u64, sqlx::Error> {
         let stop = opts.stop.as_ref();
+        let (last_key, key_at) = keys;
         match &self.pool {
             Pool::Postgres(p) => {
                 stream_rows!(
@@ -415,6 +417,7 @@ impl Source {
                     data,
                     on_row,
                     last_key,
+                    key_at,
                     stop
                 )
             }
@@ -425,6 +428,7 @@ impl Source {
                     data,
                     on_row,
                     last_key,
+                    key_at,
                     stop
                 )
             }
@@ -435,6 +439,7 @@ impl Source {
                     data,
                     on_row,
                     last_key,
+                    key_at,
                     stop
                 )
             }
