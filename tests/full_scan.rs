@@ -88,6 +88,20 @@ async fn same_rows_every_way(src: &Source, name: &str, count: usize) {
     );
 }
 
+/// Checks that each of `values` is read back, as it is, as the first key column of a full read
+/// of table `composite`.
+async fn every_key_read_back(src: &Source, values: &[impl AsRef<str>]) {
+    let t = table(src, "composite").await;
+    let rows = full(src, &t, 2).await;
+    for v in values {
+        let v = v.as_ref();
+        assert!(
+            rows.iter().any(|r| r[0].as_deref() == Some(v.as_bytes())),
+            "{v:?} not read back"
+        );
+    }
+}
+
 /// Columns read only for whether they are NULL come back as NULL or empty, in every read (full
 /// in ranges, one range, the sample path), on every backend; the others as they are.
 #[tokio::test]
@@ -251,14 +265,7 @@ async fn postgres_copy_ranges_read_every_row_once() {
     assert_eq!(full(&src, &t, 1_000_000).await.len(), 2001);
     assert_eq!(full(&src, &t, 300).await.len(), 2001);
     // The values came through unescaped.
-    let t = table(&src, "composite").await;
-    let rows = full(&src, &t, 2).await;
-    for v in &values {
-        assert!(
-            rows.iter().any(|r| r[0].as_deref() == Some(v.as_bytes())),
-            "{v:?} not read back"
-        );
-    }
+    every_key_read_back(&src, &values).await;
     src.close().await;
     db.drop_db().await;
 }
@@ -387,21 +394,24 @@ async fn resumes_after_its_session_is_killed<F>(
     assert_eq!((ids[0], ids[2999]), (1, 3000));
 }
 
-#[tokio::test]
-async fn postgres_a_full_read_resumes_after_its_session_is_terminated() {
-    let Some(db) = TestDb::create(Kind::Postgres, "fullresume").await else {
+/// Creates table `t` (ids 1-3000) with `key` (its key clause, or none) in a test database
+/// named `name`, and checks that its full read in statements of `range_rows` resumes after its
+/// session is terminated at row 1,000. One connection reads every range: the next statement
+/// after the kill fails.
+async fn postgres_resumes(name: &str, key: &str, range_rows: u32) {
+    let Some(db) = TestDb::create(Kind::Postgres, name).await else {
         return;
     };
-    db.exec(
-        "CREATE TABLE t (id bigint PRIMARY KEY, phone text);
-         INSERT INTO t SELECT g, '139' || lpad(g::text, 8, '0') FROM generate_series(1, 3000) g;",
-    )
+    db.exec(&format!(
+        "CREATE TABLE t (id bigint {key}, phone text);
+         INSERT INTO t SELECT g, '139' || lpad(g::text, 8, '0') FROM generate_series(1, 3000) g;"
+    ))
     .await;
     let src = connect(&db).await;
     let t = table(&src, "t").await;
+    assert_eq!(t.primary_key.is_empty(), key.is_empty());
     let (url, name) = (db.url.clone(), db.name.clone());
-    // One connection reads every range: the next statement after the kill fails.
-    resumes_after_its_session_is_killed(&src, &t, 100, move || {
+    resumes_after_its_session_is_killed(&src, &t, range_rows, move || {
         end_sessions(Kind::Postgres, url.clone(), name.clone(), "%")
     })
     .await;
@@ -409,30 +419,17 @@ async fn postgres_a_full_read_resumes_after_its_session_is_terminated() {
     db.drop_db().await;
 }
 
-/// A heap table is read in ranges of row addresses, so a table without any key resumes too:
-/// after the rows of its range already handed over, every row once.
+#[tokio::test]
+async fn postgres_a_full_read_resumes_after_its_session_is_terminated() {
+    postgres_resumes("fullresume", "PRIMARY KEY", 100).await;
+}
+
+/// A heap table is read in ranges of row addresses, so a table without any key resumes too.
+/// In statements of 700 rows, row 1,000 falls inside the second: the resumed read goes back to
+/// the start of its range and skips the 1,000 rows already handed over, every row once.
 #[tokio::test]
 async fn postgres_a_keyless_table_resumes_after_its_session_is_terminated() {
-    let Some(db) = TestDb::create(Kind::Postgres, "fullkeyless").await else {
-        return;
-    };
-    db.exec(
-        "CREATE TABLE t (id bigint, phone text);
-         INSERT INTO t SELECT g, '139' || lpad(g::text, 8, '0') FROM generate_series(1, 3000) g;",
-    )
-    .await;
-    let src = connect(&db).await;
-    let t = table(&src, "t").await;
-    assert!(t.primary_key.is_empty() && t.unique_keys.is_empty());
-    let (url, name) = (db.url.clone(), db.name.clone());
-    // Ranges of 700 rows: row 1,000 falls inside the second, which is read again from its
-    // start, skipping the 300 rows it had handed over.
-    resumes_after_its_session_is_killed(&src, &t, 700, move || {
-        end_sessions(Kind::Postgres, url.clone(), name.clone(), "%")
-    })
-    .await;
-    src.close().await;
-    db.drop_db().await;
+    postgres_resumes("fullkeyless", "", 700).await;
 }
 
 /// A table rewritten between two ranges (VACUUM FULL gives every row a new address) fails the
@@ -563,14 +560,7 @@ async fn mariadb_streamed_ranges_read_every_row_once() {
     same_rows_every_way(&src, "keyless", 3).await;
     same_rows_every_way(&src, "bin_key", 4).await;
     // The values came through as they are.
-    let t = table(&src, "composite").await;
-    let rows = full(&src, &t, 2).await;
-    for v in &values {
-        assert!(
-            rows.iter().any(|r| r[0].as_deref() == Some(v.as_bytes())),
-            "{v:?} not read back"
-        );
-    }
+    every_key_read_back(&src, &values).await;
     // Character types are read bare, as their text in the connection's character set (UTF-8),
     // whatever the column's own: the same bytes a cast to CHAR gives.
     db.exec(

@@ -34,7 +34,9 @@
 //! ranges cannot resume and fails as before.
 
 use futures_util::TryStreamExt;
+use sqlx::pool::PoolConnection;
 use sqlx::postgres::PgPool;
+use sqlx::Postgres;
 use sqlx::{Executor, PgConnection, Row};
 
 use super::connect::Pool;
@@ -110,6 +112,15 @@ struct RangeReader<'a> {
     /// The field of each key column.
     key_at: Vec<usize>,
     stop: Option<&'a Stop>,
+}
+
+/// Ends a COPY read with `result` (whether it read to the end): a session left inside a COPY or
+/// a transaction (any other outcome) is closed, never handed to another user.
+fn settle(conn: &mut PoolConnection<Postgres>, result: Result<bool>) -> Result<()> {
+    if !matches!(result, Ok(true)) {
+        conn.close_on_drop();
+    }
+    result.map(|_| ())
 }
 
 /// `exprs` as a select list, each aliased by its position, so that ORDER BY <column> never
@@ -359,11 +370,7 @@ impl Source {
             }
         }
         .await;
-        if !matches!(result, Ok(true)) {
-            // A COPY left unread or a transaction left open: never hand this session to another user.
-            conn.close_on_drop();
-        }
-        result.map(|_| ())
+        settle(&mut conn, result)
     }
 
     /// Prepares a heap range's transaction and returns the table's size in blocks: takes the
@@ -519,11 +526,7 @@ impl Source {
             }
         }
         .await;
-        if !matches!(result, Ok(true)) {
-            // A COPY left unread or a transaction left open: never hand this session to another user.
-            conn.close_on_drop();
-        }
-        result.map(|_| ())
+        settle(&mut conn, result)
     }
 
     /// Runs one COPY statement and feeds its rows to `on_row`, the key of the last one into `last`;
