@@ -13,7 +13,8 @@
 //!
 //! cargo bench --bench full_scan            (DW_BENCH_ONLY=pg or =mysql for one server)
 //! `DW_BENCH_THREADS=n` sets `[scan] detect_threads` (default: one per core). The bench runs on
-//! a current-thread runtime, as the command-line `scan` does.
+//! a current-thread runtime, as the command-line `scan` does; with `DW_BENCH_RUNTIME=daemon`, on
+//! a multi-threaded one with each scan spawned as a task, as the daemon runs its jobs.
 //! `DW_BENCH_NO_TIMESTAMP=1` (PostgreSQL) leaves out `created_at`, a column the scan does not
 //! search and so reads only for NULLs: every column left is read and searched.
 
@@ -143,7 +144,33 @@ async fn read_only(url: &str) -> Duration {
 }
 
 /// One full scan of the source through the library; returns (time, rows read, peak RSS KiB).
-async fn scan(engine: &Engine, dir: &std::path::Path, url: &str, n: u32) -> (Duration, u64, u64) {
+async fn scan(
+    engine: &'static Engine,
+    dir: &std::path::Path,
+    url: &str,
+    n: u32,
+) -> (Duration, u64, u64) {
+    if !daemon_runtime() {
+        return scan_here(engine, dir, url, n).await;
+    }
+    let (dir, url) = (dir.to_path_buf(), url.to_string());
+    tokio::spawn(async move { scan_here(engine, &dir, &url, n).await })
+        .await
+        .unwrap()
+}
+
+/// Whether the bench runs as the daemon does (`DW_BENCH_RUNTIME=daemon`).
+fn daemon_runtime() -> bool {
+    std::env::var("DW_BENCH_RUNTIME").is_ok_and(|v| v == "daemon")
+}
+
+/// [`scan`] on the calling task.
+async fn scan_here(
+    engine: &'static Engine,
+    dir: &std::path::Path,
+    url: &str,
+    n: u32,
+) -> (Duration, u64, u64) {
     let threads = std::env::var("DW_BENCH_THREADS")
         .map(|t| format!("detect_threads = {t}\n"))
         .unwrap_or_default();
@@ -197,7 +224,7 @@ fn report(rows: i64, refs: &mut [Row3], scans: &mut [Duration], hwm: u64, scanne
     }
 }
 
-async fn bench_pg(engine: &Engine, rows: i64, rounds: usize) {
+async fn bench_pg(engine: &'static Engine, rows: i64, rounds: usize) {
     let Some(mut scratch) = ScratchPg::connect().await else {
         return;
     };
@@ -279,7 +306,7 @@ async fn bench_pg(engine: &Engine, rows: i64, rounds: usize) {
     scratch.drop_all().await;
 }
 
-async fn bench_mysql(engine: &Engine, rows: i64, rounds: usize) {
+async fn bench_mysql(engine: &'static Engine, rows: i64, rounds: usize) {
     let mut admin = match MySqlConnection::connect(MY_ADMIN).await {
         Ok(c) => c,
         Err(e) => {
@@ -407,8 +434,20 @@ async fn bench_mysql(engine: &Engine, rows: i64, rounds: usize) {
 }
 
 /// On one thread, as the command-line `scan` runs (`src/main.rs`).
-#[tokio::main(flavor = "current_thread")]
-async fn main() {
+fn main() {
+    let runtime = if daemon_runtime() {
+        tokio::runtime::Builder::new_multi_thread()
+    } else {
+        // As the command-line `scan` runs (`src/main.rs`).
+        tokio::runtime::Builder::new_current_thread()
+    }
+    .enable_all()
+    .build()
+    .unwrap();
+    runtime.block_on(bench());
+}
+
+async fn bench() {
     let rows: i64 = std::env::var("DW_BENCH_ROWS")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -422,11 +461,11 @@ async fn main() {
     if !reset_hwm() {
         println!("(this kernel does not reset VmHWM: peak RSS is the process's)");
     }
-    let engine = Engine::load(None).unwrap();
+    let engine: &'static Engine = Box::leak(Box::new(Engine::load(None).unwrap()));
     if only.is_empty() || only == "pg" {
-        bench_pg(&engine, rows, rounds).await;
+        bench_pg(engine, rows, rounds).await;
     }
     if only.is_empty() || only == "mysql" {
-        bench_mysql(&engine, rows, rounds).await;
+        bench_mysql(engine, rows, rounds).await;
     }
 }
