@@ -473,5 +473,16 @@ mod tests {
         let mut pool = ColumnPool::start(classifiers(), 2, Instant::now());
         pool.push(&[Some(b"13912345678"), None, None]);
         drop(pool);
+        // With every batch it may hold in flight, and more pushed meanwhile: the workers stop
+        // after the column they observe, and nobody waits.
+        let far = Instant::now() + Duration::from_secs(3600);
+        let mut pool = ColumnPool::start(classifiers(), 1, far);
+        let data = rows((pool.limit + 1) * BATCH_ROWS);
+        for r in &data {
+            let row: Vec<Option<&[u8]>> =
+                r.iter().map(|v| v.as_deref().map(str::as_bytes)).collect();
+            pool.push(&row);
+        }
+        drop(pool);
     }
 }
