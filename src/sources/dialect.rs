@@ -192,9 +192,10 @@ impl Dialect {
     }
 
     /// The select expression reading a column's value as text bytes for sampling. PostgreSQL
-    /// `bytea` keeps printable ASCII (`encode(.., 'escape')`) so identifiers inside binary data stay
-    /// visible; MySQL binary strings are read as they are, `BIT` as its number; SQLite reads every value as a BLOB so
-    /// invalid UTF-8 never fails.
+    /// `bytea` keeps printable ASCII (`encode(.., 'escape')`) so identifiers inside binary data
+    /// stay visible; MySQL character and binary strings are read as they are (character ones in
+    /// the connection's UTF-8), `BIT` as its number, the rest cast to CHAR; SQLite reads every
+    /// value as a BLOB so invalid UTF-8 never fails.
     pub(crate) fn sample_expr(&self, column: &ColumnInfo) -> String {
         let q = self.quote_ident(&column.name);
         let t = column.sql_type.to_ascii_lowercase();

@@ -4,10 +4,10 @@
 //! - PostgreSQL reads an ordinary table (no inheritance children; server 14 or later) in ranges
 //!   of its row addresses: `WHERE ctid >= '(b,0)' AND ctid < '(e,0)'`, a TID range scan that
 //!   reads blocks b..e in order, as a sequential scan would, with no index (ordering by a key
-//!   cost the server about 15 % more CPU on a 2,000,000-row table). A range spans about [`SampleOptions::range_rows`] rows
-//!   (fewer for wide rows: a range aims at [`RANGE_BYTES`]) by the rows per block seen so far;
-//!   one with more is read in statements of that many rows, each skipping the rows already read
-//!   (`OFFSET`). The bounds are bound, not formatted: each range runs in its own read-only
+//!   cost the server about 15 % more CPU on a 2,000,000-row table). A range spans about
+//!   [`SampleOptions::range_rows`] rows (fewer for wide rows: a range aims at [`RANGE_BYTES`]) by
+//!   the rows per block seen so far; one with more is read in statements of that many rows, each
+//!   skipping the rows already read (`OFFSET`). The bounds are bound, not formatted: each range runs in its own read-only
 //!   transaction that first takes the table's ACCESS SHARE lock and binds them into
 //!   transaction-local settings (`SELECT set_config('datawarden.full_k0', $1, true)`), read back
 //!   by the COPY's query with `CAST(current_setting(..) AS tid)`. The same transaction checks that
@@ -41,7 +41,7 @@ use sqlx::{Executor, PgConnection, Row};
 
 use super::connect::Pool;
 use super::copy_text::CopyText;
-use super::sample::{OnRow, SampleMethod, SampleOptions, SampleReport};
+use super::sample::{aliased, OnRow, SampleMethod, SampleOptions, SampleReport};
 use super::{Bind, ColumnInfo, Source, TableInfo, TableKind};
 use crate::error::Result;
 use crate::stop::Stop;
@@ -52,7 +52,7 @@ pub const FULL_RANGE_ROWS: u32 = 50_000;
 /// The bytes a range aims at: tables with wide rows get fewer rows per range.
 pub const RANGE_BYTES: u64 = 64 << 20;
 
-/// Times a keyed full read resumes after a transient error before it fails.
+/// Times a ranged full read resumes after a transient error before it fails.
 pub const FULL_RESUMES: usize = 3;
 
 /// The wait before the first resume, doubled before each next one.
@@ -123,17 +123,6 @@ fn settle(conn: &mut PoolConnection<Postgres>, result: Result<bool>) -> Result<(
     result.map(|_| ())
 }
 
-/// `exprs` as a select list, each aliased by its position, so that ORDER BY <column> never
-/// resolves to a text-cast output column.
-pub(super) fn aliased(exprs: &[String]) -> String {
-    let select: Vec<String> = exprs
-        .iter()
-        .enumerate()
-        .map(|(i, e)| format!("{e} AS c{i}"))
-        .collect();
-    select.join(", ")
-}
-
 /// The rows of the next range: `max` rows, fewer when the rows read so far were wide.
 fn next_limit(max: u32, rows: u64, bytes: u64) -> u32 {
     if rows == 0 || bytes == 0 {
@@ -200,12 +189,12 @@ impl Source {
     /// What `table`'s rows are read in ranges of: the row address of a PostgreSQL heap table,
     /// else a key that orders the rows uniquely, else nothing (views, keyless tables).
     async fn full_key(&self, table: &TableInfo) -> Result<FullKey> {
-        let columns = |columns| FullKey {
+        let keyed = |columns| FullKey {
             columns,
             heap: None,
         };
         if table.kind != TableKind::Table {
-            return Ok(columns(vec![]));
+            return Ok(keyed(vec![]));
         }
         match &self.pool {
             Pool::Postgres(p) => {
@@ -217,7 +206,7 @@ impl Source {
                 }
             }
             Pool::Sqlite(..) if self.sqlite_rowid_table(table).await? => {
-                return Ok(columns(vec![KeyColumn {
+                return Ok(keyed(vec![KeyColumn {
                     expr: "rowid".into(),
                     sql_type: "INTEGER".into(),
                 }]));
@@ -234,9 +223,9 @@ impl Source {
         } else if let Some(k) = table.unique_keys.iter().find(|k| not_null(k)) {
             k
         } else {
-            return Ok(columns(vec![]));
+            return Ok(keyed(vec![]));
         };
-        Ok(columns(
+        Ok(keyed(
             cols.iter()
                 .map(|c| KeyColumn {
                     expr: self.dialect.quote_ident(c),

@@ -133,8 +133,9 @@ struct Plan {
     method: SampleMethod,
 }
 
-/// Streams one query's rows to `on_row`: the first `data` columns go to the callback, the rest are
-/// keyset columns copied into `last_key` (reused buffers). Returns the number of rows read.
+/// Streams one query's rows to `on_row`: the first `data` columns go to the callback, and the
+/// columns at `key_at` are copied into `last_key` (reused buffers). Returns the number of rows
+/// read.
 macro_rules! stream_rows {
     ($pool:expr, $query:expr, $data:expr, $on_row:expr, $last_key:expr, $key_at:expr, $stop:expr) => {
         async {
@@ -165,6 +166,17 @@ macro_rules! stream_rows {
         }
         .await
     };
+}
+
+/// `exprs` as a select list, each aliased by its position, so that ORDER BY <column> never
+/// resolves to a text-cast output column.
+pub(super) fn aliased(exprs: &[String]) -> String {
+    let select: Vec<String> = exprs
+        .iter()
+        .enumerate()
+        .map(|(i, e)| format!("{e} AS c{i}"))
+        .collect();
+    select.join(", ")
 }
 
 impl Source {
@@ -214,7 +226,7 @@ impl Source {
     /// `<every column as text>` (or, where `opts` says so, whether it is NULL), aliased `c0, c1,
     /// ...` (the select list, without FROM).
     pub(super) fn select_list(&self, table: &TableInfo, opts: &SampleOptions) -> String {
-        super::full::aliased(&self.read_exprs(table, opts))
+        aliased(&self.read_exprs(table, opts))
     }
 
     /// The expression each column of `table` is read with: as text, or (where `opts` says so)
