@@ -150,27 +150,6 @@ async fn scan(
     url: &str,
     n: u32,
 ) -> (Duration, u64, u64) {
-    if !daemon_runtime() {
-        return scan_here(engine, dir, url, n).await;
-    }
-    let (dir, url) = (dir.to_path_buf(), url.to_string());
-    tokio::spawn(async move { scan_here(engine, &dir, &url, n).await })
-        .await
-        .unwrap()
-}
-
-/// Whether the bench runs as the daemon does (`DW_BENCH_RUNTIME=daemon`).
-fn daemon_runtime() -> bool {
-    std::env::var("DW_BENCH_RUNTIME").is_ok_and(|v| v == "daemon")
-}
-
-/// [`scan`] on the calling task.
-async fn scan_here(
-    engine: &'static Engine,
-    dir: &std::path::Path,
-    url: &str,
-    n: u32,
-) -> (Duration, u64, u64) {
     let threads = std::env::var("DW_BENCH_THREADS")
         .map(|t| format!("detect_threads = {t}\n"))
         .unwrap_or_default();
@@ -183,21 +162,28 @@ async fn scan_here(
     let store = Store::open(&config.inventory.url).await.unwrap();
     reset_hwm();
     let t = Instant::now();
-    let s = scan_source(
-        &config,
-        engine,
-        &store,
-        &config.sources[0],
-        &NoProgress,
-        &Stop::new(),
-    )
-    .await
-    .unwrap();
+    let run = async move {
+        let stop = Stop::new();
+        let source = &config.sources[0];
+        let s = scan_source(&config, engine, &store, source, &NoProgress, &stop).await;
+        (s.unwrap(), store)
+    };
+    // As the daemon runs a job: a task of its own on the multi-threaded runtime.
+    let (s, store) = if daemon_runtime() {
+        tokio::spawn(run).await.unwrap()
+    } else {
+        run.await
+    };
     let d = t.elapsed();
     let hwm = vm_hwm_kib();
     assert_eq!(s.tables_failed, 0, "{:?}", s.failures);
     store.close().await;
     (d, s.rows, hwm)
+}
+
+/// Whether the bench runs as the daemon does (`DW_BENCH_RUNTIME=daemon`).
+fn daemon_runtime() -> bool {
+    std::env::var("DW_BENCH_RUNTIME").is_ok_and(|v| v == "daemon")
 }
 
 struct Row3 {
