@@ -1458,10 +1458,11 @@ fn search(
     }
     let has_context = |memo: &mut ValueMemo| memo.has_context(di, d, value);
     // A weak detector's matches count only with column support or a context word in the
-    // value: without either, nothing it finds would be kept. The value is checked for the
-    // words first, once (cheaper than the search: a long value's search for them is
-    // prefiltered).
-    if d.weak && !supported(di) && !has_context(memo) {
+    // value: without either, nothing it finds would be kept. A short value is checked for the
+    // words first (one shared search answers every detector). A long value is searched first:
+    // its windows rarely hold a candidate, and a search of the whole value for one detector's
+    // words costs more than the windows' (the words are looked for once a candidate passes).
+    if d.weak && value.len() <= WINDOWED_ABOVE && !supported(di) && !has_context(memo) {
         return;
     }
     let mut pos = from;
