@@ -445,9 +445,24 @@ const LATIN_NAME: &[&str] = &[
 const LATIN_NAME_TITLES: &[&str] = &["Mr", "Ms", "Miss", "Dr"];
 
 /// The anchored `person_name_latin` patterns: an upper-case letter first, then only
-/// [`latin_name_byte`]s.
+/// [`latin_name_byte`]s, at least two words, and a capital after every space (each word after
+/// the first, a suffix and the name after `Last,` starts with one), none at the end.
 fn latin_name_shape(text: &[u8]) -> bool {
-    text.first().is_some_and(u8::is_ascii_uppercase) && text.iter().all(|&b| latin_name_byte(b))
+    let Some((first, rest)) = text.split_first() else {
+        return false;
+    };
+    if !first.is_ascii_uppercase() {
+        return false;
+    }
+    let (mut spaces, mut after_space) = (false, false);
+    for &b in rest {
+        if !latin_name_byte(b) || (after_space && !b.is_ascii_uppercase()) {
+            return false;
+        }
+        after_space = b == b' ';
+        spaces |= after_space;
+    }
+    spaces && !after_space
 }
 
 /// Whether a match of the unanchored `person_name_latin` pattern can start at a context word or
@@ -530,6 +545,17 @@ mod tests {
         assert!(g("person_name_latin").may_match(b"Wang Fang"));
         assert!(g("person_name_latin").may_match(b"order 12 for Mr. Smith"));
         assert!(!g("person_name_latin").may_match(b"2024-03-15 12:30:45"));
+        // One word, or a lower-case word after a space, is no whole name.
+        for not in [
+            "Shanghai",
+            "CNY",
+            "Lorem ipsum dolor",
+            "Wang  Fang",
+            "Wang Fang ",
+        ] {
+            assert!(!g("person_name_latin").may_match(not.as_bytes()), "{not}");
+        }
+        assert!(g("person_name_latin").may_match(b"Smith, John A."));
         assert!(g("address_en").may_match(b"12 Main Street"));
         assert!(!g("address_en").may_match(b"Order 12 shipped"));
         // A street's name, direction or ordinal starts with a capital or a digit.

@@ -8,8 +8,14 @@
 //! "Last, First". A single value is weak evidence of a name (王府, 高山 look like names): columns
 //! decide on the share of distinct values (see `classify`).
 
+use std::collections::HashSet;
+use std::sync::LazyLock;
+
+use foldhash::fast::FixedState;
+
 use super::text::{
-    ends_with_any, han_at, han_count, han_in, prev_char, starts_with_any, trim_span,
+    ends_with_any, han_at, han_count, han_in, han_set, prev_char, starts_with_any, trim_span,
+    HanSet,
 };
 use super::{Ctx, Verdict};
 
@@ -42,10 +48,13 @@ pub(crate) const CN_TITLES: &[&str] = &["先生", "女士", "小姐"];
 
 /// Last characters of place, organisation and product words, never of a two- or three-character
 /// name in practice.
-const NOT_NAME_END: &str = "市省区县路街道巷村镇乡店司厂院局部楼号室馆园站场所队组处科委会行社团校网吧厅城桥港湾门业集宝车机器表品类型式码单价款费额量率度";
+static NOT_NAME_END: LazyLock<HanSet> = LazyLock::new(|| {
+    han_set("市省区县路街道巷村镇乡店司厂院局部楼号室馆园站场所队组处科委会行社团校网吧厅城桥港湾门业集宝车机器表品类型式码单价款费额量率度")
+});
 
 /// Characters that end a name in free text (the next field or a particle).
-const CN_STOP: &str = "电手先女小的是在和与于等号住地身性年男联收寄，。";
+static CN_STOP: LazyLock<HanSet> =
+    LazyLock::new(|| han_set("电手先女小的是在和与于等号住地身性年男联收寄，。"));
 
 /// Validator `cn_person_name`.
 pub fn check_cn(hay: &[u8], start: usize, end: usize, ctx: &Ctx) -> Verdict {
@@ -99,7 +108,10 @@ pub fn check_cn(hay: &[u8], start: usize, end: usize, ctx: &Ctx) -> Verdict {
 /// with a middle dot.
 pub fn whole_cn_name(hay: &[u8], start: usize, end: usize, ctx: &Ctx) -> bool {
     let dots: &[&str] = &["·", "•", "・"];
-    if let Some(d) = (start..end).find(|&i| starts_with_any(hay, i, dots).is_some()) {
+    // Each dot starts with one of these bytes (common Han characters start with 0xE4-0xE9).
+    let dot = memchr::memchr3_iter(0xC2, 0xE2, 0xE3, &hay[start..end])
+        .find(|&k| starts_with_any(hay, start + k, dots).is_some());
+    if let Some(d) = dot {
         // 阿卜杜拉·艾买提: two or more Han parts of 1-10 characters.
         let mut parts = 0;
         let mut i = start;
@@ -125,7 +137,7 @@ pub fn whole_cn_name(hay: &[u8], start: usize, end: usize, ctx: &Ctx) -> bool {
                 i += super::text::char_len(hay, i);
             }
         }
-        return parts >= 2 && !han_in(hay, prev_char(hay, end), NOT_NAME_END);
+        return parts >= 2 && !han_in(hay, prev_char(hay, end), &NOT_NAME_END);
     }
     let Some(n) = han_count(hay, start, end) else {
         return false;
@@ -142,7 +154,7 @@ pub fn whole_cn_name(hay: &[u8], start: usize, end: usize, ctx: &Ctx) -> bool {
         // surname reading of a compound one (欧阳 is also 欧 + 阳).
         return false;
     }
-    !han_in(hay, prev_char(hay, end), NOT_NAME_END)
+    !han_in(hay, prev_char(hay, end), &NOT_NAME_END)
 }
 
 /// The end of the name starting at `p` after a context word: surname + 1-2 characters, stopping
@@ -152,7 +164,7 @@ fn name_after_context(hay: &[u8], p: usize, end: usize, ctx: &Ctx) -> Option<usi
     han_count(hay, p, se)?;
     let mut e = se;
     let mut given = 0;
-    while given < 2 && e < end && han_at(hay, e) == 3 && !han_in(hay, e, CN_STOP) {
+    while given < 2 && e < end && han_at(hay, e) == 3 && !han_in(hay, e, &CN_STOP) {
         e += 3;
         given += 1;
     }
@@ -186,6 +198,13 @@ const TITLES: &[&str] = &["Mr", "Mrs", "Ms", "Miss", "Dr", "Prof", "Mx"];
 const SUFFIXES: &[&str] = &[
     "Jr", "Sr", "II", "III", "IV", "V", "MD", "DDS", "PhD", "DVM", "Esq", "RN", "CPA",
 ];
+/// Whether `word` is one of [`NOT_NAME_WORDS`]: one hash lookup, not a comparison with each.
+fn not_name_word(word: &[u8]) -> bool {
+    static SET: LazyLock<HashSet<&[u8], FixedState>> =
+        LazyLock::new(|| NOT_NAME_WORDS.iter().map(|w| w.as_bytes()).collect());
+    SET.contains(word)
+}
+
 /// Words that make a capitalised phrase an organisation, product or place.
 const NOT_NAME_WORDS: &[&str] = &[
     "Inc",
@@ -345,7 +364,7 @@ pub fn check_latin(hay: &[u8], start: usize, end: usize, ctx: &Ctx) -> Verdict {
         let single_initial = t.len() == 1;
         if !t[0].is_ascii_uppercase()
             || (!single_initial && t[1..].iter().all(u8::is_ascii_uppercase) && t.len() > 2)
-            || is(k, NOT_NAME_WORDS)
+            || not_name_word(t)
         {
             return Verdict::Reject;
         }

@@ -76,10 +76,22 @@ pub(crate) fn ends_with_any(h: &[u8], i: usize, words: &[&str]) -> Option<usize>
         .map(|w| i - w.len())
 }
 
-/// True when the Han character at `i` is one of `chars`.
+/// Three-byte characters, for membership tests by hash ([`han_in`]).
+pub(crate) type HanSet = std::collections::HashSet<[u8; 3], foldhash::fast::FixedState>;
+
+/// The characters of `chars` (three-byte characters only) as a [`HanSet`].
+pub(crate) fn han_set(chars: &str) -> HanSet {
+    chars
+        .as_bytes()
+        .chunks_exact(3)
+        .map(|c| [c[0], c[1], c[2]])
+        .collect()
+}
+
+/// True when a three-byte Han character of `chars` starts at `h[i]`.
 #[inline]
-pub(crate) fn han_in(h: &[u8], i: usize, chars: &str) -> bool {
-    han_at(h, i) == 3 && chars.as_bytes().chunks(3).any(|c| h[i..i + 3] == *c)
+pub(crate) fn han_in(h: &[u8], i: usize, chars: &HanSet) -> bool {
+    han_at(h, i) == 3 && chars.contains(&[h[i], h[i + 1], h[i + 2]])
 }
 
 /// `h[from..to]` without ASCII whitespace at both ends.
