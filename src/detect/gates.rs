@@ -13,7 +13,11 @@
 //!   or title, get a **shape gate** keyed on their exact patterns, as scanners are: the whole
 //!   text has a name's shape, or it holds one of the words.
 
+use std::collections::HashSet;
+use std::sync::LazyLock;
+
 use aho_corasick::AhoCorasick;
+use foldhash::fast::FixedState;
 
 use super::pairs::PairSet;
 use super::validators::person_name;
@@ -67,10 +71,11 @@ impl Gate {
         self.shape.is_some_and(|f| f(text))
     }
 
-    /// True when `text` holds one of the words.
+    /// True when `text` holds one of the words, or the gate has none (its `requires` then
+    /// says all it knows).
     #[inline]
     pub(crate) fn words_in(&self, text: &[u8]) -> bool {
-        self.words.as_ref().is_some_and(|ac| ac.is_match(text))
+        self.words.as_ref().is_none_or(|ac| ac.is_match(text))
     }
 
     /// The gate for `patterns`: a shape gate for the shipped name patterns, else a literal
@@ -105,7 +110,8 @@ impl Gate {
         let gate = Gate::literals(patterns, case_insensitive)?;
         if same(&[EN_ADDRESS]) {
             return Some(Gate {
-                requires: Some(house_number),
+                requires: Some(street_after_house_number),
+                words: None,
                 run_bytes: Some(address_byte),
                 ..gate
             });
@@ -345,36 +351,97 @@ fn address_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || matches!(b, b' ' | b'\'' | b'.' | b'-' | b'_')
 }
 
-/// `[0-9]{1,6}[A-Za-z]? [A-Z0-9]` somewhere in `text`: a digit followed by a space, or by a
-/// letter and a space, then a capital or a digit (what starts the street name, its direction
-/// or its ordinal); sixteen offsets per step where SSE2 is available, the last step on a copy
-/// padded with zeros (no house number starts in the last two bytes).
-fn house_number(text: &[u8]) -> bool {
+/// What every `address_en` match holds: a house number ([`for_each_house_number`]), then
+/// words each followed by one space, capitalised (the first may also be an ordinal, `5th`),
+/// and as the second to sixth of them a street suffix standing alone (followed by no letter,
+/// digit or `_`, as the pattern's closing `\b` needs). No match reaches past the first word
+/// that breaks the run, so the words after it are not read.
+fn street_after_house_number(text: &[u8]) -> bool {
+    for_each_house_number(text, |street| street_from(text, street))
+}
+
+/// [`street_after_house_number`] for the words from `t`.
+fn street_from(text: &[u8], mut t: usize) -> bool {
+    for k in 1..=6 {
+        let letters = text[t..]
+            .iter()
+            .take_while(|b| b.is_ascii_alphabetic())
+            .count();
+        if k >= 2
+            && letters > 0
+            && !text
+                .get(t + letters)
+                .is_some_and(|&b| b.is_ascii_digit() || b == b'_')
+            && STREET_SUFFIXES.contains(&text[t..t + letters])
+        {
+            return true;
+        }
+        let word = match text.get(t) {
+            Some(b) if b.is_ascii_uppercase() => {
+                1 + text[t + 1..]
+                    .iter()
+                    .take_while(|&&b| b.is_ascii_alphabetic() || matches!(b, b'\'' | b'.' | b'-'))
+                    .count()
+            }
+            Some(b) if k == 1 && b.is_ascii_digit() => text[t..]
+                .iter()
+                .take_while(|b| b.is_ascii_alphanumeric())
+                .count(),
+            _ => return false,
+        };
+        if text.get(t + word) != Some(&b' ') {
+            return false;
+        }
+        t += word + 1;
+    }
+    false
+}
+
+/// The street suffixes of [`EN_ADDRESS`] (its last alternation).
+static STREET_SUFFIXES: LazyLock<HashSet<&'static [u8], FixedState>> = LazyLock::new(|| {
+    let (_, last) = EN_ADDRESS.rsplit_once("(?:").expect("the suffixes");
+    let (list, _) = last.split_once(')').expect("the suffixes' end");
+    list.split('|').map(str::as_bytes).collect()
+});
+
+/// Calls `street` with where the street would start after each `[0-9]{1,6}[A-Za-z]? [A-Z0-9]`
+/// in `text` (a digit followed by a space, or by a letter and a space, then a capital or a
+/// digit: what starts the street name, its direction or its ordinal), until it says true;
+/// sixteen offsets per step where SSE2 is available, the last step on a copy padded with zeros
+/// (no house number starts in the last two bytes). True when `street` said so.
+fn for_each_house_number(text: &[u8], mut street: impl FnMut(usize) -> bool) -> bool {
+    // The street starts two bytes after the digit, or three after a letter.
+    let mut at = |i: usize| street(i + if text[i + 1] == b' ' { 2 } else { 3 });
     #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
     {
         const STEP: usize = sse2::HOUSE_NUMBER_BYTES;
         let mut i = 0;
-        while i + STEP <= text.len() {
-            let bytes: &[u8; STEP] = text[i..i + STEP].try_into().expect("a step's bytes");
+        while i < text.len() {
+            let mut padded = [0u8; STEP];
+            let bytes: &[u8; STEP] = match text.get(i..i + STEP) {
+                Some(b) => b.try_into().expect("a step's bytes"),
+                None => {
+                    padded[..text.len() - i].copy_from_slice(&text[i..]);
+                    &padded
+                }
+            };
             // SAFETY: the function only needs SSE2, which this build enables (the `cfg` above).
-            if unsafe { sse2::house_numbers(bytes) } != 0 {
-                return true;
+            let mut mask = unsafe { sse2::house_numbers(bytes) };
+            while mask != 0 {
+                if at(i + mask.trailing_zeros() as usize) {
+                    return true;
+                }
+                mask &= mask - 1;
             }
             i += 16;
         }
-        if i == text.len() {
-            return false;
-        }
-        let mut tail = [0u8; STEP];
-        tail[..text.len() - i].copy_from_slice(&text[i..]);
-        // SAFETY: as above.
-        unsafe { sse2::house_numbers(&tail) != 0 }
+        false
     }
     #[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
-    (0..text.len()).any(|i| house_number_at(text, i))
+    (0..text.len()).any(|i| house_number_at(text, i) && at(i))
 }
 
-/// [`house_number`] at `text[i]`, byte by byte.
+/// A house number at `text[i]` ([`for_each_house_number`]), byte by byte.
 #[cfg(any(test, not(all(target_arch = "x86_64", target_feature = "sse2"))))]
 fn house_number_at(t: &[u8], i: usize) -> bool {
     let street = |k: usize| {
@@ -562,6 +629,16 @@ mod tests {
         assert!(!g("address_en").may_match(b"see ticket 88213 for details"));
         assert!(g("address_en").may_match(b"12B N. Main St"));
         assert!(g("address_en").may_match(b"12 3rd Street"));
+        assert!(g("address_en").may_match(b"ship to 1600 Pennsylvania Avenue NW"));
+        assert!(g("address_en").may_match(b"12 Main St.Louis"));
+        // A lower-case word before any suffix ends the street; a suffix needs a boundary.
+        assert!(!g("address_en").may_match(b"refund of 19.99 USD approved by supervisor"));
+        assert!(!g("address_en").may_match(b"12 Main Stx"));
+        assert!(!g("address_en").may_match(b"12 Main St_"));
+        assert!(STREET_SUFFIXES.len() > 100, "{}", STREET_SUFFIXES.len());
+        for suffix in ["Street", "St", "Run", "Via"] {
+            assert!(STREET_SUFFIXES.contains(suffix.as_bytes()), "{suffix}");
+        }
         // A user's pattern with a literal gets a gate; one without does not.
         assert!(Gate::literals(&["order-[0-9]+".to_string()], false).is_some());
         assert!(Gate::literals(&["[0-9]+".to_string()], false).is_none());
@@ -613,8 +690,13 @@ mod tests {
             s in "([0-9]{1,3}|[a-zA-Z]{1,2}| {1,2}|号|,|\\x00){0,20}",
         ) {
             let t = s.as_bytes();
-            let want = (0..t.len()).any(|i| house_number_at(t, i));
-            prop_assert_eq!(house_number(t), want);
+            let want: Vec<usize> = (0..t.len()).filter(|&i| house_number_at(t, i)).collect();
+            let mut got = vec![];
+            for_each_house_number(t, |street| {
+                got.push(street - if t[street - 2].is_ascii_digit() { 2 } else { 3 });
+                false
+            });
+            prop_assert_eq!(got, want);
         }
     }
 }
