@@ -11,7 +11,10 @@
 //!   must contain one of them ([`Gate::literals`]). User detectors get these too.
 //! - The two name detectors, whose patterns match whole values (`^…$`) or follow a context word
 //!   or title, get a **shape gate** keyed on their exact patterns, as scanners are: the whole
-//!   text has a name's shape, or it holds one of the words.
+//!   text has a name's shape, or it holds one of the words. In long texts their regex runs only
+//!   in windows around the words, and a Latin word opens one only where a name can follow it.
+//! - The English address detector gets a **street gate**, keyed on its exact pattern: a house
+//!   number, then capitalised words up to one of the pattern's street suffixes.
 
 use std::collections::HashSet;
 use std::sync::LazyLock;
@@ -26,12 +29,13 @@ use regex_syntax::hir::literal::{ExtractKind, Extractor};
 /// A necessary condition for a regex to match in a text.
 #[derive(Debug)]
 pub(crate) struct Gate {
-    /// What every match needs, checked before the rest (the house number of an English
-    /// address: a digit, maybe a letter, then a space).
+    /// What every match needs, checked before the rest (an English address's house number
+    /// and the capitalised words after it up to a street suffix).
     requires: Option<fn(&[u8]) -> bool>,
     /// True when the whole text may be a match of an anchored (`^…$`) pattern.
     shape: Option<fn(&[u8]) -> bool>,
-    /// Strings one of which every match of an unanchored pattern holds.
+    /// Strings one of which every match of an unanchored pattern holds; `None` when the gate
+    /// knows no such strings (`requires` is then all it checks).
     words: Option<Words>,
     /// Where the unanchored patterns' matches lie around the words that start or end them,
     /// when that is known (the name gates): long texts are then searched in windows around
@@ -107,16 +111,16 @@ impl Gate {
                 None,
             ));
         }
-        let gate = Gate::literals(patterns, case_insensitive)?;
         if same(&[EN_ADDRESS]) {
             return Some(Gate {
                 requires: Some(street_after_house_number),
+                shape: None,
                 words: None,
+                windows: None,
                 run_bytes: Some(address_byte),
-                ..gate
             });
         }
-        Some(gate)
+        Gate::literals(patterns, case_insensitive)
     }
 
     /// A shape gate whose unanchored patterns' matches reach `reach` from the words that
@@ -151,8 +155,9 @@ impl Gate {
     }
 
     /// Calls `f` with each window of `text` that a match of the patterns can lie in, in order
-    /// and not overlapping: around each of the words, widened by the gate's reach, overlapping
-    /// windows merged. False, with no call, when `text` must be searched whole instead: the
+    /// and not overlapping: around each of the words (a Latin one only where a name can
+    /// follow it, [`latin_name_follows`]), widened by the gate's reach, overlapping windows
+    /// merged. False, with no call, when `text` must be searched whole instead: the
     /// gate does not know where its matches lie, or an anchored (`^…$`) pattern may match the
     /// whole text, or the first window starts at the text's start and its part of the text
     /// has that shape (a window is searched as `text[..end]`, whose end `$` would take for
