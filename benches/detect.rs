@@ -16,7 +16,7 @@
 
 use criterion::{criterion_group, Criterion, Throughput};
 use datawarden::classify::ColumnClassifier;
-use datawarden::detect::Engine;
+use datawarden::detect::{Engine, Match};
 
 /// A realistic mix: mostly values that hold no identifier, plus about 15% identifiers.
 fn short_values() -> Vec<Vec<u8>> {
@@ -99,34 +99,35 @@ const FIVE: &[&str] = &[
     "email",
 ];
 
+/// A search of one value: `Engine::find`, or `find_among` a set of detectors.
+type Find<'a> = &'a dyn Fn(&[u8], &mut Vec<Match>);
+
+/// Searches each of `items` with `find` and counts the matches (so nothing is optimised away).
+fn count<'v>(items: impl IntoIterator<Item = &'v [u8]>, out: &mut Vec<Match>, find: Find) -> usize {
+    items
+        .into_iter()
+        .map(|v| {
+            find(v, out);
+            out.len()
+        })
+        .sum()
+}
+
 fn bench(c: &mut Criterion) {
     let engine = Engine::load(None).unwrap();
     let five = engine.detector_set(|i| FIVE.contains(&engine.detectors()[i].category.as_str()));
+    let all: Find = &|v, out| engine.find(v, out);
+    let older: Find = &|v, out| engine.find_among(v, &five, &[], out);
     let values = short_values();
     let mut out = Vec::with_capacity(16);
 
     let mut g = c.benchmark_group("short_values");
     g.throughput(Throughput::Elements(values.len() as u64));
-    g.bench_function("engine_find", |b| {
-        b.iter(|| {
-            let mut n = 0;
-            for v in &values {
-                engine.find(v, &mut out);
-                n += out.len();
-            }
-            n
-        })
-    });
-    g.bench_function("engine_find_five_categories", |b| {
-        b.iter(|| {
-            let mut n = 0;
-            for v in &values {
-                engine.find_among(v, &five, &[], &mut out);
-                n += out.len();
-            }
-            n
-        })
-    });
+    for (name, find) in [("engine_find", all), ("engine_find_five_categories", older)] {
+        g.bench_function(name, |b| {
+            b.iter(|| count(values.iter().map(Vec::as_slice), &mut out, find))
+        });
+    }
     g.bench_function("classifier_observe", |b| {
         b.iter(|| {
             let mut cls = ColumnClassifier::new(&engine, "value", "text");
@@ -139,29 +140,14 @@ fn bench(c: &mut Criterion) {
     g.finish();
 
     let text = free_text();
-    let lines: Vec<&[u8]> = text.chunks(200).collect();
     let mut g = c.benchmark_group("free_text");
     g.throughput(Throughput::Bytes(text.len() as u64));
-    g.bench_function("engine_find_200b_lines", |b| {
-        b.iter(|| {
-            let mut n = 0;
-            for l in &lines {
-                engine.find(l, &mut out);
-                n += out.len();
-            }
-            n
-        })
-    });
-    g.bench_function("engine_find_five_categories_200b_lines", |b| {
-        b.iter(|| {
-            let mut n = 0;
-            for l in &lines {
-                engine.find_among(l, &five, &[], &mut out);
-                n += out.len();
-            }
-            n
-        })
-    });
+    for (name, find) in [
+        ("engine_find_200b_lines", all),
+        ("engine_find_five_categories_200b_lines", older),
+    ] {
+        g.bench_function(name, |b| b.iter(|| count(text.chunks(200), &mut out, find)));
+    }
     g.finish();
 }
 
@@ -198,17 +184,14 @@ fn fixed_passes(passes: usize) {
         let cats: Vec<&str> = list.split(',').map(str::trim).collect();
         engine.detector_set(|i| cats.contains(&engine.detectors()[i].category.as_str()))
     });
-    let find = |v: &[u8], out: &mut Vec<_>| match &among {
+    let find: Find = &|v, out| match &among {
         Some(set) => engine.find_among(v, set, &[], out),
         None => engine.find(v, out),
     };
     let (mut found, mut columns) = (0, 0);
     for _ in 0..passes {
         if run("short") {
-            for v in &values {
-                find(v, &mut out);
-                found += out.len();
-            }
+            found += count(values.iter().map(Vec::as_slice), &mut out, find);
         }
         if run("classifier") {
             let mut cls = ColumnClassifier::new(&engine, "value", "text");
@@ -218,10 +201,7 @@ fn fixed_passes(passes: usize) {
             columns += cls.finish().findings.len();
         }
         if run("text") {
-            for l in text.chunks(200) {
-                find(l, &mut out);
-                found += out.len();
-            }
+            found += count(text.chunks(200), &mut out, find);
         }
     }
     println!("{passes} passes: {found} matches, {columns} column findings");

@@ -16,14 +16,13 @@
 //! - The English address detector gets a **street gate**, keyed on its exact pattern: a house
 //!   number, then capitalised words up to one of the pattern's street suffixes.
 
-use std::collections::HashSet;
 use std::sync::LazyLock;
 
 use aho_corasick::AhoCorasick;
-use foldhash::fast::FixedState;
 
 use super::pairs::PairSet;
 use super::validators::person_name;
+use super::validators::text::{word_set, WordSet};
 use regex_syntax::hir::literal::{ExtractKind, Extractor};
 
 /// A necessary condition for a regex to match in a text.
@@ -403,10 +402,10 @@ fn street_from(text: &[u8], mut t: usize) -> bool {
 }
 
 /// The street suffixes of [`EN_ADDRESS`] (its last alternation).
-static STREET_SUFFIXES: LazyLock<HashSet<&'static [u8], FixedState>> = LazyLock::new(|| {
+static STREET_SUFFIXES: LazyLock<WordSet> = LazyLock::new(|| {
     let (_, last) = EN_ADDRESS.rsplit_once("(?:").expect("the suffixes");
     let (list, _) = last.split_once(')').expect("the suffixes' end");
-    list.split('|').map(str::as_bytes).collect()
+    word_set(list.split('|'))
 });
 
 /// Calls `street` with where the street would start after each `[0-9]{1,6}[A-Za-z]? [A-Z0-9]`
@@ -421,11 +420,13 @@ fn for_each_house_number(text: &[u8], mut street: impl FnMut(usize) -> bool) -> 
     {
         const STEP: usize = sse2::HOUSE_NUMBER_BYTES;
         let mut i = 0;
+        // A last step's bytes, padded with zeros.
+        let mut padded: [u8; STEP];
         while i < text.len() {
-            let mut padded = [0u8; STEP];
             let bytes: &[u8; STEP] = match text.get(i..i + STEP) {
                 Some(b) => b.try_into().expect("a step's bytes"),
                 None => {
+                    padded = [0u8; STEP];
                     padded[..text.len() - i].copy_from_slice(&text[i..]);
                     &padded
                 }

@@ -8,14 +8,11 @@
 //! "Last, First". A single value is weak evidence of a name (王府, 高山 look like names): columns
 //! decide on the share of distinct values (see `classify`).
 
-use std::collections::HashSet;
 use std::sync::LazyLock;
-
-use foldhash::fast::FixedState;
 
 use super::text::{
     ends_with_any, han_at, han_count, han_in, han_set, prev_char, starts_with_any, trim_span,
-    HanSet,
+    word_set, WordSet,
 };
 use super::{Ctx, Verdict};
 
@@ -48,12 +45,12 @@ pub(crate) const CN_TITLES: &[&str] = &["先生", "女士", "小姐"];
 
 /// Last characters of place, organisation and product words, never of a two- or three-character
 /// name in practice.
-static NOT_NAME_END: LazyLock<HanSet> = LazyLock::new(|| {
+static NOT_NAME_END: LazyLock<WordSet> = LazyLock::new(|| {
     han_set("市省区县路街道巷村镇乡店司厂院局部楼号室馆园站场所队组处科委会行社团校网吧厅城桥港湾门业集宝车机器表品类型式码单价款费额量率度")
 });
 
 /// Characters that end a name in free text (the next field or a particle).
-static CN_STOP: LazyLock<HanSet> =
+static CN_STOP: LazyLock<WordSet> =
     LazyLock::new(|| han_set("电手先女小的是在和与于等号住地身性年男联收寄，。"));
 
 /// Validator `cn_person_name`.
@@ -111,12 +108,11 @@ pub fn whole_cn_name(hay: &[u8], start: usize, end: usize, ctx: &Ctx) -> bool {
     // Each dot starts with one of these bytes (common Han characters start with 0xE4-0xE9).
     let dot = memchr::memchr3_iter(0xC2, 0xE2, 0xE3, &hay[start..end])
         .find(|&k| starts_with_any(hay, start + k, dots).is_some());
-    if let Some(d) = dot {
+    if dot.is_some() {
         // 阿卜杜拉·艾买提: two or more Han parts of 1-10 characters.
         let mut parts = 0;
         let mut i = start;
         let mut seg = start;
-        let _ = d;
         while i <= end {
             let dot = if i < end {
                 starts_with_any(hay, i, dots)
@@ -198,13 +194,6 @@ const TITLES: &[&str] = &["Mr", "Mrs", "Ms", "Miss", "Dr", "Prof", "Mx"];
 const SUFFIXES: &[&str] = &[
     "Jr", "Sr", "II", "III", "IV", "V", "MD", "DDS", "PhD", "DVM", "Esq", "RN", "CPA",
 ];
-/// Whether `word` is one of [`NOT_NAME_WORDS`]: one hash lookup, not a comparison with each.
-fn not_name_word(word: &[u8]) -> bool {
-    static SET: LazyLock<HashSet<&[u8], FixedState>> =
-        LazyLock::new(|| NOT_NAME_WORDS.iter().map(|w| w.as_bytes()).collect());
-    SET.contains(word)
-}
-
 /// Words that make a capitalised phrase an organisation, product or place.
 const NOT_NAME_WORDS: &[&str] = &[
     "Inc",
@@ -277,6 +266,12 @@ const NOT_NAME_WORDS: &[&str] = &[
     "Of",
     "For",
 ];
+
+/// Whether `word` is one of [`NOT_NAME_WORDS`].
+fn not_name_word(word: &[u8]) -> bool {
+    static SET: LazyLock<WordSet> = LazyLock::new(|| word_set(NOT_NAME_WORDS.iter().copied()));
+    SET.contains(word)
+}
 /// Context words before a Latin name in free text.
 pub const LATIN_CONTEXT: &[&str] = &[
     "Name",

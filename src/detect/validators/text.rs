@@ -76,22 +76,24 @@ pub(crate) fn ends_with_any(h: &[u8], i: usize, words: &[&str]) -> Option<usize>
         .map(|w| i - w.len())
 }
 
-/// Three-byte characters, for membership tests by hash ([`han_in`]).
-pub(crate) type HanSet = std::collections::HashSet<[u8; 3], foldhash::fast::FixedState>;
+/// Fixed words or characters, for membership tests by hash (one lookup instead of a comparison
+/// with each): a validator's word lists, [`han_in`]'s characters.
+pub(crate) type WordSet = std::collections::HashSet<&'static [u8], foldhash::fast::FixedState>;
 
-/// The characters of `chars` (three-byte characters only) as a [`HanSet`].
-pub(crate) fn han_set(chars: &str) -> HanSet {
-    chars
-        .as_bytes()
-        .chunks_exact(3)
-        .map(|c| [c[0], c[1], c[2]])
-        .collect()
+/// `words` as a [`WordSet`].
+pub(crate) fn word_set(words: impl IntoIterator<Item = &'static str>) -> WordSet {
+    words.into_iter().map(str::as_bytes).collect()
+}
+
+/// The three-byte characters of `chars` as a [`WordSet`].
+pub(crate) fn han_set(chars: &'static str) -> WordSet {
+    chars.as_bytes().chunks_exact(3).collect()
 }
 
 /// True when a three-byte Han character of `chars` starts at `h[i]`.
 #[inline]
-pub(crate) fn han_in(h: &[u8], i: usize, chars: &HanSet) -> bool {
-    han_at(h, i) == 3 && chars.contains(&[h[i], h[i + 1], h[i + 2]])
+pub(crate) fn han_in(h: &[u8], i: usize, chars: &WordSet) -> bool {
+    han_at(h, i) == 3 && chars.contains(&h[i..i + 3])
 }
 
 /// `h[from..to]` without ASCII whitespace at both ends.
