@@ -356,7 +356,8 @@ fn address_byte(b: u8) -> bool {
 }
 
 /// What every `address_en` match holds: a house number ([`for_each_house_number`]), then
-/// words each followed by one space, capitalised (the first may also be an ordinal, `5th`),
+/// words each followed by one space, capitalised (the first or, after a direction, the second
+/// may also be an ordinal: `5th`, `N 2nd`),
 /// and as the second to sixth of them a street suffix standing alone (followed by no letter,
 /// digit or `_`, as the pattern's closing `\b` needs). No match reaches past the first word
 /// that breaks the run, so the words after it are not read.
@@ -387,7 +388,8 @@ fn street_from(text: &[u8], mut t: usize) -> bool {
                     .take_while(|&&b| b.is_ascii_alphabetic() || matches!(b, b'\'' | b'.' | b'-'))
                     .count()
             }
-            Some(b) if k == 1 && b.is_ascii_digit() => text[t..]
+            // An ordinal (`2nd`) is the street's first word, after a direction (`N`) at most.
+            Some(b) if k <= 2 && b.is_ascii_digit() => text[t..]
                 .iter()
                 .take_while(|b| b.is_ascii_alphanumeric())
                 .count(),
@@ -635,6 +637,7 @@ mod tests {
         assert!(!g("address_en").may_match(b"see ticket 88213 for details"));
         assert!(g("address_en").may_match(b"12B N. Main St"));
         assert!(g("address_en").may_match(b"12 3rd Street"));
+        assert!(g("address_en").may_match("，4i N 2nd Street地址".as_bytes()));
         assert!(g("address_en").may_match(b"ship to 1600 Pennsylvania Avenue NW"));
         assert!(g("address_en").may_match(b"12 Main St.Louis"));
         // A lower-case word before any suffix ends the street; a suffix needs a boundary.
@@ -686,7 +689,7 @@ mod tests {
 
         #[test]
         fn gates_are_never_wrong(
-            s in "([A-Z][a-z]{0,6}|[a-z]{1,5}|[0-9]{1,4}|[ ,.:'-]|Mr|Mrs|Dr|Name|Street|St|Ave|Road|Way|NW|张|王|欧阳|伟|芳|·|先生|收货人|：|[0-9]{1,3}(st|th)){0,12}",
+            s in "([A-Z][a-z]{0,6}|[a-z]{1,5}|[0-9]{1,4}[a-z]?|[ ,.:'_-]|Mr|Mrs|Dr|Name|Street|St|Ave|Road|Way|NW|N |S\\. |张|王|欧阳|伟|芳|·|先生|收货人|：|[0-9]{1,3}(st|nd|th)){0,12}",
         ) {
             never_wrong(s.as_bytes());
         }
