@@ -9,10 +9,11 @@
 //! - Every regex gets a **literal gate** when its matches must all end (or start) with one of a
 //!   small set of strings of two bytes or more, extracted from the pattern itself: the text
 //!   must contain one of them ([`Gate::literals`]). User detectors get these too.
-//! - The two name detectors, whose patterns match whole values (`^…$`) or follow a context word
-//!   or title, get a **shape gate** keyed on their exact patterns, as scanners are: the whole
-//!   text has a name's shape, or it holds one of the words. In long texts their regex runs only
-//!   in windows around the words, and a Latin word opens one only where a name can follow it.
+//! - The Latin name detector, whose patterns match whole values (`^…$`) or follow a context
+//!   word or title, gets a **shape gate** keyed on its exact patterns, as scanners are: the
+//!   whole text has a name's shape, or it holds one of the words. In long texts its regex runs
+//!   only in windows around the words that a name can follow. (The Chinese name detector has a
+//!   scanner.)
 //! - The English address detector gets a **street gate**, keyed on its exact pattern: a house
 //!   number, then capitalised words up to one of the pattern's street suffixes.
 
@@ -36,10 +37,10 @@ pub(crate) struct Gate {
     /// Strings one of which every match of an unanchored pattern holds; `None` when the gate
     /// knows no such strings (`requires` is then all it checks).
     words: Option<Words>,
-    /// Where the unanchored patterns' matches lie around the words that start or end them,
-    /// when that is known (the name gates): long texts are then searched in windows around
-    /// those words. The words are their own when they differ from `words`.
-    windows: Option<(WordReach, Option<Words>)>,
+    /// Where the unanchored patterns' matches lie around the words that start them, when
+    /// that is known (the Latin name gate): long texts are then searched in windows around
+    /// those words.
+    windows: Option<WordReach>,
     /// The bytes a match found around a digit cluster may run on through past the cluster's
     /// margin (`address_en`: a street name of any length after the house number).
     run_bytes: Option<fn(u8) -> bool>,
@@ -48,8 +49,6 @@ pub(crate) struct Gate {
 /// How far a match of a gate's unanchored patterns reaches from one of the gate's words.
 #[derive(Debug, Clone, Copy)]
 enum WordReach {
-    /// At most `before` bytes before the word's start and `after` bytes after its end.
-    Bytes { before: usize, after: usize },
     /// From the word's start through the run of bytes a Latin name, its title and a context
     /// word's colon are made of ([`latin_name_byte`] and `:`).
     LatinRun,
@@ -87,28 +86,9 @@ impl Gate {
         let same = |want: &[&str]| {
             !case_insensitive && want.iter().copied().eq(patterns.iter().map(String::as_str))
         };
-        if same(CN_NAME) {
-            // A middle dot, a context word or a title: the words the validator looks for.
-            let anchors = [person_name::CN_CONTEXT, person_name::CN_TITLES].concat();
-            // The context word starts a match, which then holds up to two separators (`：`, 3
-            // bytes) and four Han characters (4 bytes at most); a title ends one that starts at
-            // most three Han characters before it. A word that overlaps the one found (户名 in
-            // 客户名) ends at most 9 bytes later.
-            let reach = WordReach::Bytes {
-                before: 3 * 4,
-                after: 2 * 3 + 4 * 4 + 9,
-            };
-            let words = [CN_NAME_DOTS, &anchors].concat();
-            return Some(Gate::shape(cn_name_shape, &words, reach, Some(&anchors)));
-        }
         if same(LATIN_NAME) {
             let words = [person_name::LATIN_CONTEXT, LATIN_NAME_TITLES].concat();
-            return Some(Gate::shape(
-                latin_name_shape,
-                &words,
-                WordReach::LatinRun,
-                None,
-            ));
+            return Some(Gate::shape(latin_name_shape, &words, WordReach::LatinRun));
         }
         if same(&[EN_ADDRESS]) {
             return Some(Gate {
@@ -123,20 +103,13 @@ impl Gate {
     }
 
     /// A shape gate whose unanchored patterns' matches reach `reach` from the words that
-    /// start or end them: `anchors`, or all of `words` when `None` (the middle dots of the
-    /// Chinese gate's words do neither).
-    fn shape(
-        shape: fn(&[u8]) -> bool,
-        words: &[&str],
-        reach: WordReach,
-        anchors: Option<&[&str]>,
-    ) -> Gate {
-        let build = |w: &[&str]| Words::new(w).expect("the gate words build");
+    /// start them.
+    fn shape(shape: fn(&[u8]) -> bool, words: &[&str], reach: WordReach) -> Gate {
         Gate {
             requires: None,
             shape: Some(shape),
-            words: Some(build(words)),
-            windows: Some((reach, anchors.map(build))),
+            words: Some(Words::new(words).expect("the gate words build")),
+            windows: Some(reach),
             run_bytes: None,
         }
     }
@@ -162,10 +135,7 @@ impl Gate {
     /// has that shape (a window is searched as `text[..end]`, whose end `$` would take for
     /// the text's).
     pub(crate) fn for_each_window(&self, text: &[u8], mut f: impl FnMut(usize, usize)) -> bool {
-        let Some((reach, own)) = &self.windows else {
-            return false;
-        };
-        let Some(words) = own.as_ref().or(self.words.as_ref()) else {
+        let (Some(reach), Some(words)) = (self.windows, &self.words) else {
             return false;
         };
         if self.shape_allows(text) {
@@ -182,10 +152,7 @@ impl Gate {
             }
         };
         words.for_each_match(text, |ws, we| {
-            let (s, e) = match *reach {
-                WordReach::Bytes { before, after } => {
-                    (ws.saturating_sub(before), (we + after).min(text.len()))
-                }
+            let (s, e) = match reach {
                 WordReach::LatinRun => {
                     if !latin_name_follows(text, we) {
                         return;
@@ -297,6 +264,7 @@ impl Words {
             Some(s) => Search::Packed(s),
             None => aho_corasick::AhoCorasickBuilder::new()
                 .kind(Some(aho_corasick::AhoCorasickKind::DFA))
+                .match_kind(aho_corasick::MatchKind::LeftmostFirst)
                 .build(words)
                 .map(Search::Automaton)
                 .ok()?,
@@ -319,6 +287,18 @@ impl Words {
             Search::Packed(s) => s.find_iter(text).for_each(|m| f(m.start(), m.end())),
             Search::Automaton(ac) => ac.find_iter(text).for_each(|m| f(m.start(), m.end())),
         }
+    }
+
+    /// The start of the leftmost word that starts at or after `from` in `text`, and the word's
+    /// index in the list the searcher was built from (the first listed, of two that start
+    /// there).
+    pub(crate) fn find_from(&self, text: &[u8], from: usize) -> Option<(usize, usize)> {
+        let span = aho_corasick::Span::from(from..text.len());
+        match &self.search {
+            Search::Packed(s) => s.find_in(text, span),
+            Search::Automaton(ac) => ac.find(aho_corasick::Input::new(text).span(span)),
+        }
+        .map(|m| (m.start(), m.pattern().as_usize()))
     }
 
     /// True when `text` holds one of the words.
@@ -493,22 +473,6 @@ mod sse2 {
     }
 }
 
-/// `person_name_cn`'s patterns, exactly as its detector file writes them.
-const CN_NAME: &[&str] = &[
-    r#"^\p{Han}{2,4}$"#,
-    r#"^\p{Han}{1,10}[·•・]\p{Han}{1,10}(?:[·•・]\p{Han}{1,10})?$"#,
-    r#"(?:姓名|联系人|收货人|收件人|收款人|持卡人|开户名|户名|乘客|车主|驾驶员|司机|患者|客户|顾客|业主|经办人|申请人|签收人|负责人)[:： ]{0,2}\p{Han}{1,4}"#,
-    r#"\p{Han}{1,3}(?:先生|女士|小姐)"#,
-];
-
-/// The middle dots of minority names (`^…[·•・]…$`, matched whole: a word here is enough).
-const CN_NAME_DOTS: &[&str] = &["·", "•", "・"];
-
-/// `^\p{Han}{2,4}$`: two to four characters of three or four bytes each, nothing else.
-fn cn_name_shape(text: &[u8]) -> bool {
-    (6..=16).contains(&text.len()) && text.iter().all(|&b| b >= 0x80)
-}
-
 /// `person_name_latin`'s patterns, exactly as its detector file writes them.
 const LATIN_NAME: &[&str] = &[
     r#"^(?:(?:Mr|Mrs|Ms|Miss|Dr|Prof|Mx)\.? )?[A-Z][a-zA-Z\x27-]+(?: [A-Z][a-zA-Z\x27-]*\.?){1,3}(?:,? (?:Jr|Sr|II|III|IV|MD|DDS|PhD|DVM|Esq|RN|CPA)\.?)*$"#,
@@ -605,8 +569,8 @@ mod tests {
     #[test]
     fn every_shipped_regex_detector_has_a_gate() {
         let ids: Vec<&str> = gated().iter().map(|(id, _, _)| id.as_str()).collect();
-        assert_eq!(ids.len(), 3, "{ids:?}");
-        for id in ["person_name_cn", "person_name_latin", "address_en"] {
+        assert_eq!(ids.len(), 2, "{ids:?}");
+        for id in ["person_name_latin", "address_en"] {
             assert!(ids.contains(&id), "{id} has no gate: {ids:?}");
         }
     }
@@ -614,9 +578,6 @@ mod tests {
     #[test]
     fn gates_say_no_to_what_cannot_match() {
         let g = |id: &str| &gated().iter().find(|(i, _, _)| i == id).unwrap().1;
-        assert!(g("person_name_cn").may_match("张伟".as_bytes()));
-        assert!(g("person_name_cn").may_match("收货人：王芳".as_bytes()));
-        assert!(!g("person_name_cn").may_match("北京市朝阳区建国路88号".as_bytes()));
         assert!(g("person_name_latin").may_match(b"Wang Fang"));
         assert!(g("person_name_latin").may_match(b"order 12 for Mr. Smith"));
         assert!(!g("person_name_latin").may_match(b"2024-03-15 12:30:45"));

@@ -13,6 +13,7 @@
 
 mod address;
 mod dates;
+mod names;
 mod network;
 mod numbers;
 
@@ -157,6 +158,16 @@ pub(crate) const SCANNERS: &[Scanner] = &[
     Scanner {
         patterns: &[r#"[0-9A-Za-z]+(?:-[0-9]+)*(?:号|弄|栋|幢|座|单元|室|层)"#],
         find: address::address_cn,
+        reach: UNWINDOWED,
+    },
+    Scanner {
+        patterns: &[
+            r#"^\p{Han}{2,4}$"#,
+            r#"^\p{Han}{1,10}[·•・]\p{Han}{1,10}(?:[·•・]\p{Han}{1,10})?$"#,
+            r#"(?:姓名|联系人|收货人|收件人|收款人|持卡人|开户名|户名|乘客|车主|驾驶员|司机|患者|客户|顾客|业主|经办人|申请人|签收人|负责人)[:： ]{0,2}\p{Han}{1,4}"#,
+            r#"\p{Han}{1,3}(?:先生|女士|小姐)"#,
+        ],
+        find: names::cn_name,
         reach: UNWINDOWED,
     },
 ];
@@ -823,8 +834,9 @@ mod tests {
 
     #[test]
     fn every_shipped_detector_has_a_scanner() {
-        // Names and English addresses run on their regexes behind a gate (`super::gates`).
-        let gated = ["person_name_cn", "person_name_latin", "address_en"];
+        // Latin names and English addresses run on their regexes behind a gate
+        // (`super::gates`).
+        let gated = ["person_name_latin", "address_en"];
         for (_, spec) in crate::detect::spec::load_all(None).unwrap() {
             if gated.contains(&spec.id.as_str()) {
                 continue;
@@ -886,6 +898,12 @@ mod tests {
             "2024-03-15 1990/3/7 1990.12.31 1990年3月7日 2001年12月1 19900307 20241301",
             "3/7/1990 12/31/2001 21/5/1990 1990-10-x 1990-1-35 2024-01-35 1/32/1999 0/1/2000",
             "北京市朝阳区建国路88号 3-2-1201室 A座 12-34a号 1-2-3-4-5 a-12b号 2单元 B1层 18栋-",
+            "张伟",
+            "欧阳娜娜",
+            "阿卜杜·热合曼",
+            "阿卜杜·热合曼·艾力",
+            "收货人：王芳 联系人:: 李四 客户 张三丰先生 王女士女士 王客户女士 开户名户名赵六",
+            "𠀀𠀁 王𠀀先生 司机々 李小姐。乘客：：：王五 小姐 先生先生 经办人 人",
         ] {
             all_agree(hay.as_bytes());
         }
@@ -903,6 +921,25 @@ mod tests {
             all_agree(s.as_bytes());
             all_agree(t.as_bytes());
             all_agree(&bytes);
+        }
+
+        /// Chinese text around names: context words, titles, Han characters of three and four
+        /// bytes, CJK characters that are not Han, middle dots and separators; and the same
+        /// text with one byte replaced (broken characters), or cut short.
+        #[test]
+        fn the_name_scanner_agrees_with_its_regex(
+            s in "(姓名|联系人|收货人|开户名|户名|客户|顾客|车主|先生|女士|小姐|先|女|客|王|欧阳|明|建国|𠀀|々|ア|·|•|・|[:：]| |，|[a-z0-9]){0,16}",
+            at in any::<prop::sample::Index>(),
+            byte in prop_oneof![Just(0xE5u8), Just(0xA7), Just(0x80), Just(b'a')],
+        ) {
+            let mut h = s.into_bytes();
+            all_agree(&h);
+            if !h.is_empty() {
+                let i = at.index(h.len());
+                all_agree(&h[..i]);
+                h[i] = byte;
+                all_agree(&h);
+            }
         }
     }
 }

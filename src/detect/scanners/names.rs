@@ -1,0 +1,330 @@
+//! The scanner for the Chinese name patterns (`person_name_cn`).
+//!
+//! The patterns, in order: a whole value of two to four Han characters; a whole value of Han
+//! runs joined by middle dots (minority names); a context word (姓名, 收货人, …), up to two
+//! separators and one to four Han characters; one to three Han characters before a title (先生,
+//! 女士, 小姐). Every match of the last two holds one of those words, a context word at its
+//! start or a title at most three Han characters (twelve bytes) after it. So the scanner looks
+//! for the words (with the SIMD word search the gates use) and tries only the starts they
+//! allow, instead of running the regex around them.
+
+use std::sync::LazyLock;
+
+use crate::detect::gates::Words;
+
+/// The context words of the third pattern, in its order.
+const CONTEXT: [&str; 20] = [
+    "姓名",
+    "联系人",
+    "收货人",
+    "收件人",
+    "收款人",
+    "持卡人",
+    "开户名",
+    "户名",
+    "乘客",
+    "车主",
+    "驾驶员",
+    "司机",
+    "患者",
+    "客户",
+    "顾客",
+    "业主",
+    "经办人",
+    "申请人",
+    "签收人",
+    "负责人",
+];
+
+/// The titles of the fourth pattern, in its order.
+const TITLES: [&str; 3] = ["先生", "女士", "小姐"];
+
+/// The middle dots of the second pattern.
+const DOTS: [&str; 3] = ["·", "•", "・"];
+
+/// The separators allowed after a context word (`[:： ]`).
+const SEPARATORS: [&str; 3] = [":", "：", " "];
+
+/// One bit per code point of the Basic Multilingual Plane.
+type BmpSet = [u64; 1024];
+
+/// What the scanner looks characters up in.
+struct Tables {
+    /// `\p{Han}` in the BMP, as the regex crate reads it ...
+    han: BmpSet,
+    /// ... and beyond it, as sorted inclusive ranges.
+    han_astral: Vec<(u32, u32)>,
+    /// The context words and titles.
+    words: Words,
+}
+
+static TABLES: LazyLock<Tables> = LazyLock::new(|| {
+    let mut han = [0u64; 1024];
+    let mut han_astral = Vec::new();
+    let hir = regex_syntax::parse(r"\p{Han}").expect("\\p{Han} parses");
+    let regex_syntax::hir::HirKind::Class(regex_syntax::hir::Class::Unicode(class)) = hir.kind()
+    else {
+        unreachable!("\\p{{Han}} is a Unicode class")
+    };
+    for r in class.ranges() {
+        let (lo, hi) = (r.start() as u32, r.end() as u32);
+        for c in lo..=hi.min(0xFFFF) {
+            han[c as usize / 64] |= 1 << (c % 64);
+        }
+        if hi > 0xFFFF {
+            han_astral.push((lo.max(0x10000), hi));
+        }
+    }
+    Tables {
+        han,
+        han_astral,
+        words: Words::new(&[&CONTEXT[..], &TITLES[..]].concat()).expect("the words build"),
+    }
+});
+
+fn in_bmp_set(set: &BmpSet, c: u32) -> bool {
+    set[c as usize / 64] >> (c % 64) & 1 == 1
+}
+
+/// The code point and length of the well-formed UTF-8 character at `h[i]`, if there is one.
+#[inline]
+fn char_at(h: &[u8], i: usize) -> Option<(u32, usize)> {
+    let b0 = *h.get(i)?;
+    let cont = |k: usize| {
+        h.get(i + k)
+            .filter(|&&b| b & 0xC0 == 0x80)
+            .map(|&b| (b & 0x3F) as u32)
+    };
+    // The second byte's range, narrower after the leads that would allow overlong forms,
+    // surrogates or code points past U+10FFFF.
+    let second = |lo: u8, hi: u8| h.get(i + 1).is_some_and(|b| (lo..=hi).contains(b));
+    match b0 {
+        0x00..=0x7F => Some((b0 as u32, 1)),
+        0xC2..=0xDF => Some(((b0 as u32 & 0x1F) << 6 | cont(1)?, 2)),
+        0xE0..=0xEF => {
+            let ok = match b0 {
+                0xE0 => second(0xA0, 0xBF),
+                0xED => second(0x80, 0x9F),
+                _ => second(0x80, 0xBF),
+            };
+            ok.then_some(())?;
+            Some(((b0 as u32 & 0x0F) << 12 | cont(1)? << 6 | cont(2)?, 3))
+        }
+        0xF0..=0xF4 => {
+            let ok = match b0 {
+                0xF0 => second(0x90, 0xBF),
+                0xF4 => second(0x80, 0x8F),
+                _ => second(0x80, 0xBF),
+            };
+            ok.then_some(())?;
+            let c = (b0 as u32 & 0x07) << 18 | cont(1)? << 12 | cont(2)? << 6 | cont(3)?;
+            Some((c, 4))
+        }
+        _ => None,
+    }
+}
+
+/// The length of the Han character at `h[i]`, or 0.
+#[inline]
+fn han_at(t: &Tables, h: &[u8], i: usize) -> usize {
+    match char_at(h, i) {
+        Some((c, len)) if len >= 3 => {
+            let han = if c <= 0xFFFF {
+                in_bmp_set(&t.han, c)
+            } else {
+                t.han_astral
+                    .binary_search_by(|&(lo, hi)| {
+                        if hi < c {
+                            std::cmp::Ordering::Less
+                        } else if lo > c {
+                            std::cmp::Ordering::Greater
+                        } else {
+                            std::cmp::Ordering::Equal
+                        }
+                    })
+                    .is_ok()
+            };
+            if han {
+                len
+            } else {
+                0
+            }
+        }
+        _ => 0,
+    }
+}
+
+/// The number of Han characters in a row from `h[i]`, counting up to `max`, and where they end.
+fn han_run(t: &Tables, h: &[u8], mut i: usize, max: usize) -> (usize, usize) {
+    let mut n = 0;
+    while n < max {
+        let len = han_at(t, h, i);
+        if len == 0 {
+            break;
+        }
+        i += len;
+        n += 1;
+    }
+    (n, i)
+}
+
+/// The start of the Han character that ends at `h[end]`, if one does (Han characters are three
+/// or four bytes long, and a four-byte one never ends with a three-byte one's bytes).
+fn han_before(t: &Tables, h: &[u8], end: usize) -> Option<usize> {
+    [3, 4]
+        .into_iter()
+        .filter_map(|len| end.checked_sub(len))
+        .find(|&s| han_at(t, h, s) == end - s)
+}
+
+/// The length of the first of `words` that starts at `h[i]`.
+fn word_at(h: &[u8], i: usize, words: &[&str]) -> Option<usize> {
+    words
+        .iter()
+        .find(|w| h[i..].starts_with(w.as_bytes()))
+        .map(|w| w.len())
+}
+
+/// `^\p{Han}{2,4}$|^\p{Han}{1,10}[·•・]\p{Han}{1,10}(?:[·•・]\p{Han}{1,10})?$`: the whole of `h`.
+fn whole(t: &Tables, h: &[u8]) -> bool {
+    let (n, end) = han_run(t, h, 0, 5);
+    if (2..=4).contains(&n) && end == h.len() {
+        return true;
+    }
+    // Runs of one to ten Han characters (a dot is not Han, so each run is taken whole),
+    // joined by single dots, two or three of them.
+    let (mut at, mut runs) = (0, 0);
+    loop {
+        let (n, end) = han_run(t, h, at, 11);
+        if !(1..=10).contains(&n) {
+            return false;
+        }
+        runs += 1;
+        if end == h.len() {
+            return runs >= 2;
+        }
+        if runs == 3 {
+            return false;
+        }
+        match word_at(h, end, &DOTS) {
+            Some(len) => at = end + len,
+            None => return false,
+        }
+    }
+}
+
+/// The match of the third or fourth pattern starting at `h[s]`, as the regex prefers it: the
+/// third first (`context` is the length of the context word starting at `h[s]`, if one does);
+/// in it the separators (at most two) and then the Han characters (at most four) taken
+/// greedily; in the fourth the most Han characters (at most three) a title follows.
+fn match_at(t: &Tables, h: &[u8], s: usize, context: Option<usize>) -> Option<usize> {
+    if let Some(len) = context {
+        let mut at = s + len;
+        for _ in 0..2 {
+            match word_at(h, at, &SEPARATORS) {
+                Some(len) => at += len,
+                None => break,
+            }
+        }
+        // Giving a separator back leaves a separator where a Han character is needed, and no
+        // other context word starts here (none is a prefix of another): only the greedy
+        // choice can match.
+        let (n, end) = han_run(t, h, at, 4);
+        if n > 0 {
+            return Some(end);
+        }
+    }
+    let mut ends = [0; 3];
+    let (mut n, mut at) = (0, s);
+    while n < 3 {
+        let len = han_at(t, h, at);
+        if len == 0 {
+            break;
+        }
+        at += len;
+        ends[n] = at;
+        n += 1;
+    }
+    ends[..n]
+        .iter()
+        .rev()
+        .find_map(|&e| word_at(h, e, &TITLES).map(|len| e + len))
+}
+
+/// The patterns of `person_name_cn`: the leftmost match at or after `pos`.
+pub(super) fn cn_name(h: &[u8], pos: usize) -> Option<(usize, usize)> {
+    let pos = pos.min(h.len());
+    if h[pos..].is_ascii() {
+        return None;
+    }
+    let t = &*TABLES;
+    if pos == 0 && whole(t, h) {
+        return Some((0, h.len()));
+    }
+    // The earliest match found so far. A later word can still give an earlier start (a title
+    // up to twelve bytes on), so the search goes on that far.
+    let mut best: Option<(usize, usize)> = None;
+    let mut from = pos;
+    while let Some((a, word)) = t.words.find_from(h, from) {
+        if best.is_some_and(|(s, _)| a >= s + 12) {
+            break;
+        }
+        // The next word may overlap this one (户名 in 开户名).
+        from = a + 1;
+        // A context word starts a match here (if any does); a title ends the Han characters
+        // of one that starts up to three of them before it, not before `pos`.
+        let (s, context) = match CONTEXT.get(word) {
+            Some(w) => (a, Some(w.len())),
+            None => {
+                let mut s = a;
+                for _ in 0..3 {
+                    match han_before(t, h, s) {
+                        Some(p) if p >= pos => s = p,
+                        _ => break,
+                    }
+                }
+                if s == a {
+                    continue;
+                }
+                (s, word_at(h, s, &CONTEXT))
+            }
+        };
+        if best.is_none_or(|(b, _)| s < b) {
+            if let Some(e) = match_at(t, h, s, context) {
+                best = Some((s, e));
+            }
+        }
+    }
+    best
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The scanner reads `\p{Han}` from its own tables, and characters with its own decoder:
+    /// both agree with the regex for every Unicode scalar value.
+    #[test]
+    fn han_characters_are_the_regex_s() {
+        let re = regex::bytes::Regex::new(r"\A\p{Han}\z").unwrap();
+        let t = &*TABLES;
+        let mut buf = [0u8; 4];
+        for c in (0..=0x10FFFF).filter_map(char::from_u32) {
+            let b = c.encode_utf8(&mut buf).as_bytes();
+            let want = if re.is_match(b) { b.len() } else { 0 };
+            assert_eq!(han_at(t, b, 0), want, "{c:?}");
+            assert_eq!(char_at(b, 0), Some((c as u32, b.len())), "{c:?}");
+        }
+    }
+
+    /// `match_at` takes the only context word that can start at a place: no context word is
+    /// the start of another.
+    #[test]
+    fn no_context_word_starts_another() {
+        for a in CONTEXT {
+            for b in CONTEXT {
+                assert!(a == b || !b.starts_with(a), "{a} starts {b}");
+            }
+        }
+    }
+}
