@@ -10,8 +10,9 @@
 //! `DW_BENCH_VALUE=v` each pass searches that one value 1,000 times instead (with
 //! `DW_BENCH_COLUMN=name:type`, through a classifier of such a column, type trusted). With
 //! `DW_BENCH_CATEGORIES=a,b,...` the short values and the free text are searched by those
-//! categories' detectors only (`Engine::find_among`): the five categories before the nine new
-//! ones are `phone,cn_resident_id,vin,cn_license_plate,email`. Criterion measures both the
+//! categories' detectors only, or those detectors (ids such as `person_name_cn` work too;
+//! `Engine::find_among`): the five categories before the nine new ones are
+//! `phone,cn_resident_id,vin,cn_license_plate,email`. Criterion measures both the
 //! fourteen categories and those five (`*_five_categories*`) in one run.
 
 use criterion::{criterion_group, Criterion, Throughput};
@@ -182,7 +183,10 @@ fn fixed_passes(passes: usize) {
     let run = |name: &str| only.is_empty() || only == name;
     let among = std::env::var("DW_BENCH_CATEGORIES").ok().map(|list| {
         let cats: Vec<&str> = list.split(',').map(str::trim).collect();
-        engine.detector_set(|i| cats.contains(&engine.detectors()[i].category.as_str()))
+        engine.detector_set(|i| {
+            cats.contains(&engine.detectors()[i].category.as_str())
+                || cats.contains(&engine.detectors()[i].id.as_str())
+        })
     });
     let find: Find = &|v, out| match &among {
         Some(set) => engine.find_among(v, set, &[], out),

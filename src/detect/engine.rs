@@ -869,18 +869,8 @@ fn find_in(
     }
     let compiled = detectors.list();
     let mut memo = ValueMemo::new(&detectors.context);
-    let search_in = |di: usize, span, opened, memo: &mut ValueMemo, out: &mut Vec<Match>| {
-        search(
-            &compiled[di],
-            di,
-            ctx,
-            value,
-            span,
-            opened,
-            supported,
-            memo,
-            out,
-        )
+    let search_in = |di: usize, span, memo: &mut ValueMemo, out: &mut Vec<Match>| {
+        search(&compiled[di], di, ctx, value, span, supported, memo, out)
     };
     if value.len() <= WINDOWED_ABOVE {
         let facts = Facts::scan(value);
@@ -891,7 +881,7 @@ fn find_in(
                 return;
             }
             let before = out.len();
-            search_in(di, (0, value.len()), false, &mut memo, out);
+            search_in(di, (0, value.len()), &mut memo, out);
             if let Some(&outranked) = detectors.outranked.get(di) {
                 if outranked != 0
                     && out[before..]
@@ -911,7 +901,7 @@ fn find_in(
                 .for_each_anchored(&wf, &value[ws..we], only, |di| {
                     let d = &compiled[di];
                     c.for_each_part(d.reach, d.needs.min_digits, |start, end| {
-                        search_in(di, d.window(value, start, end), false, &mut memo, out);
+                        search_in(di, d.window(value, start, end), &mut memo, out);
                     });
                 });
         });
@@ -920,17 +910,7 @@ fn find_in(
             if digit_anchored(&d.needs) {
                 return;
             }
-            // A gate that knows where its words put the matches (the name detectors) has its
-            // regex run only in the windows around the words (see `Gate::for_each_window`).
-            let windowed = match &d.finder {
-                Finder::Regex(_, Some(gate)) => gate.for_each_window(value, |ws, we| {
-                    search_in(di, (ws, we), true, &mut memo, out)
-                }),
-                _ => false,
-            };
-            if !windowed {
-                search_in(di, (0, value.len()), false, &mut memo, out);
-            }
+            search_in(di, (0, value.len()), &mut memo, out);
         });
     }
     resolve(compiled, out);
@@ -1370,8 +1350,7 @@ impl Memo {
     }
 }
 
-/// What one value's search remembers: which detectors' context words it holds, and each
-/// gate's words.
+/// What one value's search remembers: which detectors' context words it holds.
 #[derive(Debug)]
 struct ValueMemo<'a> {
     words: &'a ContextWords,
@@ -1383,7 +1362,6 @@ struct ValueMemo<'a> {
     /// Long values: each detector's answer, read when a candidate needs it (most never do, and
     /// a search for one detector's words stops at the first).
     own: Memo,
-    gate_words: Memo,
 }
 
 impl<'a> ValueMemo<'a> {
@@ -1393,7 +1371,6 @@ impl<'a> ValueMemo<'a> {
             shared: None,
             weak_pairs: None,
             own: Memo::default(),
-            gate_words: Memo::default(),
         }
     }
 
@@ -1424,9 +1401,7 @@ impl<'a> ValueMemo<'a> {
     }
 }
 
-/// Searches `value[from..to]` with one detector (validators see the whole value). `opened`:
-/// the window is one the detector's gate already opened ([`Gate::for_each_window`]), so the
-/// gate is not asked again.
+/// Searches `value[from..to]` with one detector (validators see the whole value).
 #[allow(clippy::too_many_arguments)]
 #[inline]
 fn search(
@@ -1435,24 +1410,14 @@ fn search(
     ctx: &Ctx,
     value: &[u8],
     (from, to): (usize, usize),
-    opened: bool,
     supported: &dyn Fn(usize) -> bool,
     memo: &mut ValueMemo,
     out: &mut Vec<Match>,
 ) {
     let hay = &value[..to];
-    let whole = from == 0 && to == value.len();
-    if let (Finder::Regex(_, Some(gate)), false) = (&d.finder, opened) {
-        // Searched whole, a value is looked at for the gate's words once per value.
+    if let Finder::Regex(_, Some(gate)) = &d.finder {
         let part = &hay[from..];
-        let open = gate.required(part)
-            && (gate.shape_allows(part)
-                || if whole {
-                    memo.gate_words.get(di, || gate.words_in(value))
-                } else {
-                    gate.words_in(part)
-                });
-        if !open {
+        if !(gate.required(part) && gate.words_in(part)) {
             return;
         }
     }
@@ -1793,17 +1758,7 @@ mod tests {
         out: &mut Vec<Match>,
     ) {
         let mut memo = ValueMemo::new(&OWN_WORDS);
-        search(
-            d,
-            di,
-            ctx,
-            value,
-            (from, to),
-            false,
-            &|_| false,
-            &mut memo,
-            out,
-        );
+        search(d, di, ctx, value, (from, to), &|_| false, &mut memo, out);
     }
 
     /// The windowed search as first written (byte-by-byte cluster walk, every window re-scanned
@@ -2147,9 +2102,9 @@ mod tests {
         }
 
         /// Long texts with names next to context words and titles, in Chinese and Latin
-        /// script: the name detectors' word windows find what the whole search finds.
+        /// script: the engine finds what the reference search finds.
         #[test]
-        fn name_word_windows_match_the_whole_search(
+        fn names_in_long_texts_match_the_reference(
             s in "(姓名[:：]?|联系人|客户|开户名|户名|先生|女士|小姐|王|欧阳|小明|建国|·|[，。 ]|Name:? |name |Contact |Mr\\.? |Mrs |Dr |Miss |John|Smith|O'Neil|[A-Z][a-z]{1,6}|[a-z]{1,6}|[0-9]{1,4}|[.:,'-]){1,60}"
         ) {
             same_as_reference(s.as_bytes());

@@ -9,11 +9,6 @@
 //! - Every regex gets a **literal gate** when its matches must all end (or start) with one of a
 //!   small set of strings of two bytes or more, extracted from the pattern itself: the text
 //!   must contain one of them ([`Gate::literals`]). User detectors get these too.
-//! - The Latin name detector, whose patterns match whole values (`^…$`) or follow a context
-//!   word or title, gets a **shape gate** keyed on its exact patterns, as scanners are: the
-//!   whole text has a name's shape, or it holds one of the words. In long texts its regex runs
-//!   only in windows around the words that a name can follow. (The Chinese name detector has a
-//!   scanner.)
 //! - The English address detector gets a **street gate**, keyed on its exact pattern: a house
 //!   number, then capitalised words up to one of the pattern's street suffixes.
 
@@ -22,7 +17,6 @@ use std::sync::LazyLock;
 use aho_corasick::AhoCorasick;
 
 use super::pairs::PairSet;
-use super::validators::person_name;
 use super::validators::text::{word_set, WordSet};
 use regex_syntax::hir::literal::{ExtractKind, Extractor};
 
@@ -32,45 +26,25 @@ pub(crate) struct Gate {
     /// What every match needs, checked before the rest (an English address's house number
     /// and the capitalised words after it up to a street suffix).
     requires: Option<fn(&[u8]) -> bool>,
-    /// True when the whole text may be a match of an anchored (`^…$`) pattern.
-    shape: Option<fn(&[u8]) -> bool>,
     /// Strings one of which every match of an unanchored pattern holds; `None` when the gate
     /// knows no such strings (`requires` is then all it checks).
     words: Option<Words>,
-    /// Where the unanchored patterns' matches lie around the words that start them, when
-    /// that is known (the Latin name gate): long texts are then searched in windows around
-    /// those words.
-    windows: Option<WordReach>,
     /// The bytes a match found around a digit cluster may run on through past the cluster's
     /// margin (`address_en`: a street name of any length after the house number).
     run_bytes: Option<fn(u8) -> bool>,
-}
-
-/// How far a match of a gate's unanchored patterns reaches from one of the gate's words.
-#[derive(Debug, Clone, Copy)]
-enum WordReach {
-    /// From the word's start through the run of bytes a Latin name, its title and a context
-    /// word's colon are made of ([`latin_name_byte`] and `:`).
-    LatinRun,
 }
 
 impl Gate {
     /// False only when the regex cannot match anywhere in `text`.
     #[cfg(test)]
     pub(crate) fn may_match(&self, text: &[u8]) -> bool {
-        self.required(text) && (self.shape_allows(text) || self.words_in(text))
+        self.required(text) && self.words_in(text)
     }
 
     /// False when `text` lacks what every match needs.
     #[inline]
     pub(crate) fn required(&self, text: &[u8]) -> bool {
         self.requires.is_none_or(|f| f(text))
-    }
-
-    /// True when the whole of `text` may be a match of an anchored pattern.
-    #[inline]
-    pub(crate) fn shape_allows(&self, text: &[u8]) -> bool {
-        self.shape.is_some_and(|f| f(text))
     }
 
     /// True when `text` holds one of the words, or the gate has none (its `requires` then
@@ -80,38 +54,20 @@ impl Gate {
         self.words.as_ref().is_none_or(|ac| ac.is_match(text))
     }
 
-    /// The gate for `patterns`: a shape gate for the shipped name patterns, else a literal
+    /// The gate for `patterns`: the street gate for the shipped English address pattern, else a literal
     /// gate where the pattern yields one, else none.
     pub(crate) fn for_patterns(patterns: &[String], case_insensitive: bool) -> Option<Gate> {
         let same = |want: &[&str]| {
             !case_insensitive && want.iter().copied().eq(patterns.iter().map(String::as_str))
         };
-        if same(LATIN_NAME) {
-            let words = [person_name::LATIN_CONTEXT, LATIN_NAME_TITLES].concat();
-            return Some(Gate::shape(latin_name_shape, &words, WordReach::LatinRun));
-        }
         if same(&[EN_ADDRESS]) {
             return Some(Gate {
                 requires: Some(street_after_house_number),
-                shape: None,
                 words: None,
-                windows: None,
                 run_bytes: Some(address_byte),
             });
         }
         Gate::literals(patterns, case_insensitive)
-    }
-
-    /// A shape gate whose unanchored patterns' matches reach `reach` from the words that
-    /// start them.
-    fn shape(shape: fn(&[u8]) -> bool, words: &[&str], reach: WordReach) -> Gate {
-        Gate {
-            requires: None,
-            shape: Some(shape),
-            words: Some(Words::new(words).expect("the gate words build")),
-            windows: Some(reach),
-            run_bytes: None,
-        }
     }
 
     /// The end of a window around a digit cluster that ends at `end` in `text` and whose margin
@@ -124,59 +80,6 @@ impl Gate {
             }
             None => margin_end,
         }
-    }
-
-    /// Calls `f` with each window of `text` that a match of the patterns can lie in, in order
-    /// and not overlapping: around each of the words (a Latin one only where a name can
-    /// follow it, [`latin_name_follows`]), widened by the gate's reach, overlapping windows
-    /// merged. False, with no call, when `text` must be searched whole instead: the
-    /// gate does not know where its matches lie, or an anchored (`^…$`) pattern may match the
-    /// whole text, or the first window starts at the text's start and its part of the text
-    /// has that shape (a window is searched as `text[..end]`, whose end `$` would take for
-    /// the text's).
-    pub(crate) fn for_each_window(&self, text: &[u8], mut f: impl FnMut(usize, usize)) -> bool {
-        let (Some(reach), Some(words)) = (self.windows, &self.words) else {
-            return false;
-        };
-        if self.shape_allows(text) {
-            return false;
-        }
-        let (mut open, mut emitted, mut whole) = (None::<(usize, usize)>, false, false);
-        let mut emit = |(s, e): (usize, usize)| {
-            if !emitted && s == 0 && self.shape_allows(&text[..e]) {
-                whole = true;
-            }
-            emitted = true;
-            if !whole {
-                f(s, e);
-            }
-        };
-        words.for_each_match(text, |ws, we| {
-            let (s, e) = match reach {
-                WordReach::LatinRun => {
-                    if !latin_name_follows(text, we) {
-                        return;
-                    }
-                    let run = text[ws..]
-                        .iter()
-                        .take_while(|&&b| latin_name_byte(b) || b == b':')
-                        .count();
-                    (ws, ws + run)
-                }
-            };
-            match &mut open {
-                Some((_, oe)) if s <= *oe => *oe = (*oe).max(e),
-                _ => {
-                    if let Some(w) = open.replace((s, e)) {
-                        emit(w);
-                    }
-                }
-            }
-        });
-        if let Some(w) = open {
-            emit(w);
-        }
-        !whole
     }
 
     /// A literal gate: the prefix or suffix literals every match of the combined pattern starts
@@ -217,9 +120,7 @@ impl Gate {
             .max_by_key(|(shortest, _)| *shortest)?;
         Some(Gate {
             requires: None,
-            shape: None,
             words: Some(Words::new(&best.1)?),
-            windows: None,
             run_bytes: None,
         })
     }
@@ -275,18 +176,6 @@ impl Words {
             non_ascii: first[..2] == [0, 0],
             search,
         })
-    }
-
-    /// Calls `f` with the start and end of each word in `text`, leftmost first and not
-    /// overlapping.
-    fn for_each_match(&self, text: &[u8], mut f: impl FnMut(usize, usize)) {
-        if self.non_ascii && text.is_ascii() {
-            return;
-        }
-        match &self.search {
-            Search::Packed(s) => s.find_iter(text).for_each(|m| f(m.start(), m.end())),
-            Search::Automaton(ac) => ac.find_iter(text).for_each(|m| f(m.start(), m.end())),
-        }
     }
 
     /// The start of the leftmost word that starts at or after `from` in `text`, and the word's
@@ -473,58 +362,6 @@ mod sse2 {
     }
 }
 
-/// `person_name_latin`'s patterns, exactly as its detector file writes them.
-const LATIN_NAME: &[&str] = &[
-    r#"^(?:(?:Mr|Mrs|Ms|Miss|Dr|Prof|Mx)\.? )?[A-Z][a-zA-Z\x27-]+(?: [A-Z][a-zA-Z\x27-]*\.?){1,3}(?:,? (?:Jr|Sr|II|III|IV|MD|DDS|PhD|DVM|Esq|RN|CPA)\.?)*$"#,
-    r#"^[A-Z][a-zA-Z\x27-]+, [A-Z][a-zA-Z\x27-]+(?: [A-Z]\.?)?$"#,
-    r#"(?-u:\b)(?:(?:Name|name|NAME|Contact|contact|Attn|ATTN|Recipient|recipient|Customer|customer|Cardholder|cardholder)[:.]? (?:(?:Mr|Mrs|Ms|Miss|Dr)\.? )?|(?:Mr|Mrs|Ms|Miss|Dr)\.? )[A-Z][a-zA-Z\x27-]+(?: [A-Z][a-zA-Z\x27-]+){0,2}"#,
-];
-
-/// The titles the unanchored `person_name_latin` pattern puts before a name (`Mrs` holds `Mr`).
-const LATIN_NAME_TITLES: &[&str] = &["Mr", "Ms", "Miss", "Dr"];
-
-/// The anchored `person_name_latin` patterns: an upper-case letter first, then only
-/// [`latin_name_byte`]s, at least two words, and a capital after every space (each word after
-/// the first, a suffix and the name after `Last,` starts with one), none at the end.
-fn latin_name_shape(text: &[u8]) -> bool {
-    let Some((first, rest)) = text.split_first() else {
-        return false;
-    };
-    if !first.is_ascii_uppercase() {
-        return false;
-    }
-    let (mut spaces, mut after_space) = (false, false);
-    for &b in rest {
-        if !latin_name_byte(b) || (after_space && !b.is_ascii_uppercase()) {
-            return false;
-        }
-        after_space = b == b' ';
-        spaces |= after_space;
-    }
-    spaces && !after_space
-}
-
-/// Whether a match of the unanchored `person_name_latin` pattern can start at a context word or
-/// title that ends at `end`: one starts only where the word goes on (`Mrs`) by at most an `s`,
-/// then `:` or `.` at most, then a space and a capital (the name's, or the title's after a
-/// context word). Most of these words in prose (`Customer called`) are not followed so.
-fn latin_name_follows(text: &[u8], end: usize) -> bool {
-    let mut i = end;
-    if text.get(i) == Some(&b's') {
-        i += 1;
-    }
-    if matches!(text.get(i), Some(b':' | b'.')) {
-        i += 1;
-    }
-    text.get(i) == Some(&b' ') && text.get(i + 1).is_some_and(u8::is_ascii_uppercase)
-}
-
-/// The bytes of a Latin name with its title and suffix: letters, apostrophes, hyphens, dots,
-/// commas and spaces.
-fn latin_name_byte(b: u8) -> bool {
-    b.is_ascii_alphabetic() || matches!(b, b'\'' | b'-' | b'.' | b',' | b' ')
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -569,29 +406,12 @@ mod tests {
     #[test]
     fn every_shipped_regex_detector_has_a_gate() {
         let ids: Vec<&str> = gated().iter().map(|(id, _, _)| id.as_str()).collect();
-        assert_eq!(ids.len(), 2, "{ids:?}");
-        for id in ["person_name_latin", "address_en"] {
-            assert!(ids.contains(&id), "{id} has no gate: {ids:?}");
-        }
+        assert_eq!(ids, ["address_en"]);
     }
 
     #[test]
     fn gates_say_no_to_what_cannot_match() {
         let g = |id: &str| &gated().iter().find(|(i, _, _)| i == id).unwrap().1;
-        assert!(g("person_name_latin").may_match(b"Wang Fang"));
-        assert!(g("person_name_latin").may_match(b"order 12 for Mr. Smith"));
-        assert!(!g("person_name_latin").may_match(b"2024-03-15 12:30:45"));
-        // One word, or a lower-case word after a space, is no whole name.
-        for not in [
-            "Shanghai",
-            "CNY",
-            "Lorem ipsum dolor",
-            "Wang  Fang",
-            "Wang Fang ",
-        ] {
-            assert!(!g("person_name_latin").may_match(not.as_bytes()), "{not}");
-        }
-        assert!(g("person_name_latin").may_match(b"Smith, John A."));
         assert!(g("address_en").may_match(b"12 Main Street"));
         assert!(!g("address_en").may_match(b"Order 12 shipped"));
         // A street's name, direction or ordinal starts with a capital or a digit.

@@ -170,6 +170,15 @@ pub(crate) const SCANNERS: &[Scanner] = &[
         find: names::cn_name,
         reach: UNWINDOWED,
     },
+    Scanner {
+        patterns: &[
+            r#"^(?:(?:Mr|Mrs|Ms|Miss|Dr|Prof|Mx)\.? )?[A-Z][a-zA-Z\x27-]+(?: [A-Z][a-zA-Z\x27-]*\.?){1,3}(?:,? (?:Jr|Sr|II|III|IV|MD|DDS|PhD|DVM|Esq|RN|CPA)\.?)*$"#,
+            r#"^[A-Z][a-zA-Z\x27-]+, [A-Z][a-zA-Z\x27-]+(?: [A-Z]\.?)?$"#,
+            r#"(?-u:\b)(?:(?:Name|name|NAME|Contact|contact|Attn|ATTN|Recipient|recipient|Customer|customer|Cardholder|cardholder)[:.]? (?:(?:Mr|Mrs|Ms|Miss|Dr)\.? )?|(?:Mr|Mrs|Ms|Miss|Dr)\.? )[A-Z][a-zA-Z\x27-]+(?: [A-Z][a-zA-Z\x27-]+){0,2}"#,
+        ],
+        find: names::latin_name,
+        reach: UNWINDOWED,
+    },
 ];
 
 /// The scanner implementing exactly `patterns` (matched case-sensitively), if any.
@@ -834,9 +843,8 @@ mod tests {
 
     #[test]
     fn every_shipped_detector_has_a_scanner() {
-        // Latin names and English addresses run on their regexes behind a gate
-        // (`super::gates`).
-        let gated = ["person_name_latin", "address_en"];
+        // English addresses run on their regex behind a gate (`super::gates`).
+        let gated = ["address_en"];
         for (_, spec) in crate::detect::spec::load_all(None).unwrap() {
             if gated.contains(&spec.id.as_str()) {
                 continue;
@@ -904,6 +912,22 @@ mod tests {
             "阿卜杜·热合曼·艾力",
             "收货人：王芳 联系人:: 李四 客户 张三丰先生 王女士女士 王客户女士 开户名户名赵六",
             "𠀀𠀁 王𠀀先生 司机々 李小姐。乘客：：：王五 小姐 先生先生 经办人 人",
+            "Wang Fang",
+            "Dr. Jane O'Neil-Smith, Jr.",
+            "Mr Smith",
+            "Mr. Smith",
+            "Mrs Lee Ann",
+            "John Smith, PhD, III",
+            "John Smith III",
+            "John Smith IIII",
+            "Smith, John A.",
+            "Smith, John A.B",
+            "Prof. X Y. Z.",
+            "Name: John Smith called; contact Mrs. Lee Ann Marie Fox, attn:Mr Bob",
+            "NAME. Mr. Mr Smith xName: Ann _Mr Bo 9Dr Who Customer called Cardholder: Miss",
+            "Recipient Mrs. MrsX Ab, Name:  Ann, Name:Ann, Mr.Ann, Dr Ab-c'd Ef Gh Ij",
+            "Mr A",
+            "Name: A Smith, Dr B. Mr C Dee",
         ] {
             all_agree(hay.as_bytes());
         }
@@ -921,6 +945,15 @@ mod tests {
             all_agree(s.as_bytes());
             all_agree(t.as_bytes());
             all_agree(&bytes);
+        }
+
+        /// Latin names, whole and in text: titles, context words, suffixes, initials, and the
+        /// punctuation between them.
+        #[test]
+        fn the_latin_name_scanner_agrees_with_its_regex(
+            s in "(Mr|Mrs|Ms|Miss|Dr|Prof|Mx|Name|name|NAME|Contact|Attn|customer|Jr|II|III|IV|PhD|[A-Z]|[A-Z][a-z]{1,5}|O'Neil|Ab-c|[a-z]{1,3}|[0-9_]|[ .:,]| ){0,14}",
+        ) {
+            all_agree(s.as_bytes());
         }
 
         /// Chinese text around names: context words, titles, Han characters of three and four

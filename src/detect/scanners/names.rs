@@ -1,5 +1,6 @@
-//! The scanner for the Chinese name patterns (`person_name_cn`).
+//! The scanners for the name patterns (`person_name_cn`, `person_name_latin`).
 //!
+//! **Chinese.**
 //! The patterns, in order: a whole value of two to four Han characters; a whole value of Han
 //! runs joined by middle dots (minority names); a context word (姓名, 收货人, …), up to two
 //! separators and one to four Han characters; one to three Han characters before a title (先生,
@@ -7,37 +8,20 @@
 //! start or a title at most three Han characters (twelve bytes) after it. So the scanner looks
 //! for the words (with the SIMD word search the gates use) and tries only the starts they
 //! allow, instead of running the regex around them.
+//!
+//! **Latin script.** The first two patterns match whole values (a name with an optional title
+//! and suffixes, or `Last, First`) and are checked as such. The third starts at a context word
+//! (`Name:`, `Customer`) or a title (`Mr.`), which the word search finds; from there the
+//! alternatives are tried in the regex's order.
 
 use std::sync::LazyLock;
 
 use crate::detect::gates::Words;
-
-/// The context words of the third pattern, in its order.
-const CONTEXT: [&str; 20] = [
-    "姓名",
-    "联系人",
-    "收货人",
-    "收件人",
-    "收款人",
-    "持卡人",
-    "开户名",
-    "户名",
-    "乘客",
-    "车主",
-    "驾驶员",
-    "司机",
-    "患者",
-    "客户",
-    "顾客",
-    "业主",
-    "经办人",
-    "申请人",
-    "签收人",
-    "负责人",
-];
-
-/// The titles of the fourth pattern, in its order.
-const TITLES: [&str; 3] = ["先生", "女士", "小姐"];
+// The validator's word lists are the patterns' (the differential tests hold the scanners to
+// the patterns).
+use crate::detect::validators::person_name::{
+    CN_CONTEXT as CONTEXT, CN_TITLES as TITLES, LATIN_CONTEXT, TITLES as WHOLE_TITLES,
+};
 
 /// The middle dots of the second pattern.
 const DOTS: [&str; 3] = ["·", "•", "・"];
@@ -78,7 +62,7 @@ static TABLES: LazyLock<Tables> = LazyLock::new(|| {
     Tables {
         han,
         han_astral,
-        words: Words::new(&[&CONTEXT[..], &TITLES[..]].concat()).expect("the words build"),
+        words: Words::new(&[CONTEXT, TITLES].concat()).expect("the words build"),
     }
 });
 
@@ -248,7 +232,7 @@ fn match_at(t: &Tables, h: &[u8], s: usize, context: Option<usize>) -> Option<us
     ends[..n]
         .iter()
         .rev()
-        .find_map(|&e| word_at(h, e, &TITLES).map(|len| e + len))
+        .find_map(|&e| word_at(h, e, TITLES).map(|len| e + len))
 }
 
 /// The patterns of `person_name_cn`: the leftmost match at or after `pos`.
@@ -286,7 +270,7 @@ pub(super) fn cn_name(h: &[u8], pos: usize) -> Option<(usize, usize)> {
                 if s == a {
                     continue;
                 }
-                (s, word_at(h, s, &CONTEXT))
+                (s, word_at(h, s, CONTEXT))
             }
         };
         if best.is_none_or(|(b, _)| s < b) {
@@ -296,6 +280,195 @@ pub(super) fn cn_name(h: &[u8], pos: usize) -> Option<(usize, usize)> {
         }
     }
     best
+}
+
+// ---- Latin script ----
+
+/// The titles of the third pattern, in its order.
+const LATIN_TITLES: [&str; 5] = ["Mr", "Mrs", "Ms", "Miss", "Dr"];
+
+/// The suffixes the first pattern allows after a whole name, in its order (the validator also
+/// knows `V`).
+const SUFFIXES: [&str; 12] = [
+    "Jr", "Sr", "II", "III", "IV", "MD", "DDS", "PhD", "DVM", "Esq", "RN", "CPA",
+];
+
+/// The context words and titles that start every match of the third pattern.
+static LATIN_WORDS: LazyLock<Words> = LazyLock::new(|| {
+    Words::new(&[LATIN_CONTEXT, &LATIN_TITLES[..]].concat()).expect("the words build")
+});
+
+/// Texts up to this long are first checked for the words' first bytes ([`Words::is_match`]),
+/// which is cheaper there than the SIMD search.
+const SHORT_TEXT: usize = 48;
+
+/// `[a-zA-Z'-]`.
+fn name_byte(b: u8) -> bool {
+    b.is_ascii_alphabetic() || b == b'\'' || b == b'-'
+}
+
+/// The end of `[A-Z][a-zA-Z'-]*` at `h[i]` (`[A-Z][a-zA-Z'-]+` with `min_rest` 1). The run is
+/// taken whole: what follows it in every pattern is a space, a comma, a dot or the end, none
+/// of which a shorter run would leave.
+fn name_word(h: &[u8], i: usize, min_rest: usize) -> Option<usize> {
+    if !h.get(i)?.is_ascii_uppercase() {
+        return None;
+    }
+    let run = h[i + 1..].iter().take_while(|&&b| name_byte(b)).count();
+    (run >= min_rest).then_some(i + 1 + run)
+}
+
+/// `byte` at `h[i]`.
+fn byte_at(h: &[u8], i: usize, byte: u8) -> bool {
+    h.get(i) == Some(&byte)
+}
+
+/// `[A-Z][a-zA-Z'-]+, [A-Z][a-zA-Z'-]+(?: [A-Z]\.?)?` is the whole of `h`.
+fn last_comma_first(h: &[u8]) -> bool {
+    let Some(e) = name_word(h, 0, 1) else {
+        return false;
+    };
+    if !h[e..].starts_with(b", ") {
+        return false;
+    }
+    let Some(e) = name_word(h, e + 2, 1) else {
+        return false;
+    };
+    match &h[e..] {
+        [] => true,
+        [b' ', c] | [b' ', c, b'.'] => c.is_ascii_uppercase(),
+        _ => false,
+    }
+}
+
+/// `(?:,? (?:Jr|Sr|…)\.?)*` is the whole of `h[i..]`. Of two suffixes that start alike (`II`,
+/// `III`) only the one that ends where the next part can start can be taken.
+fn suffixes_to_end(h: &[u8], mut i: usize) -> bool {
+    while i < h.len() {
+        i += byte_at(h, i, b',') as usize;
+        if !byte_at(h, i, b' ') {
+            return false;
+        }
+        i += 1;
+        let next = SUFFIXES.iter().find_map(|s| {
+            if !h[i..].starts_with(s.as_bytes()) {
+                return None;
+            }
+            let e = i + s.len();
+            let e = e + byte_at(h, e, b'.') as usize;
+            matches!(h.get(e), None | Some(b',' | b' ')).then_some(e)
+        });
+        match next {
+            Some(e) => i = e,
+            None => return false,
+        }
+    }
+    true
+}
+
+/// `[A-Z][a-zA-Z'-]+(?: [A-Z][a-zA-Z'-]*\.?){1,3}` and then the suffixes: the whole of
+/// `h[i..]`, for some number of words.
+fn words_to_end(h: &[u8], i: usize) -> bool {
+    let Some(mut e) = name_word(h, i, 1) else {
+        return false;
+    };
+    for _ in 0..3 {
+        if !byte_at(h, e, b' ') {
+            return false;
+        }
+        let Some(w) = name_word(h, e + 1, 0) else {
+            return false;
+        };
+        e = w + byte_at(h, w, b'.') as usize;
+        if suffixes_to_end(h, e) {
+            return true;
+        }
+    }
+    false
+}
+
+/// `person_name_latin`'s first two patterns: the whole of `h` is a name, with a title or
+/// not, or `Last, First`.
+fn latin_whole(h: &[u8]) -> bool {
+    let titled = WHOLE_TITLES.iter().any(|t| {
+        let e = t.len();
+        h.starts_with(t.as_bytes())
+            && [e + 1, e].into_iter().any(|sp| {
+                (sp == e || byte_at(h, e, b'.')) && byte_at(h, sp, b' ') && words_to_end(h, sp + 1)
+            })
+    });
+    titled || words_to_end(h, 0) || last_comma_first(h)
+}
+
+/// `[A-Z][a-zA-Z'-]+(?: [A-Z][a-zA-Z'-]+){0,2}` at `h[i]`: the end of the longest.
+fn names(h: &[u8], i: usize) -> Option<usize> {
+    let mut e = name_word(h, i, 1)?;
+    for _ in 0..2 {
+        match byte_at(h, e, b' ')
+            .then(|| name_word(h, e + 1, 1))
+            .flatten()
+        {
+            Some(w) => e = w,
+            None => break,
+        }
+    }
+    Some(e)
+}
+
+/// `(?:Mr|Mrs|Ms|Miss|Dr)\.? ` and the names at `h[i]`, the alternatives in the regex's order
+/// (a dot taken before none).
+fn titled_names(h: &[u8], i: usize) -> Option<usize> {
+    LATIN_TITLES.iter().find_map(|t| {
+        if !h[i..].starts_with(t.as_bytes()) {
+            return None;
+        }
+        let e = i + t.len();
+        [e + 1, e].into_iter().find_map(|sp| {
+            ((sp == e || byte_at(h, e, b'.')) && byte_at(h, sp, b' '))
+                .then(|| names(h, sp + 1))
+                .flatten()
+        })
+    })
+}
+
+/// The third pattern's match starting at `h[s]`, where a context word or a title starts:
+/// the context word, `[:.]?`, a space, a title if one leads to a name (else none) and the
+/// names; or a title and the names.
+fn latin_at(h: &[u8], s: usize) -> Option<usize> {
+    let Some(len) = word_at(h, s, LATIN_CONTEXT) else {
+        return titled_names(h, s);
+    };
+    let mut at = s + len;
+    at += matches!(h.get(at), Some(b':' | b'.')) as usize;
+    // Without the `:` or `.`, a space would be needed where it stands.
+    if !byte_at(h, at, b' ') {
+        return None;
+    }
+    titled_names(h, at + 1).or_else(|| names(h, at + 1))
+}
+
+/// The patterns of `person_name_latin`: the leftmost match at or after `pos`.
+pub(super) fn latin_name(h: &[u8], pos: usize) -> Option<(usize, usize)> {
+    let pos = pos.min(h.len());
+    if pos == 0 && latin_whole(h) {
+        return Some((0, h.len()));
+    }
+    let words = &*LATIN_WORDS;
+    if h.len() - pos <= SHORT_TEXT && !words.is_match(&h[pos..]) {
+        return None;
+    }
+    // The third pattern starts with `(?-u:\b)` before a word's first letter.
+    let word_byte = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+    let mut from = pos;
+    while let Some((a, _)) = words.find_from(h, from) {
+        if a == 0 || !word_byte(h[a - 1]) {
+            if let Some(e) = latin_at(h, a) {
+                return Some((a, e));
+            }
+        }
+        from = a + 1;
+    }
+    None
 }
 
 #[cfg(test)]

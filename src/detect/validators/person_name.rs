@@ -17,7 +17,7 @@ use super::text::{
 use super::{Ctx, Verdict};
 
 /// Words before a Chinese name in free text (the detector's pattern lists the same).
-pub const CN_CONTEXT: &[&str] = &[
+pub(crate) const CN_CONTEXT: &[&str] = &[
     "姓名",
     "联系人",
     "收货人",
@@ -188,8 +188,8 @@ fn surname_before_title(hay: &[u8], start: usize, title: usize, ctx: &Ctx) -> Op
     None
 }
 
-/// Titles before a Latin name.
-const TITLES: &[&str] = &["Mr", "Mrs", "Ms", "Miss", "Dr", "Prof", "Mx"];
+/// Titles before a Latin name (the detector's whole-value pattern lists the same).
+pub(crate) const TITLES: &[&str] = &["Mr", "Mrs", "Ms", "Miss", "Dr", "Prof", "Mx"];
 /// Suffixes after a Latin name.
 const SUFFIXES: &[&str] = &[
     "Jr", "Sr", "II", "III", "IV", "V", "MD", "DDS", "PhD", "DVM", "Esq", "RN", "CPA",
@@ -272,8 +272,8 @@ fn not_name_word(word: &[u8]) -> bool {
     static SET: LazyLock<WordSet> = LazyLock::new(|| word_set(NOT_NAME_WORDS.iter().copied()));
     SET.contains(word)
 }
-/// Context words before a Latin name in free text.
-pub const LATIN_CONTEXT: &[&str] = &[
+/// Context words before a Latin name in free text (the detector's pattern lists the same).
+pub(crate) const LATIN_CONTEXT: &[&str] = &[
     "Name",
     "name",
     "NAME",
