@@ -110,7 +110,12 @@ fn date_at(h: &[u8], s: usize) -> Option<usize> {
     })
 }
 
-/// The pattern in the module comment.
+/// The pattern in the module comment. A match starts with a year (`19` or `20`) or holds a `/`
+/// (`MONTH/DAY/YEAR`): without a `/` only the starts at a `1` or a `2` are tried.
 pub(super) fn birth_date(h: &[u8], pos: usize) -> Option<(usize, usize)> {
-    leftmost(h, pos, |b| b.is_ascii_digit(), date_at)
+    if memchr::memchr(b'/', h.get(pos..)?).is_some() {
+        leftmost(h, pos, |b| b.is_ascii_digit(), date_at)
+    } else {
+        leftmost(h, pos, |b| b == b'1' || b == b'2', date_at)
+    }
 }

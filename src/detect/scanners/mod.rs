@@ -349,8 +349,6 @@ fn vin(h: &[u8], pos: usize) -> Option<(usize, usize)> {
 pub(super) enum RunClass {
     /// The VIN alphabet ([`vin_char`]).
     Vin,
-    /// ASCII hex digits.
-    Hex,
 }
 
 impl RunClass {
@@ -358,7 +356,6 @@ impl RunClass {
     fn holds(self, b: u8) -> bool {
         match self {
             RunClass::Vin => VIN_CHAR[b as usize],
-            RunClass::Hex => crate::detect::HEX_DIGIT[b as usize],
         }
     }
 
@@ -370,7 +367,6 @@ impl RunClass {
         unsafe {
             match self {
                 RunClass::Vin => sse2::vin_chars(block),
-                RunClass::Hex => sse2::hex_digits(block),
             }
         }
     }
@@ -515,13 +511,6 @@ mod sse2 {
                 alnum,
             )
         })
-    }
-
-    /// Bit `k` set when `b[k]` is an ASCII hex digit, for 16 to 64 bytes.
-    #[inline]
-    #[target_feature(enable = "sse2")]
-    pub(super) fn hex_digits(b: &[u8]) -> u64 {
-        mask64(b, |v| crate::detect::simd::hex_digits(v))
     }
 
     /// Bit `k` set when `b[k]` leads a three-byte character (E0..EF) and `b[k + 3]` is an
@@ -754,27 +743,28 @@ fn e164(h: &[u8], pos: usize) -> Option<(usize, usize)> {
 mod tests {
     use super::*;
 
-    /// A run is found at every offset, across the blocks' seams too, and one byte short of a
-    /// run is not one.
+    /// A VIN run and a MAC address in each of its forms are found at every offset, across the
+    /// blocks' seams too, and one byte short of one is not one.
     #[test]
-    fn a_run_is_found_wherever_it_lies() {
-        let first = |h: &[u8], pos, class| match class {
-            RunClass::Hex => first_run::<12>(h, pos, class),
-            RunClass::Vin => first_run::<17>(h, pos, class),
-        };
-        for (class, run) in [
-            (RunClass::Hex, &b"0123456789ab"[..]),
-            (RunClass::Vin, &b"LSVAB2188E2100001"[..]),
-        ] {
-            let n = run.len();
+    fn a_block_scan_finds_a_match_wherever_it_lies() {
+        let vin = |h: &[u8], pos| first_run::<17>(h, pos, RunClass::Vin).map(|k| (k, k + 17));
+        let cases: [(FindFn, &[u8]); 4] = [
+            (vin, b"LSVAB2188E2100001"),
+            (network::mac, b"0123456789ab"),
+            (network::mac, b"00:1a:2B:3c-4d:5e"),
+            (network::mac, b"001a.2b3c.4D5e"),
+        ];
+        for (find, found) in cases {
+            let n = found.len();
             for at in 0..200 {
                 let mut h = vec![b'-'; at];
-                h.extend_from_slice(run);
+                h.extend_from_slice(found);
                 h.extend_from_slice(b"-iox ");
-                assert_eq!(first(&h, 0, class), Some(at), "{class:?} at {at}");
-                assert_eq!(first(&h, at + 1, class), None, "{class:?} at {at}");
+                let what = String::from_utf8_lossy(found);
+                assert_eq!(find(&h, 0), Some((at, at + n)), "{what} at {at}");
+                assert_eq!(find(&h, at + 1), None, "{what} at {at}");
                 h[at + n - 1] = b'-';
-                assert_eq!(first(&h, 0, class), None, "{class:?} at {at}");
+                assert_eq!(find(&h, 0), None, "{what} at {at}");
             }
         }
     }

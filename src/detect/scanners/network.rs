@@ -1,6 +1,6 @@
 //! Scanners for network identifiers: IPv4, IPv6 and MAC addresses.
 
-use super::{count_digits, count_while, first_run, leftmost, one_of, RunClass};
+use super::{count_digits, count_while, leftmost, one_of};
 
 /// True for an ASCII hex digit.
 #[inline]
@@ -15,7 +15,7 @@ fn count_hex(h: &[u8], i: usize, max: usize) -> usize {
 }
 
 /// True when `n` ASCII hex digits start at `i`.
-#[inline]
+#[cfg(test)]
 fn hex(h: &[u8], i: usize, n: usize) -> bool {
     count_hex(h, i, n) == n
 }
@@ -83,37 +83,79 @@ pub(super) fn ipv6(h: &[u8], pos: usize) -> Option<(usize, usize)> {
     None
 }
 
+/// Bit `k` set when `chunk[k]` (at most 64 bytes) is a hex digit, `:` or `-`, and `.`.
+fn mac_masks(chunk: &[u8]) -> [u64; 3] {
+    #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+    if chunk.len() >= 16 {
+        // SAFETY: the function only needs SSE2, which this build enables (the `cfg` above).
+        return unsafe { sse2::mac_masks(chunk) };
+    }
+    let mut m = [0u64; 3];
+    for (k, b) in chunk.iter().enumerate() {
+        m[0] |= (is_hex(b) as u64) << k;
+        m[1] |= (matches!(b, b':' | b'-') as u64) << k;
+        m[2] |= ((*b == b'.') as u64) << k;
+    }
+    m
+}
+
 /// `[0-9A-Fa-f]{2}(?:[:-][0-9A-Fa-f]{2}){5}|[0-9A-Fa-f]{4}\.[0-9A-Fa-f]{4}\.[0-9A-Fa-f]{4}|[0-9A-Fa-f]{12}`,
-/// the alternatives tried in that order at each start. In a run of hex digits only three starts
-/// can match: the run's first (twelve digits or more), four before its end (a dot follows) and
-/// two before its end (a colon or hyphen follows). So the leftmost match is the earlier of the
-/// first twelve hex digits in a row and the first separator that ends a run as a MAC's first
-/// separator does; separators are found with `memchr`, the run with block masks.
+/// the alternatives tried in that order at each start. Each alternative has a fixed length (17,
+/// 14 and 12 bytes) and no choices inside, so each is a set of byte classes at fixed offsets:
+/// from masks of the hex digits, separators and dots of a 64-byte block, the starts where an
+/// alternative matches are the AND of the masks shifted by those offsets. Blocks overlap by 16
+/// bytes, so a match starting in the first 48 bytes of a block lies inside it.
 pub(super) fn mac(h: &[u8], pos: usize) -> Option<(usize, usize)> {
-    let pos = pos.min(h.len());
-    let run = first_run::<12>(h, pos, RunClass::Hex);
-    // A separator's match starts at most four bytes before it: past `run + 4`, none is earlier.
-    let limit = run.map_or(h.len(), |k| (k + 4).min(h.len()));
-    let separated = memchr::memchr3_iter(b':', b'-', b'.', &h[pos..limit])
-        .map(|k| pos + k)
-        .find_map(|p| {
-            let s = p.checked_sub(if h[p] == b'.' { 4 } else { 2 })?;
-            if s < pos {
-                return None;
-            }
-            if h[p] == b'.' {
-                (hex(h, s, 4) && hex(h, p + 1, 4) && one_of(h, p + 5, b".") && hex(h, p + 6, 4))
-                    .then_some((s, s + 14))
+    let mut c = pos.min(h.len());
+    while c + 12 <= h.len() {
+        let end = (c + 64).min(h.len());
+        let [hex, sep, dot] = mac_masks(&h[c..end]);
+        let pair = hex & hex >> 1;
+        let colons = (0..5).fold(pair, |m, k| m & sep >> (2 + 3 * k) & pair >> (3 + 3 * k));
+        let four = pair & pair >> 2;
+        let dots = four & dot >> 4 & four >> 5 & dot >> 9 & four >> 10;
+        let twelve = four & four >> 4 & four >> 8;
+        // Past the text's end the masks are 0, so a block that reaches it decides every start.
+        let decided = if end == h.len() {
+            u64::MAX
+        } else {
+            (1 << 48) - 1
+        };
+        let any = (colons | dots | twelve) & decided;
+        if any != 0 {
+            let k = any.trailing_zeros();
+            let len = if colons >> k & 1 == 1 {
+                17
+            } else if dots >> k & 1 == 1 {
+                14
             } else {
-                (hex(h, s, 2)
-                    && (0..5).all(|k| one_of(h, p + 3 * k, b":-") && hex(h, p + 1 + 3 * k, 2)))
-                .then_some((s, s + 17))
-            }
-        });
-    match (run, separated) {
-        (Some(k), Some((s, e))) if s < k => Some((s, e)),
-        (Some(k), _) => Some((k, k + 12)),
-        (None, separated) => separated,
+                12
+            };
+            let s = c + k as usize;
+            return Some((s, s + len));
+        }
+        if end == h.len() {
+            break;
+        }
+        c += 48;
+    }
+    None
+}
+
+#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+mod sse2 {
+    use crate::detect::simd::{hex_digits, mask64};
+    use std::arch::x86_64::*;
+
+    /// [`super::mac_masks`] for 16 to 64 bytes.
+    #[target_feature(enable = "sse2")]
+    pub(super) fn mac_masks(chunk: &[u8]) -> [u64; 3] {
+        let eq = |v, b: u8| _mm_cmpeq_epi8(v, _mm_set1_epi8(b as i8));
+        [
+            mask64(chunk, |v| hex_digits(v)),
+            mask64(chunk, |v| _mm_or_si128(eq(v, b':'), eq(v, b'-'))),
+            mask64(chunk, |v| eq(v, b'.')),
+        ]
     }
 }
 
