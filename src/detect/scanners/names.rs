@@ -73,39 +73,16 @@ fn in_bmp_set(set: &BmpSet, c: u32) -> bool {
 /// The code point and length of the well-formed UTF-8 character at `h[i]`, if there is one.
 #[inline]
 fn char_at(h: &[u8], i: usize) -> Option<(u32, usize)> {
-    let b0 = *h.get(i)?;
-    let cont = |k: usize| {
-        h.get(i + k)
-            .filter(|&&b| b & 0xC0 == 0x80)
-            .map(|&b| (b & 0x3F) as u32)
-    };
-    // The second byte's range, narrower after the leads that would allow overlong forms,
-    // surrogates or code points past U+10FFFF.
-    let second = |lo: u8, hi: u8| h.get(i + 1).is_some_and(|b| (lo..=hi).contains(b));
-    match b0 {
-        0x00..=0x7F => Some((b0 as u32, 1)),
-        0xC2..=0xDF => Some(((b0 as u32 & 0x1F) << 6 | cont(1)?, 2)),
-        0xE0..=0xEF => {
-            let ok = match b0 {
-                0xE0 => second(0xA0, 0xBF),
-                0xED => second(0x80, 0x9F),
-                _ => second(0x80, 0xBF),
-            };
-            ok.then_some(())?;
-            Some(((b0 as u32 & 0x0F) << 12 | cont(1)? << 6 | cont(2)?, 3))
+    // Most Han characters: three bytes whose lead takes any continuation bytes.
+    if let Some(&[b0, b1, b2]) = h.get(i..i + 3) {
+        if matches!(b0, 0xE1..=0xEC | 0xEE..=0xEF) && b1 & 0xC0 == 0x80 && b2 & 0xC0 == 0x80 {
+            let c = (b0 as u32 & 0x0F) << 12 | (b1 as u32 & 0x3F) << 6 | (b2 as u32 & 0x3F);
+            return Some((c, 3));
         }
-        0xF0..=0xF4 => {
-            let ok = match b0 {
-                0xF0 => second(0x90, 0xBF),
-                0xF4 => second(0x80, 0x8F),
-                _ => second(0x80, 0xBF),
-            };
-            ok.then_some(())?;
-            let c = (b0 as u32 & 0x07) << 18 | cont(1)? << 12 | cont(2)? << 6 | cont(3)?;
-            Some((c, 4))
-        }
-        _ => None,
     }
+    let bytes = h.get(i..(i + 4).min(h.len()))?;
+    let c = bytes.utf8_chunks().next()?.valid().chars().next()?;
+    Some((c as u32, c.len_utf8()))
 }
 
 /// The length of the Han character at `h[i]`, or 0.
