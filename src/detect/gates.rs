@@ -154,14 +154,23 @@ enum Search {
 impl Words {
     /// The searcher for `words` (at least one, none empty).
     pub(crate) fn new<P: AsRef<[u8]>>(words: &[P]) -> Option<Words> {
+        Words::build(words, true)
+    }
+
+    /// [`Words::new`], with the SIMD searcher tried first only when `simd` (the tests turn it
+    /// off to check the automaton that CPUs without it get).
+    fn build<P: AsRef<[u8]>>(words: &[P], simd: bool) -> Option<Words> {
         let mut first = [0u64; 4];
         for w in words {
             let &b = w.as_ref().first()?;
             first[b as usize / 64] |= 1 << (b % 64);
         }
-        let mut packed = aho_corasick::packed::Config::new().builder();
-        packed.extend(words);
-        let search = match packed.build() {
+        let packed = simd.then(|| {
+            let mut packed = aho_corasick::packed::Config::new().builder();
+            packed.extend(words);
+            packed.build()
+        });
+        let search = match packed.flatten() {
             Some(s) => Search::Packed(s),
             None => aho_corasick::AhoCorasickBuilder::new()
                 .kind(Some(aho_corasick::AhoCorasickKind::DFA))
@@ -400,6 +409,20 @@ mod tests {
                     );
                 }
             }
+        }
+    }
+
+    /// Both searchers report the leftmost word, and of two starting there the first listed (a
+    /// scanner takes the word's index from it).
+    #[test]
+    fn both_word_searchers_find_the_leftmost_word_first_listed() {
+        let words = ["abcd", "bc", "ab"];
+        for simd in [true, false] {
+            let w = Words::build(&words, simd).unwrap();
+            assert_eq!(w.find_from(b"xabcd", 0), Some((1, 0)), "simd {simd}");
+            assert_eq!(w.find_from(b"xabcd", 2), Some((2, 1)), "simd {simd}");
+            assert_eq!(w.find_from(b"xabcd", 3), None, "simd {simd}");
+            assert!(w.is_match(b"zzbc") && !w.is_match(b"zzb"), "simd {simd}");
         }
     }
 
