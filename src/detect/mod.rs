@@ -35,6 +35,7 @@ mod scanners;
 pub(crate) mod simd;
 pub mod spec;
 pub mod validators;
+mod words;
 
 use std::path::Path;
 use std::sync::Arc;

@@ -339,72 +339,40 @@ const fn vin_char(b: u8) -> bool {
 /// [`vin_char`] per byte value.
 static VIN_CHAR: [bool; 256] = byte_set!(b => vin_char(b));
 
-/// `[0-9A-HJ-NPR-Za-hj-npr-z]{17}`: the first 17 alphabet bytes in a row.
+/// `[0-9A-HJ-NPR-Za-hj-npr-z]{17}`: the first 17 alphabet bytes in a row. From masks of
+/// 64-byte blocks where SSE2 is available (a run is the AND of shifted masks, the shift
+/// doubling up to 17), blocks overlapping by 16 bytes so that a run across two blocks is seen
+/// whole in the second; byte by byte for the rest.
 fn vin(h: &[u8], pos: usize) -> Option<(usize, usize)> {
-    first_run::<17>(h, pos, RunClass::Vin).map(|k| (k, k + 17))
-}
-
-/// The bytes [`first_run`] looks for runs of.
-#[derive(Debug, Clone, Copy)]
-pub(super) enum RunClass {
-    /// The VIN alphabet ([`vin_char`]).
-    Vin,
-}
-
-impl RunClass {
-    #[inline]
-    fn holds(self, b: u8) -> bool {
-        match self {
-            RunClass::Vin => VIN_CHAR[b as usize],
-        }
-    }
-
-    /// Bit `k` set when byte `k` of `block` (16 to 64 bytes) is in the class.
-    #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
-    #[inline]
-    fn mask(self, block: &[u8]) -> u64 {
-        // SAFETY: the functions only need SSE2, which this build enables (the `cfg` above).
-        unsafe {
-            match self {
-                RunClass::Vin => sse2::vin_chars(block),
-            }
-        }
-    }
-}
-
-/// The first offset from `pos` where `N` bytes of `class` (2 to 48) follow in a row: from
-/// masks of 64-byte blocks where SSE2 is available (a run is the AND of shifted masks, the
-/// shift doubling up to `N`, unrolled), blocks overlapping by `N - 1` so that a run across two blocks is
-/// seen whole in the second; byte by byte for the rest.
-pub(super) fn first_run<const N: usize>(h: &[u8], pos: usize, class: RunClass) -> Option<usize> {
-    const { assert!(N >= 2 && N <= 48) };
-    let n = N;
+    const N: usize = 17;
     let mut s = pos.min(h.len());
     #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
-    while s + n.max(16) <= h.len() {
+    while s + N <= h.len() {
         let len = (h.len() - s).min(64);
-        let m = class.mask(&h[s..s + len]);
+        // SAFETY: the function only needs SSE2, which this build enables (the `cfg` above).
+        let m = unsafe { sse2::vin_chars(&h[s..s + len]) };
         // Bit k of `run` set when bits k to k + have - 1 of `m` are.
         let (mut run, mut have) = (m, 1);
-        while have < n {
-            let step = have.min(n - have);
+        while have < N {
+            let step = have.min(N - have);
             run &= run >> step;
             have += step;
         }
         if run != 0 {
-            return Some(s + run.trailing_zeros() as usize);
+            let k = s + run.trailing_zeros() as usize;
+            return Some((k, k + N));
         }
         if s + len == h.len() {
             return None;
         }
         // The next block starts where a run not yet seen whole can start.
-        s += len - (n - 1);
+        s += len - (N - 1);
     }
     let mut run = 0;
     for (i, &b) in h.iter().enumerate().skip(s) {
-        run = if class.holds(b) { run + 1 } else { 0 };
-        if run == n {
-            return Some(i + 1 - n);
+        run = if VIN_CHAR[b as usize] { run + 1 } else { 0 };
+        if run == N {
+            return Some((i + 1 - N, i + 1));
         }
     }
     None
@@ -747,7 +715,6 @@ mod tests {
     /// blocks' seams too, and one byte short of one is not one.
     #[test]
     fn a_block_scan_finds_a_match_wherever_it_lies() {
-        let vin = |h: &[u8], pos| first_run::<17>(h, pos, RunClass::Vin).map(|k| (k, k + 17));
         let cases: [(FindFn, &[u8]); 4] = [
             (vin, b"LSVAB2188E2100001"),
             (network::mac, b"0123456789ab"),

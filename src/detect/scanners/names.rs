@@ -6,7 +6,7 @@
 //! separators and one to four Han characters; one to three Han characters before a title (先生,
 //! 女士, 小姐). Every match of the last two holds one of those words, a context word at its
 //! start or a title at most three Han characters (twelve bytes) after it. So the scanner looks
-//! for the words (with the SIMD word search the gates use) and tries only the starts they
+//! for the words (with the SIMD word search of [`Words`]) and tries only the starts they
 //! allow, instead of running the regex around them.
 //!
 //! **Latin script.** The first two patterns match whole values (a name with an optional title
@@ -16,7 +16,9 @@
 
 use std::sync::LazyLock;
 
-use crate::detect::gates::Words;
+use super::{count_while, lit, one_of, opt};
+use crate::detect::validators::text::starts_with_any;
+use crate::detect::words::Words;
 // The validator's word lists are the patterns' (the differential tests hold the scanners to
 // the patterns).
 use crate::detect::validators::person_name::{
@@ -115,18 +117,22 @@ fn han_at(t: &Tables, h: &[u8], i: usize) -> usize {
     }
 }
 
-/// The number of Han characters in a row from `h[i]`, counting up to `max`, and where they end.
-fn han_run(t: &Tables, h: &[u8], mut i: usize, max: usize) -> (usize, usize) {
-    let mut n = 0;
-    while n < max {
+/// The end of each Han character in a row from `h[i]`.
+fn han_ends<'a>(t: &'a Tables, h: &'a [u8], mut i: usize) -> impl Iterator<Item = usize> + 'a {
+    std::iter::from_fn(move || {
         let len = han_at(t, h, i);
-        if len == 0 {
-            break;
-        }
-        i += len;
-        n += 1;
-    }
-    (n, i)
+        (len > 0).then(|| {
+            i += len;
+            i
+        })
+    })
+}
+
+/// The number of Han characters in a row from `h[i]`, counting up to `max`, and where they end.
+fn han_run(t: &Tables, h: &[u8], i: usize, max: usize) -> (usize, usize) {
+    han_ends(t, h, i)
+        .take(max)
+        .fold((0, i), |(n, _), e| (n + 1, e))
 }
 
 /// The start of the Han character that ends at `h[end]`, if one does (Han characters are three
@@ -136,14 +142,6 @@ fn han_before(t: &Tables, h: &[u8], end: usize) -> Option<usize> {
         .into_iter()
         .filter_map(|len| end.checked_sub(len))
         .find(|&s| han_at(t, h, s) == end - s)
-}
-
-/// The length of the first of `words` that starts at `h[i]`.
-fn word_at(h: &[u8], i: usize, words: &[&str]) -> Option<usize> {
-    words
-        .iter()
-        .find(|w| h[i..].starts_with(w.as_bytes()))
-        .map(|w| w.len())
 }
 
 /// `^\p{Han}{2,4}$|^\p{Han}{1,10}[·•・]\p{Han}{1,10}(?:[·•・]\p{Han}{1,10})?$`: the whole of `h`.
@@ -167,23 +165,22 @@ fn whole(t: &Tables, h: &[u8]) -> bool {
         if runs == 3 {
             return false;
         }
-        match word_at(h, end, &DOTS) {
-            Some(len) => at = end + len,
+        match starts_with_any(h, end, &DOTS) {
+            Some(e) => at = e,
             None => return false,
         }
     }
 }
 
 /// The match of the third or fourth pattern starting at `h[s]`, as the regex prefers it: the
-/// third first (`context` is the length of the context word starting at `h[s]`, if one does);
+/// third first (`context` is the end of the context word starting at `h[s]`, if one does);
 /// in it the separators (at most two) and then the Han characters (at most four) taken
 /// greedily; in the fourth the most Han characters (at most three) a title follows.
 fn match_at(t: &Tables, h: &[u8], s: usize, context: Option<usize>) -> Option<usize> {
-    if let Some(len) = context {
-        let mut at = s + len;
+    if let Some(mut at) = context {
         for _ in 0..2 {
-            match word_at(h, at, &SEPARATORS) {
-                Some(len) => at += len,
+            match starts_with_any(h, at, &SEPARATORS) {
+                Some(e) => at = e,
                 None => break,
             }
         }
@@ -195,21 +192,15 @@ fn match_at(t: &Tables, h: &[u8], s: usize, context: Option<usize>) -> Option<us
             return Some(end);
         }
     }
-    let mut ends = [0; 3];
-    let (mut n, mut at) = (0, s);
-    while n < 3 {
-        let len = han_at(t, h, at);
-        if len == 0 {
-            break;
-        }
-        at += len;
-        ends[n] = at;
+    let (mut ends, mut n) = ([0; 3], 0);
+    for e in han_ends(t, h, s).take(3) {
+        ends[n] = e;
         n += 1;
     }
     ends[..n]
         .iter()
         .rev()
-        .find_map(|&e| word_at(h, e, TITLES).map(|len| e + len))
+        .find_map(|&e| starts_with_any(h, e, TITLES))
 }
 
 /// The patterns of `person_name_cn`: the leftmost match at or after `pos`.
@@ -235,7 +226,7 @@ pub(super) fn cn_name(h: &[u8], pos: usize) -> Option<(usize, usize)> {
         // A context word starts a match here (if any does); a title ends the Han characters
         // of one that starts up to three of them before it, not before `pos`.
         let (s, context) = match CONTEXT.get(word) {
-            Some(w) => (a, Some(w.len())),
+            Some(w) => (a, Some(a + w.len())),
             None => {
                 let mut s = a;
                 for _ in 0..3 {
@@ -247,7 +238,7 @@ pub(super) fn cn_name(h: &[u8], pos: usize) -> Option<(usize, usize)> {
                 if s == a {
                     continue;
                 }
-                (s, word_at(h, s, CONTEXT))
+                (s, starts_with_any(h, s, CONTEXT))
             }
         };
         if best.is_none_or(|(b, _)| s < b) {
@@ -275,13 +266,9 @@ static LATIN_WORDS: LazyLock<Words> = LazyLock::new(|| {
     Words::new(&[LATIN_CONTEXT, &LATIN_TITLES[..]].concat()).expect("the words build")
 });
 
-/// Texts up to this long are first checked for the words' first bytes ([`Words::is_match`]),
-/// which is cheaper there than the SIMD search.
-const SHORT_TEXT: usize = 48;
-
 /// `[a-zA-Z'-]`.
-fn name_byte(b: u8) -> bool {
-    b.is_ascii_alphabetic() || b == b'\'' || b == b'-'
+fn name_byte(b: &u8) -> bool {
+    b.is_ascii_alphabetic() || matches!(b, b'\'' | b'-')
 }
 
 /// The end of `[A-Z][a-zA-Z'-]*` at `h[i]` (`[A-Z][a-zA-Z'-]+` with `min_rest` 1). The run is
@@ -291,13 +278,8 @@ fn name_word(h: &[u8], i: usize, min_rest: usize) -> Option<usize> {
     if !h.get(i)?.is_ascii_uppercase() {
         return None;
     }
-    let run = h[i + 1..].iter().take_while(|&&b| name_byte(b)).count();
+    let run = count_while(h, i + 1, usize::MAX, name_byte);
     (run >= min_rest).then_some(i + 1 + run)
-}
-
-/// `byte` at `h[i]`.
-fn byte_at(h: &[u8], i: usize, byte: u8) -> bool {
-    h.get(i) == Some(&byte)
 }
 
 /// `[A-Z][a-zA-Z'-]+, [A-Z][a-zA-Z'-]+(?: [A-Z]\.?)?` is the whole of `h`.
@@ -322,8 +304,8 @@ fn last_comma_first(h: &[u8]) -> bool {
 /// `III`) only the one that ends where the next part can start can be taken.
 fn suffixes_to_end(h: &[u8], mut i: usize) -> bool {
     while i < h.len() {
-        i += byte_at(h, i, b',') as usize;
-        if !byte_at(h, i, b' ') {
+        i = opt(h, i, b",");
+        if !one_of(h, i, b" ") {
             return false;
         }
         i += 1;
@@ -331,8 +313,7 @@ fn suffixes_to_end(h: &[u8], mut i: usize) -> bool {
             if !h[i..].starts_with(s.as_bytes()) {
                 return None;
             }
-            let e = i + s.len();
-            let e = e + byte_at(h, e, b'.') as usize;
+            let e = opt(h, i + s.len(), b".");
             matches!(h.get(e), None | Some(b',' | b' ')).then_some(e)
         });
         match next {
@@ -350,13 +331,13 @@ fn words_to_end(h: &[u8], i: usize) -> bool {
         return false;
     };
     for _ in 0..3 {
-        if !byte_at(h, e, b' ') {
+        if !one_of(h, e, b" ") {
             return false;
         }
         let Some(w) = name_word(h, e + 1, 0) else {
             return false;
         };
-        e = w + byte_at(h, w, b'.') as usize;
+        e = opt(h, w, b".");
         if suffixes_to_end(h, e) {
             return true;
         }
@@ -367,24 +348,31 @@ fn words_to_end(h: &[u8], i: usize) -> bool {
 /// `person_name_latin`'s first two patterns: the whole of `h` is a name, with a title or
 /// not, or `Last, First`.
 fn latin_whole(h: &[u8]) -> bool {
-    let titled = WHOLE_TITLES.iter().any(|t| {
-        let e = t.len();
-        h.starts_with(t.as_bytes())
-            && [e + 1, e].into_iter().any(|sp| {
-                (sp == e || byte_at(h, e, b'.')) && byte_at(h, sp, b' ') && words_to_end(h, sp + 1)
-            })
-    });
-    titled || words_to_end(h, 0) || last_comma_first(h)
+    after_title(h, 0, WHOLE_TITLES).any(|i| words_to_end(h, i))
+        || words_to_end(h, 0)
+        || last_comma_first(h)
+}
+
+/// Where what follows `(?:TITLE)\.? ` at `h[i]` starts, for each way it matches, in the regex's
+/// order of preference: the titles in order, each with its dot before without.
+fn after_title<'a>(h: &'a [u8], i: usize, titles: &'a [&str]) -> impl Iterator<Item = usize> + 'a {
+    titles
+        .iter()
+        .filter(move |t| lit(h, i, t.as_bytes()))
+        .flat_map(move |t| {
+            let e = i + t.len();
+            [one_of(h, e, b".").then_some(e + 1), Some(e)]
+        })
+        .flatten()
+        .filter(move |&sp| one_of(h, sp, b" "))
+        .map(|sp| sp + 1)
 }
 
 /// `[A-Z][a-zA-Z'-]+(?: [A-Z][a-zA-Z'-]+){0,2}` at `h[i]`: the end of the longest.
 fn names(h: &[u8], i: usize) -> Option<usize> {
     let mut e = name_word(h, i, 1)?;
     for _ in 0..2 {
-        match byte_at(h, e, b' ')
-            .then(|| name_word(h, e + 1, 1))
-            .flatten()
-        {
+        match one_of(h, e, b" ").then(|| name_word(h, e + 1, 1)).flatten() {
             Some(w) => e = w,
             None => break,
         }
@@ -395,30 +383,19 @@ fn names(h: &[u8], i: usize) -> Option<usize> {
 /// `(?:Mr|Mrs|Ms|Miss|Dr)\.? ` and the names at `h[i]`, the alternatives in the regex's order
 /// (a dot taken before none).
 fn titled_names(h: &[u8], i: usize) -> Option<usize> {
-    LATIN_TITLES.iter().find_map(|t| {
-        if !h[i..].starts_with(t.as_bytes()) {
-            return None;
-        }
-        let e = i + t.len();
-        [e + 1, e].into_iter().find_map(|sp| {
-            ((sp == e || byte_at(h, e, b'.')) && byte_at(h, sp, b' '))
-                .then(|| names(h, sp + 1))
-                .flatten()
-        })
-    })
+    after_title(h, i, &LATIN_TITLES).find_map(|at| names(h, at))
 }
 
 /// The third pattern's match starting at `h[s]`, where a context word or a title starts:
 /// the context word, `[:.]?`, a space, a title if one leads to a name (else none) and the
 /// names; or a title and the names.
 fn latin_at(h: &[u8], s: usize) -> Option<usize> {
-    let Some(len) = word_at(h, s, LATIN_CONTEXT) else {
+    let Some(at) = starts_with_any(h, s, LATIN_CONTEXT) else {
         return titled_names(h, s);
     };
-    let mut at = s + len;
-    at += matches!(h.get(at), Some(b':' | b'.')) as usize;
+    let at = opt(h, at, b":.");
     // Without the `:` or `.`, a space would be needed where it stands.
-    if !byte_at(h, at, b' ') {
+    if !one_of(h, at, b" ") {
         return None;
     }
     titled_names(h, at + 1).or_else(|| names(h, at + 1))
@@ -431,9 +408,6 @@ pub(super) fn latin_name(h: &[u8], pos: usize) -> Option<(usize, usize)> {
         return Some((0, h.len()));
     }
     let words = &*LATIN_WORDS;
-    if h.len() - pos <= SHORT_TEXT && !words.is_match(&h[pos..]) {
-        return None;
-    }
     // The third pattern starts with `(?-u:\b)` before a word's first letter.
     let word_byte = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
     let mut from = pos;
