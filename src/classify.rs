@@ -320,6 +320,20 @@ pub fn categories_for_type(sql_type: &str) -> Option<&'static [&'static str]> {
 /// What a date or time column can hold.
 const TEMPORAL_HOLDS: &[&str] = &["birth_date"];
 
+/// True when detector `i`'s matches can count in a column whose name supports the detectors in
+/// `supported`: a weak detector's matches count only with that support or a context word in
+/// the value, so one without context words is not searched at all unless supported; in a
+/// `temporal` column (rendered dates and times), only context words such a value can hold
+/// count.
+fn can_count(engine: &Engine, supported: &[bool], i: usize, temporal: bool) -> bool {
+    let d = &engine.detectors()[i];
+    let words = &d.spec.context_words;
+    !d.spec.weak
+        || supported.get(i).copied().unwrap_or(false)
+        || (!temporal && !words.is_empty())
+        || words.iter().any(|w| in_rendered_time(w))
+}
+
 /// True when `word` may occur in a date, time or interval as PostgreSQL (ISO date style, as
 /// sqlx connects) and MySQL render them: digits and punctuation, `infinity`, `BC`, and an
 /// interval's `year(s)`, `mon(s)` and `day(s)`. Words with other letters, or non-ASCII ones,
@@ -390,7 +404,7 @@ impl ColumnClassifier {
                 c.name_hint = None;
             }
         }
-        let supported = (0..engine.detectors().len())
+        let supported: Vec<bool> = (0..engine.detectors().len())
             .map(|i| cats[engine.category_index(i)].name_hint.is_some())
             .collect();
         let names_an_id = hints::tokens(name).last().is_some_and(|t| t == "id");
@@ -399,6 +413,7 @@ impl ColumnClassifier {
             .iter()
             .position(|c| c == "phone")
             .filter(|&ci| cats[ci].name_hint.is_some() && !names_an_id);
+        let only = engine.detector_set(|i| can_count(engine, &supported, i, false));
         ColumnClassifier {
             engine: engine.clone(),
             numeric: is_numeric_type(sql_type),
@@ -418,7 +433,7 @@ impl ColumnClassifier {
             name_cat: engine.categories().iter().position(|c| c == "person_name"),
             birth_cat: engine.categories().iter().position(|c| c == "birth_date"),
             sql_type: sql_type.to_string(),
-            only: engine.every_detector(),
+            only,
             type_note: None,
             digit_strings: vec![None; DIGITS_KNOWN + 1],
             shape_example_tries: 0,
@@ -442,18 +457,10 @@ impl ColumnClassifier {
         for (i, s) in self.supported.iter_mut().enumerate() {
             *s &= keep(engine.category_index(i));
         }
-        // A weak detector's matches count only with a name hint or a context word in the value,
-        // and a rendered date or time holds none of its words: without the hint, it has nothing
-        // to count in a temporal column.
         let temporal = held == TEMPORAL_HOLDS;
-        let counts = |i: usize| {
-            let d = &engine.detectors()[i];
-            !temporal
-                || !d.spec.weak
-                || self.supported[i]
-                || d.spec.context_words.iter().any(|w| in_rendered_time(w))
-        };
-        self.only = engine.detector_set(|i| keep(engine.category_index(i)) && counts(i));
+        self.only = engine.detector_set(|i| {
+            keep(engine.category_index(i)) && can_count(engine, &self.supported, i, temporal)
+        });
         self.digit_strings.fill(None);
         self.phone_named = self.phone_named.filter(|&ci| keep(ci));
         self.name_cat = self.name_cat.filter(|&ci| keep(ci));

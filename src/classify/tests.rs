@@ -511,6 +511,23 @@ fn a_temporal_column_without_a_birth_name_is_not_searched() {
         .contains("not searched"));
 }
 
+/// A birth date counts only in a column named as one: dates next to 生日 or `birth` in a
+/// remarks column are no finding, the same dates in a `birthday` column are.
+#[test]
+fn birth_dates_count_only_in_a_column_named_as_one() {
+    let remarks = [
+        "生日 1990-03-07",
+        "出生：1985-11-23",
+        "birth 1979-02-14",
+        "dob 2001-07-15",
+    ];
+    let r = classify("remark", "text", &remarks.map(Some));
+    assert!(finding(&r, "birth_date").is_none(), "{r:?}");
+    let dates = ["1990-03-07", "1985-11-23", "1979-02-14", "2001-07-15"];
+    let r = classify("birthday", "text", &dates.map(Some));
+    assert!(finding(&r, "birth_date").is_some(), "{r:?}");
+}
+
 #[test]
 fn context_words_in_rendered_times() {
     for w in ["出生", "birth", "born", "dob", "生日"] {

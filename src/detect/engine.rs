@@ -160,6 +160,9 @@ pub(crate) struct Detectors {
     /// Per detector (the first 64): the detectors whose matches a strong match of it spanning a
     /// whole value always outranks ([`outranked`]).
     outranked: Vec<u64>,
+    /// The detectors whose matches can count without a supporting column: all but the weak
+    /// ones without context words ([`Detectors::alone`]).
+    alone: Vec<u64>,
 }
 
 impl Detectors {
@@ -167,11 +170,18 @@ impl Detectors {
         let needs = NeedsTable::new(&list);
         let context = ContextWords::new(&list);
         let outranked = outranked(&list);
+        let mut alone = needs.all.clone();
+        for (i, d) in list.iter().enumerate() {
+            if d.weak && d.context_words.is_empty() {
+                alone[i / 64] &= !(1 << (i % 64));
+            }
+        }
         Detectors {
             list,
             needs,
             context,
             outranked,
+            alone,
         }
     }
 
@@ -183,6 +193,12 @@ impl Detectors {
     /// Every detector, as a bit set by index.
     pub(crate) fn every(&self) -> &[u64] {
         &self.needs.all
+    }
+
+    /// The detectors worth searching without a supporting column: a weak detector without
+    /// context words keeps no match there.
+    pub(crate) fn alone(&self) -> &[u64] {
+        &self.alone
     }
 }
 

@@ -173,11 +173,12 @@ impl Engine {
     }
 
     /// Appends every match in `value` to `out` (cleared first), ordered by start offset.
-    /// Weak matches are kept only when one of the detector's context words occurs in the value.
-    /// Never panics, whatever the bytes; does not allocate when `out` has capacity.
+    /// Weak matches are kept only when one of the detector's context words occurs in the value
+    /// (a weak detector without context words, such as `birth_date`, is not searched). Never
+    /// panics, whatever the bytes; does not allocate when `out` has capacity.
     pub fn find(&self, value: &[u8], out: &mut Vec<Match>) {
-        let every = self.0.compiled.every();
-        engine::find(&self.0.compiled, &self.0.ctx, value, every, &|_| false, out);
+        let alone = self.0.compiled.alone();
+        engine::find(&self.0.compiled, &self.0.ctx, value, alone, &|_| false, out);
     }
 
     /// Like [`Engine::find`], but weak matches of detector `i` are also kept when `supported[i]`
