@@ -1274,3 +1274,90 @@ async fn car_platform_columns_postgres() {
 async fn car_platform_columns_mysql() {
     column_level(Kind::MySql).await;
 }
+
+/// The matches of `category` in `text`, as spans, found by `find`.
+fn spans_of(
+    engine: &Engine,
+    text: &str,
+    category: &str,
+    find: impl Fn(&[u8], &mut Vec<Match>),
+) -> Vec<(usize, usize)> {
+    let mut out = Vec::new();
+    find(text.as_bytes(), &mut out);
+    out.iter()
+        .filter(|m| engine.detectors()[m.detector].category == category)
+        .map(|m| (m.start, m.end))
+        .collect()
+}
+
+/// MAC and IPv4 addresses in long free text are found wherever they lie. The windows around
+/// digits are searched for them only where the separators leave room for one (five `:` or
+/// `-`, two dots or a run of twelve letters and digits for a MAC; three dots for an IPv4
+/// address), a rule that must never drop a real one: each form at every offset of a Chinese
+/// text whose other numbers and separators lie too far away to help.
+#[test]
+fn network_identifiers_in_long_text_are_found_at_every_offset() {
+    let engine = Engine::load(None).unwrap();
+    let filler: Vec<char> = "订单已发货，客户王女士确认收货，请尽快处理"
+        .chars()
+        .collect();
+    let after =
+        " 已记录，客户王女士确认收货，请尽快处理后续事宜。电话 13812345678，版本 v1.2.3-4 x";
+    let mac_supported: Vec<bool> = engine
+        .detectors()
+        .iter()
+        .map(|d| d.category == "mac_address")
+        .collect();
+    let cases = [
+        ("mac_address", "00:1a:2B:3c:4d:5e", false),
+        ("mac_address", "00-1A-2B-3C-4D-5E", false),
+        ("mac_address", "001a.2b3c.4D5e", false),
+        // The bare form counts only in a column named for it.
+        ("mac_address", "001a2b3c4d5e", true),
+        ("ip_address", "203.0.113.7", false),
+    ];
+    for (category, id, supported) in cases {
+        for chars in 0..60 {
+            let before: String = filler.iter().cycle().take(chars).collect();
+            let text = format!("{before} {id}{after}");
+            assert!(text.len() > 96, "a long value: {text}");
+            let at = before.len() + 1;
+            let found = spans_of(&engine, &text, category, |v, out| {
+                if supported {
+                    engine.find_supported(v, &mac_supported, out)
+                } else {
+                    engine.find(v, out)
+                }
+            });
+            assert!(
+                found.contains(&(at, at + id.len())),
+                "{category} {id} at {at} in {text:?}: {found:?}"
+            );
+        }
+    }
+}
+
+/// Birth dates are decided per column (the spec: "column level only"): a date next to 生日 in
+/// free text is not one, and is not even searched for; in a column named as a birth date, the
+/// same date is.
+#[test]
+fn birth_dates_count_only_with_a_supporting_column() {
+    let engine = Engine::load(None).unwrap();
+    let birth: Vec<bool> = engine
+        .detectors()
+        .iter()
+        .map(|d| d.category == "birth_date")
+        .collect();
+    let short = "生日：1990-03-07";
+    let long = "客户资料已更新：生日 1990-03-07，出生地北京，联系电话已核实，会员等级为金卡，下次回访时间待定。";
+    assert!(long.len() > 96);
+    for text in [short, long] {
+        let alone = spans_of(&engine, text, "birth_date", |v, out| engine.find(v, out));
+        assert!(alone.is_empty(), "{text}: {alone:?}");
+        let at = text.find("1990").unwrap();
+        let supported = spans_of(&engine, text, "birth_date", |v, out| {
+            engine.find_supported(v, &birth, out)
+        });
+        assert_eq!(supported, [(at, at + 10)], "{text}");
+    }
+}

@@ -13,7 +13,7 @@ use super::gates::Gate;
 use super::pairs::PairSet;
 use super::scanners::{self, FindFn, Reach};
 use super::spec::DetectorSpec;
-use super::validators::{joins_digits, Ctx, Needs, RunLengths, Validator, Verdict};
+use super::validators::{joins_digits, Ctx, Needs, RunLengths, Separators, Validator, Verdict};
 use super::Match;
 use crate::error::{Error, Result};
 
@@ -309,11 +309,15 @@ struct NeedsTable {
     counts: [Vec<u64>; 6],
     /// Per set of class flags.
     flags: Vec<u64>,
-    /// The digit-anchored detectors (searched in windows around digit clusters).
+    /// The digit-anchored detectors (searched in windows around digit clusters), and the
+    /// others.
     anchored: Vec<u64>,
-    /// The detectors whose needs ask for run lengths ([`Needs::asks_run_lengths`]), checked
-    /// one by one after the tables, and every detector's needs.
+    unanchored: Vec<u64>,
+    /// The detectors whose needs ask for run lengths ([`Needs::asks_run_lengths`]) or for
+    /// separators ([`Needs::asks_separators`]), checked one by one after the tables, and every
+    /// detector's needs.
     by_runs: Vec<u64>,
+    by_separators: Vec<u64>,
     needs: Vec<Needs>,
     /// Every detector.
     all: Vec<u64>,
@@ -355,15 +359,18 @@ impl NeedsTable {
                 f as u16 & req == req
             }),
             anchored: set(&digit_anchored),
+            unanchored: set(&|n| !digit_anchored(n)),
             by_runs: set(&Needs::asks_run_lengths),
+            by_separators: set(&Needs::asks_separators),
             needs: list.iter().map(|d| d.needs).collect(),
             all: set(&|_| true),
         }
     }
 
     /// Calls `f` with the index of every detector in `only` whose needs `facts` allow, in
-    /// order (the same detectors as [`Facts::allows`]). `value` is the text the facts are
-    /// about, read again only for a need the facts leave open ([`Facts::run_lengths`]).
+    /// order (the same detectors as [`Facts::allows`], less those whose separators `value`
+    /// lacks). `value` is the text the facts are about, read again only for a need the facts
+    /// leave open ([`Facts::run_lengths`], [`count_separators`]).
     #[inline]
     fn for_each_allowed(&self, facts: &Facts, value: &[u8], only: &[u64], f: impl FnMut(usize)) {
         self.each(facts, value, only, &self.all, f)
@@ -375,6 +382,12 @@ impl NeedsTable {
         self.each(facts, value, only, &self.anchored, f)
     }
 
+    /// [`NeedsTable::for_each_allowed`] for the other detectors (searched end to end).
+    #[inline]
+    fn for_each_unanchored(&self, facts: &Facts, value: &[u8], only: &[u64], f: impl FnMut(usize)) {
+        self.each(facts, value, only, &self.unanchored, f)
+    }
+
     #[inline]
     fn each(
         &self,
@@ -384,7 +397,7 @@ impl NeedsTable {
         and: &[u64],
         mut f: impl FnMut(usize),
     ) {
-        let mut runs = None;
+        let (mut runs, mut seps) = (None, None);
         let at = |v: u32| (v as usize).min(SATURATED) * self.words;
         let rows = [
             at(facts.digits),
@@ -417,6 +430,17 @@ impl NeedsTable {
                     && (!n.asks_letter_runs()
                         || n.runs_allow(runs.get_or_insert_with(|| facts.run_lengths(value))));
                 if !allowed {
+                    mask &= !(1 << bit);
+                }
+                check &= check - 1;
+            }
+            // The separators are counted for the first need that asks.
+            let mut check = mask & self.by_separators[w];
+            while check != 0 {
+                let bit = check.trailing_zeros();
+                let n = &self.needs[w * 64 + bit as usize];
+                let seps = seps.get_or_insert_with(|| count_separators(value));
+                if !n.separators_allow(seps, facts.alnum_run) {
                     mask &= !(1 << bit);
                 }
                 check &= check - 1;
@@ -921,13 +945,11 @@ fn find_in(
                     });
                 });
         });
-        detectors.needs.for_each_allowed(&facts, value, only, |di| {
-            let d = &compiled[di];
-            if digit_anchored(&d.needs) {
-                return;
-            }
-            search_in(di, (0, value.len()), &mut memo, out);
-        });
+        detectors
+            .needs
+            .for_each_unanchored(&facts, value, only, |di| {
+                search_in(di, (0, value.len()), &mut memo, out);
+            });
     }
     resolve(compiled, out);
 }
@@ -1097,6 +1119,36 @@ fn for_each_run(mut m: u64, mut f: impl FnMut(u32, u64)) {
     }
 }
 
+/// The separators of `bytes`, sixteen bytes per step where SSE2 is available (from 16 bytes;
+/// the last step overlaps the one before, its bytes read before left out).
+fn count_separators(bytes: &[u8]) -> Separators {
+    #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+    if bytes.len() >= 16 {
+        let mut seps = Separators::default();
+        let mut add = |at: usize, skip: u32| {
+            let lane = bytes[at..at + 16].try_into().expect("16 bytes");
+            // SAFETY: the function only needs SSE2, which this build enables (the `cfg`
+            // above).
+            let (dots, others) = unsafe { sse2::separators(lane) };
+            seps.dots += (dots >> skip).count_ones();
+            seps.colons_and_hyphens += (others >> skip).count_ones();
+        };
+        let n = bytes.len();
+        for at in (0..n / 16).map(|i| 16 * i) {
+            add(at, 0);
+        }
+        if !n.is_multiple_of(16) {
+            add(n - 16, (16 - n % 16) as u32);
+        }
+        return seps;
+    }
+    bytes.iter().fold(Separators::default(), |mut seps, &b| {
+        seps.dots += u32::from(b == b'.');
+        seps.colons_and_hyphens += u32::from(b == b':' || b == b'-');
+        seps
+    })
+}
+
 /// The length of the longest run of ones in `m`.
 #[inline]
 fn longest_run(mut m: u64) -> u32 {
@@ -1218,6 +1270,16 @@ mod sse2 {
     use super::super::simd::{digits_and_alnum, hex_letters, in_range, load, mask64};
     use super::{Block, AT, COLON, DOT, HIGH, PLUS, SPACE, UPPER};
     use std::arch::x86_64::*;
+
+    /// Bit `k` set when byte `k` of 16 bytes is a `.`, and when it is a `:` or a `-`.
+    #[inline]
+    #[target_feature(enable = "sse2")]
+    pub(super) fn separators(lane: &[u8; 16]) -> (u32, u32) {
+        let v = load(lane);
+        let eq = |b: u8| _mm_cmpeq_epi8(v, _mm_set1_epi8(b as i8));
+        let bits = |m| _mm_movemask_epi8(m) as u32;
+        (bits(eq(b'.')), bits(_mm_or_si128(eq(b':'), eq(b'-'))))
+    }
 
     /// Bit `k` set when byte `k` of `value` (16 to 64 bytes) joins digits into a group
     /// ([`super::joins_digits`]: space, `(`, `)`, `+`, `-`, `.`).
@@ -1640,6 +1702,29 @@ mod tests {
         }
     }
 
+    /// The separators are counted once each at every length and offset, the SIMD steps' seams
+    /// and the overlapping last step included.
+    #[test]
+    fn separators_are_counted_once_each() {
+        let bytes: Vec<u8> = b"1.2:3-4..a::b--c"
+            .iter()
+            .cycle()
+            .take(90)
+            .copied()
+            .collect();
+        for start in 0..17 {
+            for end in start..bytes.len() {
+                let part = &bytes[start..end];
+                let count = |set: &[u8]| part.iter().filter(|b| set.contains(b)).count() as u32;
+                let want = Separators {
+                    dots: count(b"."),
+                    colons_and_hyphens: count(b":-"),
+                };
+                assert_eq!(count_separators(part), want, "{start}..{end}");
+            }
+        }
+    }
+
     #[test]
     fn block_scan_marks_exactly_the_digits_and_flags() {
         let bytes: Vec<u8> = (0..=255u8).chain(b"0123456789/:".iter().copied()).collect();
@@ -1715,8 +1800,11 @@ mod tests {
             e.0.compiled
                 .needs
                 .for_each_allowed(&facts, v.as_bytes(), e.0.compiled.every(), |i| got.push(i));
+            let seps = count_separators(v.as_bytes());
             let want: Vec<usize> = (0..e.0.compiled.list().len())
-                .filter(|&i| all.allows(&e.0.compiled.list()[i].needs))
+                .map(|i| (i, &e.0.compiled.list()[i].needs))
+                .filter(|(_, n)| all.allows(n) && n.separators_allow(&seps, all.alnum_run))
+                .map(|(i, _)| i)
                 .collect();
             assert_eq!(got, want, "{v:?}");
         }
@@ -2091,8 +2179,14 @@ mod tests {
                 flags,
             };
             let list = e.0.compiled.list();
-            let allowed: Vec<usize> =
-                (0..list.len()).filter(|&i| facts.allows(&list[i].needs)).collect();
+            // No separators in the empty text the table is given.
+            let seps = Separators::default();
+            let allowed: Vec<usize> = (0..list.len())
+                .filter(|&i| {
+                    let n = &list[i].needs;
+                    facts.allows(n) && n.separators_allow(&seps, facts.alnum_run)
+                })
+                .collect();
             let mut got = vec![];
             e.0.compiled.needs.for_each_allowed(&facts, b"", e.0.compiled.every(), |i| got.push(i));
             prop_assert_eq!(&got, &allowed);

@@ -101,6 +101,11 @@ pub struct Needs {
     pub space: bool,
     /// Needs an ASCII upper-case letter (a Latin name's words are capitalised).
     pub upper: bool,
+    /// Minimum number of `.` (an IPv4 address has three).
+    pub min_dots: u32,
+    /// Needs room for six hex pairs: five `:` or `-` (in any mix), two `.`, or a run of twelve
+    /// ASCII letters and digits (a MAC address's three forms).
+    pub hex_groups: bool,
     /// The longest run of ASCII digits an accepted match can hold. The validator rejects a
     /// match glued to more digits, so each run in it is a whole run of the value: a value whose
     /// runs are all longer cannot match (an 18-digit order number is no phone number).
@@ -149,6 +154,31 @@ impl Needs {
     pub fn asks_letter_runs(&self) -> bool {
         self.alnum_run_lengths | self.hex_run_lengths != 0
     }
+
+    /// True when the needs ask for the value's separators ([`Separators`]).
+    pub fn asks_separators(&self) -> bool {
+        self.min_dots > 0 || self.hex_groups
+    }
+
+    /// True when a value with these separators, whose longest run of ASCII letters and digits
+    /// is `alnum_run` long, meets the needs that ask for separators.
+    pub fn separators_allow(&self, seps: &Separators, alnum_run: u32) -> bool {
+        seps.dots >= self.min_dots
+            && (!self.hex_groups
+                || seps.colons_and_hyphens >= 5
+                || seps.dots >= 2
+                || alnum_run >= 12)
+    }
+}
+
+/// A value's separators, as [`Needs::min_dots`] and [`Needs::hex_groups`] ask for them:
+/// counted only for a detector that asks.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Separators {
+    /// The number of `.`.
+    pub dots: u32,
+    /// The number of `:` and `-`.
+    pub colons_and_hyphens: u32,
 }
 
 impl Default for Needs {
@@ -189,6 +219,8 @@ const fn needs() -> Needs {
         dot: false,
         space: false,
         upper: false,
+        min_dots: 0,
+        hex_groups: false,
         max_digit_run: u32::MAX,
     }
 }
@@ -341,6 +373,7 @@ pub const VALIDATORS: &[Validator] = &[
         check: network::check_v4,
         needs: Needs {
             dot: true,
+            min_dots: 3,
             min_digits: 4,
             max_digit_run: 3,
             ..needs()
@@ -363,6 +396,10 @@ pub const VALIDATORS: &[Validator] = &[
             min_alnum_run: 2,
             min_alnum: 12,
             hex_run_lengths: 1 << 2 | 1 << 4 | 1 << 12,
+            hex_groups: true,
+            // The validator rejects a match glued to letters or digits: each run of digits in
+            // it is a whole one, of two, four or at most twelve digits.
+            max_digit_run: 12,
             ..needs()
         },
     },
@@ -414,6 +451,8 @@ pub const VALIDATORS: &[Validator] = &[
         needs: Needs {
             dot: true,
             min_digits: 5,
+            // The decimals: four or more.
+            min_digit_run: 4,
             ..needs()
         },
     },
