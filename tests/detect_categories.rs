@@ -1290,11 +1290,12 @@ fn spans_of(
         .collect()
 }
 
-/// MAC and IPv4 addresses in long free text are found wherever they lie. The windows around
-/// digits are searched for them only where the separators leave room for one (five `:` or
-/// `-`, two dots or a run of twelve letters and digits for a MAC; three dots for an IPv4
-/// address), a rule that must never drop a real one: each form at every offset of a Chinese
-/// text whose other numbers and separators lie too far away to help.
+/// MAC and IPv4 addresses and coordinates in long free text are found wherever they lie. The
+/// windows around digits are searched for them only where the separators leave room for one
+/// (five `:` or `-`, two dots or a run of twelve letters and digits for a MAC; three dots for an
+/// IPv4 address; a digit, a dot and four digits for a coordinate), a rule that must never drop
+/// a real one: each form at every offset of a Chinese text whose other numbers and separators
+/// lie too far away to help.
 #[test]
 fn network_identifiers_in_long_text_are_found_at_every_offset() {
     let engine = Engine::load(None).unwrap();
@@ -1303,11 +1304,13 @@ fn network_identifiers_in_long_text_are_found_at_every_offset() {
         .collect();
     let after =
         " 已记录，客户王女士确认收货，请尽快处理后续事宜。电话 13812345678，版本 v1.2.3-4 x";
-    let mac_supported: Vec<bool> = engine
-        .detectors()
-        .iter()
-        .map(|d| d.category == "mac_address")
-        .collect();
+    let supported_for = |category: &str| -> Vec<bool> {
+        engine
+            .detectors()
+            .iter()
+            .map(|d| d.category == category)
+            .collect()
+    };
     let cases = [
         ("mac_address", "00:1a:2B:3c:4d:5e", false),
         ("mac_address", "00-1A-2B-3C-4D-5E", false),
@@ -1315,6 +1318,9 @@ fn network_identifiers_in_long_text_are_found_at_every_offset() {
         // The bare form counts only in a column named for it.
         ("mac_address", "001a2b3c4d5e", true),
         ("ip_address", "203.0.113.7", false),
+        ("geo_location", "39.9042,116.4074", false),
+        // A single coordinate counts only in a latitude or longitude column.
+        ("geo_location", "116.4074", true),
     ];
     for (category, id, supported) in cases {
         for chars in 0..60 {
@@ -1324,7 +1330,7 @@ fn network_identifiers_in_long_text_are_found_at_every_offset() {
             let at = before.len() + 1;
             let found = spans_of(&engine, &text, category, |v, out| {
                 if supported {
-                    engine.find_supported(v, &mac_supported, out)
+                    engine.find_supported(v, &supported_for(category), out)
                 } else {
                     engine.find(v, out)
                 }

@@ -1130,8 +1130,13 @@ fn count_separators(bytes: &[u8]) -> Separators {
             // SAFETY: the function only needs SSE2, which this build enables (the `cfg`
             // above).
             let (dots, others) = unsafe { sse2::separators(lane) };
-            seps.dots += (dots >> skip).count_ones();
+            let mut dots = dots >> skip << skip;
+            seps.dots += dots.count_ones();
             seps.colons_and_hyphens += (others >> skip).count_ones();
+            while dots != 0 && !seps.decimals {
+                seps.decimals = decimals_at(bytes, at + dots.trailing_zeros() as usize);
+                dots &= dots - 1;
+            }
         };
         let n = bytes.len();
         for at in (0..n / 16).map(|i| 16 * i) {
@@ -1142,11 +1147,22 @@ fn count_separators(bytes: &[u8]) -> Separators {
         }
         return seps;
     }
-    bytes.iter().fold(Separators::default(), |mut seps, &b| {
+    let mut seps = Separators::default();
+    for (i, &b) in bytes.iter().enumerate() {
         seps.dots += u32::from(b == b'.');
         seps.colons_and_hyphens += u32::from(b == b':' || b == b'-');
-        seps
-    })
+        seps.decimals |= b == b'.' && decimals_at(bytes, i);
+    }
+    seps
+}
+
+/// True when the `.` at `dot` stands between a digit and four more ([`Separators::decimals`]).
+fn decimals_at(bytes: &[u8], dot: usize) -> bool {
+    dot > 0
+        && bytes[dot - 1].is_ascii_digit()
+        && bytes
+            .get(dot + 1..dot + 5)
+            .is_some_and(|d| d.iter().all(u8::is_ascii_digit))
 }
 
 /// The length of the longest run of ones in `m`.
@@ -1706,7 +1722,7 @@ mod tests {
     /// and the overlapping last step included.
     #[test]
     fn separators_are_counted_once_each() {
-        let bytes: Vec<u8> = b"1.2:3-4..a::b--c"
+        let bytes: Vec<u8> = b"1.2:3-4..a::b--c2.3456"
             .iter()
             .cycle()
             .take(90)
@@ -1719,6 +1735,11 @@ mod tests {
                 let want = Separators {
                     dots: count(b"."),
                     colons_and_hyphens: count(b":-"),
+                    decimals: part.windows(6).any(|w| {
+                        w[0].is_ascii_digit()
+                            && w[1] == b'.'
+                            && w[2..].iter().all(u8::is_ascii_digit)
+                    }),
                 };
                 assert_eq!(count_separators(part), want, "{start}..{end}");
             }

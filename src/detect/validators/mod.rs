@@ -106,6 +106,8 @@ pub struct Needs {
     /// Needs room for six hex pairs: five `:` or `-` (in any mix), two `.`, or a run of twelve
     /// ASCII letters and digits (a MAC address's three forms).
     pub hex_groups: bool,
+    /// Needs a digit, a `.` and four more digits (a coordinate's decimals).
+    pub decimals: bool,
     /// The longest run of ASCII digits an accepted match can hold. The validator rejects a
     /// match glued to more digits, so each run in it is a whole run of the value: a value whose
     /// runs are all longer cannot match (an 18-digit order number is no phone number).
@@ -157,13 +159,14 @@ impl Needs {
 
     /// True when the needs ask for the value's separators ([`Separators`]).
     pub fn asks_separators(&self) -> bool {
-        self.min_dots > 0 || self.hex_groups
+        self.min_dots > 0 || self.hex_groups || self.decimals
     }
 
     /// True when a value with these separators, whose longest run of ASCII letters and digits
     /// is `alnum_run` long, meets the needs that ask for separators.
     pub fn separators_allow(&self, seps: &Separators, alnum_run: u32) -> bool {
         seps.dots >= self.min_dots
+            && (!self.decimals || seps.decimals)
             && (!self.hex_groups
                 || seps.colons_and_hyphens >= 5
                 || seps.dots >= 2
@@ -179,6 +182,8 @@ pub struct Separators {
     pub dots: u32,
     /// The number of `:` and `-`.
     pub colons_and_hyphens: u32,
+    /// A digit, a `.` and four more digits.
+    pub decimals: bool,
 }
 
 impl Default for Needs {
@@ -221,6 +226,7 @@ const fn needs() -> Needs {
         upper: false,
         min_dots: 0,
         hex_groups: false,
+        decimals: false,
         max_digit_run: u32::MAX,
     }
 }
@@ -451,8 +457,9 @@ pub const VALIDATORS: &[Validator] = &[
         needs: Needs {
             dot: true,
             min_digits: 5,
-            // The decimals: four or more.
+            // The decimals: four or more, after a digit and a dot.
             min_digit_run: 4,
+            decimals: true,
             ..needs()
         },
     },
