@@ -309,14 +309,15 @@ struct NeedsTable {
     counts: [Vec<u64>; 6],
     /// Per set of class flags.
     flags: Vec<u64>,
-    /// The digit-anchored detectors (searched in windows around digit clusters), and the
-    /// others.
+    /// The digit-anchored detectors (searched in windows around digit clusters).
     anchored: Vec<u64>,
+    /// The others (searched end to end).
     unanchored: Vec<u64>,
-    /// The detectors whose needs ask for run lengths ([`Needs::asks_run_lengths`]) or for
-    /// separators ([`Needs::asks_separators`]), checked one by one after the tables, and every
-    /// detector's needs.
+    /// The detectors whose needs ask for run lengths ([`Needs::asks_run_lengths`]), checked
+    /// one by one after the tables ...
     by_runs: Vec<u64>,
+    /// ... and those that ask for separators ([`Needs::asks_separators`]), counted once for
+    /// the first that asks; and every detector's needs.
     by_separators: Vec<u64>,
     needs: Vec<Needs>,
     /// Every detector.
@@ -1521,7 +1522,12 @@ fn search(
     // words first (one shared search answers every detector). A long value is searched first:
     // its windows rarely hold a candidate, and a search of the whole value for one detector's
     // words costs more than the windows' (the words are looked for once a candidate passes).
-    if d.weak && value.len() <= WINDOWED_ABOVE && !supported(di) && !has_context(memo) {
+    // A weak detector without context words is not searched at all without support
+    // ([`Detectors::alone`] leaves it out before, where no column can support it).
+    if d.weak
+        && !supported(di)
+        && (d.context.is_none() || value.len() <= WINDOWED_ABOVE && !has_context(memo))
+    {
         return;
     }
     let mut pos = from;

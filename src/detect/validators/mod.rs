@@ -174,8 +174,8 @@ impl Needs {
     }
 }
 
-/// A value's separators, as [`Needs::min_dots`] and [`Needs::hex_groups`] ask for them:
-/// counted only for a detector that asks.
+/// A value's separators, as [`Needs::min_dots`], [`Needs::hex_groups`] and [`Needs::decimals`]
+/// ask for them: counted only for a detector that asks.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Separators {
     /// The number of `.`.
@@ -378,6 +378,7 @@ pub const VALIDATORS: &[Validator] = &[
         name: "ipv4",
         check: network::check_v4,
         needs: Needs {
+            // The flag is read from the value's facts; the dots are counted only when it is set.
             dot: true,
             min_dots: 3,
             min_digits: 4,
