@@ -1134,8 +1134,10 @@ fn count_separators(bytes: &[u8]) -> Separators {
             let mut dots = dots >> skip << skip;
             seps.dots += dots.count_ones();
             seps.colons_and_hyphens += (others >> skip).count_ones();
-            while dots != 0 && !seps.decimals {
-                seps.decimals = decimals_at(bytes, at + dots.trailing_zeros() as usize);
+            while dots != 0 && !(seps.decimals && seps.hex_dots) {
+                let dot = at + dots.trailing_zeros() as usize;
+                seps.decimals |= decimals_at(bytes, dot);
+                seps.hex_dots |= hex_dots_at(bytes, dot);
                 dots &= dots - 1;
             }
         };
@@ -1153,6 +1155,7 @@ fn count_separators(bytes: &[u8]) -> Separators {
         seps.dots += u32::from(b == b'.');
         seps.colons_and_hyphens += u32::from(b == b':' || b == b'-');
         seps.decimals |= b == b'.' && decimals_at(bytes, i);
+        seps.hex_dots |= b == b'.' && hex_dots_at(bytes, i);
     }
     seps
 }
@@ -1164,6 +1167,14 @@ fn decimals_at(bytes: &[u8], dot: usize) -> bool {
         && bytes
             .get(dot + 1..dot + 5)
             .is_some_and(|d| d.iter().all(u8::is_ascii_digit))
+}
+
+/// True when the `.` at `dot` has four hex digits and another `.` after it
+/// ([`Separators::hex_dots`]).
+fn hex_dots_at(bytes: &[u8], dot: usize) -> bool {
+    bytes
+        .get(dot + 1..dot + 6)
+        .is_some_and(|d| d[..4].iter().all(u8::is_ascii_hexdigit) && d[4] == b'.')
 }
 
 /// The length of the longest run of ones in `m`.
@@ -1728,7 +1739,7 @@ mod tests {
     /// and the overlapping last step included.
     #[test]
     fn separators_are_counted_once_each() {
-        let bytes: Vec<u8> = b"1.2:3-4..a::b--c2.3456"
+        let bytes: Vec<u8> = b".abcd.1.2:3-4..a::b--c2.3456.x.e0F9.12.3"
             .iter()
             .cycle()
             .take(90)
@@ -1745,6 +1756,9 @@ mod tests {
                         w[0].is_ascii_digit()
                             && w[1] == b'.'
                             && w[2..].iter().all(u8::is_ascii_digit)
+                    }),
+                    hex_dots: part.windows(6).any(|w| {
+                        w[0] == b'.' && w[1..5].iter().all(u8::is_ascii_hexdigit) && w[5] == b'.'
                     }),
                 };
                 assert_eq!(count_separators(part), want, "{start}..{end}");

@@ -261,9 +261,15 @@ const SUFFIXES: [&str; 12] = [
     "Jr", "Sr", "II", "III", "IV", "MD", "DDS", "PhD", "DVM", "Esq", "RN", "CPA",
 ];
 
+/// The titles of [`LATIN_TITLES`] with the byte that must follow each where a match starts
+/// (`\.? ` after the title, or the `s` of `Mrs`; `Miss` as it is): three bytes or more, so the
+/// word search tells more places apart by their first bytes than with `Mr` alone (English text
+/// holds `re`, `co`, `na` everywhere; `Mr.`, `Rec` and `Nam` are rare).
+const LATIN_TITLE_STARTS: [&str; 8] = ["Mr.", "Mr ", "Mrs", "Ms.", "Ms ", "Miss", "Dr.", "Dr "];
+
 /// The context words and titles that start every match of the third pattern.
 static LATIN_WORDS: LazyLock<Words> = LazyLock::new(|| {
-    Words::new(&[LATIN_CONTEXT, &LATIN_TITLES[..]].concat()).expect("the words build")
+    Words::new(&[LATIN_CONTEXT, &LATIN_TITLE_STARTS[..]].concat()).expect("the words build")
 });
 
 /// `[a-zA-Z'-]`.
@@ -438,6 +444,21 @@ mod tests {
             let want = if re.is_match(b) { b.len() } else { 0 };
             assert_eq!(han_at(t, b, 0), want, "{c:?}");
             assert_eq!(char_at(b, 0), Some((c as u32, b.len())), "{c:?}");
+        }
+    }
+
+    /// Every way a title of the third pattern can start a match (the title, perhaps a dot, a
+    /// space) starts with one of the words the search looks for.
+    #[test]
+    fn the_searched_title_starts_cover_every_title() {
+        for t in LATIN_TITLES {
+            for follow in [". ", " "] {
+                let start = format!("{t}{follow}");
+                assert!(
+                    LATIN_TITLE_STARTS.iter().any(|w| start.starts_with(w)),
+                    "{start:?}"
+                );
+            }
         }
     }
 

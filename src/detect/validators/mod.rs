@@ -103,8 +103,9 @@ pub struct Needs {
     pub upper: bool,
     /// Minimum number of `.` (an IPv4 address has three).
     pub min_dots: u32,
-    /// Needs room for six hex pairs: five `:` or `-` (in any mix), two `.`, or a run of twelve
-    /// ASCII letters and digits (a MAC address's three forms).
+    /// Needs room for six hex pairs: five `:` or `-` (in any mix), a `.` with four hex digits
+    /// and another `.` after it, or a run of twelve ASCII letters and digits (a MAC address's
+    /// three forms).
     pub hex_groups: bool,
     /// Needs a digit, a `.` and four more digits (a coordinate's decimals).
     pub decimals: bool,
@@ -169,7 +170,7 @@ impl Needs {
             && (!self.decimals || seps.decimals)
             && (!self.hex_groups
                 || seps.colons_and_hyphens >= 5
-                || seps.dots >= 2
+                || seps.hex_dots
                 || alnum_run >= 12)
     }
 }
@@ -184,6 +185,8 @@ pub struct Separators {
     pub colons_and_hyphens: u32,
     /// A digit, a `.` and four more digits.
     pub decimals: bool,
+    /// A `.`, four hex digits and another `.` (the middle of `0123.4567.89ab`).
+    pub hex_dots: bool,
 }
 
 impl Default for Needs {
