@@ -1290,14 +1290,16 @@ fn spans_of(
         .collect()
 }
 
-/// MAC and IPv4 addresses and coordinates in long free text are found wherever they lie. The
-/// windows around digits are searched for them only where the separators leave room for one
-/// (five `:` or `-`, two dots or a run of twelve letters and digits for a MAC; three dots for an
-/// IPv4 address; a digit, a dot and four digits for a coordinate), a rule that must never drop
-/// a real one: each form at every offset of a Chinese text whose other numbers and separators
-/// lie too far away to help.
+/// MAC and IPv4 addresses, coordinates, passports and English street addresses in long free
+/// text are found wherever they lie. The windows around digits are searched for them only
+/// where the window leaves room for one (five `:` or `-`, a `.` with four hex digits and
+/// another `.`, or a run of twelve letters and digits for a MAC; three dots between digits for
+/// an IPv4 address; a digit, a dot and four digits for a coordinate; a whole run of seven or
+/// eight digits for a passport; a capital letter for a street), a rule that must never drop a
+/// real one: each form at every offset of a Chinese text whose other numbers and separators lie
+/// too far away to help.
 #[test]
-fn network_identifiers_in_long_text_are_found_at_every_offset() {
+fn windowed_identifiers_in_long_text_are_found_at_every_offset() {
     let engine = Engine::load(None).unwrap();
     let filler: Vec<char> = "订单已发货，客户王女士确认收货，请尽快处理"
         .chars()
@@ -1321,6 +1323,13 @@ fn network_identifiers_in_long_text_are_found_at_every_offset() {
         ("geo_location", "39.9042,116.4074", false),
         // A single coordinate counts only in a latitude or longitude column.
         ("geo_location", "116.4074", true),
+        // Passports count only in a column named for them; seven digits and eight.
+        ("cn_passport", "E12345678", true),
+        ("cn_passport", "EA1234567", true),
+        ("cn_passport", "D1234567", true),
+        // Capitalised street words, after an ordinal too.
+        ("address", "1600 Pennsylvania Avenue", false),
+        ("address", "350 5th Avenue", false),
     ];
     for (category, id, supported) in cases {
         for chars in 0..60 {

@@ -1120,6 +1120,23 @@ fn for_each_run(mut m: u64, mut f: impl FnMut(u32, u64)) {
     }
 }
 
+impl Separators {
+    /// Counts the `.` at `bytes[dot]`.
+    #[inline]
+    fn add_dot(&mut self, bytes: &[u8], dot: usize) {
+        let digit = |i: usize| bytes.get(i).is_some_and(u8::is_ascii_digit);
+        let after = |n: usize, class: fn(&u8) -> bool| {
+            bytes
+                .get(dot + 1..dot + 1 + n)
+                .is_some_and(|d| d.iter().all(class))
+        };
+        let digit_before = dot > 0 && digit(dot - 1);
+        self.digit_dots += u32::from(digit_before && digit(dot + 1));
+        self.decimals |= digit_before && after(4, u8::is_ascii_digit);
+        self.hex_dots |= after(4, u8::is_ascii_hexdigit) && bytes.get(dot + 5) == Some(&b'.');
+    }
+}
+
 /// The separators of `bytes`, sixteen bytes per step where SSE2 is available (from 16 bytes;
 /// the last step overlaps the one before, its bytes read before left out).
 fn count_separators(bytes: &[u8]) -> Separators {
@@ -1132,12 +1149,10 @@ fn count_separators(bytes: &[u8]) -> Separators {
             // above).
             let (dots, others) = unsafe { sse2::separators(lane) };
             let mut dots = dots >> skip << skip;
-            seps.dots += dots.count_ones();
             seps.colons_and_hyphens += (others >> skip).count_ones();
-            while dots != 0 && !(seps.decimals && seps.hex_dots) {
+            while dots != 0 {
                 let dot = at + dots.trailing_zeros() as usize;
-                seps.decimals |= decimals_at(bytes, dot);
-                seps.hex_dots |= hex_dots_at(bytes, dot);
+                seps.add_dot(bytes, dot);
                 dots &= dots - 1;
             }
         };
@@ -1152,29 +1167,12 @@ fn count_separators(bytes: &[u8]) -> Separators {
     }
     let mut seps = Separators::default();
     for (i, &b) in bytes.iter().enumerate() {
-        seps.dots += u32::from(b == b'.');
         seps.colons_and_hyphens += u32::from(b == b':' || b == b'-');
-        seps.decimals |= b == b'.' && decimals_at(bytes, i);
-        seps.hex_dots |= b == b'.' && hex_dots_at(bytes, i);
+        if b == b'.' {
+            seps.add_dot(bytes, i);
+        }
     }
     seps
-}
-
-/// True when the `.` at `dot` stands between a digit and four more ([`Separators::decimals`]).
-fn decimals_at(bytes: &[u8], dot: usize) -> bool {
-    dot > 0
-        && bytes[dot - 1].is_ascii_digit()
-        && bytes
-            .get(dot + 1..dot + 5)
-            .is_some_and(|d| d.iter().all(u8::is_ascii_digit))
-}
-
-/// True when the `.` at `dot` has four hex digits and another `.` after it
-/// ([`Separators::hex_dots`]).
-fn hex_dots_at(bytes: &[u8], dot: usize) -> bool {
-    bytes
-        .get(dot + 1..dot + 6)
-        .is_some_and(|d| d[..4].iter().all(u8::is_ascii_hexdigit) && d[4] == b'.')
 }
 
 /// The length of the longest run of ones in `m`.
@@ -1750,7 +1748,10 @@ mod tests {
                 let part = &bytes[start..end];
                 let count = |set: &[u8]| part.iter().filter(|b| set.contains(b)).count() as u32;
                 let want = Separators {
-                    dots: count(b"."),
+                    digit_dots: part
+                        .windows(3)
+                        .filter(|w| w[0].is_ascii_digit() && w[1] == b'.' && w[2].is_ascii_digit())
+                        .count() as u32,
                     colons_and_hyphens: count(b":-"),
                     decimals: part.windows(6).any(|w| {
                         w[0].is_ascii_digit()

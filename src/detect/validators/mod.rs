@@ -101,8 +101,8 @@ pub struct Needs {
     pub space: bool,
     /// Needs an ASCII upper-case letter (a Latin name's words are capitalised).
     pub upper: bool,
-    /// Minimum number of `.` (an IPv4 address has three).
-    pub min_dots: u32,
+    /// Minimum number of `.` with an ASCII digit on each side (an IPv4 address has three).
+    pub min_digit_dots: u32,
     /// Needs room for six hex pairs: five `:` or `-` (in any mix), a `.` with four hex digits
     /// and another `.` after it, or a run of twelve ASCII letters and digits (a MAC address's
     /// three forms).
@@ -160,13 +160,13 @@ impl Needs {
 
     /// True when the needs ask for the value's separators ([`Separators`]).
     pub fn asks_separators(&self) -> bool {
-        self.min_dots > 0 || self.hex_groups || self.decimals
+        self.min_digit_dots > 0 || self.hex_groups || self.decimals
     }
 
     /// True when a value with these separators, whose longest run of ASCII letters and digits
     /// is `alnum_run` long, meets the needs that ask for separators.
     pub fn separators_allow(&self, seps: &Separators, alnum_run: u32) -> bool {
-        seps.dots >= self.min_dots
+        seps.digit_dots >= self.min_digit_dots
             && (!self.decimals || seps.decimals)
             && (!self.hex_groups
                 || seps.colons_and_hyphens >= 5
@@ -175,12 +175,12 @@ impl Needs {
     }
 }
 
-/// A value's separators, as [`Needs::min_dots`], [`Needs::hex_groups`] and [`Needs::decimals`]
+/// A value's separators, as [`Needs::min_digit_dots`], [`Needs::hex_groups`] and [`Needs::decimals`]
 /// ask for them: counted only for a detector that asks.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Separators {
-    /// The number of `.`.
-    pub dots: u32,
+    /// The number of `.` with an ASCII digit on each side.
+    pub digit_dots: u32,
     /// The number of `:` and `-`.
     pub colons_and_hyphens: u32,
     /// A digit, a `.` and four more digits.
@@ -227,7 +227,7 @@ const fn needs() -> Needs {
         dot: false,
         space: false,
         upper: false,
-        min_dots: 0,
+        min_digit_dots: 0,
         hex_groups: false,
         decimals: false,
         max_digit_run: u32::MAX,
@@ -370,6 +370,9 @@ pub const VALIDATORS: &[Validator] = &[
         name: "en_address",
         check: address::check_en,
         needs: Needs {
+            // Every street suffix, direction and street name is capitalised: within four
+            // bytes after a digit of the house number or ordinal (so in its window).
+            upper: true,
             space: true,
             min_digits: 1,
             min_alnum_run: 2,
@@ -383,7 +386,7 @@ pub const VALIDATORS: &[Validator] = &[
         needs: Needs {
             // The flag is read from the value's facts; the dots are counted only when it is set.
             dot: true,
-            min_dots: 3,
+            min_digit_dots: 3,
             min_digits: 4,
             max_digit_run: 3,
             ..needs()
@@ -441,6 +444,9 @@ pub const VALIDATORS: &[Validator] = &[
             min_digit_run: 7,
             min_alnum_run: 8,
             max_digit_run: 8,
+            // The digits after the letters are a whole run of seven or eight (the match is a
+            // whole run of letters and digits).
+            digit_run_lengths: 1 << 7 | 1 << 8,
             alnum_run_lengths: 1 << 8 | 1 << 9 | 1 << 10,
             ..needs()
         },
