@@ -90,6 +90,10 @@ fn char_at(h: &[u8], i: usize) -> Option<(u32, usize)> {
 /// The length of the Han character at `h[i]`, or 0.
 #[inline]
 fn han_at(t: &Tables, h: &[u8], i: usize) -> usize {
+    // Han characters are three or four bytes long: their lead byte is 0xE0 or more.
+    if h.get(i).is_none_or(|&b| b < 0xE0) {
+        return 0;
+    }
     match char_at(h, i) {
         Some((c, len)) if len >= 3 => {
             let han = if c <= 0xFFFF {

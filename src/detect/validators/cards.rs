@@ -70,12 +70,17 @@ pub fn check_card(hay: &[u8], start: usize, end: usize, _ctx: &Ctx) -> Verdict {
         return Verdict::Reject;
     };
     let d = &buf[..n];
+    let grouped = n != end - start;
     if !(13..=19).contains(&n) || !luhn::valid(d) || issuer(d).is_none() {
-        return Verdict::Reject;
+        // Plain digits not glued to more are a whole run: every later start in it is glued.
+        return if grouped {
+            Verdict::Reject
+        } else {
+            reject_run(hay, start)
+        };
     }
     // One repeated digit, or a run like 4444444444444448, is test data at best: still a card
     // shape; keep it. Plain digits inside longer text are weak.
-    let grouped = n != end - start;
     let (ts, te) = super::text::trim_span(hay, 0, hay.len());
     let whole = ts == start && te == end;
     Verdict::Accept {
@@ -193,6 +198,16 @@ mod tests {
         assert_eq!(card(&number), Some(false));
         assert_eq!(card("4111111111111112"), None);
         assert_eq!(card("1234567812345670"), None);
+    }
+
+    /// A plain run of digits that is no card skips the rest of its run (every later start in
+    /// it is glued to the digits before); grouped digits are rejected one start at a time.
+    #[test]
+    fn a_run_that_is_no_card_is_skipped_whole() {
+        let c = Ctx::now();
+        let text = b"no 202403151230450001, 4111 1111 1111 1112 x";
+        assert_eq!(check_card(text, 3, 21, &c), Verdict::RejectUntil(21));
+        assert_eq!(check_card(text, 23, 42, &c), Verdict::Reject);
     }
 
     #[test]
