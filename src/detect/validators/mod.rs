@@ -175,8 +175,8 @@ impl Needs {
     }
 }
 
-/// A value's separators, as [`Needs::min_digit_dots`], [`Needs::hex_groups`] and [`Needs::decimals`]
-/// ask for them: counted only for a detector that asks.
+/// A value's separators, as [`Needs::min_digit_dots`], [`Needs::hex_groups`] and
+/// [`Needs::decimals`] ask for them: counted only for a detector that asks.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Separators {
     /// The number of `.` with an ASCII digit on each side.
