@@ -11,7 +11,7 @@ use regex::bytes::Regex;
 use super::fold::Folded;
 use super::gates::Gate;
 use super::pairs::PairSet;
-use super::scanners::{self, FindFn, Reach};
+use super::scanners::{self, AnchoredFn, Anchors, Find, FindFn, Reach};
 use super::spec::DetectorSpec;
 use super::validators::{joins_digits, Ctx, Needs, RunLengths, Separators, Validator, Verdict};
 use super::Match;
@@ -24,6 +24,8 @@ use crate::error::{Error, Result};
 enum Finder {
     Regex(Regex, Option<Box<Gate>>),
     Scanner(FindFn),
+    /// A scanner that starts at the value's [`Anchors`].
+    Anchored(AnchoredFn),
 }
 
 impl Finder {
@@ -36,12 +38,14 @@ impl Finder {
         }
     }
 
-    /// The leftmost candidate at or after `pos`, as `Regex::find_at` reports it.
+    /// The leftmost candidate at or after `pos`, as `Regex::find_at` reports it (`hay` is
+    /// the value `memo` is about, or a start of it).
     #[inline]
-    fn find_at(&self, hay: &[u8], pos: usize) -> Option<(usize, usize)> {
+    fn find_at(&self, hay: &[u8], pos: usize, memo: &mut ValueMemo) -> Option<(usize, usize)> {
         match self {
             Finder::Regex(re, _) => re.find_at(hay, pos).map(|m| (m.start(), m.end())),
             Finder::Scanner(find) => find(hay, pos),
+            Finder::Anchored(find) => find(hay, pos, memo.anchors()),
         }
     }
 }
@@ -88,7 +92,10 @@ impl Compiled {
         file: &std::path::Path,
     ) -> Result<Compiled> {
         let (finder, reach) = match scanners::lookup(&spec.patterns, spec.case_insensitive) {
-            Some(s) => (Finder::Scanner(s.find), s.reach),
+            Some(s) => match s.find {
+                Find::Plain(f) => (Finder::Scanner(f), s.reach),
+                Find::Anchored(f) => (Finder::Anchored(f), s.reach),
+            },
             None => {
                 let regex = build_regex(&spec.patterns, spec.case_insensitive).map_err(|e| {
                     Error::Detector {
@@ -909,7 +916,7 @@ fn find_in(
         return;
     }
     let compiled = detectors.list();
-    let mut memo = ValueMemo::new(&detectors.context);
+    let mut memo = ValueMemo::new(&detectors.context, value);
     let search_in = |di: usize, span, memo: &mut ValueMemo, out: &mut Vec<Match>| {
         search(&compiled[di], di, ctx, value, span, supported, memo, out)
     };
@@ -1454,7 +1461,8 @@ impl Memo {
     }
 }
 
-/// What one value's search remembers: which detectors' context words it holds.
+/// What one value's search remembers: which detectors' context words it holds, and the
+/// scanners' marks.
 #[derive(Debug)]
 struct ValueMemo<'a> {
     words: &'a ContextWords,
@@ -1466,16 +1474,29 @@ struct ValueMemo<'a> {
     /// Long values: each detector's answer, read when a candidate needs it (most never do, and
     /// a search for one detector's words stops at the first).
     own: Memo,
+    /// The value searched, ...
+    value: &'a [u8],
+    /// ... and its marks for the anchored scanners, made when one first asks.
+    anchors: Option<Anchors>,
 }
 
 impl<'a> ValueMemo<'a> {
-    fn new(words: &'a ContextWords) -> ValueMemo<'a> {
+    /// The memo of `value`.
+    fn new(words: &'a ContextWords, value: &'a [u8]) -> ValueMemo<'a> {
         ValueMemo {
             words,
             shared: None,
             weak_pairs: None,
             own: Memo::default(),
+            value,
+            anchors: None,
         }
+    }
+
+    /// The value's marks.
+    #[inline]
+    fn anchors(&mut self) -> &Anchors {
+        self.anchors.get_or_insert_with(|| Anchors::of(self.value))
     }
 
     /// True when `value` holds one of detector `di`'s context words.
@@ -1541,7 +1562,7 @@ fn search(
     }
     let mut pos = from;
     while pos <= hay.len() {
-        let Some((s, e)) = d.finder.find_at(hay, pos) else {
+        let Some((s, e)) = d.finder.find_at(hay, pos, memo) else {
             break;
         };
         if s == e {
@@ -1903,7 +1924,7 @@ mod tests {
         to: usize,
         out: &mut Vec<Match>,
     ) {
-        let mut memo = ValueMemo::new(&OWN_WORDS);
+        let mut memo = ValueMemo::new(&OWN_WORDS, value);
         search(d, di, ctx, value, (from, to), &|_| false, &mut memo, out);
     }
 

@@ -12,6 +12,7 @@
 //! user's own detector, runs on the regex as before.
 
 mod address;
+mod anchors;
 mod dates;
 mod names;
 mod network;
@@ -19,8 +20,23 @@ mod numbers;
 
 use crate::detect::validators::cn_plate::is_province;
 
+pub(crate) use anchors::Anchors;
+
 /// Finds the leftmost match at or after `pos` in `hay`, as `(start, end)`.
 pub(crate) type FindFn = fn(&[u8], usize) -> Option<(usize, usize)>;
+
+/// [`FindFn`] for a scanner that starts at the places [`Anchors`] marks: it is given the
+/// marks of the value `hay` is (or starts) ...
+pub(crate) type AnchoredFn = fn(&[u8], usize, &Anchors) -> Option<(usize, usize)>;
+
+/// A scanner's finder.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Find {
+    /// Reads the text only.
+    Plain(FindFn),
+    /// Starts at the value's marks.
+    Anchored(AnchoredFn),
+}
 
 /// A hand-written finder and the patterns it implements.
 #[derive(Debug)]
@@ -28,7 +44,7 @@ pub(crate) struct Scanner {
     /// The patterns, exactly as a detector file writes them (case-sensitive).
     pub(crate) patterns: &'static [&'static str],
     /// The finder.
-    pub(crate) find: FindFn,
+    pub(crate) find: Find,
     /// How many bytes a match can hold before its first ASCII digit and after its last, for the
     /// windows the engine searches around digit clusters (unused for detectors without digits).
     pub(crate) reach: Reach,
@@ -63,32 +79,32 @@ pub(crate) const SCANNERS: &[Scanner] = &[
             "[1-8][0-9]{16}[0-9Xx]",
             "[1-8][0-9]{5}[ -][0-9]{8}[ -][0-9]{3}[0-9Xx]",
         ],
-        find: resident_id,
+        find: Find::Plain(resident_id),
         reach: reach(0, 1, 1),
     },
     Scanner {
         patterns: &["[1-8][0-9]{14}"],
-        find: resident_id_legacy15,
+        find: Find::Plain(resident_id_legacy15),
         reach: reach(0, 0, 0),
     },
     Scanner {
         patterns: &["[0-9A-HJ-NPR-Za-hj-npr-z]{17}"],
-        find: vin,
+        find: Find::Plain(vin),
         reach: reach(16, 16, 15),
     },
     Scanner {
         patterns: &["@|＠"],
-        find: at_sign,
+        find: Find::Plain(at_sign),
         reach: UNWINDOWED,
     },
     Scanner {
         patterns: &["(?:京|津|冀|晋|蒙|辽|吉|黑|沪|苏|浙|皖|闽|赣|鲁|豫|鄂|湘|粤|桂|琼|渝|川|贵|云|藏|陕|甘|青|宁|新)[A-HJ-Za-hj-z]|使[0-9]{6}"],
-        find: plate,
+        find: Find::Plain(plate),
         reach: reach(9, 0, 0),
     },
     Scanner {
         patterns: &[r"(?:(?:\+|00)?86[ -]?(?:\(0\)[ -]?)?)?1[3-9][0-9](?:[ -]?[0-9]{4}){2}"],
-        find: cn_mobile,
+        find: Find::Plain(cn_mobile),
         reach: reach(1, 0, 2),
     },
     Scanner {
@@ -98,66 +114,66 @@ pub(crate) const SCANNERS: &[Scanner] = &[
             r"(?:\+|00)86[ -]?[1-9][0-9]{1,2}[ -]?(?:[2-9][0-9]{6,7}|[2-9][0-9]{2,3}[ -][0-9]{4})",
             r"[48]00[ -]?[0-9]{3}[ -]?[0-9]{4}",
         ],
-        find: cn_landline,
+        find: Find::Plain(cn_landline),
         reach: reach(1, 0, 2),
     },
     Scanner {
         patterns: &[
             r"(?:\+?1[-. ]?)?(?:\([2-9][0-9]{2}\) ?|[2-9][0-9]{2}[-. ]?)[2-9][0-9]{2}[-. ]?[0-9]{4}(?: ?(?:[Ee][Xx][Tt]\.?|[Xx]|#) ?[0-9]{1,6})?",
         ],
-        find: nanp,
+        find: Find::Plain(nanp),
         reach: reach(1, 0, 6),
     },
     Scanner {
         patterns: &[r"\+[1-9][0-9]{0,2}(?:[ -]?[0-9]){4,14}"],
-        find: e164,
+        find: Find::Plain(e164),
         reach: reach(1, 0, 1),
     },
     Scanner {
         patterns: &[r#"[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}"#],
-        find: network::ipv4,
+        find: Find::Plain(network::ipv4),
         reach: reach(0, 0, 1),
     },
     Scanner {
         patterns: &[r#"[0-9A-Fa-f]{0,4}:[0-9A-Fa-f]{0,4}:[0-9A-Fa-f:.]{1,41}"#],
-        find: network::ipv6,
+        find: Find::Plain(network::ipv6),
         // Up to 50 bytes of letters and colons can surround the digits; beyond the margin the
         // regex detectors have, addresses in long values are missed rather than windows grown.
         reach: reach(20, 20, ANY_GAP),
     },
     Scanner {
         patterns: &[r#"[0-9A-Fa-f]{2}(?:[:-][0-9A-Fa-f]{2}){5}|[0-9A-Fa-f]{4}\.[0-9A-Fa-f]{4}\.[0-9A-Fa-f]{4}|[0-9A-Fa-f]{12}"#],
-        find: network::mac,
+        find: Find::Plain(network::mac),
         reach: reach(16, 16, 15),
     },
     Scanner {
         patterns: &[r#"[0-9]{13,19}|[0-9]{4}(?:[ -][0-9]{4}){2,3}(?:[ -][0-9]{1,3})?|3[47][0-9]{2}[ -][0-9]{6}[ -][0-9]{5}"#],
-        find: numbers::bank_card,
+        find: Find::Plain(numbers::bank_card),
         reach: reach(0, 0, 1),
     },
     Scanner {
         patterns: &[r#"[0-9]{15,16}|[0-9]{2}[ -][0-9]{6}[ -][0-9]{6}[ -][0-9]{1,2}"#],
-        find: numbers::imei,
+        find: Find::Plain(numbers::imei),
         reach: reach(0, 0, 1),
     },
     Scanner {
         patterns: &[r#"[EeGgDdSsPp][A-HJ-NP-Za-hj-np-z]?[0-9]{7,8}"#],
-        find: numbers::cn_passport,
+        find: Find::Plain(numbers::cn_passport),
         reach: reach(2, 0, 0),
     },
     Scanner {
         patterns: &[r#"-?[0-9]{1,3}\.[0-9]{4,}(?: ?(?:,|，) ?-?[0-9]{1,3}\.[0-9]{4,})?"#],
-        find: numbers::geo,
+        find: Find::Plain(numbers::geo),
         reach: reach(1, 0, 6),
     },
     Scanner {
         patterns: &[r#"(?:19|20)[0-9]{2}(?:[-/.](?:1[0-2]|0?[1-9])[-/.](?:3[01]|[12][0-9]|0?[1-9])|年(?:1[0-2]|0?[1-9])月(?:3[01]|[12][0-9]|0?[1-9])日?|(?:0[1-9]|1[0-2])(?:0[1-9]|[12][0-9]|3[01]))|(?:1[0-2]|0?[1-9])/(?:3[01]|[12][0-9]|0?[1-9])/(?:19|20)[0-9]{2}"#],
-        find: dates::birth_date,
+        find: Find::Plain(dates::birth_date),
         reach: reach(0, 3, 3),
     },
     Scanner {
         patterns: &[r#"[0-9A-Za-z]+(?:-[0-9]+)*(?:号|弄|栋|幢|座|单元|室|层)"#],
-        find: address::address_cn,
+        find: Find::Anchored(address::address_cn),
         reach: UNWINDOWED,
     },
     Scanner {
@@ -167,7 +183,7 @@ pub(crate) const SCANNERS: &[Scanner] = &[
             r#"(?:姓名|联系人|收货人|收件人|收款人|持卡人|开户名|户名|乘客|车主|驾驶员|司机|患者|客户|顾客|业主|经办人|申请人|签收人|负责人)[:： ]{0,2}\p{Han}{1,4}"#,
             r#"\p{Han}{1,3}(?:先生|女士|小姐)"#,
         ],
-        find: names::cn_name,
+        find: Find::Anchored(names::cn_name),
         reach: UNWINDOWED,
     },
     Scanner {
@@ -176,7 +192,7 @@ pub(crate) const SCANNERS: &[Scanner] = &[
             r#"^[A-Z][a-zA-Z\x27-]+, [A-Z][a-zA-Z\x27-]+(?: [A-Z]\.?)?$"#,
             r#"(?-u:\b)(?:(?:Name|name|NAME|Contact|contact|Attn|ATTN|Recipient|recipient|Customer|customer|Cardholder|cardholder)[:.]? (?:(?:Mr|Mrs|Ms|Miss|Dr)\.? )?|(?:Mr|Mrs|Ms|Miss|Dr)\.? )[A-Z][a-zA-Z\x27-]+(?: [A-Z][a-zA-Z\x27-]+){0,2}"#,
         ],
-        find: names::latin_name,
+        find: Find::Anchored(names::latin_name),
         reach: UNWINDOWED,
     },
 ];
@@ -743,12 +759,26 @@ mod tests {
         crate::detect::engine::build_regex(&owned, false).unwrap()
     }
 
+    /// `scanner`'s match at or after `pos` in `hay` (whose marks are `anchors`).
+    fn find(
+        scanner: &Scanner,
+        hay: &[u8],
+        pos: usize,
+        anchors: &Anchors,
+    ) -> Option<(usize, usize)> {
+        match scanner.find {
+            Find::Plain(f) => f(hay, pos),
+            Find::Anchored(f) => f(hay, pos, anchors),
+        }
+    }
+
     /// Asserts that `scanner` and its regex agree at every offset of `hay`.
     fn agrees(scanner: &Scanner, re: &regex::bytes::Regex, hay: &[u8]) {
+        let anchors = Anchors::of(hay);
         for pos in 0..=hay.len() {
             let want = re.find_at(hay, pos).map(|m| (m.start(), m.end()));
             assert_eq!(
-                (scanner.find)(hay, pos),
+                find(scanner, hay, pos, &anchors),
                 want,
                 "patterns {:?} at {pos} in {:?}",
                 scanner.patterns,
@@ -778,8 +808,9 @@ mod tests {
         if scanner.reach == UNWINDOWED {
             return;
         }
+        let anchors = Anchors::of(hay);
         for pos in 0..=hay.len() {
-            let Some((s, e)) = (scanner.find)(hay, pos) else {
+            let Some((s, e)) = find(scanner, hay, pos, &anchors) else {
                 break;
             };
             let digits: Vec<usize> = (s..e).filter(|&i| hay[i].is_ascii_digit()).collect();

@@ -6,19 +6,21 @@
 //! separators and one to four Han characters; one to three Han characters before a title (先生,
 //! 女士, 小姐). Every match of the last two holds one of those words, a context word at its
 //! start or a title at most three Han characters (twelve bytes) after it. So the scanner looks
-//! for the words (with the SIMD word search of [`Words`]) and tries only the starts they
-//! allow, instead of running the regex around them.
+//! for the words (where the value's [`Anchors`] mark one may start) and tries only the starts
+//! they allow, instead of running the regex around them.
 //!
 //! **Latin script.** The first two patterns match whole values (a name with an optional title
 //! and suffixes, or `Last, First`) and are checked as such. The third starts at a context word
-//! (`Name:`, `Customer`) or a title (`Mr.`), which the word search finds; from there the
-//! alternatives are tried in the regex's order.
+//! (`Name:`, `Customer`) or a title (`Mr.`), found likewise; from there the alternatives are
+//! tried in the regex's order.
 
 use std::sync::LazyLock;
 
-use super::{count_while, lit, one_of, opt};
+use super::anchors::List;
+#[cfg(test)]
+use super::anchors::LATIN_TITLE_STARTS;
+use super::{count_while, lit, one_of, opt, Anchors};
 use crate::detect::validators::text::starts_with_any;
-use crate::detect::words::Words;
 // The validator's word lists are the patterns' (the differential tests hold the scanners to
 // the patterns).
 use crate::detect::validators::person_name::{
@@ -40,8 +42,6 @@ struct Tables {
     han: BmpSet,
     /// ... and beyond it, as sorted inclusive ranges.
     han_astral: Vec<(u32, u32)>,
-    /// The context words and titles.
-    words: Words,
 }
 
 static TABLES: LazyLock<Tables> = LazyLock::new(|| {
@@ -61,11 +61,7 @@ static TABLES: LazyLock<Tables> = LazyLock::new(|| {
             han_astral.push((lo.max(0x10000), hi));
         }
     }
-    Tables {
-        han,
-        han_astral,
-        words: Words::new(&[CONTEXT, TITLES].concat()).expect("the words build"),
-    }
+    Tables { han, han_astral }
 });
 
 fn in_bmp_set(set: &BmpSet, c: u32) -> bool {
@@ -207,8 +203,9 @@ fn match_at(t: &Tables, h: &[u8], s: usize, context: Option<usize>) -> Option<us
         .find_map(|&e| starts_with_any(h, e, TITLES))
 }
 
-/// The patterns of `person_name_cn`: the leftmost match at or after `pos`.
-pub(super) fn cn_name(h: &[u8], pos: usize) -> Option<(usize, usize)> {
+/// The patterns of `person_name_cn`: the leftmost match at or after `pos` (`anchors` the
+/// marks of `h`).
+pub(super) fn cn_name(h: &[u8], pos: usize, anchors: &Anchors) -> Option<(usize, usize)> {
     let pos = pos.min(h.len());
     if h[pos..].is_ascii() {
         return None;
@@ -221,7 +218,7 @@ pub(super) fn cn_name(h: &[u8], pos: usize) -> Option<(usize, usize)> {
     // up to twelve bytes on), so the search goes on that far.
     let mut best: Option<(usize, usize)> = None;
     let mut from = pos;
-    while let Some((a, word)) = t.words.find_from(h, from) {
+    while let Some((a, word)) = anchors.word_from(List::CnName, h, from) {
         if best.is_some_and(|(s, _)| a >= s + 12) {
             break;
         }
@@ -264,17 +261,6 @@ const LATIN_TITLES: [&str; 5] = ["Mr", "Mrs", "Ms", "Miss", "Dr"];
 const SUFFIXES: [&str; 12] = [
     "Jr", "Sr", "II", "III", "IV", "MD", "DDS", "PhD", "DVM", "Esq", "RN", "CPA",
 ];
-
-/// The titles of [`LATIN_TITLES`] with the byte that must follow each where a match starts
-/// (`\.? ` after the title, or the `s` of `Mrs`; `Miss` as it is): three bytes or more, so the
-/// word search tells more places apart by their first bytes than with `Mr` alone (English text
-/// holds `re`, `co`, `na` everywhere; `Mr.`, `Rec` and `Nam` are rare).
-const LATIN_TITLE_STARTS: [&str; 8] = ["Mr.", "Mr ", "Mrs", "Ms.", "Ms ", "Miss", "Dr.", "Dr "];
-
-/// The context words and titles that start every match of the third pattern.
-static LATIN_WORDS: LazyLock<Words> = LazyLock::new(|| {
-    Words::new(&[LATIN_CONTEXT, &LATIN_TITLE_STARTS[..]].concat()).expect("the words build")
-});
 
 /// `[a-zA-Z'-]`.
 fn name_byte(b: &u8) -> bool {
@@ -411,17 +397,17 @@ fn latin_at(h: &[u8], s: usize) -> Option<usize> {
     titled_names(h, at + 1).or_else(|| names(h, at + 1))
 }
 
-/// The patterns of `person_name_latin`: the leftmost match at or after `pos`.
-pub(super) fn latin_name(h: &[u8], pos: usize) -> Option<(usize, usize)> {
+/// The patterns of `person_name_latin`: the leftmost match at or after `pos` (`anchors` the
+/// marks of `h`; its context words and titles start every match of the third pattern).
+pub(super) fn latin_name(h: &[u8], pos: usize, anchors: &Anchors) -> Option<(usize, usize)> {
     let pos = pos.min(h.len());
     if pos == 0 && latin_whole(h) {
         return Some((0, h.len()));
     }
-    let words = &*LATIN_WORDS;
     // The third pattern starts with `(?-u:\b)` before a word's first letter.
     let word_byte = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
     let mut from = pos;
-    while let Some((a, _)) = words.find_from(h, from) {
+    while let Some((a, _)) = anchors.word_from(List::LatinName, h, from) {
         if a == 0 || !word_byte(h[a - 1]) {
             if let Some(e) = latin_at(h, a) {
                 return Some((a, e));
