@@ -11,7 +11,7 @@ use regex::bytes::Regex;
 use super::fold::Folded;
 use super::gates::Gate;
 use super::pairs::PairSet;
-use super::scanners::{self, AnchoredFn, Anchors, Find, FindFn, Reach};
+use super::scanners::{self, Anchors, Find, Reach};
 use super::spec::DetectorSpec;
 use super::validators::{joins_digits, Ctx, Needs, RunLengths, Separators, Validator, Verdict};
 use super::Match;
@@ -23,9 +23,7 @@ use crate::error::{Error, Result};
 #[derive(Debug)]
 enum Finder {
     Regex(Regex, Option<Box<Gate>>),
-    Scanner(FindFn),
-    /// A scanner that starts at the value's [`Anchors`].
-    Anchored(AnchoredFn),
+    Scanner(Find),
 }
 
 impl Finder {
@@ -44,8 +42,8 @@ impl Finder {
     fn find_at(&self, hay: &[u8], pos: usize, memo: &mut ValueMemo) -> Option<(usize, usize)> {
         match self {
             Finder::Regex(re, _) => re.find_at(hay, pos).map(|m| (m.start(), m.end())),
-            Finder::Scanner(find) => find(hay, pos),
-            Finder::Anchored(find) => find(hay, pos, memo.anchors()),
+            Finder::Scanner(Find::Plain(find)) => find(hay, pos),
+            Finder::Scanner(Find::Anchored(find)) => find(hay, pos, memo.anchors()),
         }
     }
 }
@@ -92,10 +90,7 @@ impl Compiled {
         file: &std::path::Path,
     ) -> Result<Compiled> {
         let (finder, reach) = match scanners::lookup(&spec.patterns, spec.case_insensitive) {
-            Some(s) => match s.find {
-                Find::Plain(f) => (Finder::Scanner(f), s.reach),
-                Find::Anchored(f) => (Finder::Anchored(f), s.reach),
-            },
+            Some(s) => (Finder::Scanner(s.find), s.reach),
             None => {
                 let regex = build_regex(&spec.patterns, spec.case_insensitive).map_err(|e| {
                     Error::Detector {

@@ -20,8 +20,8 @@ fn suffix_at(h: &[u8], j: usize) -> Option<usize> {
 /// Letters, digits and hyphens cannot hold a suffix, so every match ends at the first suffix
 /// after its start: the leftmost match belongs to the first suffix (at or after `pos`) that a
 /// start can reach, which is the first with a letter or digit (at or after `pos`) just before
-/// it; the search starts at those pairs of bytes ([`Anchors::pair_after`], `anchors` the marks of
-/// `h`). From a suffix the search walks back over what
+/// it; the search starts at those pairs of bytes ([`Anchors::pair_after`], `anchors` the marks
+/// of `h`). From a suffix the search walks back over what
 /// a match can hold: a run of letters and digits, and before it, while that run is all digits,
 /// a hyphen and another run.
 /// The leftmost start is the first byte of the last run reached (or `pos`, when the walk passes

@@ -5,7 +5,7 @@
 //! title (姓名, 先生, …), the Latin name scanner at a context word or a title (`Name`, `Mr.`, …),
 //! the Chinese address scanner at a letter or digit before the lead byte of a number suffix
 //! (`8` + the first byte of `号`). In long text most of their time went to finding those
-//! places, each reading the whole value again with its own search. [`Anchors::scan`] reads the
+//! places, each reading the whole value again with its own search. [`Anchors::of`] reads the
 //! value once, 32 bytes a step where the CPU has AVX2, and marks:
 //!
 //! - every place where one of the words may start: three of a word's bytes, each checked by its
@@ -203,7 +203,7 @@ impl Anchors {
             unsafe { avx2::scan(&PRINTS, value, &mut a) };
             return a;
         }
-        a.scan_bytes(value, 0);
+        a.scan_bytes(value);
         a
     }
 
@@ -242,32 +242,26 @@ impl Anchors {
         &self.all()[which * self.words..(which + 1) * self.words]
     }
 
-    /// Adds `bits` to set `which` from position `at`, all in one 64-bit word.
-    #[inline]
-    fn mark(&mut self, which: usize, at: usize, bits: u64) {
-        let i = which * self.words + at / 64;
-        let word = if self.words <= INLINE_WORDS {
-            &mut self.inline[i]
-        } else {
-            &mut self.heap[i]
-        };
-        *word |= bits << (at % 64);
+    /// Marks position `at` in set `which`.
+    fn mark(&mut self, which: usize, at: usize) {
+        let words = self.words;
+        self.all_mut()[which * words + at / 64] |= 1 << (at % 64);
     }
 
-    /// Marks `value` from byte `from` on a byte at a time.
-    fn scan_bytes(&mut self, value: &[u8], from: usize) {
+    /// [`Anchors::of`] a byte at a time.
+    fn scan_bytes(&mut self, value: &[u8]) {
         let p = &*PRINTS;
-        for i in from..value.len() {
+        for i in 0..value.len() {
             // Every Chinese word starts with a byte that is not ASCII, every Latin one with
             // an ASCII byte.
             if value[i] >= 0x80 && p.cn.buckets_at(value, i) != 0 {
-                self.mark(CN, i, 1);
+                self.mark(CN, i);
             }
             if value[i] < 0x80 && p.latin.buckets_at(value, i) != 0 {
-                self.mark(LATIN, i, 1);
+                self.mark(LATIN, i);
             }
             if value[i].is_ascii_alphanumeric() && matches!(value.get(i + 1), Some(0xE5 | 0xE6)) {
-                self.mark(PAIRS, i, 1);
+                self.mark(PAIRS, i);
             }
         }
     }
@@ -490,7 +484,7 @@ mod tests {
     fn check(h: &[u8]) {
         let show = String::from_utf8_lossy(h);
         let mut bytes = Anchors::empty(h.len());
-        bytes.scan_bytes(h, 0);
+        bytes.scan_bytes(h);
         #[cfg(target_arch = "x86_64")]
         if std::arch::is_x86_feature_detected!("avx2") {
             let mut simd = Anchors::empty(h.len());

@@ -25,8 +25,8 @@ pub(crate) use anchors::Anchors;
 /// Finds the leftmost match at or after `pos` in `hay`, as `(start, end)`.
 pub(crate) type FindFn = fn(&[u8], usize) -> Option<(usize, usize)>;
 
-/// [`FindFn`] for a scanner that starts at the places [`Anchors`] marks: it is given the
-/// marks of the value `hay` is (or starts) ...
+/// [`FindFn`] for a scanner that starts at the places [`Anchors`] marks: it is also given the
+/// marks of the value that `hay` is (or starts).
 pub(crate) type AnchoredFn = fn(&[u8], usize, &Anchors) -> Option<(usize, usize)>;
 
 /// A scanner's finder.
